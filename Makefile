@@ -1,0 +1,44 @@
+# engagebot: `make demo` sets up and runs one full cycle; `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast lint services clean help
+
+help:
+	@echo "make demo       set up .venv and run the demo cycle on SQLite (then serve the web app)"
+	@echo "make test       set up .venv and run every test (SQLite, PostgreSQL, browser)"
+	@echo "make test-fast  the quick tests only (no model training, no browser)"
+	@echo "make lint       ruff + mypy"
+
+setup: $(STAMP)
+
+# torch first, pinned: the local CPU wheel. An unpinned torch would pull GBs of CUDA packages.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	bash scripts/install_browser.sh
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/engagebot demo
+
+services:
+	@bash scripts/ensure_services.sh
+
+test: setup services
+	$(BIN)/pytest -q
+
+test-fast: setup services
+	$(BIN)/pytest -q -m "not slow and not browser"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) out engagebot.db engagebot.db-wal engagebot.db-shm

@@ -1,0 +1,77 @@
+"""Claim shared work in batches so several workers never take the same rows.
+
+The batch is locked for the length of one transaction: ``SELECT ... FOR UPDATE SKIP LOCKED``
+on PostgreSQL (other workers skip the locked rows and take the next ones), a ``BEGIN
+IMMEDIATE`` write transaction on SQLite (one claimer at a time). The worker handles the rows
+and writes their results in that same transaction, then commits. A worker that dies
+mid-batch (even ``kill -9``) loses its connection, the transaction rolls back, and the rows
+are free again for the next claimer: nothing lost, nothing done twice in the database.
+Effects outside the database (a Slack message, a platform reply) are at least once; the
+handler makes them exactly-once in effect by checking before re-sending.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, Select
+from sqlmodel import Session
+
+from db.engine import session_scope
+
+T = TypeVar("T")
+
+_stopping = threading.Event()
+
+
+def request_stop() -> None:
+    """Ask every ``drain`` in this process to stop after its current batch (on SIGTERM)."""
+    _stopping.set()
+
+
+def stop_requested() -> bool:
+    return _stopping.is_set()
+
+
+def claim(session: Session, statement: Select[tuple[T]], *, limit: int) -> list[T]:
+    """Lock and return up to ``limit`` rows of ``statement`` that no other transaction holds.
+
+    ``statement`` selects one entity (``select(Outbox).where(...).order_by(...)``); the lock
+    lasts until the caller's transaction ends. On SQLite ``FOR UPDATE`` is not rendered: open
+    the session with ``session_scope(engine, write=True)`` so the claim is a write transaction.
+    """
+    locked = statement.limit(limit).with_for_update(skip_locked=True)
+    return list(session.scalars(locked).all())  # type: ignore[arg-type]
+
+
+def drain(
+    engine: Engine,
+    statement: Select[tuple[T]],
+    handle: Callable[[Session, list[T]], Any],
+    *,
+    batch_size: int,
+    max_batches: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
+    """Claim, handle and commit batches until none are left; return how many rows were handled.
+
+    ``handle(session, rows)`` does the work and writes the outcome (e.g. marks rows sent) in
+    ``session``; it must change the rows so ``statement`` no longer selects them. Stop
+    requests (``request_stop``, ``should_stop``) are checked between batches, so a stopping
+    worker finishes the batch it holds and claims no more.
+    """
+    handled = 0
+    batches = 0
+    while not (_stopping.is_set() or (should_stop and should_stop())) and (
+        max_batches is None or batches < max_batches
+    ):
+        with session_scope(engine, write=True) as session:
+            rows = claim(session, statement, limit=batch_size)
+            if not rows:
+                break
+            handle(session, rows)
+        handled += len(rows)
+        batches += 1
+    return handled

@@ -1,0 +1,69 @@
+"""Operational tables: notifications outbox, job runs, users, the scheduler lease."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from db.types import json_column, utc_column, utcnow
+
+
+class Outbox(SQLModel, table=True):
+    """A notification to deliver (Slack): written first, delivered at least once, deduped."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=64, description="slack | ...")
+    kind: str = Field(max_length=64, description="new_case | digest | sla_breach | spike | report")
+    dedupe_key: str = Field(max_length=255, unique=True)
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=json_column(nullable=False))
+    status: str = Field(default="pending", max_length=16, index=True, description="pending | sent | failed")
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False, index=True))
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class JobRun(SQLModel, table=True):
+    """One run of one step (collect a source, score, triage, notify, report)."""
+
+    __tablename__ = "job_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=64, index=True)
+    source: str | None = Field(default=None, max_length=128, index=True)
+    status: str = Field(default="running", max_length=16, description="running | ok | failed")
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=json_column(nullable=False))
+    error: str | None = None
+    started_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False, index=True))
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class User(SQLModel, table=True):
+    """A person who works the queue: agent, lead or admin, in a team."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=255, unique=True, index=True)
+    name: str = Field(max_length=255)
+    password_hash: str
+    role: str = Field(default="agent", max_length=16, description="agent | lead | admin")
+    team: str = Field(default="default", max_length=64)
+    is_away: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class SchedulerLease(SQLModel, table=True):
+    """Which worker leads (schedules) now; a fallback where advisory locks do not exist."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=255)
+    expires_at: datetime = Field(sa_column=utc_column(nullable=False))

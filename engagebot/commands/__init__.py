@@ -1,0 +1,1 @@
+"""CLI commands, one module per area; each has ``register(app)``."""

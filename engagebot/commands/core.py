@@ -1,0 +1,112 @@
+"""CLI commands: init (create/migrate the database) and demo (one full cycle on bundled data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from db.migrate import current_revision
+from engagebot.runtime import console, engine_for, friendly_errors, load_settings
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the main app."""
+    app.command("init")(init)
+    app.command("demo")(demo)
+
+
+@friendly_errors
+def init() -> None:
+    """Create the database if missing and migrate it to the newest schema.
+
+    Example: DATABASE_URL=postgresql://engagebot@db/engagebot engagebot init
+    """
+    settings = load_settings()
+    engine = engine_for(settings)
+    console.print(f"database ready: {engine.url.render_as_string(hide_password=True)} (schema {current_revision(engine)})")
+
+
+@friendly_errors
+def demo(
+    web: bool = typer.Option(True, "--web/--no-web", help="After the cycle, serve the web app until Ctrl-C."),
+    host: str = typer.Option("127.0.0.1", help="Web app host."),
+    port: int = typer.Option(8000, help="Web app port."),
+    top: int = typer.Option(10, help="How many cases of the reply queue to print."),
+) -> None:
+    """Run one full cycle on the bundled Skylark Air demo data (no network, no credentials).
+
+    Imports the demo CRM, collects the bundled X / Reddit / App Store / Google Play payloads,
+    scores every post, links authors to customers, fits CLV, triages, queues Slack messages
+    (to a local file) and writes the weekly report; then prints the top of the reply queue.
+    Re-running it changes nothing.
+
+    Example: engagebot demo --no-web
+    """
+    from engagebot.demo import demo_settings, run_demo
+
+    settings = demo_settings(load_settings())
+    engine = engine_for(settings)
+    console.print(f"[bold]engagebot demo[/] on {engine.url.render_as_string(hide_password=True)}")
+    result = run_demo(settings, engine)
+    console.print(f"demo clock: recorded data shifted by {result.time_shift} so its newest post is 30 minutes old")
+    for step in result.steps:
+        console.print(f"[green]✓[/] [bold]{step.step}[/]: {_summary(step.counts)}")
+    print_queue(settings, engine, top=top)
+    if web:
+        serve_demo(settings, engine, host=host, port=port)
+
+
+def serve_demo(settings: Any, engine: Any, *, host: str, port: int) -> None:
+    """Serve the web app on the demo database and say how to sign in."""
+    import uvicorn
+
+    from engagebot.commands.web import build_app
+    from engagebot.demo import ensure_demo_user
+
+    email, password = ensure_demo_user(engine)
+    app = build_app(settings, engine)
+    console.print(
+        f"\n[bold]Reply queue:[/] http://{host}:{port}/login  (demo login: {email} / {password}; Ctrl-C stops)",
+        highlight=False,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _summary(counts: dict[str, Any]) -> str:
+    parts = []
+    for key, value in counts.items():
+        if isinstance(value, dict):
+            parts.append(f"{key} ({_summary(value)})")
+        elif value is not None:
+            parts.append(f"{key}={value}")
+    return ", ".join(parts)
+
+
+def print_queue(settings: Any, engine: Any, *, top: int) -> None:
+    """The reply queue's top cases with the reasons they are there."""
+    from db.engine import session_scope
+    from engagement.queue import list_cases
+
+    with session_scope(engine) as session:
+        rows = list_cases(session, limit=top)
+        table = Table(title=f"Reply queue: top {len(rows)} open cases by money at risk")
+        for column in ("#", "case", "platform", "author", "customer", "tier", "money at risk", "P(neg)", "SLA due", "post", "why"):
+            table.add_column(column, overflow="fold")
+        for rank, row in enumerate(rows, 1):
+            reasons = row.reasons or {}
+            table.add_row(
+                str(rank),
+                str(row.id),
+                str(reasons.get("platform", "")),
+                str(reasons.get("author", "")),
+                str(reasons.get("customer", "") or "—"),
+                str(row.tier or ""),
+                f"${row.money_at_risk:,.0f}",
+                f"{reasons.get('p_negative', 0):.2f}",
+                row.sla_due_at.strftime("%a %H:%M UTC") if row.sla_due_at else "",
+                str(reasons.get("text", ""))[:90],
+                str(reasons.get("why", ""))[:120],
+            )
+    console.print(table)

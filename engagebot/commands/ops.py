@@ -1,0 +1,147 @@
+"""CLI commands: ``run`` (workers, the scheduler, the web app) and ``status`` (one screen)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from engagebot.runtime import console, engine_for, friendly_errors, load_settings
+
+log = logging.getLogger("engagebot.ops")
+
+
+def run(
+    no_web: bool = typer.Option(
+        False, "--no-web", help="Run a worker only: scheduler and shared work, no web app."
+    ),
+    once: bool = typer.Option(
+        False, "--once", help="Run one cycle (collect, score, link/value, triage, notify) and exit."
+    ),
+) -> None:
+    """Run engagebot: scheduled steps on the elected leader, shared work on every worker.
+
+    Start as many workers as you like against PostgreSQL; exactly one schedules. Stops
+    cleanly on Ctrl-C or SIGTERM, finishing (or releasing) the batch in progress.
+
+    Example: engagebot run --no-web
+    """
+    settings = load_settings()
+    engine = engine_for(settings)
+    if once:
+        from engagebot.scheduler import JobQueue
+
+        outcomes = JobQueue(settings, engine).run_once()
+        failed = [o for o in outcomes if not o.ok]
+        for outcome in outcomes:
+            mark = "[red]failed[/]" if not outcome.ok else "[green]ok[/]"
+            console.print(
+                f"{outcome.job:<32} {mark} {outcome.seconds:7.1f}s  "
+                f"{outcome.error or _brief(outcome.counts)}"
+            )
+        raise typer.Exit(1 if failed else 0)
+
+    from engagebot.commands.web import build_app
+    from engagebot.observability import HealthServer
+    from engagebot.worker import Worker
+
+    worker = Worker(settings, engine)
+    worker.install_signal_handlers()
+    servers: list[HealthServer] = []
+    ops = settings.ops
+    if no_web:
+        if ops.metrics_port:
+            servers.append(
+                HealthServer(engine, host=ops.metrics_host, port=ops.metrics_port).start()
+            )
+            log.info(
+                "health and metrics on http://%s:%d (/healthz /readyz /metrics)",
+                ops.metrics_host,
+                ops.metrics_port,
+            )
+    else:
+        servers.append(
+            HealthServer(
+                engine, host=ops.web_host, port=ops.web_port, app=build_app(settings, engine)
+            ).start()
+        )
+        log.info("web app on http://%s:%d", ops.web_host, ops.web_port)
+    try:
+        code = worker.run()
+    finally:
+        for server in servers:
+            server.stop()
+    raise typer.Exit(code)
+
+
+def _brief(counts: dict[str, Any]) -> str:
+    return _cut(json.dumps(counts, default=str, separators=(",", ":")), 90)
+
+
+def _cut(text: str, width: int) -> str:
+    """One line of at most ``width`` characters (status fits one screen)."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%m-%d %H:%M:%S") if value else "-"
+
+
+@friendly_errors
+def status(as_json: bool = typer.Option(False, "--json", help="Print the status as JSON.")) -> None:
+    """Show the last run of every job, recent errors, the leader and the backlogs, in one screen.
+
+    Example: engagebot status --json
+    """
+    from engagebot.opsdata import status_report
+
+    settings = load_settings()
+    report = status_report(engine_for(settings))
+    if as_json:
+        console.print_json(json.dumps(report, default=str))
+        return
+    backlog = report["backlog"]
+    leaders = (
+        ", ".join(f"{x['holder']} (until {_when(x['expires_at'])})" for x in report["leader"])
+        or "none"
+    )
+    console.print(f"[bold]engagebot status[/] at {_when(report['time'])} UTC   leader: {leaders}")
+    tiers = ", ".join(f"{k} {v}" for k, v in sorted(backlog["open_cases_by_tier"].items())) or "-"
+    console.print(
+        f"posts {backlog['posts']}   unscored {backlog['unscored_posts']}   "
+        f"open cases {backlog['open_cases']} ({tiers})   SLA breaches {backlog['sla_breaches']}   "
+        f"outbox pending {backlog['outbox_pending']} failed {backlog['outbox_failed']}   "
+        f"quarantined {backlog['quarantined_records']}"
+    )
+    table = Table(title="last run of every job", title_justify="left", box=None, pad_edge=False)
+    for column in ("job", "source", "status", "started", "seconds", "counts / error"):
+        table.add_column(column, no_wrap=True)
+    room = max(console.width - 58, 20)
+    for run in report["jobs"]:
+        colour = {"ok": "green", "failed": "red"}.get(run["status"], "yellow")
+        table.add_row(
+            run["job"],
+            run["source"] or "",
+            f"[{colour}]{run['status']}[/]",
+            _when(run["started_at"]),
+            f"{run['seconds']:.1f}" if run["seconds"] is not None else "-",
+            _cut(run["error"] or _brief(run["counts"]), room),
+        )
+    console.print(table)
+    if report["errors"]:
+        console.print("[bold red]recent errors[/]")
+        for run in report["errors"]:
+            source = f" [{run['source']}]" if run["source"] else ""
+            line = f"  {_when(run['started_at'])} {run['job']}{source}: {run['error']}"
+            console.print(_cut(line, console.width), highlight=False, markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the main app."""
+    app.command("run")(friendly_errors(run))
+    app.command("status")(status)

@@ -1,0 +1,438 @@
+"""CLI commands: ``triage``, ``queue list|show|next|claim|release|reply|dismiss|escalate|reassign``,
+``rules test``, ``notify``."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import Engine, select
+from sqlmodel import col
+
+from db.engine import session_scope
+from db.jobs import job_run
+from db.models import Case, User
+from engagebot.runtime import console, engine_for, friendly_errors, load_settings
+from engagement import notify, queue, replies
+from engagement.routing import CaseFacts, explain, validate_rules
+from engagement.triage import triage
+
+queue_app = typer.Typer(help="The reply queue: list, claim and work cases.", no_args_is_help=True)
+rules_app = typer.Typer(help="Routing rules from the settings file.", no_args_is_help=True)
+
+AGENT = typer.Option(..., "--agent", help="Who acts (the agent's name).")
+JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"--now {value!r}: give a timezone, e.g. 2026-11-20T12:00:00+00:00")
+    return parsed
+
+
+def _engine() -> tuple[Any, Engine]:
+    settings = load_settings()
+    return settings, engine_for(settings)
+
+
+def _print_case(case: Case | None, as_json: bool, verb: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(queue.case_to_dict(case) if case is not None else None, indent=2))
+        return
+    if case is None:
+        console.print("the queue is empty")
+        return
+    console.print(
+        f"{verb} case [bold]{case.id}[/] ({case.status}, team {case.team}, "
+        f"{case.money_at_risk:,.0f} at risk)",
+        highlight=False,
+    )
+    why = (case.reasons or {}).get("why")
+    if why:
+        console.print(f"  why: {why}", highlight=False)
+
+
+def _team_of(engine: Engine, agent: str) -> str | None:
+    with session_scope(engine) as session:
+        team = session.execute(
+            select(col(User.team)).where(col(User.name) == agent)
+        ).scalar_one_or_none()
+        return str(team) if team is not None else None
+
+
+def triage_command(
+    as_json: bool = JSON,
+    now: str | None = typer.Option(
+        None, "--now", help="Triage as of this time (ISO 8601 with zone); default now."
+    ),
+) -> None:
+    """Turn negative, unanswered, recent posts into prioritised cases; age and close the rest.
+
+    Example: engagebot triage --json
+    """
+    settings, engine = _engine()
+    validate_rules(settings.engagement.routing)
+    with job_run(engine, "triage") as counts, console.status("triaging posts…", spinner="dots"):
+        counts.update(triage(engine, settings.engagement, now=_parse_now(now)))
+    if as_json:
+        typer.echo(json.dumps(counts, indent=2))
+    else:
+        console.print(
+            f"triage: {counts['created']} new case(s), {counts['merged']} merged, "
+            f"{counts['reopened']} reopened, {counts['closed']} closed, "
+            f"{counts['updated']} re-prioritised ({counts['considered']} posts considered)",
+            highlight=False,
+        )
+
+
+@queue_app.command("list")
+@friendly_errors
+def list_command(
+    team: str | None = typer.Option(None, help="Only this team."),
+    status: str = typer.Option(
+        "open",
+        help="open, claimed, escalated, pending_approval, replied, dismissed, closed or all.",
+    ),
+    platform: str | None = typer.Option(None, help="x, reddit, appstore, ..."),
+    tier: str | None = typer.Option(None, help="top, high, standard or unlinked."),
+    lang: str | None = typer.Option(None, help="Language code, e.g. en."),
+    search: str | None = typer.Option(None, help="Text to find in the case's posts."),
+    limit: int = typer.Option(20, min=1, max=1000),
+    offset: int = typer.Option(0, min=0),
+    as_json: bool = JSON,
+) -> None:
+    """Cases by priority (money at risk, aged), with why each is where it is.
+
+    Example: engagebot queue list --team billing --tier top --json
+    """
+    _, engine = _engine()
+    with session_scope(engine) as session:
+        cases = queue.list_cases(
+            session,
+            team=team,
+            status=None if status == "all" else status,
+            platform=platform,
+            tier=tier,
+            lang=lang,
+            search=search,
+            limit=limit,
+            offset=offset,
+        )
+        total = queue.count_cases(
+            session,
+            team=team,
+            status=None if status == "all" else status,
+            platform=platform,
+            tier=tier,
+            lang=lang,
+            search=search,
+        )
+    if as_json:
+        typer.echo(
+            json.dumps({"total": total, "cases": [queue.case_to_dict(c) for c in cases]}, indent=2)
+        )
+        return
+    table = Table(
+        "id",
+        "priority",
+        "at risk",
+        "tier",
+        "team",
+        "platform",
+        "status",
+        "claimed by",
+        "why",
+        title=f"{len(cases)} of {total} case(s)",
+    )
+    for case in cases:
+        table.add_row(
+            str(case.id),
+            f"{case.priority:,.0f}",
+            f"{case.money_at_risk:,.0f}",
+            case.tier or "",
+            case.team,
+            case.platform,
+            case.status,
+            case.claimed_by or "",
+            str((case.reasons or {}).get("why", ""))[:80],
+        )
+    console.print(table)
+
+
+@queue_app.command("show")
+@friendly_errors
+def show_command(
+    case_id: int = typer.Argument(..., help="The case id."), as_json: bool = JSON
+) -> None:
+    """One case with its posts, replies and audit trail.
+
+    Example: engagebot queue show 12 --json
+    """
+    _, engine = _engine()
+    with session_scope(engine) as session:
+        detail = queue.case_detail(session, case_id)
+    if as_json:
+        typer.echo(json.dumps(detail, indent=2))
+        return
+    console.print(
+        f"case {detail['id']} · {detail['status']} · team {detail['team']} · {detail['why']}",
+        highlight=False,
+    )
+    for post in detail["posts"]:
+        console.print(f"  [{post['platform']}] {post['text']}", highlight=False)
+    for event in detail["audit"]:
+        console.print(f"  {event['at']} {event['actor']} {event['action']}", highlight=False)
+
+
+@queue_app.command("next")
+@friendly_errors
+def next_command(
+    agent: str = AGENT,
+    team: str | None = typer.Option(
+        None, help="Whose queue (default: the agent's team, else every team)."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Claim the highest-priority free case of my team (a lease that expires).
+
+    Example: engagebot queue next --agent amy --json
+    """
+    settings, engine = _engine()
+    team = team or _team_of(engine, agent)
+    case = queue.claim_next(
+        engine, agent=agent, team=team, lease_minutes=settings.engagement.routing.lease_minutes
+    )
+    _print_case(case, as_json, "claimed")
+
+
+@queue_app.command("claim")
+@friendly_errors
+def claim_command(
+    case_id: int = typer.Argument(...), agent: str = AGENT, as_json: bool = JSON
+) -> None:
+    """Claim one case by id (or renew my claim).
+
+    Example: engagebot queue claim 12 --agent amy
+    """
+    settings, engine = _engine()
+    case = queue.claim(
+        engine, case_id, agent=agent, lease_minutes=settings.engagement.routing.lease_minutes
+    )
+    _print_case(case, as_json, "claimed")
+
+
+@queue_app.command("release")
+@friendly_errors
+def release_command(
+    case_id: int = typer.Argument(...), agent: str = AGENT, as_json: bool = JSON
+) -> None:
+    """Give a claimed case back to the queue.
+
+    Example: engagebot queue release 12 --agent amy
+    """
+    _, engine = _engine()
+    _print_case(queue.release(engine, case_id, agent=agent), as_json, "released")
+
+
+@queue_app.command("reply")
+@friendly_errors
+def reply_command(
+    case_id: int = typer.Argument(...),
+    agent: str = AGENT,
+    text: str = typer.Option(
+        "", "--text", help="The reply; may use {first_name}, {name}, {handle}, {case_id}, {agent}."
+    ),
+    template: str | None = typer.Option(
+        None, "--template", help="A template name from the settings instead of --text."
+    ),
+    role: str = typer.Option("agent", help="agent, lead or admin (leads skip approval)."),
+    as_json: bool = JSON,
+) -> None:
+    """Reply to a claimed case (dry-run unless replies are turned on and configured).
+
+    Example: engagebot queue reply 12 --agent amy --text "Sorry {first_name}, DM us please"
+    """
+    settings, engine = _engine()
+    if not text and not template:
+        raise ValueError("give --text or --template")
+    result = queue.reply(
+        engine,
+        case_id,
+        agent=agent,
+        text=text,
+        template=template,
+        role=role,
+        settings=settings.engagement.replies,
+    )
+    if as_json:
+        with session_scope(engine) as session:
+            data = queue.case_to_dict(queue.get_case(session, case_id))
+        data["reply"] = replies.reply_to_dict(result)
+        typer.echo(json.dumps(data, indent=2))
+        return
+    console.print(
+        f"reply {result.id} on case {case_id}: {result.status}"
+        + (f" ({result.error})" if result.error else ""),
+        highlight=False,
+    )
+
+
+@queue_app.command("dismiss")
+@friendly_errors
+def dismiss_command(
+    case_id: int = typer.Argument(...),
+    agent: str = AGENT,
+    reason: str = typer.Option(
+        ..., "--reason", help="Why no reply is needed (spam, duplicate, solved)."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Close a case without replying, with a reason.
+
+    Example: engagebot queue dismiss 12 --agent amy --reason spam
+    """
+    _, engine = _engine()
+    _print_case(queue.dismiss(engine, case_id, agent=agent, reason=reason), as_json, "dismissed")
+
+
+@queue_app.command("escalate")
+@friendly_errors
+def escalate_command(
+    case_id: int = typer.Argument(...),
+    agent: str = AGENT,
+    reason: str | None = typer.Option(None, "--reason", help="Why the lead should take it."),
+    as_json: bool = JSON,
+) -> None:
+    """Hand a case to the team lead.
+
+    Example: engagebot queue escalate 12 --agent amy --reason "legal threat"
+    """
+    settings, engine = _engine()
+    case = queue.escalate(
+        engine, case_id, agent=agent, reason=reason, to=settings.engagement.routing.lead
+    )
+    _print_case(case, as_json, "escalated")
+
+
+@queue_app.command("reassign")
+@friendly_errors
+def reassign_command(
+    case_id: int = typer.Argument(...),
+    agent: str = AGENT,
+    to: str = typer.Option(..., "--to", help="The agent who gets it."),
+    team: str | None = typer.Option(None, "--team", help="Move it to this team too."),
+    as_json: bool = JSON,
+) -> None:
+    """Assign a case to another agent (and team).
+
+    Example: engagebot queue reassign 12 --agent lena --to ben --team billing
+    """
+    _, engine = _engine()
+    _print_case(
+        queue.reassign(engine, case_id, agent=agent, to=to, team=team), as_json, "reassigned"
+    )
+
+
+@queue_app.command("approve")
+@friendly_errors
+def approve_command(
+    reply_id: int = typer.Argument(..., help="The reply waiting for approval."),
+    lead: str = typer.Option(..., "--lead", help="The approving lead."),
+    as_json: bool = JSON,
+) -> None:
+    """Approve a reply waiting for a lead; it is posted at once.
+
+    Example: engagebot queue approve 7 --lead lena
+    """
+    settings, engine = _engine()
+    result = queue.approve_reply(engine, reply_id, lead=lead, settings=settings.engagement.replies)
+    typer.echo(
+        json.dumps(replies.reply_to_dict(result), indent=2)
+        if as_json
+        else f"reply {reply_id}: {result.status}"
+    )
+
+
+@queue_app.command("retry-replies")
+@friendly_errors
+def retry_replies_command(as_json: bool = JSON) -> None:
+    """Post replies left unsent (rate limited) or of unknown outcome (checked on the platform
+    first).
+
+    Example: engagebot queue retry-replies --json
+    """
+    settings, engine = _engine()
+    counts = replies.retry_replies(engine, settings=settings.engagement.replies)
+    typer.echo(json.dumps(counts, indent=2) if as_json else f"replies: {counts}")
+
+
+@rules_app.command("test")
+@friendly_errors
+def rules_test_command(
+    text: str = typer.Argument(..., help="The post's text."),
+    platform: str | None = typer.Option(None, help="x, reddit, appstore, ..."),
+    lang: str | None = typer.Option(None, help="Language code."),
+    segment: str | None = typer.Option(None, help="Customer segment."),
+    tier: str | None = typer.Option(None, help="Value tier: top, high, standard, unlinked."),
+    rating: int | None = typer.Option(None, help="Review stars (1-5)."),
+    as_json: bool = JSON,
+) -> None:
+    """Show which routing rule a post would match, and why (every rule checked up to the winner).
+
+    Example: engagebot rules test "I was charged twice" --platform x --tier top
+    """
+    settings = load_settings()
+    validate_rules(settings.engagement.routing)
+    decision = explain(
+        CaseFacts(
+            text=text, platform=platform, lang=lang, segment=segment, tier=tier, rating=rating
+        ),
+        settings.engagement.routing,
+    )
+    if as_json:
+        typer.echo(json.dumps(decision.as_dict(), indent=2))
+        return
+    for check in decision.checks:
+        mark = "[green]match[/]" if check.matched else "[dim]no[/]"
+        console.print(
+            f"{mark} {check.rule}: " + ("; ".join(check.detail.values()) or "no conditions"),
+            highlight=False,
+        )
+    console.print(
+        f"-> team [bold]{decision.team}[/]"
+        + (f", assignee {decision.assignee}" if decision.assignee else "")
+        + f"  ({decision.why})",
+        highlight=False,
+    )
+
+
+def notify_command(as_json: bool = JSON) -> None:
+    """Queue Slack messages (new high-priority cases, digests, SLA breaches, spikes) and deliver
+    them.
+
+    With [engagement.slack] sink = "out/slack.jsonl" messages go to that file instead of Slack.
+    Example: engagebot notify --json
+    """
+    settings, engine = _engine()
+    with job_run(engine, "notify") as counts:
+        queued = notify.enqueue_notifications(engine, settings.engagement)
+        delivered = notify.deliver_pending(engine, settings.engagement)
+        counts.update({"queued": queued, "delivered": delivered})
+    if as_json:
+        typer.echo(json.dumps(counts, indent=2))
+    else:
+        console.print(f"notify: queued {queued}, delivered {delivered}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the main app."""
+    app.command("triage")(friendly_errors(triage_command))
+    app.command("notify")(friendly_errors(notify_command))
+    app.add_typer(queue_app, name="queue")
+    app.add_typer(rules_app, name="rules")

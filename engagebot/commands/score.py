@@ -1,0 +1,225 @@
+"""CLI commands: ``score`` (the score step) and ``sentiment train`` / ``sentiment eval``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from engagebot.runtime import console, engine_for, friendly_errors, load_settings
+
+sentiment_app = typer.Typer(help="Train and evaluate the sentiment model.", no_args_is_help=True)
+
+
+@friendly_errors
+def score(
+    rescore: bool = typer.Option(
+        False, "--rescore", help="Drop the current model's scores first and score all posts again."
+    ),
+    chunk_size: int | None = typer.Option(
+        None, "--chunk-size", min=1, help="Posts per committed chunk (default from settings)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+) -> None:
+    """Score every post that has no sentiment score from the current model (resumable).
+
+    A new model (new weights) has a new id, so its first run scores everything again.
+
+    Example: engagebot score
+
+    Example: engagebot score --rescore --json
+    """
+    from db.jobs import job_run
+    from sentiment.model import load_model
+    from sentiment.score import delete_scores, score_pending
+
+    settings = load_settings()
+    engine = engine_for(settings)
+    model = load_model(settings.sentiment)
+    with job_run(engine, "score", source=model.model_id) as counts:
+        deleted = delete_scores(engine, model.model_id) if rescore else 0
+        result = score_pending(
+            engine,
+            model,
+            chunk_size=chunk_size or settings.sentiment.chunk_size,
+            progress=not as_json,
+        )
+        counts.update(result, deleted=deleted)
+    if as_json:
+        console.print_json(json.dumps({"model_id": model.model_id, "deleted": deleted, **result}))
+        return
+    labels = ", ".join(
+        f"{k} {v}" for k, v in sorted(result.items()) if k not in ("scored", "chunks")
+    )
+    console.print(
+        f"scored {result['scored']} posts with {model.model_id} ({labels or 'nothing pending'})"
+        + (f"; {deleted} old scores dropped" if rescore else "")
+    )
+
+
+def _progress(disable: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=disable,
+    )
+
+
+@sentiment_app.command("train")
+@friendly_errors
+def train(
+    data: Path = typer.Option(
+        Path("../shared/data"),
+        "--data",
+        help="Folder holding tweet-sentiment-train/ and airline-tweets/.",
+    ),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Where to write the weights (default: sentiment/weights/default.safetensors).",
+    ),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    epochs: float | None = typer.Option(None, "--epochs", help="Epochs (default: the recipe's)."),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, help="Use only this many general and airline tweets (smoke tests)."
+    ),
+    general_sample: int | None = typer.Option(
+        None, "--general-sample", min=1, help="General tweets sampled (default: the recipe's)."
+    ),
+    variant: str | None = typer.Option(
+        None, "--variant", help="top (default), lora, full or head."
+    ),
+    corrections: bool = typer.Option(
+        True,
+        "--corrections/--no-corrections",
+        help="Include agents' label corrections from the database.",
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed (default: the recipe's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the training summary as JSON."),
+) -> None:
+    """Fine-tune the default model (seeded; reproduces the shipped weights) and write its card.
+
+    Example: engagebot sentiment train --data ../shared/data
+
+    Example: engagebot sentiment train --limit 40 --epochs 1 --out /tmp/smoke.safetensors
+    """
+    from sentiment.card import write_card
+    from sentiment.model import DEFAULT_WEIGHTS
+    from sentiment.recipe import DEFAULT_RECIPE, read_training_data, train_default
+    from sentiment.train import TrainConfig
+
+    recipe: dict[str, Any] = {**DEFAULT_RECIPE, "device": device}
+    for key, value in {
+        "epochs": epochs,
+        "variant": variant,
+        "seed": seed,
+        "general_sample": general_sample,
+    }.items():
+        if value is not None:
+            recipe[key] = value
+    config = TrainConfig(**recipe)
+    general, airline = read_training_data(data, limit=limit)
+    fixes = []
+    if corrections:
+        from sentiment.corrections import load_corrections
+
+        fixes = load_corrections(engine_for(load_settings()))
+    target = out or DEFAULT_WEIGHTS
+    with _progress(as_json) as progress:
+        encode_task = progress.add_task("encoding lower layers", total=None)
+        step_task = progress.add_task("training", total=None)
+
+        def on_encode(n: int) -> None:
+            progress.advance(encode_task, n)
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            progress.update(
+                step_task, completed=step, total=total, description=f"training (loss {loss:.3f})"
+            )
+
+        info = train_default(
+            general, airline, fixes, config, target, on_encode=on_encode, on_step=on_step
+        )
+    card = write_card(
+        info, target.with_name("MODEL_CARD.md") if out is None else target.with_suffix(".md")
+    )
+    if as_json:
+        console.print_json(json.dumps({**info, "card": str(card)}))
+    else:
+        console.print(
+            f"wrote {target} ({info['size_bytes'] / 1e6:.1f} MB, "
+            f"{sum(info['examples'].values())} examples, "
+            f"{info['corrections_used']} corrections) and {card}"
+        )
+
+
+@sentiment_app.command("eval")
+@friendly_errors
+def evaluate(
+    data: Path = typer.Option(..., "--data", help="A TweetEval folder or a CSV file."),
+    data_format: str | None = typer.Option(
+        None, "--format", help="tweeteval or csv (default: folder = tweeteval)."
+    ),
+    split: str = typer.Option("val", "--split", help="val or test (tweeteval format)."),
+    label_column: str = typer.Option(
+        "label", "--label-column", help="CSV column with negative/neutral/positive."
+    ),
+    text_column: str = typer.Option("text", "--text-column", help="CSV column with the text."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the metrics as JSON (top-level macro_recall)."
+    ),
+) -> None:
+    """Evaluate the configured model: macro recall, accuracy, per class, confusion, texts/s.
+
+    Example: engagebot sentiment eval --data ../shared/data/tweeteval/sentiment --split val
+
+    Example: engagebot sentiment eval --data t.csv --format csv --label-column airline_sentiment
+    """
+    from sentiment.evaluate import evaluate as run_eval
+    from sentiment.evaluate import load_labelled
+    from sentiment.model import load_model
+
+    if split not in ("val", "test"):
+        raise ValueError(f"--split must be val or test, not {split!r}")
+    rows = load_labelled(
+        data,
+        data_format=data_format,
+        split=split,
+        text_column=text_column,
+        label_column=label_column,
+    )
+    model = load_model(load_settings().sentiment)
+    report = run_eval(model, rows)
+    if as_json:
+        console.print_json(json.dumps(report))
+        return
+    console.print(
+        f"{model.model_id} ({model.precision}) on {data}: n={report['n']}  "
+        f"macro recall {report['macro_recall']:.4f}  accuracy {report['accuracy']:.4f}  "
+        f"{report['texts_per_second']:.0f} texts/s"
+    )
+    table = Table("class", "recall", "precision", "support")
+    for label, m in report["per_class"].items():
+        table.add_row(label, f"{m['recall']:.4f}", f"{m['precision']:.4f}", str(m["support"]))
+    console.print(table)
+    confusion = Table("gold \\ predicted", *report["confusion"]["labels"])
+    for label, row in zip(
+        report["confusion"]["labels"], report["confusion"]["matrix"], strict=True
+    ):
+        confusion.add_row(label, *map(str, row))
+    console.print(confusion)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the main app."""
+    app.command("score")(score)
+    app.add_typer(sentiment_app, name="sentiment")

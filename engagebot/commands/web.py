@@ -1,0 +1,192 @@
+"""CLI commands: ``web`` (serve the reply queue app) and ``users add|list|token``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import typer
+from fastapi import APIRouter, FastAPI
+from rich.table import Table
+from sqlalchemy import Engine
+
+from db.engine import session_scope
+from engagebot.config import Settings
+from engagebot.runtime import console, engine_for, friendly_errors, load_settings
+from engagement.users import ROLES, create_user, get_user_by_email, list_users
+from engagement.web.app import create_app
+from engagement.web.security import ApiTokens
+
+log = logging.getLogger("engagebot.web")
+users_app = typer.Typer(
+    help="People who work the queue: add, list, API tokens.", no_args_is_help=True
+)
+
+
+def extra_routers(settings: Settings, engine: Engine) -> list[APIRouter]:
+    """Routers other parts contribute: health/metrics (ops) and Slack interactivity (notify)."""
+    routers: list[APIRouter] = []
+    try:
+        from engagebot.observability import ops_router
+
+        routers.append(ops_router(engine))
+    except ImportError:  # pragma: no cover - the ops module is part of the package
+        log.warning("ops endpoints not available")
+    try:
+        from engagement.notify import interactivity  # type: ignore[attr-defined,unused-ignore]
+
+        routers.append(interactivity.router(engine, settings.engagement))
+    except (ImportError, AttributeError):
+        log.debug("Slack interactivity endpoint not available")
+    return routers
+
+
+def build_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The web app as ``engagebot web``, ``run`` and ``demo`` serve it (one place to wire it)."""
+    engine = engine if engine is not None else engine_for(settings)
+    sources: list[dict[str, Any]] = [
+        s.model_dump(include={"name", "platform", "kind", "query", "interval_minutes", "enabled"})
+        for s in settings.listener.sources
+    ]
+    return create_app(
+        engine, settings.engagement, extra_routers=extra_routers(settings, engine), sources=sources
+    )
+
+
+@friendly_errors
+def web(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0: all)."),
+    port: int = typer.Option(8000, "--port", "-p", min=1, max=65535, help="TCP port."),
+) -> None:
+    """Serve the reply queue web app; sign in at /login.
+
+    Example: engagebot web --host 127.0.0.1 --port 8000
+    """
+    import uvicorn
+
+    settings = load_settings()
+    app = build_app(settings)
+    with session_scope(engine_for(settings)) as session:
+        if not list_users(session=session):
+            console.print(
+                "[yellow]No users yet:[/] add one with "
+                "'engagebot users add EMAIL --name NAME --role admin'"
+            )
+    console.print(f"engagebot web: http://{host}:{port}/login", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@users_app.command("add")
+@friendly_errors
+def users_add(
+    email: str = typer.Argument(..., help="Sign-in email (unique)."),
+    name: str = typer.Option(
+        ..., "--name", help="Display name; also the agent name on cases (unique)."
+    ),
+    role: str = typer.Option("agent", "--role", help=f"One of: {', '.join(ROLES)}."),
+    team: str = typer.Option("default", "--team", help="The team whose queue this person works."),
+    password: str = typer.Option(
+        ...,
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="Password (at least 8 characters); asked for when left out.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the user as JSON."),
+) -> None:
+    """Add a user who can sign in to the web app.
+
+    Example: engagebot users add ana@example.com --name Ana --role lead --team care
+    """
+    engine = engine_for(load_settings())
+    with session_scope(engine) as session:
+        user = create_user(
+            session=session, email=email, name=name, password=password, role=role, team=team
+        )
+        out = {
+            "id": user.id,
+            "email": user.email,
+            "name": user.name,
+            "role": user.role,
+            "team": user.team,
+        }
+    if as_json:
+        console.print_json(json.dumps(out))
+    else:
+        console.print(
+            f"added {out['role']} {out['name']} <{out['email']}> in team {out['team']}",
+            highlight=False,
+        )
+
+
+@users_app.command("list")
+@friendly_errors
+def users_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List users (never their password hashes).
+
+    Example: engagebot users list --json
+    """
+    engine = engine_for(load_settings())
+    with session_scope(engine) as session:
+        rows = [
+            {
+                "id": u.id,
+                "email": u.email,
+                "name": u.name,
+                "role": u.role,
+                "team": u.team,
+                "away": u.is_away,
+            }
+            for u in list_users(session=session)
+        ]
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    table = Table("id", "name", "email", "role", "team", "away")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            str(r["name"]),
+            str(r["email"]),
+            str(r["role"]),
+            str(r["team"]),
+            "yes" if r["away"] else "",
+        )
+    console.print(table)
+
+
+@users_app.command("token")
+@friendly_errors
+def users_token(email: str = typer.Argument(..., help="Whose token.")) -> None:
+    """Print an API bearer token for a user (valid until their password changes or it expires).
+
+    Needs a fixed session secret (ENGAGEBOT_ENGAGEMENT__WEB__SESSION_SECRET), the same the web
+    app signs with. Use it as 'Authorization: Bearer <token>'.
+
+    Example: engagebot users token ana@example.com
+    """
+    settings = load_settings()
+    web_settings = settings.engagement.web
+    if web_settings.session_secret is None or not web_settings.session_secret.get_secret_value():
+        raise ValueError(
+            "set ENGAGEBOT_ENGAGEMENT__WEB__SESSION_SECRET first: tokens are signed with it"
+        )
+    engine = engine_for(settings)
+    with session_scope(engine) as session:
+        user = get_user_by_email(session=session, email=email)
+        if user is None or user.id is None:
+            raise LookupError(f"no user with email {email!r}")
+        tokens = ApiTokens(
+            web_settings.session_secret.get_secret_value(),
+            max_age_s=web_settings.api_token_max_age_days * 86400,
+        )
+        token = tokens.issue(user_id=user.id, password_hash=user.password_hash)
+    typer.echo(token)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the main app."""
+    app.command("web")(web)
+    app.add_typer(users_app, name="users")

@@ -1,0 +1,167 @@
+"""The demo: one full cycle on the bundled Skylark Air data, no network, no credentials.
+
+The bundled files are recorded-style payloads with fixed dates (their newest post is at
+``RECORDED_END``). So that triage windows, SLA clocks and the weekly report behave as they
+would live, the demo shifts every timestamp by one offset that makes the newest post 30
+minutes old. The offset is stored on first run (as the ``demo`` source's cursor) and reused,
+so re-running the demo changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from db.engine import session_scope
+from db.models import SourceCursor
+from db.types import utcnow
+from engagebot import pipeline
+from engagebot.config import Settings
+
+log = logging.getLogger("engagebot.demo")
+
+DEMO_DATA = Path(__file__).parent / "demo_data"
+RECORDED_END = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+DEMO_CURSOR = "demo"
+BRAND_HANDLES: dict[str, list[str]] = {
+    "x": ["skylarkair", "skylarkhelp"],
+    "reddit": ["skylark_support"],
+}
+POST_FILES: list[tuple[str, str, str]] = [
+    # (platform, source name, file glob)
+    ("x", "demo-x-search", "x_search_page*.json"),
+    ("x", "demo-x-mentions", "x_mentions_page*.json"),
+    ("reddit", "demo-reddit", "reddit_listing.json"),
+    ("appstore", "demo-appstore", "appstore_feed.json"),
+    ("googleplay", "demo-googleplay", "googleplay_reviews.json"),
+]
+
+
+@dataclass
+class DemoResult:
+    time_shift: timedelta
+    steps: list[pipeline.StepResult] = field(default_factory=list)
+    workdir: Path = Path("out")
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The user's settings with the demo brand's accounts and a local Slack sink."""
+    demo = settings.model_copy(deep=True)
+    for platform, handles in BRAND_HANDLES.items():
+        known = demo.listener.brand_handles.setdefault(platform, [])
+        known.extend(h for h in handles if h not in known)
+    if demo.engagement.slack.sink is None and demo.engagement.slack.bot_token is None and demo.engagement.slack.webhook_url is None:
+        demo.engagement.slack.sink = str(settings.output_dir / "slack-demo.jsonl")
+    return demo
+
+
+def time_shift(engine: Engine, *, now: datetime | None = None) -> timedelta:
+    """The demo's offset: computed once (newest post 30 minutes before now), then reused."""
+    with session_scope(engine) as session:
+        cursor = session.exec(select(SourceCursor).where(SourceCursor.source == DEMO_CURSOR)).first()
+        if cursor is not None and "time_shift_seconds" in cursor.position:
+            return timedelta(seconds=float(cursor.position["time_shift_seconds"]))
+        shift = (now or utcnow()) - timedelta(minutes=30) - RECORDED_END
+        shift = timedelta(seconds=round(shift.total_seconds() / 60) * 60)
+        session.add(SourceCursor(source=DEMO_CURSOR, position={"time_shift_seconds": shift.total_seconds()}))
+        return shift
+
+
+def shifted_transactions(source: Path, target: Path, shift: timedelta) -> Path:
+    """A copy of the CRM's transactions with dates moved by the demo's offset (whole days)."""
+    days = timedelta(days=round(shift.total_seconds() / 86400))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with source.open(newline="", encoding="utf-8") as src, target.open("w", newline="", encoding="utf-8") as dst:
+        reader = csv.DictReader(src)
+        writer = csv.DictWriter(dst, fieldnames=list(reader.fieldnames or []))
+        writer.writeheader()
+        for row in reader:
+            row["date"] = (date.fromisoformat(row["date"]) + days).isoformat()
+            writer.writerow(row)
+    return target
+
+
+def import_crm(settings: Settings, engine: Engine, shift: timedelta) -> pipeline.StepResult:
+    from engagement.customers import import_customers, import_transactions
+
+    customers = import_customers(engine, DEMO_DATA / "customers.csv")
+    transactions_file = shifted_transactions(
+        DEMO_DATA / "transactions.csv", settings.output_dir / "demo" / "transactions.csv", shift
+    )
+    transactions = import_transactions(engine, transactions_file)
+    return pipeline.StepResult("import CRM", {"customers": _report_counts(customers), "transactions": _report_counts(transactions)})
+
+
+def import_posts(settings: Settings, engine: Engine, shift: timedelta) -> pipeline.StepResult:
+    from listener.importer import import_files
+
+    counts: dict[str, Any] = {}
+    for platform, source, pattern in POST_FILES:
+        files = sorted(DEMO_DATA.glob(pattern))
+        result = import_files(
+            engine,
+            platform=platform,
+            paths=files,
+            source=source,
+            brand_handles=settings.listener.brand_handles,
+            time_shift=shift,
+        )
+        counts[source] = {"added": result.added, "duplicates": result.duplicates, "rejected": result.rejected}
+    return pipeline.StepResult("collect (bundled payloads)", counts)
+
+
+def _report_counts(report: Any) -> dict[str, Any]:
+    return {
+        key: (len(value) if isinstance(value, list) else value)
+        for key, value in vars(report).items()
+        if isinstance(value, int | list) and not key.startswith("_")
+    }
+
+
+def run_demo(settings: Settings, engine: Engine, *, now: datetime | None = None) -> DemoResult:
+    """Import the demo CRM and posts, then score, link, value, triage, notify and report."""
+    settings = demo_settings(settings)
+    shift = time_shift(engine, now=now)
+    result = DemoResult(time_shift=shift, workdir=settings.output_dir)
+    result.steps.append(import_crm(settings, engine, shift))
+    result.steps.append(import_posts(settings, engine, shift))
+    result.steps.append(pipeline.score(settings, engine, progress=True))
+    result.steps.append(pipeline.link_and_value(settings, engine, now=now))
+    result.steps.append(pipeline.triage(settings, engine, now=now))
+    result.steps.append(pipeline.notify(settings, engine, now=now))
+    result.steps.append(pipeline.weekly_report(settings, engine, week=demo_week(now), now=now))
+    return result
+
+
+def demo_week(now: datetime | None = None) -> str:
+    """The ISO week in the middle of the demo's recent posts (its last seven days)."""
+    year, week, _ = ((now or utcnow()) - timedelta(days=3, hours=12)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+DEMO_USER_EMAIL = "demo@skylark.example"
+DEMO_USER_PASSWORD = "skylark-demo"
+
+
+def ensure_demo_user(engine: Engine) -> tuple[str, str]:
+    """A lead in the default team to sign in with after the demo (created once)."""
+    from engagement.users import create_user, get_user_by_email
+
+    with session_scope(engine) as session:
+        if get_user_by_email(session=session, email=DEMO_USER_EMAIL) is None:
+            create_user(
+                session=session,
+                email=DEMO_USER_EMAIL,
+                name="Demo Lead",
+                password=DEMO_USER_PASSWORD,
+                role="lead",
+                team="default",
+            )
+    return DEMO_USER_EMAIL, DEMO_USER_PASSWORD

@@ -1,0 +1,162 @@
+"""What ``engagebot status`` and the metrics read from the database: backlogs, runs, leader.
+
+Every figure comes from the database, not from one process's memory, so any worker (or the
+web app) reports the same numbers for the whole deployment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, select
+from sqlmodel import Session, col
+
+from db.engine import session_scope
+from db.models import Case, JobRun, Outbox, Post, QuarantinedRecord, SchedulerLease, Score
+from db.types import utcnow
+
+OPEN_STATUSES = ("open", "claimed", "escalated")
+
+
+@dataclass
+class Backlog:
+    """Work waiting in the database, the sizes an operator watches."""
+
+    posts: int = 0
+    unscored_posts: int = 0
+    scored_posts: int = 0
+    open_cases: int = 0
+    open_cases_by_tier: dict[str, int] = field(default_factory=dict)
+    sla_breaches: int = 0
+    outbox_pending: int = 0
+    outbox_failed: int = 0
+    quarantined_records: int = 0
+    posts_by_source: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class LastRun:
+    """The newest run of one job (and source), with the error if it failed."""
+
+    job: str
+    source: str | None
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    seconds: float | None
+    counts: dict[str, Any]
+    error: str | None
+
+
+@dataclass
+class Leader:
+    holder: str
+    expires_at: datetime
+
+
+def backlog(session: Session, *, now: datetime | None = None) -> Backlog:
+    """Count posts, scores, open cases, breaches, outbox and quarantine in one pass each."""
+    now = now or utcnow()
+    by_source = {
+        str(source): int(n)
+        for source, n in session.execute(
+            select(col(Post.source), func.count()).group_by(col(Post.source))
+        )
+    }
+    scored = session.execute(select(func.count(func.distinct(Score.post_id)))).scalar_one()
+    by_tier = {
+        str(tier or "none"): int(n)
+        for tier, n in session.execute(
+            select(col(Case.tier), func.count())
+            .where(col(Case.status).in_(OPEN_STATUSES))
+            .group_by(col(Case.tier))
+        )
+    }
+    breaches = session.execute(
+        select(func.count())
+        .where(and_(col(Case.status).in_(OPEN_STATUSES), col(Case.sla_due_at) < now))
+        .select_from(Case)
+    ).scalar_one()
+    outbox = {
+        str(status): int(n)
+        for status, n in session.execute(
+            select(col(Outbox.status), func.count())
+            .where(col(Outbox.status) != "sent")
+            .group_by(col(Outbox.status))
+        )
+    }
+    quarantined = session.execute(select(func.count()).select_from(QuarantinedRecord)).scalar_one()
+    posts = sum(by_source.values())
+    return Backlog(
+        posts=posts,
+        unscored_posts=max(posts - int(scored), 0),
+        scored_posts=int(scored),
+        open_cases=sum(by_tier.values()),
+        open_cases_by_tier=by_tier,
+        sla_breaches=int(breaches),
+        outbox_pending=outbox.get("pending", 0),
+        outbox_failed=outbox.get("failed", 0),
+        quarantined_records=int(quarantined),
+        posts_by_source=by_source,
+    )
+
+
+def last_runs(session: Session) -> list[LastRun]:
+    """The newest run of every (job, source), newest first."""
+    newest = (
+        select(func.max(JobRun.id).label("id"))
+        .group_by(col(JobRun.job), col(JobRun.source))
+        .subquery()
+    )
+    rows = session.scalars(
+        select(JobRun)
+        .join(newest, col(JobRun.id) == newest.c.id)
+        .order_by(col(JobRun.started_at).desc())
+    ).all()
+    return [_last_run(row) for row in rows]
+
+
+def recent_errors(session: Session, *, limit: int = 5) -> list[LastRun]:
+    """The newest failed runs, whatever their job."""
+    rows = session.scalars(
+        select(JobRun)
+        .where(col(JobRun.status) == "failed")
+        .order_by(col(JobRun.id).desc())
+        .limit(limit)
+    ).all()
+    return [_last_run(row) for row in rows]
+
+
+def _last_run(row: JobRun) -> LastRun:
+    seconds = (row.finished_at - row.started_at).total_seconds() if row.finished_at else None
+    return LastRun(
+        job=row.job,
+        source=row.source,
+        status=row.status,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        seconds=round(seconds, 3) if seconds is not None else None,
+        counts=dict(row.counts or {}),
+        error=row.error,
+    )
+
+
+def leaders(session: Session) -> list[Leader]:
+    return [
+        Leader(row.holder, row.expires_at) for row in session.scalars(select(SchedulerLease)).all()
+    ]
+
+
+def status_report(engine: Engine, *, now: datetime | None = None) -> dict[str, Any]:
+    """Everything ``engagebot status`` shows, as plain data (``--json`` prints exactly this)."""
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        return {
+            "time": now,
+            "leader": [asdict(x) for x in leaders(session)],
+            "backlog": asdict(backlog(session, now=now)),
+            "jobs": [asdict(x) for x in last_runs(session)],
+            "errors": [asdict(x) for x in recent_errors(session)],
+        }

@@ -1,0 +1,95 @@
+"""What every command needs: settings, a migrated engine, logging, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from db.engine import make_engine
+from db.migrate import upgrade
+from engagebot.config import Settings, get_settings
+
+console = Console()
+err_console = Console(stderr=True)
+log = logging.getLogger("engagebot")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line, with any ``extra=`` fields (step, source, counts, seconds)."""
+
+    _standard = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        payload.update({k: v for k, v in vars(record).items() if k not in self._standard})
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str)
+
+
+def configure_logging(level: str = "INFO", *, json_logs: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if json_logs:
+        handler.setFormatter(JsonLogFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("httpx", "urllib3", "alembic.runtime.migration", "transformers", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+_engines: dict[str, Engine] = {}
+
+
+def load_settings() -> Settings:
+    try:
+        return get_settings()
+    except Exception as exc:  # pydantic's ValidationError and TOML errors: one clear line
+        raise typer.BadParameter(f"invalid settings: {exc}") from exc
+
+
+def engine_for(settings: Settings, *, migrate: bool = True) -> Engine:
+    """The engine for the configured database, migrated to the newest schema on first use."""
+    url = settings.database_url
+    if url not in _engines:
+        engine = make_engine(url)
+        if migrate:
+            upgrade(engine)
+        _engines[url] = engine
+    return _engines[url]
+
+
+def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn expected failures (bad files, bad input) into one line on stderr and exit code 2."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except (ValueError, OSError, LookupError) as exc:
+            if log.isEnabledFor(logging.DEBUG):
+                log.exception("command failed")
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            raise typer.Exit(2) from exc
+
+    return wrapper

@@ -1,0 +1,360 @@
+"""Import the CRM: customers (with their platform accounts) and their transactions, from CSV.
+
+Customers file (UTF-8, header row, comma-separated)::
+
+    crm_id,name,email,segment,currency,clv,x_handle,x_user_id,reddit_username,appstore_user,googleplay_user
+
+- ``crm_id`` is required and unique; rows are upserted by it (re-importing changes nothing).
+- ``name``, ``email``, ``segment`` optional; ``currency`` a 3-letter code (blank: USD, or keep).
+- ``clv`` optional: the CRM's own lifetime value. Where given it wins over a fitted CLV.
+- Any column named ``<platform>_handle``, ``<platform>_username``, ``<platform>_user`` (a handle
+  or public name) or ``<platform>_user_id`` (the platform's account id) is that customer's
+  account on ``<platform>`` (``twitter`` means ``x``). Handles are matched lower-case, without
+  ``@`` or ``u/``. Each becomes a confirmed ``Identity`` with method ``crm_import``.
+- A column present in the file is the CRM's truth: a blank cell clears that value (and removes
+  that platform's CRM identity). A column absent from the file leaves the value alone.
+
+Transactions file: ``customer_id,date,amount`` where ``customer_id`` is the ``crm_id``, ``date``
+an ISO date (``2025-07-01``, taken as midnight UTC) or datetime (naive = UTC), and ``amount``
+a non-negative number. A row equal to one already stored (customer, time, amount) is a
+duplicate and is skipped, so re-importing a file is safe.
+
+Bad rows never stop an import: each is reported with its line number and reason, the good
+rows are kept, and every chunk of rows is committed as it is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from db.engine import is_sqlite, session_scope
+from db.models.customers import Customer, Identity, Transaction
+from db.types import utcnow
+from engagement.crm_csv import (
+    ImportReport,
+    RejectedRow,
+    csv_rows,
+    parse_amount,
+    parse_number,
+    parse_time,
+    read_purchases,
+)
+
+log = logging.getLogger(__name__)
+
+CHUNK = 500
+Progress = Callable[[int], None]
+IDENTITY_COLUMN = re.compile(r"^(?P<platform>[a-z0-9]+)_(?P<kind>handle|username|user_id|user)$")
+PLATFORM_ALIASES = {"twitter": "x"}
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def clean_handle(value: str | None) -> str | None:
+    """Handles are compared lower-case without '@' or a Reddit 'u/' prefix."""
+    if value is None:
+        return None
+    handle = value.strip().lstrip("@").lower()
+    if handle.startswith(("u/", "/u/")):
+        handle = handle.split("u/", 1)[1]
+    return handle or None
+
+
+def identity_columns(header: list[str]) -> dict[str, tuple[str, str]]:
+    """Map each identity column to (platform, 'handle' | 'user_id')."""
+    found: dict[str, tuple[str, str]] = {}
+    for name in header:
+        match = IDENTITY_COLUMN.match(name)
+        if match:
+            platform = PLATFORM_ALIASES.get(match["platform"], match["platform"])
+            found[name] = (platform, "user_id" if match["kind"] == "user_id" else "handle")
+    return found
+
+
+def _chunks(items: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- customers -------------------------------------------------------------------------------
+
+
+@dataclass
+class _CustomerRow:
+    line: int
+    values: dict[str, Any]
+    accounts: dict[str, dict[str, str | None]]
+
+
+def _parse_customer(
+    line: int, row: dict[str, str], header: list[str], idcols: dict[str, tuple[str, str]]
+) -> _CustomerRow:
+    crm_id = row.get("crm_id", "")
+    if not crm_id:
+        raise ValueError("crm_id is empty")
+    if len(crm_id) > 128:
+        raise ValueError("crm_id is longer than 128 characters")
+    values: dict[str, Any] = {"crm_id": crm_id}
+    for name in ("name", "segment"):
+        if name in header:
+            values[name] = row[name] or None
+    if "email" in header:
+        email = row["email"].lower() or None
+        if email is not None and not EMAIL.match(email):
+            raise ValueError(f"invalid email {row['email']!r}")
+        values["email"] = email
+    if row.get("currency"):
+        currency = row["currency"].upper()
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            raise ValueError(
+                f"invalid currency {row['currency']!r} (expected a 3-letter code such as USD)"
+            )
+        values["currency"] = currency
+    if "clv" in header:
+        values["imported_clv"] = None
+        if row["clv"]:
+            values["imported_clv"] = parse_number(row["clv"], "clv")
+    accounts: dict[str, dict[str, str | None]] = {}
+    for column, (platform, kind) in idcols.items():
+        cell = row[column] or None
+        value = clean_handle(cell) if kind == "handle" else cell
+        accounts.setdefault(platform, {"handle": None, "user_id": None})
+        if value is not None:
+            accounts[platform][kind] = value
+    return _CustomerRow(line, values, accounts)
+
+
+def _apply_customer(customer: Customer, values: dict[str, Any], source: str, now: datetime) -> bool:
+    """Copy the row's values onto the customer; an imported CLV becomes the CLV at once."""
+    changed = False
+    for name, value in values.items():
+        if getattr(customer, name) != value:
+            setattr(customer, name, value)
+            changed = True
+    if "imported_clv" in values:
+        imported = values["imported_clv"]
+        if imported is not None and (customer.clv_source != "import" or customer.clv != imported):
+            customer.clv, customer.clv_source, customer.clv_fit_id = imported, "import", None
+            customer.clv_basis = {
+                "source": "import",
+                "file": source,
+                "imported_at": now.isoformat(),
+            }
+            customer.clv_updated_at = now
+            changed = True
+        elif imported is None and customer.clv_source == "import":
+            customer.clv, customer.clv_source, customer.clv_basis = None, None, None
+            customer.clv_updated_at = now
+            changed = True
+    if changed:
+        customer.updated_at = now
+    return changed
+
+
+def _sync_identities(
+    session: Session, customer: Customer, accounts: dict[str, dict[str, str | None]]
+) -> int:
+    """Make the customer's ``crm_import`` identities match the row; returns rows added/changed."""
+    assert customer.id is not None
+    existing = session.exec(select(Identity).where(Identity.customer_id == customer.id)).all()
+    changes = 0
+    for platform, account in accounts.items():
+        handle, user_id = account["handle"], account["user_id"]
+        rows = [i for i in existing if i.platform == platform]
+        crm = next((i for i in rows if i.method == "crm_import"), None)
+        if handle is None and user_id is None:
+            if crm is not None:
+                session.delete(crm)
+                changes += 1
+            continue
+
+        def agrees(
+            row: Identity, handle: str | None = handle, user_id: str | None = user_id
+        ) -> bool:
+            """The row is the account the CRM names (a value the CRM leaves blank may be known)."""
+            return (handle is None or row.handle == handle) and (
+                user_id is None or row.platform_user_id == user_id
+            )
+
+        twin = next((i for i in rows if i is not crm and agrees(i)), None)
+        if crm is not None and agrees(crm):
+            continue
+        if twin is not None:
+            # An email or suggested link to the very same account: the CRM confirms it.
+            if crm is not None:
+                session.delete(crm)
+                session.flush()
+            twin.method, twin.status, twin.confidence = "crm_import", "confirmed", 1.0
+            twin.evidence = "listed in the CRM"
+            changes += 1
+        elif crm is None:
+            session.add(
+                Identity(
+                    customer_id=customer.id,
+                    platform=platform,
+                    handle=handle,
+                    platform_user_id=user_id,
+                    method="crm_import",
+                    status="confirmed",
+                    evidence="listed in the CRM",
+                )
+            )
+            changes += 1
+        else:
+            crm.handle, crm.platform_user_id, crm.author_id = handle, user_id, None
+            changes += 1
+    return changes
+
+
+def import_customers(
+    engine: Engine, path: Path | str, *, progress: Progress | None = None
+) -> ImportReport:
+    """Upsert customers (and their CRM identities) by ``crm_id`` from a CSV; see the module doc."""
+    path = Path(path)
+    header, rows = csv_rows(path, ("crm_id",))
+    idcols = identity_columns(header)
+    report = ImportReport(path=str(path))
+    parsed: list[_CustomerRow] = []
+    first_line: dict[str, int] = {}
+    for line, row in rows:
+        report.rows += 1
+        try:
+            if "__error__" in row:
+                raise ValueError(row["__error__"])
+            item = _parse_customer(line, row, header, idcols)
+            crm_id = item.values["crm_id"]
+            if crm_id in first_line:
+                raise ValueError(
+                    f"duplicate crm_id {crm_id!r} (first on line {first_line[crm_id]})"
+                )
+            first_line[crm_id] = line
+            parsed.append(item)
+        except ValueError as exc:
+            report.rejected.append(RejectedRow(line, str(exc)))
+            if progress:
+                progress(1)
+    for chunk in _chunks(parsed):
+        now = utcnow()
+        with session_scope(engine) as session:
+            ids = [item.values["crm_id"] for item in chunk]
+            known = {
+                c.crm_id: c
+                for c in session.exec(select(Customer).where(col(Customer.crm_id).in_(ids))).all()
+            }
+            for item in chunk:
+                customer = known.get(item.values["crm_id"])
+                if customer is None:
+                    customer = Customer(crm_id=item.values["crm_id"])
+                    _apply_customer(customer, item.values, path.name, now)
+                    session.add(customer)
+                    report.inserted += 1
+                    session.flush()
+                    changed = True
+                else:
+                    changed = _apply_customer(customer, item.values, path.name, now)
+                    session.flush()
+                identities = _sync_identities(session, customer, item.accounts)
+                report.identities += identities
+                if customer is known.get(item.values["crm_id"]):
+                    if changed or identities:
+                        report.updated += 1
+                    else:
+                        report.unchanged += 1
+        if progress:
+            progress(len(chunk))
+    report.rejected.sort()
+    log.info("customers import: %s", report.summary())
+    return report
+
+
+# --- transactions ----------------------------------------------------------------------------
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert transactions, skipping those already stored; returns how many were new."""
+    insert = sqlite_insert if is_sqlite(session.get_bind()) else pg_insert  # type: ignore[arg-type]
+    table = Transaction.__table__  # type: ignore[attr-defined]
+    statement = insert(table).values(rows).on_conflict_do_nothing().returning(table.c.id)
+    return len(session.execute(statement).all())
+
+
+def import_transactions(
+    engine: Engine, path: Path | str, *, progress: Progress | None = None
+) -> ImportReport:
+    """Add transactions (``customer_id,date,amount``) for known customers; see the module doc."""
+    path = Path(path)
+    _header, rows = csv_rows(path, ("customer_id", "date", "amount"))
+    report = ImportReport(path=str(path))
+    parsed: list[tuple[int, str, datetime, float]] = []
+    for line, row in rows:
+        report.rows += 1
+        try:
+            if "__error__" in row:
+                raise ValueError(row["__error__"])
+            if not row["customer_id"]:
+                raise ValueError("customer_id is empty")
+            parsed.append(
+                (line, row["customer_id"], parse_time(row["date"]), parse_amount(row["amount"]))
+            )
+        except ValueError as exc:
+            report.rejected.append(RejectedRow(line, str(exc)))
+            if progress:
+                progress(1)
+    for chunk in _chunks(parsed):
+        with session_scope(engine) as session:
+            crm_ids = sorted({item[1] for item in chunk})
+            ids = dict(
+                session.exec(
+                    select(Customer.crm_id, Customer.id).where(col(Customer.crm_id).in_(crm_ids))
+                ).all()
+            )
+            values: dict[tuple[int, datetime, float], dict[str, Any]] = {}
+            for line, crm_id, moment, amount in chunk:
+                customer_id = ids.get(crm_id)
+                if customer_id is None:
+                    report.rejected.append(
+                        RejectedRow(
+                            line,
+                            f"unknown customer {crm_id!r} (import it with 'customers import')",
+                        )
+                    )
+                    continue
+                key = (customer_id, moment, amount)
+                if key in values:
+                    report.unchanged += 1  # the same purchase twice in one file
+                    continue
+                values[key] = {"customer_id": customer_id, "occurred_at": moment, "amount": amount}
+            if values:
+                added = _insert_ignoring_duplicates(session, list(values.values()))
+                report.inserted += added
+                report.unchanged += len(values) - added
+        if progress:
+            progress(len(chunk))
+    report.rejected.sort()
+    log.info("transactions import: %s", report.summary())
+    return report
+
+
+def transaction_count(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(Transaction)).one())
+
+
+__all__ = [
+    "ImportReport",
+    "RejectedRow",
+    "import_customers",
+    "import_transactions",
+    "parse_amount",
+    "parse_time",
+    "read_purchases",
+]

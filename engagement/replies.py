@@ -1,0 +1,428 @@
+"""Posting a case's reply exactly once: record the intent, send, record the result.
+
+The protocol (at-least-once delivery, exactly-once effect):
+1. ``submit_reply`` writes a ``Reply`` with a unique idempotency key (status ``draft``, or
+   ``pending_approval`` when the case's tier needs a lead's approval) and commits.
+2. ``deliver_reply`` marks it ``sending`` (attempts + 1, ``last_attempt_at``) and commits, then
+   calls the platform, then records ``sent`` with the platform's id and marks the case replied.
+3. A reply found in ``sending`` later means a crash or an unknown outcome between 2's steps:
+   the platform is asked first (``Poster.find_existing``: our replies under that post), and only
+   if the reply is not there is it posted again. A send still in flight (started less than
+   ``IN_FLIGHT`` ago) is left alone.
+Refusals (``PermanentPostError``) mark the reply ``failed`` and put the error on the case;
+rate limits leave it ``draft`` for a later retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
+
+from db.engine import session_scope
+from db.models import Author, Case, CasePost, Customer, Post, Reply
+from db.types import utcnow
+from engagement.platforms import (
+    PermanentPostError,
+    Poster,
+    ReplyTarget,
+    TransientPostError,
+    UnknownOutcome,
+    poster_for,
+)
+from engagement.queue import (
+    CLAIMED,
+    PENDING_APPROVAL,
+    REPLIED,
+    TERMINAL_STATUSES,
+    InvalidTransition,
+    NotAllowed,
+    QueueError,
+    audit,
+    lock_case,
+    require_claimant,
+)
+from engagement.settings import ReplySettings
+
+log = logging.getLogger(__name__)
+
+IN_FLIGHT = timedelta(minutes=2)
+LEAD_ROLES = ("lead", "admin")
+VARIABLES = ("first_name", "name", "handle", "case_id", "agent")
+PosterFactory = Callable[[str, ReplySettings], Poster]
+
+
+class ReplyNotFound(LookupError):
+    """No reply with that id (HTTP 404)."""
+
+    status_code = 404
+
+
+def render(text: str, variables: dict[str, str]) -> str:
+    """Fill ``{first_name}``, ``{name}``, ``{handle}``, ``{case_id}``, ``{agent}``; other braces
+    stay."""
+    pattern = re.compile(r"\{(" + "|".join(VARIABLES) + r")\}")
+    return pattern.sub(lambda m: variables.get(m.group(1), ""), text)
+
+
+def template_text(name: str, settings: ReplySettings) -> str:
+    """The template's text, or a ``ValueError`` listing the templates there are."""
+    if name not in settings.templates:
+        known = ", ".join(sorted(settings.templates)) or "none configured"
+        raise QueueError(f"unknown reply template {name!r} (templates: {known})")
+    return settings.templates[name]
+
+
+def _variables(session: Session, case: Case, agent: str) -> dict[str, str]:
+    customer = session.get(Customer, case.customer_id) if case.customer_id is not None else None
+    author = session.get(Author, case.author_id) if case.author_id is not None else None
+    name = (
+        (customer.name if customer is not None else None)
+        or (author.display_name if author else None)
+        or ""
+    )
+    handle = (author.handle or "") if author is not None else ""
+    first = name.split()[0] if name.strip() else (f"@{handle}" if handle else "there")
+    return {
+        "first_name": first,
+        "name": name or first,
+        "handle": handle,
+        "case_id": str(case.id),
+        "agent": agent,
+    }
+
+
+def _target_post(session: Session, case: Case) -> Post:
+    """The newest post of the case: the reply answers where the author last spoke."""
+    post = session.execute(
+        select(Post)
+        .join(CasePost, col(CasePost.post_id) == col(Post.id))
+        .where(col(CasePost.case_id) == case.id)
+        .order_by(col(Post.created_at).desc(), col(Post.id).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if post is None:
+        post = session.get(Post, case.post_id)
+    if post is None:
+        raise InvalidTransition(f"case {case.id} has no post to reply to")
+    return post
+
+
+def submit_reply(
+    engine: Engine,
+    case_id: int,
+    *,
+    agent: str,
+    text: str,
+    settings: ReplySettings,
+    role: str = "agent",
+    template: str | None = None,
+    now: datetime | None = None,
+    poster_factory: PosterFactory = poster_for,
+) -> Reply:
+    """Record a reply (idempotency key first), then post it unless it must wait for approval."""
+    now = now or utcnow()
+    with session_scope(engine, write=True) as session:
+        case = lock_case(session, case_id)
+        if case.status in TERMINAL_STATUSES or case.status == PENDING_APPROVAL:
+            raise InvalidTransition(f"case {case_id} is {case.status}; it cannot take a reply")
+        if role not in LEAD_ROLES:
+            require_claimant(case, agent, now)
+        body = template_text(template, settings) if template else text
+        body = render(body, _variables(session, case, agent)).strip()
+        if not body:
+            raise QueueError("the reply is empty")
+        post = _target_post(session, case)
+        needs_approval = case.tier in settings.approval_tiers and role not in LEAD_ROLES
+        reply = Reply(
+            case_id=case_id,
+            post_id=post.id or 0,
+            text=body,
+            author=agent,
+            status=PENDING_APPROVAL if needs_approval else "draft",
+            idempotency_key=f"case-{case_id}-{uuid.uuid4().hex}",
+            created_at=now,
+        )
+        session.add(reply)
+        session.flush()
+        if needs_approval:
+            case.status = PENDING_APPROVAL
+            case.claim_expires_at = None
+            case.updated_at = now
+            session.add(case)
+        audit(
+            session,
+            case_id=case_id,
+            actor=agent,
+            action="reply_submitted",
+            now=now,
+            reply_id=reply.id,
+            needs_approval=needs_approval,
+            template=template,
+        )
+        reply_id = reply.id
+    assert reply_id is not None
+    if needs_approval:
+        return reply
+    return deliver_reply(
+        engine, reply_id, settings=settings, now=now, poster_factory=poster_factory
+    )
+
+
+def _lock_reply(session: Session, reply_id: int) -> Reply:
+    reply: Reply | None = session.execute(
+        select(Reply).where(col(Reply.id) == reply_id).with_for_update()
+    ).scalar_one_or_none()
+    if reply is None:
+        raise ReplyNotFound(f"reply {reply_id} not found")
+    return reply
+
+
+def approve(
+    engine: Engine,
+    reply_id: int,
+    *,
+    lead: str,
+    settings: ReplySettings,
+    role: str = "lead",
+    now: datetime | None = None,
+    poster_factory: PosterFactory = poster_for,
+) -> Reply:
+    """A lead approves a waiting reply (audited); it is posted at once."""
+    now = now or utcnow()
+    if role not in LEAD_ROLES:
+        raise NotAllowed(f"{lead} is {role}; only a lead or admin approves replies")
+    with session_scope(engine, write=True) as session:
+        reply = _lock_reply(session, reply_id)
+        if reply.status != PENDING_APPROVAL:
+            raise InvalidTransition(f"reply {reply_id} is {reply.status}, not waiting for approval")
+        case = lock_case(session, reply.case_id)
+        reply.status = "draft"
+        reply.approved_by = lead
+        case.status = CLAIMED
+        case.claimed_by = reply.author
+        case.updated_at = now
+        session.add_all([reply, case])
+        audit(
+            session,
+            case_id=case.id,
+            actor=lead,
+            action="reply_approved",
+            now=now,
+            reply_id=reply_id,
+        )
+    return deliver_reply(
+        engine, reply_id, settings=settings, now=now, poster_factory=poster_factory
+    )
+
+
+def reject(
+    engine: Engine,
+    reply_id: int,
+    *,
+    lead: str,
+    reason: str,
+    role: str = "lead",
+    now: datetime | None = None,
+    lease_minutes: float = 15.0,
+) -> Reply:
+    """A lead rejects a waiting reply (audited); the case goes back to its agent, claimed."""
+    now = now or utcnow()
+    if role not in LEAD_ROLES:
+        raise NotAllowed(f"{lead} is {role}; only a lead or admin rejects replies")
+    with session_scope(engine, write=True) as session:
+        reply = _lock_reply(session, reply_id)
+        if reply.status != PENDING_APPROVAL:
+            raise InvalidTransition(f"reply {reply_id} is {reply.status}, not waiting for approval")
+        case = lock_case(session, reply.case_id)
+        reply.status = "rejected"
+        reply.error = f"rejected by {lead}: {reason}"
+        case.status = CLAIMED
+        case.claimed_by = reply.author
+        case.claim_expires_at = now + timedelta(minutes=lease_minutes)
+        case.updated_at = now
+        session.add_all([reply, case])
+        audit(
+            session,
+            case_id=case.id,
+            actor=lead,
+            action="reply_rejected",
+            now=now,
+            reply_id=reply_id,
+            reason=reason,
+        )
+        return reply
+
+
+def _target(post: Post) -> ReplyTarget:
+    return ReplyTarget(
+        platform=post.platform,
+        external_id=post.external_id,
+        conversation_id=post.conversation_id,
+        title=post.title,
+        raw=dict(post.raw or {}),
+    )
+
+
+def _record_outcome(
+    engine: Engine,
+    reply_id: int,
+    *,
+    now: datetime,
+    platform_id: str | None,
+    dry_run: bool = False,
+    error: str | None = None,
+    status: str | None = None,
+) -> Reply:
+    """Write what happened to a send: sent (case replied), or the error on the reply and the
+    case."""
+    with session_scope(engine, write=True) as session:
+        reply = _lock_reply(session, reply_id)
+        case = lock_case(session, reply.case_id)
+        if platform_id is not None:
+            reply.status = "dry_run" if dry_run else "sent"
+            reply.platform_reply_id = platform_id
+            reply.sent_at = now
+            reply.error = None
+            case.status = REPLIED
+            case.close_reason = "replied (dry-run)" if dry_run else "replied"
+            case.closed_at = now
+            case.claimed_by = None
+            case.claim_expires_at = None
+            case.last_error = None
+            action = "reply_dry_run" if dry_run else "reply_sent"
+            audit(
+                session,
+                case_id=case.id,
+                actor=reply.author,
+                action=action,
+                now=now,
+                reply_id=reply_id,
+                platform_reply_id=platform_id,
+            )
+        else:
+            reply.status = status or reply.status
+            reply.error = error
+            case.last_error = f"reply {reply_id}: {error}"
+            audit(
+                session,
+                case_id=case.id,
+                actor=reply.author,
+                action="reply_failed",
+                now=now,
+                reply_id=reply_id,
+                error=error,
+                status=reply.status,
+            )
+        case.updated_at = now
+        session.add_all([reply, case])
+        return reply
+
+
+def deliver_reply(
+    engine: Engine,
+    reply_id: int,
+    *,
+    settings: ReplySettings,
+    now: datetime | None = None,
+    poster_factory: PosterFactory = poster_for,
+) -> Reply:
+    """Post one recorded reply, exactly once in effect (see the module docstring)."""
+    now = now or utcnow()
+    with session_scope(engine, write=True) as session:
+        reply = _lock_reply(session, reply_id)
+        if reply.status in ("sent", "dry_run", "failed", "rejected", PENDING_APPROVAL):
+            return reply
+        if (
+            reply.status == "sending"
+            and reply.last_attempt_at is not None
+            and now - reply.last_attempt_at < IN_FLIGHT
+        ):
+            return reply  # another worker is sending it right now
+        post = session.get(Post, reply.post_id)
+        if post is None:
+            raise InvalidTransition(f"reply {reply_id}: its post is gone")
+        uncertain = reply.status == "sending"
+        reply.status = "sending"
+        reply.attempts += 1
+        reply.last_attempt_at = now
+        session.add(reply)
+        target, text = _target(post), reply.text
+    poster = poster_factory(target.platform, settings)
+    try:
+        if uncertain and not poster.dry_run:
+            existing = poster.find_existing(target, text)
+            if existing is not None:
+                log.info("reply %s was already posted as %s; recording it", reply_id, existing)
+                return _record_outcome(engine, reply_id, now=now, platform_id=existing)
+        platform_id = poster.post_reply(target, text)
+    except PermanentPostError as exc:
+        return _record_outcome(
+            engine, reply_id, now=now, platform_id=None, error=str(exc), status="failed"
+        )
+    except TransientPostError as exc:
+        return _record_outcome(
+            engine, reply_id, now=now, platform_id=None, error=str(exc), status="draft"
+        )
+    except UnknownOutcome as exc:
+        return _record_outcome(
+            engine,
+            reply_id,
+            now=now,
+            platform_id=None,
+            error=f"unknown outcome, will check before retrying: {exc}",
+            status="sending",
+        )
+    return _record_outcome(
+        engine, reply_id, now=now, platform_id=platform_id, dry_run=poster.dry_run
+    )
+
+
+def retry_replies(
+    engine: Engine,
+    *,
+    settings: ReplySettings,
+    now: datetime | None = None,
+    poster_factory: PosterFactory = poster_for,
+) -> dict[str, int]:
+    """Deliver replies left ``draft`` (rate-limited, crashed before sending) or ``sending``
+    (unknown)."""
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        ids = list(
+            session.execute(
+                select(col(Reply.id))
+                .where(col(Reply.status).in_(("draft", "sending")))
+                .order_by(col(Reply.id))
+            ).scalars()
+        )
+    counts: dict[str, int] = {"considered": len(ids)}
+    for reply_id in ids:
+        result = deliver_reply(
+            engine, reply_id, settings=settings, now=now, poster_factory=poster_factory
+        )
+        counts[result.status] = counts.get(result.status, 0) + 1
+    return counts
+
+
+def reply_to_dict(reply: Reply) -> dict[str, Any]:
+    """A reply as JSON-ready data."""
+    return {
+        "id": reply.id,
+        "case_id": reply.case_id,
+        "status": reply.status,
+        "text": reply.text,
+        "author": reply.author,
+        "approved_by": reply.approved_by,
+        "platform_reply_id": reply.platform_reply_id,
+        "idempotency_key": reply.idempotency_key,
+        "attempts": reply.attempts,
+        "error": reply.error,
+        "sent_at": reply.sent_at.isoformat() if reply.sent_at else None,
+    }

@@ -1,0 +1,154 @@
+"""The headline numbers a reader sees first, and the one-paragraph story of the week."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from engagement.report.format import hours as fmt_hours
+from engagement.report.format import money, pct, signed_pts
+from engagement.report.response import response_hours, sla_result
+from engagement.report.risk import UNANSWERED, outcome
+from engagement.report.rows import ReportData
+from engagement.report.tables import Table, median, percentile, share
+from engagement.report.value import customer_sentiment
+from engagement.report.volume import count_sentiment
+
+
+@dataclass(frozen=True)
+class Headline:
+    """Key figures of the week (None where there is nothing to measure)."""
+
+    week: str
+    span: str
+    partial: bool
+    posts: int
+    posts_last_week: int
+    negative: int
+    negative_share: float | None
+    negative_share_last_week: float | None
+    cases: int
+    money_at_risk: float
+    unanswered_money: float
+    unanswered_cases: int
+    unanswered_high_value_cases: int
+    answered_money_share: float | None
+    median_response_hours: float | None
+    p90_response_hours: float | None
+    sla_hit_rate: float | None
+    linked_share: float | None
+    negative_customers: int
+    negative_high_value_customers: int
+
+    @property
+    def posts_change(self) -> float | None:
+        """Relative change of volume vs last week (None without last week's posts)."""
+        return share(self.posts - self.posts_last_week, self.posts_last_week)
+
+    @property
+    def negative_share_change(self) -> float | None:
+        """Change of the negative share in percentage points (as a fraction)."""
+        if self.negative_share is None or self.negative_share_last_week is None:
+            return None
+        return self.negative_share - self.negative_share_last_week
+
+    def as_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["posts_change"] = self.posts_change
+        values["negative_share_change"] = self.negative_share_change
+        return values
+
+
+def headline(data: ReportData, *, high_value_tiers: Sequence[str]) -> Headline:
+    posts = data.posts_in(data.week)
+    last = data.posts_in(data.week.previous())
+    counts, last_counts = count_sentiment(posts), count_sentiment(last)
+    cases = data.cases_in(data.week)
+    unanswered = [c for c in cases if outcome(c, data.now) == UNANSWERED]
+    answered_money = sum(c.money_at_risk for c in cases if outcome(c, data.now) == "answered")
+    total_money = sum(c.money_at_risk for c in cases)
+    hours = [h for h in (response_hours(c, data.now) for c in cases) if h is not None]
+    sla = [r for r in (sla_result(c, data.now) for c in cases) if r is not None]
+    sentiments = customer_sentiment(posts)
+    negative_ids = [cid for cid, label in sentiments.items() if label == "negative"]
+    return Headline(
+        week=data.week.label,
+        span=data.week.span(),
+        partial=data.partial,
+        posts=counts.posts,
+        posts_last_week=last_counts.posts,
+        negative=counts.negative,
+        negative_share=counts.negative_share,
+        negative_share_last_week=last_counts.negative_share,
+        cases=len(cases),
+        money_at_risk=total_money,
+        unanswered_money=sum(c.money_at_risk for c in unanswered),
+        unanswered_cases=len(unanswered),
+        unanswered_high_value_cases=sum(c.tier in high_value_tiers for c in unanswered),
+        answered_money_share=share(answered_money, total_money),
+        median_response_hours=median(hours),
+        p90_response_hours=percentile(hours, 90),
+        sla_hit_rate=share(sum(sla), len(sla)),
+        linked_share=share(sum(p.customer_id is not None for p in posts), len(posts)),
+        negative_customers=len(negative_ids),
+        negative_high_value_customers=sum(
+            1
+            for cid in negative_ids
+            if cid in data.customers and data.customers[cid].tier in high_value_tiers
+        ),
+    )
+
+
+def story(h: Headline, currency: str, terms: Table | None = None) -> list[str]:
+    """The week in a few plain sentences, the numbers a reader needs first."""
+    if h.posts == 0 and h.cases == 0:
+        text = f"No customer posts were collected in {h.week} ({h.span})"
+        return [
+            text
+            + (" so far." if h.partial else ".")
+            + " Check the coverage section for failed sources."
+        ]
+    lines = []
+    change = "" if h.posts_change is None else f" ({h.posts_change:+.0%} vs last week)"
+    line = f"{h.posts:,} customer posts{change}"
+    if h.negative_share is not None:
+        pts = (
+            ""
+            if h.negative_share_change is None
+            else f", {signed_pts(h.negative_share_change)} vs last week"
+        )
+        line += f"; {pct(h.negative_share)} negative{pts}"
+    lines.append(line + ".")
+    if h.cases:
+        plural = "s" if h.cases != 1 else ""
+        risk = f"{money(h.money_at_risk, currency)} at risk in {h.cases} case{plural}"
+        if h.unanswered_cases:
+            risk += (
+                f"; {money(h.unanswered_money, currency)} still unanswered in "
+                f"{h.unanswered_cases} case"
+                f"{'s' if h.unanswered_cases != 1 else ''}, {h.unanswered_high_value_cases} of "
+                "them high-value"
+            )
+        else:
+            risk += "; all answered or dismissed"
+        lines.append(risk + ".")
+    if h.median_response_hours is not None:
+        median, p90 = fmt_hours(h.median_response_hours), fmt_hours(h.p90_response_hours)
+        reply = f"Median first reply {median} (p90 {p90})"
+        if h.sla_hit_rate is not None:
+            reply += f", {pct(h.sla_hit_rate)} within SLA"
+        lines.append(reply + ".")
+    elif h.cases:
+        lines.append("No case has had a reply yet.")
+    if h.negative_high_value_customers:
+        lines.append(
+            f"{h.negative_high_value_customers} high-value customer"
+            f"{'s were' if h.negative_high_value_customers != 1 else ' was'} negative this week."
+        )
+    if terms is not None and terms.rows:
+        top = ", ".join(f"“{row['term']}” ({row['posts']})" for row in terms.rows[:3])
+        lines.append(f"Most mentioned in negative posts: {top}.")
+    if h.partial:
+        lines.append("The week is not over yet: figures cover it so far.")
+    return lines

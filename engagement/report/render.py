@@ -1,0 +1,66 @@
+"""Render the weekly report: one self-contained HTML file (charts inline) and a CSV per table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from engagement.report import format as fmt
+from engagement.report.charts import Chart
+from engagement.report.headline import Headline
+from engagement.report.tables import Table
+
+NUMERIC = frozenset({"int", "share", "money", "hours", "float"})
+
+
+def _environment(currency: str) -> Environment:
+    env = Environment(
+        loader=PackageLoader("engagement.report", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["cell"] = lambda value, kind: fmt.cell(value, kind, currency)
+    env.filters["money"] = lambda value: fmt.money(value, currency)
+    env.filters["pct"] = fmt.pct
+    env.filters["pts"] = fmt.signed_pts
+    env.filters["hours"] = fmt.hours
+    env.filters["int_fmt"] = lambda value: f"{int(value):,}"
+    return env
+
+
+def render_html(
+    *,
+    headline: Headline,
+    story: list[str],
+    tables: Mapping[str, Table],
+    charts: Mapping[str, Chart],
+    currency: str,
+    generated: datetime,
+    as_of: datetime,
+    tz: str,
+    trend_weeks: int,
+) -> str:
+    """The whole report as one HTML document (no external files, so it survives email)."""
+    template = _environment(currency).get_template("weekly.html")
+    return template.render(
+        h=headline,
+        story=story,
+        t=tables,
+        charts=charts,
+        numeric=NUMERIC,
+        generated=f"{generated:%Y-%m-%d %H:%M} UTC",
+        as_of=f"{as_of:%Y-%m-%d %H:%M} UTC",
+        tz=tz,
+        trend_weeks=trend_weeks,
+        csv_names=[f"{key}.csv" for key in tables],
+    )
+
+
+def write_csvs(tables: Mapping[str, Table], folder: Path) -> dict[str, Path]:
+    """One CSV per table, raw values (shares as fractions, money unformatted)."""
+    return {key: table.write_csv(folder / f"{key}.csv") for key, table in tables.items()}

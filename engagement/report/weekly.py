@@ -1,0 +1,296 @@
+"""Build the weekly report: read the rows, compute the figures, write HTML/CSV/PDF, queue Slack."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from db.engine import session_scope
+from db.jobs import job_run
+from db.models import Outbox
+from db.types import utcnow
+from engagement.report.charts import (
+    Chart,
+    platform_chart,
+    response_chart,
+    risk_chart,
+    risk_trend_chart,
+    tier_trend_chart,
+    trend_chart,
+    value_chart,
+)
+from engagement.report.coverage import coverage_by_source, step_failures
+from engagement.report.headline import Headline, headline, story
+from engagement.report.pdf import write_pdf
+from engagement.report.query import load_report_data, newest_post_time
+from engagement.report.render import render_html, write_csvs
+from engagement.report.response import response_by_team, response_by_tier, response_hours_by_tier
+from engagement.report.risk import revenue_at_risk, risk_trend, top_unanswered
+from engagement.report.rows import ReportData
+from engagement.report.slack import summary_blocks, summary_text
+from engagement.report.tables import Table
+from engagement.report.terms import complaint_terms
+from engagement.report.value import negative_high_value, sentiment_vs_value, turned_negative
+from engagement.report.volume import (
+    platform_trend,
+    tier_trend,
+    volume_by_platform,
+    volume_by_tier,
+    weekly_trend,
+)
+from engagement.report.weeks import resolve_week
+from engagement.settings import EngagementSettings, ReportSettings, SlackSettings
+from engagement.tiers import DEFAULT_FRACTIONS
+
+log = logging.getLogger(__name__)
+HTML_NAME, PDF_NAME = "weekly-report.html", "weekly-report.pdf"
+
+
+@dataclass
+class WeeklyReport:
+    """What one run wrote and found: paths, the headline figures, every table, the Slack summary."""
+
+    week: str
+    headline: Headline
+    tables: dict[str, Table]
+    html_path: Path
+    csv_paths: dict[str, Path]
+    pdf_path: Path | None
+    report_link: str
+    slack_text: str
+    slack_blocks: list[dict[str, Any]]
+    charts: list[str] = field(default_factory=list)
+    outbox_id: int | None = None
+
+    @property
+    def figures(self) -> dict[str, Any]:
+        return self.headline.as_dict()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "week": self.week,
+            "figures": self.figures,
+            "html": str(self.html_path),
+            "pdf": str(self.pdf_path) if self.pdf_path else None,
+            "csv": {key: str(path) for key, path in self.csv_paths.items()},
+            "charts": self.charts,
+            "report_link": self.report_link,
+            "slack_text": self.slack_text,
+            "outbox_id": self.outbox_id,
+        }
+
+
+def compute_tables(
+    data: ReportData, settings: ReportSettings, *, stop_words: list[str] | None = None
+) -> dict[str, Table]:
+    """Every table of the report, in reading order; pure functions over the rows."""
+    hv = settings.high_value_tiers
+    tables = [
+        top_unanswered(
+            data, high_value_tiers=hv, base_url=settings.base_url, limit=settings.top_cases
+        ),
+        weekly_trend(data),
+        tier_trend(data),
+        platform_trend(data),
+        volume_by_platform(data),
+        volume_by_tier(data),
+        revenue_at_risk(data),
+        risk_trend(data),
+        response_by_tier(data),
+        response_by_team(data),
+        sentiment_vs_value(data),
+        turned_negative(data),
+        negative_high_value(data, high_value_tiers=hv),
+        complaint_terms(
+            data, limit=settings.top_terms, extra_stop_words=stop_words or settings.stop_words
+        ),
+        coverage_by_source(data),
+        step_failures(data),
+    ]
+    return {table.key: table for table in tables}
+
+
+def draw_charts(data: ReportData, tables: Mapping[str, Table], currency: str) -> dict[str, Chart]:
+    """The charts that have data this week (an empty week draws none rather than empty axes)."""
+    drawn = [
+        trend_chart(tables["trend_weekly"]),
+        tier_trend_chart(tables["trend_by_tier"], data.tiers),
+        platform_chart(tables["volume_by_platform"]),
+        risk_chart(tables["revenue_at_risk"], currency),
+        risk_trend_chart(tables["trend_revenue_at_risk"], currency),
+        response_chart(response_hours_by_tier(data), data.tiers),
+        value_chart(tables["sentiment_vs_value"], currency),
+    ]
+    return {chart.key: chart for chart in drawn if chart is not None}
+
+
+def build_weekly_report(
+    engine: Engine,
+    settings: ReportSettings,
+    *,
+    week: str | None = None,
+    out_dir: Path,
+    now: datetime | None = None,
+    tier_fractions: Mapping[str, float] | None = None,
+    slack_channel: str | None = None,
+    enqueue_slack: bool = True,
+) -> WeeklyReport:
+    """Write the report of one ISO week under ``out_dir/<week>/`` and queue its Slack summary.
+
+    ``week``: None for the last complete week before ``now``, "current" for the week holding
+    ``now``, "latest" for the week of the newest post, or an ISO week such as "2026-W47".
+    Re-running for the same week rewrites the files and refreshes a summary not yet sent.
+    """
+    now = now or utcnow()
+    fractions = dict(tier_fractions or DEFAULT_FRACTIONS)
+    with session_scope(engine) as session:
+        newest = (
+            newest_post_time(session=session) if week and week.strip().lower() == "latest" else None
+        )
+        target = resolve_week(week, now=now, tz=settings.timezone, newest=newest)
+        data = load_report_data(
+            session=session,
+            week=target,
+            trend_weeks=settings.trend_weeks,
+            now=now,
+            fractions=fractions,
+            count_dry_runs=settings.count_dry_run_replies,
+        )
+    tables = compute_tables(data, settings)
+    top = headline(data, high_value_tiers=settings.high_value_tiers)
+    lines = story(top, settings.currency, tables["complaint_terms"])
+    charts = draw_charts(data, tables, settings.currency)
+
+    folder = out_dir / target.label
+    folder.mkdir(parents=True, exist_ok=True)
+    html_path = folder / HTML_NAME
+    html_path.write_text(
+        render_html(
+            headline=top,
+            story=lines,
+            tables=tables,
+            charts=charts,
+            currency=settings.currency,
+            generated=utcnow(),
+            as_of=min(now, target.end),
+            tz=settings.timezone,
+            trend_weeks=settings.trend_weeks,
+        ),
+        encoding="utf-8",
+    )
+    csv_paths = write_csvs(tables, folder / "csv")
+    pdf_path = (
+        write_pdf(
+            folder / PDF_NAME,
+            headline=top,
+            story=lines,
+            charts=charts,
+            tables=tables,
+            currency=settings.currency,
+        )
+        if settings.pdf
+        else None
+    )
+    link = (
+        settings.report_url.format(week=target.label)
+        if settings.report_url
+        else html_path.resolve().as_uri()
+    )
+    text = summary_text(top, settings.currency, link)
+    blocks = summary_blocks(top, tables["top_unanswered"], settings.currency, link)
+    report = WeeklyReport(
+        week=target.label,
+        headline=top,
+        tables=tables,
+        html_path=html_path,
+        csv_paths=csv_paths,
+        pdf_path=pdf_path,
+        report_link=link,
+        slack_text=text,
+        slack_blocks=blocks,
+        charts=sorted(charts),
+    )
+    if enqueue_slack:
+        with session_scope(engine) as session:
+            channel = slack_channel or settings.slack_channel or SlackSettings().default_channel
+            report.outbox_id = enqueue_summary(report, session=session, channel=channel, now=now)
+    log.info(
+        "weekly report %s: %d posts, %d cases, %d tables, %d charts -> %s",
+        target.label,
+        top.posts,
+        top.cases,
+        len(tables),
+        len(charts),
+        html_path,
+        extra={"step": "report", "week": target.label},
+    )
+    return report
+
+
+def enqueue_summary(
+    report: WeeklyReport, *, session: Session, channel: str, now: datetime
+) -> int | None:
+    """Queue the Slack summary once per week (dedupe key ``report:<week>``).
+
+    A summary still pending is refreshed with the new figures; one already sent is left alone,
+    so re-running the report never posts twice.
+    """
+    key = f"report:{report.week}"
+    payload: dict[str, Any] = {
+        "channel": channel,
+        "text": report.slack_text,
+        "blocks": report.slack_blocks,
+        "week": report.week,
+    }
+    row = session.exec(select(Outbox).where(Outbox.dedupe_key == key)).first()
+    if row is None:
+        row = Outbox(
+            channel="slack",
+            kind="report",
+            dedupe_key=key,
+            payload=payload,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        session.add(row)
+    elif row.status == "pending":
+        row.payload = payload
+    session.flush()
+    return row.id
+
+
+def weekly_report_step(
+    engine: Engine,
+    settings: EngagementSettings,
+    *,
+    out_dir: Path,
+    week: str | None = None,
+    now: datetime | None = None,
+    enqueue_slack: bool = True,
+) -> WeeklyReport:
+    """The scheduled step: build the report with the engagement settings, recorded as a JobRun."""
+    with job_run(engine, "weekly_report") as counts:
+        report = build_weekly_report(
+            engine,
+            settings.report,
+            week=week,
+            out_dir=out_dir,
+            now=now,
+            tier_fractions=settings.triage.tier_fractions,
+            slack_channel=settings.report.slack_channel or settings.slack.default_channel,
+            enqueue_slack=enqueue_slack,
+        )
+        counts.update(
+            week=report.week,
+            posts=report.headline.posts,
+            cases=report.headline.cases,
+            charts=len(report.charts),
+        )
+    return report

@@ -1,0 +1,239 @@
+"""Settings of engagement: value, triage, routing, Slack, reports, web (``[engagement]``)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+
+
+class TriageSettings(BaseModel):
+    """When a post becomes a case and how much it is worth (see ``engagement.priority``)."""
+
+    negative_threshold: float = Field(default=0.5, description="P(negative) at or above which a post is negative")
+    window_hours: float = Field(default=72.0, description="only posts this recent become cases")
+    churn_if_unanswered: float = Field(default=0.5, description="P(churn) of an unhappy customer left unanswered")
+    rating_weight: float = Field(
+        default=0.5, description="weight of a review's star rating against its text in P(negative) (0 = text only)"
+    )
+    rating_p_negative: dict[int, float] = Field(
+        default_factory=lambda: {1: 0.95, 2: 0.85, 3: 0.45, 4: 0.1, 5: 0.05},
+        description="P(negative) implied by each star rating",
+    )
+    reach_base_value: float = Field(default=10.0, description="value of an unlinked author's voice before followers")
+    value_per_follower: float = Field(default=0.02, description="value of each follower who may read the post")
+    reach_value_cap: float = Field(default=5000.0, description="the most an unlinked author's reach is worth")
+    aging_weight: float = Field(default=1.0, description="priority grows by this x (age / SLA): 2x when due")
+    aging_cap: float = Field(default=2.0, description="age / SLA stops counting above this (breached cases)")
+    chunk_size: int = Field(default=500, description="posts triaged and committed per chunk")
+    tier_fractions: dict[str, float] = Field(
+        default_factory=lambda: {"top": 0.05, "high": 0.15},
+        description="value tiers by rCLV rank, best first: share of customers in each; the rest are 'standard'",
+    )
+
+
+class SlackSettings(BaseModel):
+    """Where and when Slack hears about cases (``engagement.notify``)."""
+
+    bot_token: SecretStr | None = None
+    webhook_url: SecretStr | None = None
+    signing_secret: SecretStr | None = Field(default=None, description="verifies Slack's interactivity requests")
+    base_url: str = Field(default="https://slack.com/api/", description="Slack Web API root (tests point it at a local server)")
+    default_channel: str = "#social-care"
+    team_channels: dict[str, str] = Field(default_factory=dict, description="team -> channel, e.g. {billing = '#care-billing'}")
+    lead_channel: str | None = Field(default=None, description="where SLA breaches and spikes go (default: default_channel)")
+    web_base_url: str = Field(default="http://localhost:8000", description="links in messages point here")
+    sink: str | None = Field(default=None, description="deliver to a local file instead of Slack (the demo)")
+    immediate_tiers: list[str] = Field(default_factory=lambda: ["top"], description="tiers notified at once")
+    immediate_min_priority: float = Field(default=500.0, description="cases at or above this priority notify at once")
+    digest_minutes: float = Field(default=60.0, description="the rest roll into one digest per team this often")
+    spike_window_hours: float = Field(default=1.0, description="window of the negative-spike check")
+    spike_baseline_windows: int = Field(default=24, description="how many earlier windows make the baseline")
+    spike_ratio: float = Field(default=3.0, description="alert when the window holds this x the baseline mean")
+    spike_min_count: int = Field(default=10, description="...and at least this many negative posts")
+    spike_keywords: list[str] = Field(default_factory=list, description="keywords whose negative volume is watched too")
+    max_attempts: int = Field(default=8, description="deliveries tried before a message is marked failed")
+    backoff_seconds: float = Field(default=30.0, description="first retry delay; doubles each attempt (with jitter)")
+    backoff_cap_seconds: float = Field(default=3600.0, description="longest wait between attempts (Retry-After too)")
+    snooze_minutes: float = Field(default=60.0, description="how long the Snooze button hides a case")
+    user_map: dict[str, str] = Field(default_factory=dict, description="Slack user id -> agent name")
+
+
+class RoutingRule(BaseModel):
+    """One routing rule: every condition given must match (lists match any of their items)."""
+
+    name: str
+    team: str
+    assignee: str | None = None
+    platforms: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list, description="case-insensitive words or phrases, any of them")
+    regex: str | None = Field(default=None, description="a Python regular expression searched in the text")
+    segments: list[str] = Field(default_factory=list, description="customer segments from the CRM")
+    tiers: list[str] = Field(default_factory=list, description="value tiers (top, high, standard, unlinked)")
+    max_rating: int | None = Field(default=None, description="reviews with at most this many stars")
+    min_rating: int | None = Field(default=None, description="reviews with at least this many stars")
+
+
+class RoutingSettings(BaseModel):
+    """Which team gets a case, by when, and who in it (``engagement.routing``)."""
+
+    rules: list[RoutingRule] = Field(default_factory=list, description="first match wins")
+    default_team: str = "default"
+    sla_hours: dict[str, float] = Field(
+        default_factory=lambda: {"top": 1.0, "high": 4.0, "standard": 24.0, "unlinked": 24.0},
+        description="time to first reply by value tier",
+    )
+    default_sla_hours: float = 24.0
+    lead: str = Field(default="lead", description="who SLA breaches and escalations go to")
+    lease_minutes: float = Field(default=15.0, description="a claim expires after this long without action")
+    auto_assign: bool = Field(default=False, description="assign new cases round-robin inside their team")
+    agent_capacity: int = Field(default=10, description="open cases an agent holds before auto-assign skips them")
+
+
+class ReplySettings(BaseModel):
+    """Posting replies: dry-run until turned on and given credentials (``engagement.replies``)."""
+
+    dry_run: bool = Field(default=True, description="log replies instead of posting them")
+    templates: dict[str, str] = Field(
+        default_factory=lambda: {
+            "apology": "Hi {first_name}, we're sorry about this. Please DM us your booking reference (case {case_id}).",
+        },
+        description="reply templates; variables: {first_name}, {name}, {handle}, {case_id}, {agent}",
+    )
+    approval_tiers: list[str] = Field(
+        default_factory=list, description="replies to cases of these tiers wait for a lead's approval"
+    )
+    x_consumer_key: SecretStr | None = None
+    x_consumer_secret: SecretStr | None = None
+    x_access_token: SecretStr | None = None
+    x_access_token_secret: SecretStr | None = None
+    x_brand_handle: str | None = Field(default=None, description="the X account replies are posted from")
+    reddit_client_id: SecretStr | None = None
+    reddit_client_secret: SecretStr | None = None
+    reddit_username: str | None = None
+    reddit_password: SecretStr | None = None
+    reddit_user_agent: str = "engagebot/0.1"
+
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "please-change", "placeholder", "xxx"})
+
+
+class WebSettings(BaseModel):
+    """The web app: session secret, cookie flags, polling; secrets only from env or a secrets file."""
+
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="signs session cookies and API tokens (ENGAGEBOT_ENGAGEMENT__WEB__SESSION_SECRET); "
+        "left unset outside production, a random one is generated per process",
+    )
+    production: bool = Field(default=False, description="refuse a missing or placeholder session secret")
+    secure_cookies: bool = Field(default=True, description="send the session cookie over HTTPS only (browsers treat localhost as secure)")
+    session_max_age_s: int = Field(default=12 * 3600, ge=60, description="how long a login lasts")
+    api_token_max_age_days: int = Field(default=90, ge=1, description="how long an API token from 'engagebot users token' lasts")
+    poll_seconds: int = Field(default=10, ge=2, description="how often the queue page refreshes itself")
+    page_size: int = Field(default=50, ge=5, le=500, description="queue rows per page")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> WebSettings:
+        if not self.production:
+            return self
+        secret = self.session_secret.get_secret_value() if self.session_secret else ""
+        if secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < 32:
+            raise ValueError(
+                "engagement.web.session_secret must be set to a random value of at least 32 characters "
+                "in production (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+
+class ReportSettings(BaseModel):
+    """The weekly sentiment-to-CLV report (``engagement.report``) and when the scheduler runs it."""
+
+    day_of_week: str = Field(default="mon", description="day the weekly job runs (cron style: mon..sun)")
+    hour: int = Field(default=7, ge=0, le=23, description="hour of day the weekly job runs, in ``timezone``")
+    timezone: str = Field(default="UTC", description="IANA zone of the job's schedule and of the report's week boundaries")
+    trend_weeks: int = Field(default=12, ge=2, le=52, description="weeks shown in the trends, the report's week included")
+    base_url: str = Field(default="http://localhost:8000", description="web app root: case links are {base_url}/cases/{id}")
+    report_url: str | None = Field(
+        default=None,
+        description="link to the report in the Slack summary, '{week}' filled in, e.g. "
+        "'https://files.example.com/reports/{week}/weekly-report.html' (default: the HTML file's path)",
+    )
+    slack_channel: str | None = Field(default=None, description="channel of the Slack summary (default: slack.default_channel)")
+    currency: str = Field(default="USD", description="currency of CLV and money at risk in the report")
+    top_cases: int = Field(default=10, ge=1, description="unanswered high-value cases listed")
+    top_terms: int = Field(default=15, ge=1, description="terms listed in 'what people complain about'")
+    high_value_tiers: list[str] = Field(default_factory=lambda: ["top", "high"], description="tiers that count as high value")
+    pdf: bool = Field(default=True, description="also write a PDF (charts and key tables) with matplotlib")
+    count_dry_run_replies: bool = Field(
+        default=True, description="dry-run replies count as answered (the demo and trials run in dry-run)"
+    )
+    stop_words: list[str] = Field(
+        default_factory=list, description="extra words left out of the complaint terms, e.g. the brand's own name"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Berlin')") from exc
+        return value
+
+    @field_validator("day_of_week")
+    @classmethod
+    def _known_day(cls, value: str) -> str:
+        day = value.strip().lower()[:3]
+        if day not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+            raise ValueError(f"unknown day {value!r} (use mon, tue, wed, thu, fri, sat or sun)")
+        return day
+
+
+class RclvSettings(BaseModel):
+    """Weights of rCLV = CLV + the value of a customer's voice (``engagement.value``)."""
+
+    value_per_follower: float = Field(
+        default=0.02, ge=0, description="value of each follower of a linked account"
+    )
+    value_per_engagement: float = Field(
+        default=0.5, ge=0, description="value of each like/reply/repost on their recent posts"
+    )
+    engagement_window_days: float = Field(
+        default=90.0, gt=0, description="posts this recent count towards engagement"
+    )
+    reach_value_cap: float = Field(
+        default=5000.0, ge=0, description="the most a customer's voice adds to their CLV"
+    )
+
+
+class ClvSettings(BaseModel):
+    """How CLV, P(alive) and rCLV are fitted (``engagement.value``, ``engagement.clv``)."""
+
+    horizon_days: float = Field(
+        default=365.0, gt=0, description="CLV is the discounted value expected over this horizon"
+    )
+    annual_discount_rate: float = Field(
+        default=0.10, gt=-1, description="yearly discount rate of future purchases"
+    )
+    time_unit_days: float = Field(
+        default=7.0, gt=0, description="time unit of the BG/NBD fit (7: weeks, as Fader & Hardie)"
+    )
+    min_customers: int = Field(
+        default=30, ge=2, description="customers with purchases needed to fit; fewer: fallback"
+    )
+    min_repeat_customers: int = Field(
+        default=10, ge=2, description="repeat buyers needed to fit Gamma-Gamma; fewer: fallback"
+    )
+    rclv: RclvSettings = Field(default_factory=RclvSettings)
+
+
+class EngagementSettings(BaseModel):
+    triage: TriageSettings = Field(default_factory=TriageSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    replies: ReplySettings = Field(default_factory=ReplySettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    clv: ClvSettings = Field(default_factory=ClvSettings)

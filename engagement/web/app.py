@@ -1,0 +1,200 @@
+"""The web app factory: pages, JSON API, sessions, CSRF, security headers and error pages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from engagement import queue
+from engagement.settings import EngagementSettings
+from engagement.web import filters
+from engagement.web.deps import CsrfFailed, Forbidden, NotAuthenticated, WebState
+from engagement.web.routes import actions, admin, api, auth, pages
+from engagement.web.security import ApiTokens, resolve_session_secret
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "engagebot_session"
+
+# Pages load only our own scripts and styles: post text can never run as code, even if an
+# escaping bug slipped through. /docs (Swagger UI from its CDN) gets no CSP.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
+    "object-src 'none'"
+)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path in ("/openapi.json",)
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    templates: Jinja2Templates = request.app.state.web.templates
+    return templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message}, status_code=status
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def not_authenticated(request: Request, _exc: Exception) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": "not authenticated: sign in or send 'Authorization: Bearer <token>'"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if _is_htmx(request):
+            return Response(status_code=401, headers={"HX-Redirect": "/login"})
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        login = "/login" if request.method != "GET" else f"/login?next={_quote(target)}"
+        return RedirectResponse(login, status_code=303)
+
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        message = exc.message if isinstance(exc, Forbidden) else "forbidden"
+        return _error_page(request, 403, message)
+
+    async def csrf_failed(request: Request, _exc: Exception) -> Response:
+        return _error_page(
+            request, 403, "the form's CSRF token is missing or stale: reload the page and try again"
+        )
+
+    async def queue_error(request: Request, exc: Exception) -> Response:
+        status = int(getattr(exc, "status_code", 409))
+        return _error_page(request, status, str(exc))
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _error_page(request, 404, str(exc).strip("'\""))
+
+    async def bad_value(request: Request, exc: Exception) -> Response:
+        return _error_page(request, 400, str(exc))
+
+    async def invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problems = []
+        for error in exc.errors():
+            where = ".".join(
+                str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")
+            )
+            problems.append(f"{where or 'input'}: {error.get('msg', 'invalid')}")
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": "; ".join(problems), "errors": problems}, status_code=422
+            )
+        return _error_page(request, 422, "invalid input: " + "; ".join(problems))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else "error"
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no page at {request.url.path}"
+        return _error_page(request, exc.status_code, detail)
+
+    handlers: Mapping[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        NotAuthenticated: not_authenticated,
+        Forbidden: forbidden,
+        CsrfFailed: csrf_failed,
+        queue.QueueError: queue_error,
+        queue.CaseNotFound: not_found,
+        LookupError: not_found,
+        ValueError: bad_value,
+        RequestValidationError: invalid,
+        StarletteHTTPException: http_error,
+    }
+    for exc_class, handler in handlers.items():
+        app.add_exception_handler(exc_class, handler)
+
+
+def _quote(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="/?=&")
+
+
+def create_app(
+    engine: Engine,
+    settings: EngagementSettings,
+    *,
+    extra_routers: Iterable[APIRouter] = (),
+    sources: Sequence[Mapping[str, Any]] = (),
+) -> FastAPI:
+    """Build the web app on a migrated database.
+
+    ``sources`` are the configured listener sources as plain dicts (name, platform, ...) for the
+    settings page (this package does not import the listener); ``extra_routers`` are mounted
+    as they are (health, metrics, Slack interactivity), with their own auth.
+    """
+    web = settings.web
+    secret = resolve_session_secret(web)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    filters.install(templates)
+    templates.env.globals["poll_seconds"] = web.poll_seconds
+
+    app = FastAPI(
+        title="engagebot",
+        summary="The reply queue: answer the unhappy customers worth the most, first.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.web = WebState(
+        engine=engine,
+        settings=settings,
+        templates=templates,
+        tokens=ApiTokens(secret, max_age_s=web.api_token_max_age_days * 86400),
+        sources=[dict(s) for s in sources],
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie=SESSION_COOKIE,
+        max_age=web.session_max_age_s,
+        same_site="lax",
+        https_only=web.secure_cookies,
+    )
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.url.path != "/docs":
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    _install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    for router in (
+        auth.router,
+        pages.router,
+        actions.router,
+        admin.router,
+        api.router,
+        api.docs_router,
+    ):
+        app.include_router(router)
+    for router in extra_routers:
+        app.include_router(router)
+    return app

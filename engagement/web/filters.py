@@ -1,0 +1,88 @@
+"""Jinja filters: money, time left to the SLA, relative times, reasons; all plain text (escaped)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+
+from db.types import utcnow
+
+
+def money(value: float | None, currency: str = "USD") -> str:
+    if value is None:
+        return "—"
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency.upper(), "")
+    amount = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+
+
+def duration(seconds: float) -> str:
+    """``1d 3h``, ``2h 05m``, ``7m``: two units at most, for a glance."""
+    seconds = abs(int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m"
+
+
+def sla_left(due: datetime | None, now: datetime | None = None) -> str:
+    if due is None:
+        return "no SLA"
+    delta = (due - (now or utcnow())).total_seconds()
+    return f"overdue {duration(delta)}" if delta < 0 else f"due in {duration(delta)}"
+
+
+def is_overdue(due: datetime | None, now: datetime | None = None) -> bool:
+    return due is not None and due < (now or utcnow())
+
+
+def ago(when: datetime | None, now: datetime | None = None) -> str:
+    if when is None:
+        return "—"
+    delta = ((now or utcnow()) - when).total_seconds()
+    return f"in {duration(delta)}" if delta < 0 else f"{duration(delta)} ago"
+
+
+def iso(when: datetime | None) -> str:
+    return when.isoformat(timespec="seconds") if when is not None else ""
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def number(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "—" if value is None else ("yes" if value else "no")
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if 0 < abs(value) < 1:
+            return f"{value:.3f}"
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def humanise(key: str) -> str:
+    return key.replace("_", " ").strip().capitalize()
+
+
+def install(templates: Jinja2Templates) -> None:
+    env = templates.env
+    env.filters.update(
+        money=money,
+        sla_left=sla_left,
+        overdue=is_overdue,
+        ago=ago,
+        iso=iso,
+        pct=pct,
+        number=number,
+        humanise=humanise,
+        duration=duration,
+    )

@@ -1,0 +1,194 @@
+"""Read side of the lead and settings pages: team load, SLA breaches, throughput, job runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+from sqlalchemy import case as when
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from db.models import AuditEvent, Case, JobRun, Post, SourceCursor, User
+from db.types import utcnow
+from engagement.web.queue_view import ACTIVE_STATUSES, QueueRow, rows_for_cases
+
+
+@dataclass
+class TeamLoad:
+    team: str
+    open: int
+    claimed: int
+    escalated: int
+    overdue: int
+    money_at_risk: float
+
+
+@dataclass
+class TierCount:
+    tier: str
+    cases: int
+    money_at_risk: float
+
+
+@dataclass
+class AgentThroughput:
+    agent: str
+    replied: int
+    dismissed: int
+    escalated: int
+    claimed: int
+
+
+@dataclass
+class LeadView:
+    teams: list[TeamLoad]
+    tiers: list[TierCount]
+    agents: list[AgentThroughput]
+    breaches: list[QueueRow]
+    since: datetime
+
+
+def lead_view(*, session: Session, days: int = 7, team: str | None = None) -> LeadView:
+    now = utcnow()
+    since = now - timedelta(days=days)
+    active = col(Case.status).in_(ACTIVE_STATUSES)
+    overdue = when((col(Case.sla_due_at) < now, 1), else_=0)
+    team_rows = session.execute(
+        sa_select(
+            col(Case.team),
+            func.sum(when((col(Case.status) == "open", 1), else_=0)),
+            func.sum(when((col(Case.status) == "claimed", 1), else_=0)),
+            func.sum(when((col(Case.status) == "escalated", 1), else_=0)),
+            func.sum(overdue),
+            func.coalesce(func.sum(Case.money_at_risk), 0.0),
+        )
+        .where(active)
+        .group_by(col(Case.team))
+        .order_by(col(Case.team))
+    ).all()
+    teams = [
+        TeamLoad(t, int(o or 0), int(c or 0), int(e or 0), int(d or 0), float(m or 0))
+        for t, o, c, e, d, m in team_rows
+    ]
+    tier_q = select(
+        func.coalesce(Case.tier, "unlinked"),
+        func.count(),
+        func.coalesce(func.sum(Case.money_at_risk), 0.0),
+    ).where(active)
+    if team:
+        tier_q = tier_q.where(col(Case.team) == team)
+    tiers = [
+        TierCount(str(t), int(n), float(m))
+        for t, n, m in session.exec(tier_q.group_by(func.coalesce(Case.tier, "unlinked"))).all()
+    ]
+    tiers.sort(key=lambda t: -t.money_at_risk)
+    counts: dict[str, dict[str, int]] = {}
+    audit_q = (
+        select(AuditEvent.actor, AuditEvent.action, func.count())
+        .where(col(AuditEvent.created_at) >= since)
+        .group_by(col(AuditEvent.actor), col(AuditEvent.action))
+    )
+    for actor, action, n in session.exec(audit_q).all():
+        counts.setdefault(actor, {})[action] = int(n)
+    agents = [
+        AgentThroughput(
+            agent=actor,
+            replied=sum(n for a, n in acts.items() if a.startswith("repl")),
+            dismissed=acts.get("dismiss", 0) + acts.get("dismissed", 0),
+            escalated=acts.get("escalate", 0) + acts.get("escalated", 0),
+            claimed=sum(n for a, n in acts.items() if a.startswith("claim")),
+        )
+        for actor, acts in counts.items()
+    ]
+    agents.sort(key=lambda a: (-a.replied, a.agent))
+    breach_q = select(Case).where(active, col(Case.sla_due_at) < now)
+    if team:
+        breach_q = breach_q.where(col(Case.team) == team)
+    breach_cases = session.exec(breach_q.order_by(col(Case.sla_due_at)).limit(25)).all()
+    breaches = rows_for_cases(session=session, cases=breach_cases)
+    return LeadView(teams=teams, tiers=tiers, agents=agents, breaches=breaches, since=since)
+
+
+@dataclass
+class SourceStatus:
+    name: str
+    config: dict[str, Any]
+    last_run: JobRun | None
+    last_error: JobRun | None
+    cursor_updated_at: datetime | None
+    posts: int
+
+
+def source_statuses(*, session: Session, configured: list[dict[str, Any]]) -> list[SourceStatus]:
+    """Configured sources (and any seen only in the database) with their latest runs."""
+    names: dict[str, dict[str, Any]] = {str(c.get("name")): c for c in configured if c.get("name")}
+    for name in session.exec(
+        select(JobRun.source).where(col(JobRun.source).is_not(None)).distinct()
+    ).all():
+        names.setdefault(str(name), {})
+    cursors = {c.source: c.updated_at for c in session.exec(select(SourceCursor)).all()}
+    for name in cursors:
+        names.setdefault(name, {})
+    post_counts = dict(
+        session.exec(select(Post.source, func.count()).group_by(col(Post.source))).all()
+    )
+    out = []
+    for name, config in sorted(names.items()):
+        last = session.exec(
+            select(JobRun)
+            .where(col(JobRun.source) == name)
+            .order_by(col(JobRun.started_at).desc())
+            .limit(1)
+        ).first()
+        error = session.exec(
+            select(JobRun)
+            .where(col(JobRun.source) == name, col(JobRun.status) == "failed")
+            .order_by(col(JobRun.started_at).desc())
+            .limit(1)
+        ).first()
+        out.append(
+            SourceStatus(
+                name=name,
+                config=config,
+                last_run=last,
+                last_error=error,
+                cursor_updated_at=cursors.get(name),
+                posts=int(post_counts.get(name, 0)),
+            )
+        )
+    return out
+
+
+def recent_runs(*, session: Session, limit: int = 30) -> list[JobRun]:
+    return list(
+        session.exec(select(JobRun).order_by(col(JobRun.started_at).desc()).limit(limit)).all()
+    )
+
+
+def users(*, session: Session) -> list[User]:
+    return list(
+        session.exec(select(User).order_by(col(User.team), col(User.role), col(User.name))).all()
+    )
+
+
+def public_settings(model: BaseModel) -> dict[str, Any]:
+    """A settings section as plain data with every secret replaced by 'set' / 'not set'."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return "set" if value.get_secret_value() else "not set"
+        if isinstance(value, BaseModel):
+            return {k: clean(getattr(value, k)) for k in type(value).model_fields}
+        if isinstance(value, dict):
+            return {str(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        return value
+
+    out = clean(model)
+    assert isinstance(out, dict)
+    return out

@@ -1,0 +1,241 @@
+"""Read side of the queue page: filtered, sorted rows with what an agent needs to pick a case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from db.models import Author, Case, Customer, Post, Score
+from engagement import queue
+
+ACTIVE_STATUSES = queue.ACTIVE_STATUSES
+CLOSED_STATUSES = queue.TERMINAL_STATUSES
+STATUS_CHOICES = ("active", *ACTIVE_STATUSES, "finished", *CLOSED_STATUSES, "all")
+MAX_SEARCH = 200
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the filter bar asks for; ``team=None`` means every team."""
+
+    team: str | None = None
+    platform: str | None = None
+    tier: str | None = None
+    status: str = "active"
+    lang: str | None = None
+    q: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUS_CHOICES:
+            raise ValueError(
+                f"unknown status {self.status!r}: choose one of {', '.join(STATUS_CHOICES)}"
+            )
+        if self.q is not None and len(self.q) > MAX_SEARCH:
+            raise ValueError(f"search text too long (at most {MAX_SEARCH} characters)")
+
+    def statuses(self) -> tuple[str, ...]:
+        if self.status == "active":
+            return ACTIVE_STATUSES
+        if self.status == "finished":
+            return CLOSED_STATUSES
+        if self.status == "all":
+            return (*ACTIVE_STATUSES, *CLOSED_STATUSES)
+        return (self.status,)
+
+    def as_query(self) -> dict[str, str]:
+        """The filters as URL parameters (for links, polling and CSV export)."""
+        out = {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+        return {k: str(v) for k, v in out.items()}
+
+
+@dataclass
+class QueueRow:
+    """One case as the queue shows it."""
+
+    id: int
+    status: str
+    team: str
+    tier: str | None
+    priority: float
+    money_at_risk: float
+    reasons: dict[str, Any]
+    sla_due_at: datetime | None
+    claimed_by: str | None
+    claim_expires_at: datetime | None
+    assignee: str | None
+    created_at: datetime
+    closed_at: datetime | None
+    close_reason: str | None
+    post_id: int
+    platform: str
+    text: str
+    lang: str | None
+    url: str | None
+    posted_at: datetime
+    author_handle: str | None
+    author_name: str | None
+    followers: int | None
+    customer_id: int | None
+    customer_name: str | None
+    currency: str
+    sentiment: str | None = None
+    p_negative: float | None = None
+
+
+@dataclass
+class QueuePage:
+    rows: list[QueueRow]
+    total: int
+    offset: int
+    limit: int
+    facets: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.rows) < self.total
+
+
+def _rows(session: Session, cases: Sequence[Case]) -> list[QueueRow]:
+    """The page's cases with their post, author, customer and newest score: one joined query."""
+    if not cases:
+        return []
+    newest = (
+        select(Score.label, Score.p_negative)
+        .where(col(Score.post_id) == col(Post.id))
+        .order_by(col(Score.scored_at).desc(), col(Score.id).desc())
+        .limit(1)
+    )
+    statement = (
+        sa_select(
+            col(Post.id),
+            col(Post.platform),
+            col(Post.text),
+            col(Post.lang),
+            col(Post.url),
+            col(Post.created_at),
+            col(Author.handle),
+            col(Author.display_name),
+            col(Author.followers),
+            col(Customer.name),
+            col(Customer.currency),
+            newest.with_only_columns(col(Score.label)).scalar_subquery(),
+            newest.with_only_columns(col(Score.p_negative)).scalar_subquery(),
+        )
+        .select_from(Post)
+        .join(Case, col(Case.post_id) == col(Post.id))
+        .outerjoin(Author, col(Author.id) == col(Case.author_id))
+        .outerjoin(Customer, col(Customer.id) == col(Case.customer_id))
+        .where(col(Case.id).in_([c.id for c in cases]))
+    )
+    by_post = {values[0]: values for values in session.execute(statement).all()}
+    rows = []
+    for case in cases:
+        assert case.id is not None
+        (_, platform, text, lang, url, posted_at, handle, display_name, followers, customer_name,
+         currency, label, p_negative) = by_post[case.post_id]  # fmt: skip
+        if p_negative is None and isinstance(case.reasons.get("p_negative"), int | float):
+            p_negative = float(case.reasons["p_negative"])
+        rows.append(
+            QueueRow(
+                id=case.id,
+                status=case.status,
+                team=case.team,
+                tier=case.tier,
+                priority=case.priority,
+                money_at_risk=case.money_at_risk,
+                reasons=dict(case.reasons or {}),
+                sla_due_at=case.sla_due_at,
+                claimed_by=case.claimed_by,
+                claim_expires_at=case.claim_expires_at,
+                assignee=case.assignee,
+                created_at=case.created_at,
+                closed_at=case.closed_at,
+                close_reason=case.close_reason,
+                post_id=case.post_id,
+                platform=case.platform or platform,
+                text=text,
+                lang=case.lang or lang,
+                url=url,
+                posted_at=posted_at,
+                author_handle=handle,
+                author_name=display_name,
+                followers=followers,
+                customer_id=case.customer_id,
+                customer_name=customer_name,
+                currency=currency or "USD",
+                sentiment=label,
+                p_negative=p_negative,
+            )
+        )
+    return rows
+
+
+def latest_scores(*, session: Session, post_ids: Sequence[int]) -> dict[int, Score]:
+    """The newest score of each post (one post may be scored by several models over time)."""
+    if not post_ids:
+        return {}
+    rows = session.exec(
+        select(Score).where(col(Score.post_id).in_(list(post_ids))).order_by(col(Score.scored_at))
+    ).all()
+    return {score.post_id: score for score in rows}
+
+
+def rows_for_cases(*, session: Session, cases: Sequence[Case]) -> list[QueueRow]:
+    """Queue rows (with post, author, customer and sentiment) for the given cases, in order."""
+    return _rows(session, cases)
+
+
+def _query_args(filters: QueueFilters) -> dict[str, Any]:
+    return {
+        "team": filters.team,
+        "status": filters.statuses(),
+        "platform": filters.platform,
+        "tier": filters.tier,
+        "lang": filters.lang,
+        "search": filters.q.strip() if filters.q and filters.q.strip() else None,
+    }
+
+
+def queue_page(
+    *, session: Session, filters: QueueFilters, limit: int = 50, offset: int = 0
+) -> QueuePage:
+    """One page of cases, highest priority first, through the queue's own listing."""
+    args = _query_args(filters)
+    cases = queue.list_cases(session, limit=limit, offset=offset, **args)
+    rows = _rows(session, cases)
+    total = queue.count_cases(session, **args)
+    return QueuePage(rows=rows, total=total, offset=offset, limit=limit)
+
+
+def iter_rows(*, session: Session, filters: QueueFilters, chunk: int = 500) -> Iterator[QueueRow]:
+    """Every matching row (for CSV export), fetched in chunks so memory stays flat."""
+    args = _query_args(filters)
+    offset = 0
+    while True:
+        cases = queue.list_cases(session, limit=chunk, offset=offset, **args)
+        yield from _rows(session, cases)
+        if len(cases) < chunk:
+            return
+        offset += chunk
+
+
+def facets(*, session: Session) -> dict[str, list[str]]:
+    """Values offered by the filter dropdowns, from the cases (callers cache this: it scans)."""
+    teams = session.exec(select(Case.team).distinct()).all()
+    tiers = session.exec(select(Case.tier).where(col(Case.tier).is_not(None)).distinct()).all()
+    by_post = (
+        select(Post.platform, Post.lang).join(Case, col(Case.post_id) == col(Post.id)).distinct()
+    )
+    pairs = session.exec(by_post).all()
+    return {
+        "team": sorted(t for t in teams if t),
+        "tier": sorted(t for t in tiers if t),
+        "platform": sorted({p for p, _ in pairs if p}),
+        "lang": sorted({lang for _, lang in pairs if lang})[:60],
+        "status": list(STATUS_CHOICES),
+    }

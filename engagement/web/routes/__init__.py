@@ -1,0 +1,1 @@
+"""Routers of the web app: auth, pages, form actions, lead/admin pages and exports, JSON API."""

@@ -1,0 +1,195 @@
+"""Form actions on cases: next, claim, release, reply, dismiss, escalate, reassign, label, links.
+
+Every action is a POST with the session's CSRF token, calls the queue (or identities) step and
+redirects (post/redirect/get). Queue errors become a 4xx page that says what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import col, select
+
+from db.engine import session_scope
+from db.models import User
+from engagement import identities, queue
+from engagement.web.corrections import correct_label, retriage
+from engagement.web.deps import CsrfLead, CsrfUser, State
+from engagement.web.routes.auth import flash
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+
+ReasonText = Annotated[str, Form(max_length=500)]
+
+
+def _to_case(case_id: int) -> Response:
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+def _to_queue() -> Response:
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.post("/queue/next")
+def take_next(request: Request, state: State, user: CsrfUser) -> Response:
+    case = queue.claim_next(state.engine, agent=user.name, team=user.team)
+    if case is None:
+        flash(request, f"No open cases in team {user.team} right now.")
+        return _to_queue()
+    assert case.id is not None
+    flash(request, f"Case {case.id} is yours until {case.claim_expires_at:%H:%M} UTC.")
+    return _to_case(case.id)
+
+
+@router.post("/cases/{case_id}/claim")
+def claim(request: Request, state: State, user: CsrfUser, case_id: int) -> Response:
+    case = queue.claim(state.engine, case_id, agent=user.name)
+    flash(request, f"Case {case_id} is yours until {case.claim_expires_at:%H:%M} UTC.")
+    return _to_case(case_id)
+
+
+@router.post("/cases/{case_id}/release")
+def release(request: Request, state: State, user: CsrfUser, case_id: int) -> Response:
+    queue.release(state.engine, case_id, agent=user.name)
+    flash(request, f"Case {case_id} is back in the queue.")
+    return _to_queue()
+
+
+@router.post("/cases/{case_id}/reply")
+def reply(
+    request: Request,
+    state: State,
+    user: CsrfUser,
+    case_id: int,
+    text: Annotated[str, Form(max_length=10_000)] = "",
+    template: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    if not text.strip() and not template:
+        raise ValueError("write a reply or pick a template")
+    if template and template not in state.settings.replies.templates:
+        raise ValueError(f"unknown reply template {template!r}")
+    sent = queue.reply(
+        state.engine,
+        case_id,
+        agent=user.name,
+        text=text.strip(),
+        settings=state.settings.replies,
+        role=user.role,
+        # An edited template arrives as text (its {variables} are still filled in).
+        template=template if template and not text.strip() else None,
+    )
+    messages = {
+        "sent": f"Reply to case {case_id} posted.",
+        "dry_run": f"Reply to case {case_id} recorded (dry run: not posted to the platform).",
+        "pending_approval": f"Reply to case {case_id} waits for a lead's approval.",
+    }
+    if sent.status == "failed":
+        flash(request, f"Reply to case {case_id} failed: {sent.error}", "error")
+        return _to_case(case_id)
+    flash(request, messages.get(sent.status, f"Reply to case {case_id}: {sent.status}."))
+    return _to_queue()
+
+
+@router.post("/cases/{case_id}/dismiss")
+def dismiss(
+    request: Request, state: State, user: CsrfUser, case_id: int, reason: ReasonText = ""
+) -> Response:
+    queue.dismiss(state.engine, case_id, agent=user.name, reason=reason)
+    flash(request, f"Case {case_id} dismissed.")
+    return _to_queue()
+
+
+@router.post("/cases/{case_id}/escalate")
+def escalate(
+    request: Request, state: State, user: CsrfUser, case_id: int, reason: ReasonText = ""
+) -> Response:
+    queue.escalate(state.engine, case_id, agent=user.name, reason=reason.strip() or None)
+    flash(request, f"Case {case_id} escalated to the lead.")
+    return _to_queue()
+
+
+@router.post("/cases/{case_id}/reassign")
+def reassign(
+    request: Request,
+    state: State,
+    user: CsrfLead,
+    case_id: int,
+    to: Annotated[str, Form(max_length=255)] = "",
+) -> Response:
+    with session_scope(state.engine) as session:
+        target = session.exec(select(User).where(col(User.name) == to)).first()
+        if target is None:
+            raise ValueError(f"no user named {to!r}")
+        team = target.team
+    queue.reassign(state.engine, case_id, agent=user.name, to=to, team=team)
+    flash(request, f"Case {case_id} assigned to {to} ({team}).")
+    return _to_case(case_id)
+
+
+@router.post("/replies/{reply_id}/approve")
+def approve(request: Request, state: State, user: CsrfLead, reply_id: int) -> Response:
+    approved = queue.approve_reply(
+        state.engine, reply_id, lead=user.name, settings=state.settings.replies, role=user.role
+    )
+    flash(request, f"Reply {reply_id} approved: {approved.status}.")
+    return _to_case(approved.case_id)
+
+
+@router.post("/replies/{reply_id}/reject")
+def reject(
+    request: Request, state: State, user: CsrfLead, reply_id: int, reason: ReasonText = ""
+) -> Response:
+    rejected = queue.reject_reply(
+        state.engine, reply_id, lead=user.name, reason=reason.strip() or "rejected", role=user.role
+    )
+    flash(request, f"Reply {reply_id} sent back to its agent.")
+    return _to_case(rejected.case_id)
+
+
+@router.post("/cases/{case_id}/label")
+def label(
+    request: Request,
+    state: State,
+    user: CsrfUser,
+    background: BackgroundTasks,
+    case_id: int,
+    post_id: Annotated[int, Form()],
+    new_label: Annotated[str, Form(max_length=32)],
+) -> Response:
+    with session_scope(state.engine, write=True) as session:
+        queue.get_case(session, case_id)
+        correction = correct_label(
+            session=session, post_id=post_id, new_label=new_label, by=user.name
+        )
+    background.add_task(retriage, state.engine, state.settings)
+    flash(
+        request,
+        f"Post {post_id} relabelled {correction.old_label or 'unscored'} → {correction.new_label}.",
+    )
+    return _to_case(case_id)
+
+
+@router.post("/cases/{case_id}/identities/{identity_id}/{decision}")
+def decide_identity(
+    request: Request,
+    state: State,
+    user: CsrfUser,
+    background: BackgroundTasks,
+    case_id: int,
+    identity_id: int,
+    decision: str,
+) -> Response:
+    if decision not in ("confirm", "reject"):
+        raise ValueError(f"unknown decision {decision!r}: confirm or reject")
+    with session_scope(state.engine, write=True) as session:
+        if decision == "confirm":
+            identities.confirm_identity(session, identity_id, by=user.name)
+        else:
+            identities.reject_identity(session, identity_id, by=user.name)
+    background.add_task(retriage, state.engine, state.settings)
+    flash(request, f"Link {identity_id} {decision}ed.")
+    return _to_case(case_id)

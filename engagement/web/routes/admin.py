@@ -1,0 +1,164 @@
+"""Lead view (team load, SLA breaches, tiers, throughput), settings view (admin), CSV exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from db.engine import session_scope
+from db.types import utcnow
+from engagement.web import ops_view, queue_view
+from engagement.web.deps import AdminUser, CurrentUser, DbSession, LeadUser, State
+from engagement.web.queue_view import QueueFilters, QueueRow
+from engagement.web.routes.pages import Text, base_context, filters_from_query
+
+router = APIRouter(include_in_schema=False)
+
+CSV_COLUMNS = (
+    "case_id", "status", "team", "tier", "priority", "money_at_risk", "sla_due_at", "platform",
+    "lang",
+    "customer_id", "customer_name", "author_handle", "followers", "sentiment", "p_negative",
+    "claimed_by", "assignee", "created_at", "closed_at", "close_reason", "post_url", "text",
+)  # fmt: skip
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """A cell that spreadsheets will not run as a formula (post text is untrusted)."""
+    text = (
+        "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else str(value))
+    )
+    if text.startswith(_FORMULA_START) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _csv_row(row: QueueRow) -> list[str]:
+    values = (
+        row.id, row.status, row.team, row.tier, f"{row.priority:.2f}", f"{row.money_at_risk:.2f}",
+        row.sla_due_at, row.platform, row.lang, row.customer_id, row.customer_name,
+        row.author_handle,
+        row.followers, row.sentiment, None if row.p_negative is None else f"{row.p_negative:.3f}",
+        row.claimed_by, row.assignee, row.created_at, row.closed_at, row.close_reason, row.url,
+        row.text,
+    )  # fmt: skip
+    return [csv_cell(v) for v in values]
+
+
+def _stream_csv(state: State, filters: QueueFilters) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    with session_scope(state.engine) as session:
+        for count, row in enumerate(
+            queue_view.iter_rows(session=session, filters=filters), start=1
+        ):
+            writer.writerow(_csv_row(row))
+            if count % 200 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _csv_response(state: State, filters: QueueFilters, name: str) -> Response:
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        _stream_csv(state, filters),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"'},
+    )
+
+
+@router.get("/export/queue.csv")
+def export_queue(
+    state: State,
+    user: CurrentUser,
+    team: Text = None,
+    platform: Text = None,
+    tier: Text = None,
+    status: Text = None,
+    lang: Text = None,
+    q: Text = None,
+) -> Response:
+    """Every row of the filtered queue (not just the page on screen)."""
+    filters = filters_from_query(
+        user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q
+    )
+    return _csv_response(state, filters, "queue")
+
+
+@router.get("/export/closed.csv")
+def export_closed(
+    state: State,
+    user: CurrentUser,
+    team: Text = None,
+    platform: Text = None,
+    tier: Text = None,
+    status: Text = None,
+    lang: Text = None,
+    q: Text = None,
+) -> Response:
+    """Closed cases (replied, dismissed, closed; or one of them) with the same filters."""
+    filters = filters_from_query(
+        user,
+        team=team,
+        platform=platform,
+        tier=tier,
+        status=status,
+        lang=lang,
+        q=q,
+        default_status="finished",
+    )
+    if not set(filters.statuses()) <= set(queue_view.CLOSED_STATUSES):
+        raise ValueError(
+            f"closed cases are {', '.join(queue_view.CLOSED_STATUSES)}; not {filters.status!r}"
+        )
+    return _csv_response(state, filters, "closed")
+
+
+@router.get("/lead")
+def lead_page(
+    request: Request,
+    state: State,
+    session: DbSession,
+    user: LeadUser,
+    team: Text = None,
+    days: Annotated[int, Query(ge=1, le=365)] = 7,
+) -> Response:
+    view = ops_view.lead_view(session=session, days=days, team=team or None)
+    context = {**base_context(request, user), "v": view, "team": team or "", "days": days}
+    return state.templates.TemplateResponse(request, "lead.html", context)
+
+
+@router.get("/settings")
+def settings_page(request: Request, state: State, session: DbSession, user: AdminUser) -> Response:
+    settings = state.settings
+    context = {
+        **base_context(request, user),
+        "sources": ops_view.source_statuses(session=session, configured=state.sources),
+        "runs": ops_view.recent_runs(session=session),
+        "rules": settings.routing.rules,
+        "routing": {
+            k: v for k, v in ops_view.public_settings(settings.routing).items() if k != "rules"
+        },
+        "triage": ops_view.public_settings(settings.triage),
+        "slack": ops_view.public_settings(settings.slack),
+        "replies": ops_view.public_settings(settings.replies),
+        "web": ops_view.public_settings(settings.web),
+        "users": ops_view.users(session=session),
+    }
+    return state.templates.TemplateResponse(request, "settings.html", context)

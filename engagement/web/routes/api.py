@@ -1,0 +1,224 @@
+"""The JSON API beside the pages: the same queue actions, for integrations (OpenAPI at /docs).
+
+Auth: the session cookie (state-changing calls then need the ``X-CSRF-Token`` header) or
+``Authorization: Bearer <token>`` from ``engagebot users token EMAIL``. No auth: 401.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+
+from db.engine import session_scope
+from db.models import User
+from engagement import queue
+from engagement.web import queue_view
+from engagement.web.corrections import LABELS, correct_label, retriage
+from engagement.web.deps import CsrfLead, CsrfUser, CurrentUser, DbSession, State
+from engagement.web.routes.pages import filters_from_query
+
+router = APIRouter(prefix="/api", tags=["queue"])
+docs_router = APIRouter(include_in_schema=False)
+
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+class ReplyIn(BaseModel):
+    text: str = Field(
+        default="",
+        max_length=10_000,
+        description="the reply; may be empty when a template is given",
+    )
+    template: str | None = Field(
+        default=None, max_length=100, description="a template name from the settings"
+    )
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+class ReassignIn(BaseModel):
+    to: str = Field(min_length=1, max_length=255, description="the user name of the new assignee")
+
+
+class LabelIn(BaseModel):
+    post_id: int
+    label: str = Field(description=f"one of {', '.join(LABELS)}")
+
+
+def _row_dict(row: queue_view.QueueRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "status": row.status,
+        "team": row.team,
+        "tier": row.tier,
+        "priority": row.priority,
+        "money_at_risk": row.money_at_risk,
+        "reasons": row.reasons,
+        "sla_due_at": row.sla_due_at.isoformat() if row.sla_due_at else None,
+        "platform": row.platform,
+        "lang": row.lang,
+        "text": row.text,
+        "url": row.url,
+        "author_handle": row.author_handle,
+        "followers": row.followers,
+        "customer_id": row.customer_id,
+        "customer_name": row.customer_name,
+        "sentiment": row.sentiment,
+        "p_negative": row.p_negative,
+        "claimed_by": row.claimed_by,
+        "claim_expires_at": row.claim_expires_at.isoformat() if row.claim_expires_at else None,
+        "assignee": row.assignee,
+    }
+
+
+@router.get("/me")
+def me(user: CurrentUser) -> dict[str, Any]:
+    """Who the session or token belongs to."""
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "team": user.team,
+    }
+
+
+@router.get("/cases")
+def list_cases(
+    session: DbSession,
+    user: CurrentUser,
+    team: Text = None,
+    platform: Text = None,
+    tier: Text = None,
+    status: Text = None,
+    lang: Text = None,
+    q: Text = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """The queue, highest priority first; ``team`` defaults to mine (``all`` for every team)."""
+    filters = filters_from_query(
+        user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q
+    )
+    page = queue_view.queue_page(session=session, filters=filters, limit=limit, offset=offset)
+    return {
+        "total": page.total,
+        "offset": offset,
+        "limit": limit,
+        "cases": [_row_dict(r) for r in page.rows],
+    }
+
+
+@router.get("/cases/{case_id}")
+def get_case(session: DbSession, user: CurrentUser, case_id: int) -> dict[str, Any]:
+    """One case with its posts, replies and audit trail."""
+    return queue.case_detail(session, case_id)
+
+
+@router.post("/cases/next")
+def next_case(state: State, user: CsrfUser) -> dict[str, Any]:
+    """Claim the highest-priority free case of my team; ``case`` is null when the queue is empty."""
+    case = queue.claim_next(state.engine, agent=user.name, team=user.team)
+    return {"case": queue.case_to_dict(case) if case is not None else None}
+
+
+@router.post("/cases/{case_id}/claim")
+def claim(state: State, user: CsrfUser, case_id: int) -> dict[str, Any]:
+    return queue.case_to_dict(queue.claim(state.engine, case_id, agent=user.name))
+
+
+@router.post("/cases/{case_id}/release")
+def release(state: State, user: CsrfUser, case_id: int) -> dict[str, Any]:
+    return queue.case_to_dict(queue.release(state.engine, case_id, agent=user.name))
+
+
+@router.post("/cases/{case_id}/reply")
+def reply(state: State, user: CsrfUser, case_id: int, body: ReplyIn) -> dict[str, Any]:
+    """Reply to a case I hold (dry-run unless replies are turned on); returns the reply."""
+    if not body.text.strip() and not body.template:
+        raise ValueError("write a reply or give a template")
+    if body.template and body.template not in state.settings.replies.templates:
+        raise ValueError(f"unknown reply template {body.template!r}")
+    sent = queue.reply(
+        state.engine,
+        case_id,
+        agent=user.name,
+        text=body.text.strip(),
+        settings=state.settings.replies,
+        role=user.role,
+        template=body.template if body.template and not body.text.strip() else None,
+    )
+    return {
+        "id": sent.id,
+        "case_id": sent.case_id,
+        "status": sent.status,
+        "text": sent.text,
+        "error": sent.error,
+        "platform_reply_id": sent.platform_reply_id,
+    }
+
+
+@router.post("/cases/{case_id}/dismiss")
+def dismiss(state: State, user: CsrfUser, case_id: int, body: ReasonIn) -> dict[str, Any]:
+    return queue.case_to_dict(
+        queue.dismiss(state.engine, case_id, agent=user.name, reason=body.reason)
+    )
+
+
+@router.post("/cases/{case_id}/escalate")
+def escalate(state: State, user: CsrfUser, case_id: int, body: ReasonIn) -> dict[str, Any]:
+    case = queue.escalate(
+        state.engine, case_id, agent=user.name, reason=body.reason.strip() or None
+    )
+    return queue.case_to_dict(case)
+
+
+@router.post("/cases/{case_id}/reassign")
+def reassign(state: State, user: CsrfLead, case_id: int, body: ReassignIn) -> dict[str, Any]:
+    """Assign a case to another user (lead or admin only)."""
+    with session_scope(state.engine) as session:
+        target = session.exec(select(User).where(col(User.name) == body.to)).first()
+        if target is None:
+            raise ValueError(f"no user named {body.to!r}")
+        team = target.team
+    return queue.case_to_dict(
+        queue.reassign(state.engine, case_id, agent=user.name, to=body.to, team=team)
+    )
+
+
+@router.post("/cases/{case_id}/label")
+def label(
+    state: State, user: CsrfUser, background: BackgroundTasks, case_id: int, body: LabelIn
+) -> dict[str, Any]:
+    """Correct a post's sentiment label (stored for training; the post is re-triaged)."""
+    with session_scope(state.engine, write=True) as session:
+        queue.get_case(session, case_id)
+        correction = correct_label(
+            session=session, post_id=body.post_id, new_label=body.label, by=user.name
+        )
+        out = {
+            "id": correction.id,
+            "post_id": correction.post_id,
+            "old_label": correction.old_label,
+            "new_label": correction.new_label,
+            "corrected_by": correction.corrected_by,
+        }
+    background.add_task(retriage, state.engine, state.settings)
+    return out
+
+
+@docs_router.get("/openapi.json")
+def openapi(request: Request, user: CurrentUser) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+@docs_router.get("/docs")
+def docs(user: CurrentUser) -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="engagebot API")

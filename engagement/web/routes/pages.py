@@ -1,0 +1,173 @@
+"""Pages an agent reads: the queue (and its polled rows), a case, closed cases."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from db.models import User
+from engagement.web import queue_view
+from engagement.web.case_view import case_detail, sentiment_history
+from engagement.web.deps import CurrentUser, DbSession, State, WebState, csrf_token
+from engagement.web.queue_view import QueueFilters
+
+router = APIRouter(include_in_schema=False)
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+_FACETS_TTL_S = 120.0
+
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+def filters_from_query(
+    user: User,
+    *,
+    team: str | None,
+    platform: str | None,
+    tier: str | None,
+    status: str | None,
+    lang: str | None,
+    q: str | None,
+    default_status: str = "active",
+) -> QueueFilters:
+    """The filter bar's values; the queue defaults to my team, ``team=all`` shows every team."""
+    chosen_team = user.team if team is None else (None if team in ("", "all") else team)
+    return QueueFilters(
+        team=chosen_team,
+        platform=platform or None,
+        tier=tier or None,
+        status=status or default_status,
+        lang=lang or None,
+        q=q or None,
+    )
+
+
+def cached_facets(state: WebState, session: Any) -> dict[str, list[str]]:
+    """Filter choices, recomputed at most every two minutes (they scan the cases)."""
+    cache = state.cache.setdefault("facets", {})
+    if cache.get("at", 0.0) + _FACETS_TTL_S < time.monotonic():
+        cache["value"] = queue_view.facets(session=session)
+        cache["at"] = time.monotonic()
+    value: dict[str, list[str]] = cache["value"]
+    return value
+
+
+def base_context(request: Request, user: User) -> dict[str, Any]:
+    flashes = request.session.pop("flash", [])
+    return {"user": user, "csrf": csrf_token(request), "flashes": flashes, "path": request.url.path}
+
+
+def _queue_context(
+    request: Request,
+    state: State,
+    session: DbSession,
+    user: User,
+    filters: QueueFilters,
+    offset: int,
+) -> dict[str, Any]:
+    page = queue_view.queue_page(
+        session=session, filters=filters, limit=state.settings.web.page_size, offset=offset
+    )
+    query = filters.as_query()
+    if filters.team is None:
+        query["team"] = "all"
+    return {
+        **base_context(request, user),
+        "page": page,
+        "filters": filters,
+        "query": query,
+        "facets": cached_facets(state, session),
+    }
+
+
+@router.get("/queue")
+def queue_page(
+    request: Request,
+    state: State,
+    session: DbSession,
+    user: CurrentUser,
+    team: Text = None,
+    platform: Text = None,
+    tier: Text = None,
+    status: Text = None,
+    lang: Text = None,
+    q: Text = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Response:
+    filters = filters_from_query(
+        user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q
+    )
+    context = _queue_context(request, state, session, user, filters, offset)
+    return state.templates.TemplateResponse(request, "queue.html", context)
+
+
+@router.get("/queue/rows")
+def queue_rows(
+    request: Request,
+    state: State,
+    session: DbSession,
+    user: CurrentUser,
+    team: Text = None,
+    platform: Text = None,
+    tier: Text = None,
+    status: Text = None,
+    lang: Text = None,
+    q: Text = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Response:
+    """The table body alone, for HTMX polling and the filter bar."""
+    filters = filters_from_query(
+        user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q
+    )
+    context = _queue_context(request, state, session, user, filters, offset)
+    return state.templates.TemplateResponse(request, "_queue_table.html", context)
+
+
+@router.get("/closed")
+def closed_page(
+    request: Request,
+    state: State,
+    session: DbSession,
+    user: CurrentUser,
+    team: Text = None,
+    platform: Text = None,
+    tier: Text = None,
+    status: Text = None,
+    lang: Text = None,
+    q: Text = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Response:
+    filters = filters_from_query(
+        user,
+        team=team,
+        platform=platform,
+        tier=tier,
+        status=status,
+        lang=lang,
+        q=q,
+        default_status="finished",
+    )
+    if not set(filters.statuses()) <= set(queue_view.CLOSED_STATUSES):
+        raise ValueError(
+            f"closed cases are {', '.join(queue_view.CLOSED_STATUSES)}; not {filters.status!r}"
+        )
+    context = _queue_context(request, state, session, user, filters, offset)
+    return state.templates.TemplateResponse(request, "closed.html", context)
+
+
+@router.get("/cases/{case_id}")
+def case_page(
+    request: Request, state: State, session: DbSession, user: CurrentUser, case_id: int
+) -> Response:
+    detail = case_detail(session=session, case_id=case_id)
+    context = {
+        **base_context(request, user),
+        "d": detail,
+        "history": sentiment_history(detail.customer),
+        "templates": state.settings.replies.templates,
+        "labels": SENTIMENT_LABELS,
+        "is_lead": user.role in ("lead", "admin"),
+    }
+    return state.templates.TemplateResponse(request, "case.html", context)

@@ -1,0 +1,1 @@
+"""Collectors: fetch posts from platforms and files, parse them, store them idempotently."""

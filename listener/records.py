@@ -1,0 +1,196 @@
+"""What parsers return: platform-neutral posts and authors, plus the records they rejected.
+
+Parsers are pure (no database, no network) so live collection and file import share them and
+tests can feed them any JSON. Anything a parser cannot turn into a post becomes a
+``Rejected`` with the raw record and the reason, never an exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+
+class RecordError(ValueError):
+    """A single record is malformed: quarantine it and keep the rest of the page."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedAuthor:
+    """A platform account as a payload describes it (handle lower-case, without '@')."""
+
+    platform: str
+    external_id: str
+    handle: str | None = None
+    display_name: str | None = None
+    followers: int | None = None
+    verified: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPost:
+    """One post, comment or review, ready to upsert on ``(platform, external_id)``."""
+
+    platform: str
+    external_id: str
+    text: str
+    created_at: datetime
+    author: ParsedAuthor | None = None
+    title: str | None = None
+    lang: str | None = None
+    url: str | None = None
+    conversation_id: str | None = None
+    in_reply_to_id: str | None = None
+    rating: int | None = None
+    engagement: int | None = None
+    app_version: str | None = None
+    answered_at: datetime | None = None
+    raw: dict[str, Any] | None = None
+
+    def shifted(self, delta: timedelta) -> ParsedPost:
+        """The same post with its timestamps moved by ``delta`` (demo data made recent)."""
+        return replace(
+            self,
+            created_at=self.created_at + delta,
+            answered_at=None if self.answered_at is None else self.answered_at + delta,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record that could not be parsed: where it was, why, and the raw text to keep."""
+
+    ref: str | None
+    error: str
+    raw: str
+
+
+@dataclass(slots=True)
+class ParsedPage:
+    """The result of parsing one payload (an API response page, a file line, a CSV chunk)."""
+
+    posts: list[ParsedPost] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    skipped: int = 0
+    empty_feed: bool = False
+
+    def extend(self, other: ParsedPage) -> None:
+        self.posts.extend(other.posts)
+        self.rejected.extend(other.rejected)
+        self.skipped += other.skipped
+        self.empty_feed = self.empty_feed or other.empty_feed
+
+
+def dump_raw(value: Any) -> str:
+    """The raw record as text for the quarantine (JSON where possible, repr otherwise)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def reject(ref: object, error: str | BaseException, raw: Any) -> Rejected:
+    message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    return Rejected(
+        ref=None if ref is None else str(ref)[:255], error=message[:2000], raw=dump_raw(raw)
+    )
+
+
+def stable_id(*parts: object) -> str:
+    """A short, stable id derived from values, for records whose platform gives none."""
+    digest = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode())
+    return digest.hexdigest()[:24]
+
+
+def parse_time(value: Any, *, naive_as: Any = UTC) -> datetime:
+    """An aware UTC datetime from ISO-8601 text, epoch seconds or a datetime.
+
+    Naive values are read in ``naive_as`` (UTC unless the platform says otherwise, as
+    google-play-scraper does with host-local times).
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, bool):
+        raise RecordError(f"not a timestamp: {value!r}")
+    elif isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(float(value), UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise RecordError(f"timestamp out of range: {value!r}") from exc
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            parsed = _parse_loose(text)
+    else:
+        raise RecordError(f"missing or empty timestamp: {value!r}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=naive_as) if naive_as is not None else parsed.astimezone()
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise RecordError(f"timestamp out of range: {value!r}") from exc
+
+
+_LOOSE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%m/%d/%Y %H:%M",
+    "%a %b %d %H:%M:%S %z %Y",
+    "%a, %d %b %Y %H:%M:%S %z",
+)
+
+
+def _parse_loose(text: str) -> datetime:
+    for fmt in _LOOSE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise RecordError(f"unreadable timestamp: {text!r}")
+
+
+def as_int(value: Any) -> int | None:
+    """An int from an int or numeric string; None for missing or unreadable values."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value == value and abs(value) < 2**62 else None
+    if isinstance(value, str):
+        try:
+            return int(float(value.strip()))
+        except (ValueError, OverflowError):
+            return None
+    return None
+
+
+def as_text(value: Any) -> str | None:
+    """A string or None; numbers become text, containers do not."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+def clean_handle(value: str | None) -> str | None:
+    """Handles are stored lower-case without '@' so matching never depends on spelling."""
+    if not value:
+        return None
+    handle = value.strip().lstrip("@").lower()
+    return handle or None

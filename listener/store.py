@@ -1,0 +1,359 @@
+"""Write parsed posts, their authors and rejected records in bulk, idempotently.
+
+``INSERT ... ON CONFLICT DO NOTHING`` on the natural keys (both SQLite and PostgreSQL) makes
+a rerun cost one round trip per chunk and change nothing. Authors are upserted so follower
+counts stay current; quarantined records are keyed by a fingerprint so a rerun does not
+quarantine the same record twice. The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel
+
+import db.models  # noqa: F401  (registers the tables)
+from db.types import utcnow
+from listener.records import ParsedAuthor, ParsedPost, Rejected
+from listener.threads import mark_answered
+
+AUTHORS: Table = SQLModel.metadata.tables["authors"]
+POSTS: Table = SQLModel.metadata.tables["posts"]
+QUARANTINE: Table = SQLModel.metadata.tables["quarantined_records"]
+_SELECT_CHUNK = 500
+
+
+@dataclass(slots=True)
+class StoreCounts:
+    """What one ``store_posts`` call did."""
+
+    added: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    answered: int = 0
+
+    def merge(self, other: StoreCounts) -> None:
+        self.added += other.added
+        self.duplicates += other.duplicates
+        self.quarantined += other.quarantined
+        self.answered += other.answered
+
+
+def _insert(session: Session, table: Table) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"unsupported database dialect {dialect!r}")
+
+
+def normalise_brand_handles(
+    brand_handles: Mapping[str, Sequence[str]] | None,
+) -> dict[str, frozenset[str]]:
+    """Per platform, the brand's handles lower-case and without '@'."""
+    result: dict[str, frozenset[str]] = {}
+    for platform, handles in (brand_handles or {}).items():
+        result[platform.lower()] = frozenset(
+            h.strip().lstrip("@").lower() for h in handles if h and h.strip()
+        )
+    return result
+
+
+def _json_safe(value: Any) -> Any:
+    """The raw payload as strict JSON (PostgreSQL refuses NaN/Infinity and NUL characters).
+
+    Checked with one ``dumps``; only a payload that fails is rebuilt (the common case is free).
+    """
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        text = json.dumps(_scrub(value), allow_nan=False, default=str)
+        return json.loads(text.replace("\\u0000", ""))
+    if "\\u0000" in text:
+        return json.loads(text.replace("\\u0000", ""))
+    return value
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _clean_text(value: str | None) -> str | None:
+    return None if value is None else value.replace("\x00", "")
+
+
+def upsert_authors(
+    session: Session, authors: Iterable[ParsedAuthor], brand: Mapping[str, frozenset[str]]
+) -> dict[tuple[str, str], tuple[int, bool]]:
+    """Insert new authors, refresh changed ones; return ``(platform, id) → (row id, is_brand)``.
+
+    Reads first and writes only what is new or changed, so a rerun costs one SELECT per
+    chunk. Known values are never overwritten with unknowns (a payload without
+    ``includes.users`` does not erase a handle), and brand/verified flags only turn on.
+    """
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for author in authors:
+        key = (author.platform, author.external_id)
+        handle = _clean_text(author.handle)
+        fresh = {
+            "handle": handle[:255] if handle else None,
+            "display_name": (_clean_text(author.display_name) or "")[:255] or None,
+            "followers": author.followers,
+            "verified": author.verified,
+            "is_brand": bool(handle and handle in brand.get(author.platform, frozenset())),
+        }
+        row = merged.get(key)
+        if row is None:
+            merged[key] = fresh
+        else:  # a fuller description of the same account later in the batch fills gaps
+            _merge_into(row, fresh)
+    if not merged:
+        return {}
+    existing = _select_authors(session, list(merged))
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    updated_keys: list[tuple[str, str]] = []
+    for key, values in merged.items():
+        current = existing.get(key)
+        if current is None:
+            inserts.append({"platform": key[0], "external_id": key[1], **values, "updated_at": now})
+            continue
+        target = dict(current)
+        _merge_into(target, values)
+        if any(target[name] != current[name] for name in values):
+            updated_keys.append(key)
+            updates.append(
+                {"a_id": current["id"], **{f"a_{k}": target[k] for k in values}, "a_now": now}
+            )
+    if inserts:
+        stmt = _insert(session, AUTHORS).on_conflict_do_nothing(
+            index_elements=["platform", "external_id"]
+        )
+        session.execute(stmt, inserts)
+        existing.update(
+            _select_authors(session, [(r["platform"], r["external_id"]) for r in inserts])
+        )
+    if updates:
+        stmt = (
+            update(AUTHORS)
+            .where(AUTHORS.c.id == bindparam("a_id"))
+            .values(
+                handle=bindparam("a_handle"),
+                display_name=bindparam("a_display_name"),
+                followers=bindparam("a_followers"),
+                verified=bindparam("a_verified"),
+                is_brand=bindparam("a_is_brand"),
+                updated_at=bindparam("a_now"),
+            )
+        )
+        session.connection().execute(stmt, updates)
+        for key, row in zip(updated_keys, updates, strict=True):
+            existing[key] = {**existing[key], "is_brand": row["a_is_brand"]}
+    return {
+        key: (row["id"], bool(row["is_brand"])) for key, row in existing.items() if key in merged
+    }
+
+
+def _merge_into(row: dict[str, Any], fresh: Mapping[str, Any]) -> None:
+    for name in ("handle", "display_name", "followers"):
+        if fresh[name] is not None:
+            row[name] = fresh[name]
+    row["verified"] = bool(row["verified"] or fresh["verified"])
+    row["is_brand"] = bool(row["is_brand"] or fresh["is_brand"])
+
+
+def _select_authors(
+    session: Session, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    columns = AUTHORS.c
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    by_platform: dict[str, list[str]] = {}
+    for platform, external_id in keys:
+        by_platform.setdefault(platform, []).append(external_id)
+    for platform, ids in by_platform.items():
+        for start in range(0, len(ids), _SELECT_CHUNK):
+            rows = session.execute(
+                select(
+                    columns.id,
+                    columns.external_id,
+                    columns.handle,
+                    columns.display_name,
+                    columns.followers,
+                    columns.verified,
+                    columns.is_brand,
+                ).where(
+                    columns.platform == platform,
+                    columns.external_id.in_(ids[start : start + _SELECT_CHUNK]),
+                )
+            )
+            for row in rows:
+                found[(platform, row.external_id)] = {
+                    "id": row.id,
+                    "handle": row.handle,
+                    "display_name": row.display_name,
+                    "followers": row.followers,
+                    "verified": bool(row.verified),
+                    "is_brand": bool(row.is_brand),
+                }
+    return found
+
+
+def store_posts(
+    session: Session,
+    *,
+    source: str,
+    posts: Sequence[ParsedPost],
+    brand_handles: Mapping[str, frozenset[str]] | None = None,
+) -> StoreCounts:
+    """Upsert a batch of posts (and their authors), then mark threads the brand answered."""
+    counts = StoreCounts()
+    unique: dict[tuple[str, str], ParsedPost] = {}
+    for post in posts:
+        key = (post.platform, post.external_id)
+        if key in unique:
+            counts.duplicates += 1
+        else:
+            unique[key] = post
+    if not unique:
+        return counts
+    brand = dict(brand_handles or {})
+    authors = upsert_authors(
+        session, (p.author for p in unique.values() if p.author is not None), brand
+    )
+    now = utcnow()
+    rows = []
+    for post in unique.values():
+        author = (
+            authors.get((post.author.platform, post.author.external_id)) if post.author else None
+        )
+        rows.append(
+            {
+                "platform": post.platform,
+                "external_id": post.external_id,
+                "source": source[:128],
+                "text": _clean_text(post.text) or "",
+                "title": _clean_text(post.title),
+                "lang": post.lang,
+                "url": _clean_text(post.url),
+                "conversation_id": post.conversation_id,
+                "in_reply_to_id": post.in_reply_to_id,
+                "is_brand": bool(author and author[1]),
+                "rating": post.rating,
+                "engagement": post.engagement,
+                "app_version": (_clean_text(post.app_version) or "")[:64] or None,
+                "author_id": author[0] if author else None,
+                "created_at": post.created_at,
+                "collected_at": now,
+                "answered_at": post.answered_at,
+                "raw": None if post.raw is None else _json_safe(post.raw),
+            }
+        )
+    # No RETURNING: drivers then use their fast executemany (psycopg pipelines it), and the
+    # summed rowcount says how many rows were new.
+    stmt = (
+        _insert(session, POSTS)
+        .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+        .execution_options(preserve_rowcount=True)
+    )
+    counts.added = _rowcount(session.execute(stmt, rows))
+    counts.duplicates += len(unique) - counts.added
+    counts.answered += _apply_native_answers(session, unique.values())
+    by_platform: dict[str, set[str]] = {}
+    replied_to: dict[str, set[str]] = {}
+    for post in unique.values():
+        if post.conversation_id:
+            by_platform.setdefault(post.platform, set()).add(post.conversation_id)
+        elif post.in_reply_to_id or post.answered_at is None:
+            # no thread key (exports): look for direct brand replies either way round
+            ids = replied_to.setdefault(post.platform, set())
+            ids.add(post.external_id)
+            if post.in_reply_to_id:
+                ids.add(post.in_reply_to_id)
+    for platform in set(by_platform) | set(replied_to):
+        counts.answered += mark_answered(
+            session,
+            platform=platform,
+            conversation_ids=by_platform.get(platform, ()),
+            post_ids=replied_to.get(platform, ()),
+        )
+    return counts
+
+
+def _rowcount(result: Any) -> int:
+    return max(0, int(getattr(result, "rowcount", 0) or 0))
+
+
+def _apply_native_answers(session: Session, posts: Iterable[ParsedPost]) -> int:
+    """A platform-reported reply (Google Play, Trustpilot) seen on a post we already had.
+
+    Newly inserted posts already carry their ``answered_at``, so only older rows change.
+    """
+    params = [
+        {"p_platform": p.platform, "p_external_id": p.external_id, "p_answered_at": p.answered_at}
+        for p in posts
+        if p.answered_at is not None
+    ]
+    if not params:
+        return 0
+    stmt = (
+        update(POSTS)
+        .where(
+            POSTS.c.platform == bindparam("p_platform"),
+            POSTS.c.external_id == bindparam("p_external_id"),
+            POSTS.c.answered_at.is_(None),
+        )
+        .values(answered_at=bindparam("p_answered_at"))
+        .execution_options(preserve_rowcount=True)
+    )
+    return _rowcount(session.connection().execute(stmt, params))
+
+
+def fingerprint(source: str, platform: str, raw: str) -> str:
+    return hashlib.sha256(f"{source}\x1f{platform}\x1f{raw}".encode("utf-8", "replace")).hexdigest()
+
+
+def quarantine(
+    session: Session, *, source: str, platform: str, rejected: Sequence[Rejected]
+) -> int:
+    """Keep rejected raw records with their error; a rerun does not add them again."""
+    if not rejected:
+        return 0
+    now: datetime = utcnow()
+    rows: dict[str, dict[str, Any]] = {}
+    for item in rejected:
+        raw = item.raw.replace("\x00", "\\u0000")
+        key = fingerprint(source, platform, raw)
+        rows.setdefault(
+            key,
+            {
+                "fingerprint": key,
+                "source": source[:128],
+                "platform": platform[:32],
+                "record_ref": (item.ref or "")[:255] or None,
+                "error": item.error.replace("\x00", ""),
+                "raw": raw,
+                "created_at": now,
+            },
+        )
+    stmt = (
+        _insert(session, QUARANTINE)
+        .on_conflict_do_nothing(index_elements=["fingerprint"])
+        .execution_options(preserve_rowcount=True)
+    )
+    return _rowcount(session.execute(stmt, list(rows.values())))

@@ -1,0 +1,1 @@
+"""Sentiment: the transformer model wrapper, the score step, evaluation and training."""

@@ -1,0 +1,45 @@
+"""Classification metrics for sentiment: macro-averaged recall (TweetEval's metric) and friends."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sentiment.labels import LABELS
+
+
+def classification_report(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
+    """n, macro recall, accuracy, per-class recall/precision/support and the confusion matrix.
+
+    Macro recall averages the three classes' recalls, so a model that calls everything
+    "negative" on a negative-heavy set is not rewarded. Rows of the confusion matrix are the
+    gold labels, columns the predictions, both in ``LABELS`` order.
+    """
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
+    if not gold:
+        raise ValueError("no examples to evaluate")
+    index = {label: i for i, label in enumerate(LABELS)}
+    matrix = [[0] * len(LABELS) for _ in LABELS]
+    for g, p in zip(gold, predicted, strict=True):
+        if p not in index:  # e.g. unsupported_language: counts as a miss in every class
+            continue
+        matrix[index[g]][index[p]] += 1
+    per_class: dict[str, dict[str, float | int]] = {}
+    recalls = []
+    for label, i in index.items():
+        support = sum(1 for g in gold if g == label)
+        predicted_as = sum(row[i] for row in matrix)
+        recall = matrix[i][i] / support if support else 0.0
+        precision = matrix[i][i] / predicted_as if predicted_as else 0.0
+        per_class[label] = {"recall": recall, "precision": precision, "support": support}
+        if support:
+            recalls.append(recall)
+    correct = sum(matrix[i][i] for i in range(len(LABELS)))
+    return {
+        "n": len(gold),
+        "macro_recall": sum(recalls) / len(recalls),
+        "accuracy": correct / len(gold),
+        "per_class": per_class,
+        "confusion": {"labels": list(LABELS), "matrix": matrix},
+    }

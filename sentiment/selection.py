@@ -1,0 +1,198 @@
+"""Model selection: leave-one-airline-out and TweetEval-val scores of training variants.
+
+Run on a GPU machine over a prepared data file (``prepare`` writes it from ``../shared``):
+    python -m sentiment.selection prepare --shared ../shared --out .gpu/data.json
+    python -m sentiment.selection run --data .gpu/data.json --base .gpu/base --out OUT \
+        --configs lora_a,full --worker 0 --workers 4
+Each job trains one variant with one airline held out (or ``all`` airlines, the final model)
+and writes its validation numbers (fp32, and dynamic int8 on CPU) as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sentiment.labels import LABELS
+from sentiment.metrics import classification_report
+from sentiment.network import batched_probabilities, merge_lora, quantise_encoder, save_delta
+from sentiment.train import Example, TrainConfig, train_classifier
+
+AIRLINES = ("United", "US Airways", "American", "Southwest")
+
+CONFIGS: dict[str, dict[str, Any]] = {
+    "lora_a": {"variant": "lora", "lr": 5e-4, "epochs": 2},
+    "lora_air2": {
+        "variant": "lora",
+        "lr": 5e-4,
+        "epochs": 2,
+        "repeats": {"general": 1, "airline": 2},
+    },
+    "lora_air2_bal": {
+        "variant": "lora",
+        "lr": 5e-4,
+        "epochs": 2,
+        "class_balance": True,
+        "repeats": {"general": 1, "airline": 2},
+    },
+    "lora_r32_3ep": {
+        "variant": "lora",
+        "lora_rank": 32,
+        "lora_alpha": 64.0,
+        "lr": 4e-4,
+        "epochs": 3,
+        "repeats": {"general": 1, "airline": 2},
+    },
+    "full_air2": {
+        "variant": "full",
+        "lr": 5e-5,
+        "head_lr": 1e-3,
+        "epochs": 2,
+        "repeats": {"general": 1, "airline": 2},
+    },
+    "top2_air2": {
+        "variant": "top",
+        "top_layers": 2,
+        "lr": 1e-4,
+        "head_lr": 1e-3,
+        "epochs": 2,
+        "repeats": {"general": 1, "airline": 2},
+    },
+    "head_air2": {
+        "variant": "head",
+        "head_lr": 3e-3,
+        "epochs": 3,
+        "repeats": {"general": 1, "airline": 2},
+    },
+}
+
+
+def prepare(shared: Path, out: Path) -> None:
+    """Write the normalised training and validation texts the sweep needs into one JSON file."""
+    from sentiment.data import read_airline_tweets, read_tweeteval
+    from sentiment.inputs import model_input
+
+    general = read_tweeteval(shared / "data/tweet-sentiment-train", "train")
+    airline = read_airline_tweets(shared / "data/airline-tweets/tweets.csv")
+    val = read_tweeteval(shared / "data/tweeteval/sentiment", "val")
+    payload = {
+        "general": [[model_input(r.text), r.label] for r in general],
+        "airline": [[model_input(r.text), r.label, r.group] for r in airline],
+        "val": [[model_input(r.text), r.label] for r in val],
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload), encoding="utf-8")
+
+
+def _evaluate(
+    model: torch.nn.Module, tokenizer: Any, rows: list[list[str]], device: str, **kw: Any
+) -> dict[str, Any]:
+    texts = [r[0] for r in rows]
+    probs = batched_probabilities(
+        model, tokenizer, texts, batch_size=128, max_length=128, device=device, **kw
+    )
+    predicted = [LABELS[i] for i in probs.argmax(-1).tolist()]
+    report = classification_report([r[1] for r in rows], predicted)
+    return {
+        "macro_recall": report["macro_recall"],
+        "accuracy": report["accuracy"],
+        "n": report["n"],
+    }
+
+
+def run_job(
+    name: str, fold: str, data: dict[str, Any], base: Path, out: Path, device: str, int8: bool
+) -> dict[str, Any]:
+    from transformers import AutoTokenizer
+
+    config = TrainConfig(**{**CONFIGS[name], "device": device, "batch_size": 32})
+    train_air = [r for r in data["airline"] if r[2] != fold]
+    held = [r for r in data["airline"] if r[2] == fold]
+    examples = [Example(t, lab, "general") for t, lab in data["general"]]
+    examples += [Example(t, lab, "airline") for t, lab, _ in train_air]
+    started = time.time()
+    model, trained = train_classifier(examples, base, config)
+    result: dict[str, Any] = {
+        "config": name,
+        "fold": fold,
+        "train_n": len(examples),
+        "settings": config.as_dict(),
+        "train_s": round(time.time() - started, 1),
+    }
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    if fold == "all" and config.variant != "full":  # a full fine-tune is too big to ship
+        tag = f"{name}.safetensors"
+        save_delta(
+            model.cpu(),
+            base,
+            out / tag,
+            trained=trained,
+            metadata={"config": json.dumps(config.as_dict())},
+            dtype=torch.float16 if config.variant in ("top", "full") else torch.float32,
+        )
+        model.to(device)
+    merge_lora(model)
+    sets = {"val": data["val"], **({"held": held} if held else {})}
+    result["fp32"] = {k: _evaluate(model, tokenizer, v, device) for k, v in sets.items()}
+    if int8:
+        cpu_model = model.cpu().float()
+        torch.set_num_threads(2)
+        for per_channel in (False, True):
+            q = quantise_encoder(cpu_model, per_channel=per_channel)
+            key = "int8_channel" if per_channel else "int8_tensor"
+            result[key] = {k: _evaluate(q, tokenizer, v, "cpu") for k, v in sets.items()}
+    result["total_s"] = round(time.time() - started, 1)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare")
+    p.add_argument("--shared", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--data", type=Path, required=True)
+    r.add_argument("--base", type=Path, required=True)
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--configs", default=",".join(CONFIGS))
+    r.add_argument("--folds", default=",".join((*AIRLINES, "all")))
+    r.add_argument("--worker", type=int, default=0)
+    r.add_argument("--workers", type=int, default=1)
+    r.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    r.add_argument("--no-int8", action="store_true")
+    r.add_argument("--limit", type=int, default=0, help="subsample each data set (smoke test)")
+    args = parser.parse_args()
+    if args.command == "prepare":
+        prepare(args.shared, args.out)
+        return
+    data = json.loads(args.data.read_text(encoding="utf-8"))
+    if args.limit:
+        data = {k: v[:: max(1, len(v) // args.limit)] for k, v in data.items()}
+    jobs = [(c, f) for c in args.configs.split(",") for f in args.folds.split(",")]
+    args.out.mkdir(parents=True, exist_ok=True)
+    for index, (name, fold) in enumerate(jobs):
+        if index % args.workers != args.worker:
+            continue
+        torch.set_num_threads(2)
+        result = run_job(
+            name,
+            fold,
+            data,
+            args.base,
+            args.out,
+            args.device,
+            int8=not args.no_int8 and CONFIGS[name]["variant"] != "head",
+        )
+        with (args.out / "results.jsonl").open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(result) + "\n")
+        print(json.dumps({k: result[k] for k in ("config", "fold", "fp32", "train_s")}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

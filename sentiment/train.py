@@ -1,0 +1,357 @@
+"""The training recipe of the default model: seeded fine-tuning of all-MiniLM-L6-v2 + a head.
+
+Used by ``engagebot sentiment train`` (CPU or GPU) and by the model-selection sweep
+(``sentiment/selection.py``), so the committed default is exactly what this recipe makes.
+Examples come in already normalised (``sentiment.text``); this module knows no files or DB.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoTokenizer
+
+from sentiment.labels import LABELS
+from sentiment.network import MeanPoolClassifier, add_lora, build_classifier
+from sentiment.upper import encode_lower, freeze_all_but_top, upper_logits
+
+log = logging.getLogger(__name__)
+
+VARIANTS = ("full", "lora", "top", "head")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A labelled training text and its source (``general``, ``airline``, ``corrections``)."""
+
+    text: str
+    label: str
+    source: str
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of the recipe; the model card records it."""
+
+    variant: str = "lora"
+    lora_rank: int = 16
+    lora_alpha: float = 32.0
+    top_layers: int = 2
+    train_layer_norms: bool = True
+    epochs: float = 2.0
+    lr: float = 5e-4
+    head_lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.06
+    batch_size: int = 32
+    max_length: int = 96
+    class_balance: bool = False
+    general_sample: int | None = None
+    pool_layers: list[int] | None = None
+    repeats: dict[str, int] = field(
+        default_factory=lambda: {"general": 1, "airline": 1, "corrections": 3}
+    )
+    seed: int = 13
+    device: str = "cpu"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+
+
+def _trainable(model: MeanPoolClassifier, config: TrainConfig) -> set[str]:
+    """Freeze the model, then unfreeze what the variant trains; return those parameter names."""
+    if config.variant not in VARIANTS:
+        raise ValueError(f"unknown variant {config.variant!r} (one of {', '.join(VARIANTS)})")
+    if config.variant == "lora":
+        add_lora(model, rank=config.lora_rank, alpha=config.lora_alpha)
+    n_layers = len(model.bert.encoder.layer)
+    top = {f"bert.encoder.layer.{i}." for i in range(n_layers - config.top_layers, n_layers)}
+    names: set[str] = set()
+    for name, param in model.named_parameters():
+        train = name.startswith("classifier.")
+        if config.variant == "full":
+            train = True
+        elif config.variant == "top":
+            train = train or any(name.startswith(p) for p in top)
+        elif config.variant == "lora":
+            train = train or ".lora_" in name or (config.train_layer_norms and "LayerNorm" in name)
+        param.requires_grad_(train)
+        if train:
+            names.add(name)
+    return names
+
+
+def _schedule(step: int, total: int, warmup: int) -> float:
+    if step < warmup:
+        return (step + 1) / max(1, warmup)
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def expand(examples: Sequence[Example], config: TrainConfig) -> list[int]:
+    """Indices of the training pool: each example repeated by its source's factor."""
+    pool: list[int] = []
+    for i, ex in enumerate(examples):
+        pool.extend([i] * max(0, config.repeats.get(ex.source, 1)))
+    return pool
+
+
+def _fit(
+    model: MeanPoolClassifier,
+    pool: list[int],
+    label_ids: list[int],
+    forward: Callable[[list[int]], torch.Tensor],
+    config: TrainConfig,
+    on_step: Callable[[int, int, float], None] | None,
+) -> None:
+    """The shared loop: seeded shuffles, AdamW, linear warm-up and decay, clipped gradients."""
+    device = torch.device(config.device)
+    weight = None
+    if config.class_balance:
+        counts = Counter(label_ids[i] for i in pool)
+        weight = torch.tensor(
+            [len(pool) / (len(LABELS) * max(1, counts[c])) for c in range(len(LABELS))],
+            device=device,
+        )
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    groups = [
+        {
+            "params": [p for n, p in named if n.startswith("classifier.")],
+            "lr": config.head_lr,
+            "weight_decay": 0.0,
+        },
+        {
+            "params": [p for n, p in named if not n.startswith("classifier.") and p.ndim > 1],
+            "lr": config.lr,
+            "weight_decay": config.weight_decay,
+        },
+        {
+            "params": [p for n, p in named if not n.startswith("classifier.") and p.ndim <= 1],
+            "lr": config.lr,
+            "weight_decay": 0.0,
+        },
+    ]
+    optimizer = torch.optim.AdamW([g for g in groups if g["params"]])
+    base_lrs = [g["lr"] for g in optimizer.param_groups]
+    total = max(1, round(math.ceil(len(pool) / config.batch_size) * config.epochs))
+    warmup = round(total * config.warmup)
+    generator = torch.Generator().manual_seed(config.seed)
+    params = [p for _, p in named]
+    model.train()
+    step = 0
+    while step < total:
+        order = torch.randperm(len(pool), generator=generator).tolist()
+        for start in range(0, len(order), config.batch_size):
+            if step >= total:
+                break
+            batch = [pool[k] for k in order[start : start + config.batch_size]]
+            labels = torch.tensor([label_ids[i] for i in batch], device=device)
+            for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
+                group["lr"] = base_lr * _schedule(step, total, warmup)
+            logits = forward(batch)
+            loss = torch.nn.functional.cross_entropy(logits.float(), labels, weight=weight)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            step += 1
+            if on_step is not None:
+                on_step(step, total, float(loss.detach()))
+    model.eval()
+
+
+def train_classifier(
+    examples: Sequence[Example],
+    base_dir: Path,
+    config: TrainConfig,
+    *,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> tuple[MeanPoolClassifier, set[str]]:
+    """Fine-tune the base encoder + head on tokenised ``examples`` (any variant; GPU-sized work).
+
+    Seeded (Python and torch RNGs, shuffle order, head initialisation); on CUDA it trains under
+    bf16 autocast, on CPU in fp32. ``on_step(step, total, loss)`` drives a progress bar.
+    """
+    if not examples:
+        raise ValueError("no training examples")
+    seed_everything(config.seed)
+    tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
+    model = build_classifier(base_dir, seed=config.seed, pool_layers=config.pool_layers)
+    trained = _trainable(model, config)
+    device = torch.device(config.device)
+    model.to(device)
+    label_ids = [LABELS.index(ex.label) for ex in examples]
+    encoded = tokenizer(
+        [ex.text for ex in examples], truncation=True, max_length=config.max_length
+    )["input_ids"]
+    pad = int(tokenizer.pad_token_id or 0)
+
+    def forward(batch: list[int]) -> torch.Tensor:
+        width = max(len(encoded[i]) for i in batch)
+        input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, i in enumerate(batch):
+            input_ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
+            mask[row, : len(encoded[i])] = 1
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits: torch.Tensor = model(
+                input_ids=input_ids.to(device), attention_mask=mask.to(device)
+            ).logits
+        return logits
+
+    _fit(model, expand(examples, config), label_ids, forward, config, on_step)
+    return model, trained
+
+
+def train_top_cached(
+    model: MeanPoolClassifier,
+    states: Sequence[torch.Tensor],
+    label_ids: list[int],
+    pool: list[int],
+    config: TrainConfig,
+    *,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> set[str]:
+    """Train the top ``config.top_layers`` layers + head of ``model`` on cached lower states."""
+    seed_everything(config.seed)
+    n_layers = len(model.bert.encoder.layer)
+    first = n_layers - config.top_layers
+    trained = freeze_all_but_top(model, first, n_layers)
+
+    def forward(batch: list[int]) -> torch.Tensor:
+        return upper_logits(model, [states[i] for i in batch], first_layer=first)
+
+    _fit(model, pool, label_ids, forward, config, on_step)
+    return trained
+
+
+def train_top(
+    examples: Sequence[Example],
+    base_dir: Path,
+    config: TrainConfig,
+    *,
+    on_encode: Callable[[int], None] | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> tuple[MeanPoolClassifier, set[str]]:
+    """The default's CPU recipe: cache the frozen bottom layers' states, train top + head."""
+    if not examples:
+        raise ValueError("no training examples")
+    seed_everything(config.seed)
+    tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
+    model = build_classifier(base_dir, seed=config.seed)
+    n_layers = len(model.bert.encoder.layer)
+    states = encode_lower(
+        model,
+        tokenizer,
+        [ex.text for ex in examples],
+        layers=n_layers - config.top_layers,
+        max_length=config.max_length,
+        on_batch=on_encode,
+    )
+    label_ids = [LABELS.index(ex.label) for ex in examples]
+    trained = train_top_cached(
+        model, states, label_ids, expand(examples, config), config, on_step=on_step
+    )
+    return model, trained
+
+
+def pooled_features(
+    model: MeanPoolClassifier,
+    tokenizer: Any,
+    texts: Sequence[str],
+    *,
+    max_length: int,
+    batch_size: int = 64,
+    on_batch: Callable[[int], None] | None = None,
+) -> torch.Tensor:
+    """The frozen encoder's pooled features (the head's input) for each text, in input order."""
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    features = torch.empty(len(encoded), model.classifier.in_features)
+    pad = int(tokenizer.pad_token_id or 0)
+    model.eval()
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            width = len(encoded[batch[-1]])
+            ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):
+                ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
+                mask[row, : len(encoded[i])] = 1
+            features[batch] = model.pooled(ids, mask)
+            if on_batch is not None:
+                on_batch(len(batch))
+    return features
+
+
+def fit_head(
+    model: MeanPoolClassifier,
+    features: torch.Tensor,
+    label_ids: list[int],
+    pool: list[int],
+    config: TrainConfig,
+    *,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> set[str]:
+    """Train only the head on precomputed pooled features (dropout on the features).
+
+    Features are standardised with the training set's mean and spread while fitting (layers
+    differ in scale), and the standardisation is folded into the head afterwards, so the
+    model needs no extra step at inference.
+    """
+    seed_everything(config.seed)
+    names: set[str] = set()
+    for name, param in model.named_parameters():
+        param.requires_grad_(name.startswith("classifier."))
+        if param.requires_grad:
+            names.add(name)
+    used = features[sorted(set(pool))]
+    mean, spread = used.mean(0), used.std(0).clamp(min=1e-6)
+    scaled = (features - mean) / spread
+
+    def forward(batch: list[int]) -> torch.Tensor:
+        logits: torch.Tensor = model.classifier(model.dropout(scaled[batch]))
+        return logits
+
+    _fit(model, pool, label_ids, forward, config, on_step)
+    with torch.no_grad():
+        weight = model.classifier.weight / spread
+        model.classifier.bias -= weight @ mean
+        model.classifier.weight.copy_(weight)
+    return names
+
+
+def train_head(
+    examples: Sequence[Example],
+    base_dir: Path,
+    config: TrainConfig,
+    *,
+    on_encode: Callable[[int], None] | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> tuple[MeanPoolClassifier, set[str]]:
+    """The CPU recipe: one frozen forward pass for the features, then a seeded head fit."""
+    if not examples:
+        raise ValueError("no training examples")
+    seed_everything(config.seed)
+    tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
+    model = build_classifier(base_dir, seed=config.seed, pool_layers=config.pool_layers)
+    features = pooled_features(
+        model, tokenizer, [ex.text for ex in examples], max_length=config.max_length, on_batch=on_encode
+    )
+    label_ids = [LABELS.index(ex.label) for ex in examples]
+    trained = fit_head(model, features, label_ids, expand(examples, config), config, on_step=on_step)
+    return model, trained

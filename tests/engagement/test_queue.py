@@ -1,0 +1,157 @@
+"""Queue operations on both backends: leases, claim rules, audit,
+reply/dismiss/escalate/reassign."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import queue_factories as f
+from queue_factories import NOW
+from sqlalchemy import Engine
+
+from db.engine import session_scope
+from engagement import queue
+from engagement.settings import EngagementSettings, ReplySettings
+from engagement.triage import triage
+
+
+def _three_cases(engine: Engine) -> list[int]:
+    """Three open cases of team 'default' with rising priority (followers)."""
+    for i, followers in enumerate((100, 10_000, 100_000)):
+        author = f.author(engine, handle=f"a{i}", followers=followers)
+        f.post(engine, author_id=author, text=f"complaint {i}")
+    triage(engine, EngagementSettings(), now=NOW)
+    with session_scope(engine) as session:
+        return [c.id for c in queue.list_cases(session) if c.id is not None]
+
+
+def test_next_claims_highest_priority_and_leases_expire(engine: Engine) -> None:
+    high, mid, low = _three_cases(engine)
+    first = queue.claim_next(engine, agent="amy", team="default", now=NOW)
+    assert first is not None and first.id == high and first.claimed_by == "amy"
+    second = queue.claim_next(engine, agent="ben", team="default", now=NOW)
+    assert second is not None and second.id == mid
+    assert queue.claim_next(engine, agent="cy", team="other-team", now=NOW) is None
+    with pytest.raises(queue.AlreadyClaimed, match="claimed by amy"):
+        queue.claim(engine, high, agent="ben", now=NOW + timedelta(minutes=5))
+    # amy's lease runs out: the case comes back, to the highest-priority slot
+    later = NOW + timedelta(minutes=queue.DEFAULT_LEASE_MINUTES + 1)
+    back = queue.claim_next(engine, agent="cy", team="default", now=later)
+    assert back is not None and back.id == high and back.claimed_by == "cy"
+    with session_scope(engine) as session:
+        trail = [(e.actor, e.action) for e in queue.case_audit(session, high)]
+    assert trail == [("triage", "opened"), ("amy", "claimed"), ("cy", "claimed")]
+    assert low is not None
+
+
+def test_release_dismiss_escalate_reassign_snooze(engine: Engine) -> None:
+    high, mid, low = _three_cases(engine)
+    queue.claim(engine, high, agent="amy", now=NOW)
+    with pytest.raises(queue.NotClaimant):
+        queue.release(engine, high, agent="ben", now=NOW)
+    released = queue.release(engine, high, agent="amy", now=NOW)
+    assert released.status == "open" and released.claimed_by is None
+    with pytest.raises(queue.QueueError, match="needs a reason"):
+        queue.dismiss(engine, mid, agent="amy", reason=" ", now=NOW)
+    assert queue.dismiss(engine, mid, agent="amy", reason="spam", now=NOW).status == "dismissed"
+    with pytest.raises(queue.InvalidTransition):
+        queue.claim(engine, mid, agent="amy", now=NOW)
+    assert (
+        queue.escalate(engine, low, agent="amy", reason="legal threat", now=NOW).status
+        == "escalated"
+    )
+    assert queue.claim(engine, low, agent="lead", now=NOW).status == "claimed"  # a lead picks it up
+    moved = queue.reassign(engine, low, agent="lead", to="ben", team="billing", now=NOW)
+    assert (moved.status, moved.assignee, moved.team) == ("open", "ben", "billing")
+    assert queue.claim_next(engine, agent="amy", team="billing", now=NOW) is None  # assigned to ben
+    assert queue.claim_next(engine, agent="ben", team="billing", now=NOW) is not None
+    queue.snooze(engine, high, agent="amy", minutes=30, now=NOW)
+    assert queue.claim_next(engine, agent="amy", team="default", now=NOW) is None
+    assert (
+        queue.claim_next(engine, agent="amy", team="default", now=NOW + timedelta(minutes=31))
+        is not None
+    )
+    with pytest.raises(queue.CaseNotFound):
+        queue.claim(engine, 999_999, agent="amy", now=NOW)
+    with session_scope(engine) as session:
+        actions = {e.action for cid in (high, mid, low) for e in queue.case_audit(session, cid)}
+    assert {"released", "dismissed", "escalated", "reassigned", "snoozed", "claimed"} <= actions
+
+
+def test_reply_is_dry_run_by_default_and_needs_the_claim(engine: Engine) -> None:
+    high, *_ = _three_cases(engine)
+    settings = ReplySettings()
+    with pytest.raises(queue.NotClaimant):
+        queue.reply(engine, high, agent="amy", text="Sorry!", settings=settings, now=NOW)
+    queue.claim(engine, high, agent="amy", now=NOW)
+    reply = queue.reply(
+        engine,
+        high,
+        agent="amy",
+        text="Sorry {first_name}, case {case_id}",
+        settings=settings,
+        now=NOW,
+    )
+    assert reply.status == "dry_run" and reply.platform_reply_id is not None
+    assert reply.text == f"Sorry A2, case {high}"  # no customer: the display name's first word
+    with session_scope(engine) as session:
+        case = queue.get_case(session, high)
+        assert case.status == "replied" and case.close_reason == "replied (dry-run)"
+        detail = queue.case_detail(session, high)
+    assert detail["replies"][0]["status"] == "dry_run"
+    assert [a["action"] for a in detail["audit"]][-2:] == ["reply_submitted", "reply_dry_run"]
+    # a replied case stays answered on the next triage run (our reply counts as an answer)
+    assert triage(engine, EngagementSettings(), now=NOW + timedelta(minutes=1))["reopened"] == 0
+
+
+def test_templates_and_approval_above_a_tier(engine: Engine) -> None:
+    f.customer(engine, handle="ada", rclv=5000, name="Ada Lovelace")
+    ada = f.author(engine, handle="ada")
+    f.post(engine, author_id=ada, text="you lost my bag")
+    triage(engine, EngagementSettings(), now=NOW)
+    with session_scope(engine) as session:
+        [case] = queue.list_cases(session)
+    assert case.tier == "top" and case.id is not None
+    settings = ReplySettings(
+        approval_tiers=["top"], templates={"sorry": "Hi {first_name}, we're on it ({case_id})."}
+    )
+    queue.claim(engine, case.id, agent="amy", now=NOW)
+    with pytest.raises(queue.QueueError, match="unknown reply template 'nope'"):
+        queue.reply(
+            engine, case.id, agent="amy", text="", template="nope", settings=settings, now=NOW
+        )
+    waiting = queue.reply(
+        engine, case.id, agent="amy", text="", template="sorry", settings=settings, now=NOW
+    )
+    assert (
+        waiting.status == "pending_approval" and waiting.text == f"Hi Ada, we're on it ({case.id})."
+    )
+    assert waiting.id is not None
+    with pytest.raises(queue.NotAllowed):
+        queue.approve_reply(
+            engine, waiting.id, lead="amy", role="agent", settings=settings, now=NOW
+        )
+    rejected = queue.reject_reply(engine, waiting.id, lead="lena", reason="too casual", now=NOW)
+    assert rejected.status == "rejected"
+    second = queue.reply(
+        engine, case.id, agent="amy", text="Dear {name}, sorry.", settings=settings, now=NOW
+    )
+    assert second.id is not None
+    sent = queue.approve_reply(engine, second.id, lead="lena", settings=settings, now=NOW)
+    assert sent.status == "dry_run" and sent.approved_by == "lena"
+    with session_scope(engine) as session:
+        actions = [e.action for e in queue.case_audit(session, case.id)]
+    assert actions.count("reply_rejected") == 1 and actions.count("reply_approved") == 1
+
+
+def test_list_filters_and_json_shape(engine: Engine) -> None:
+    _three_cases(engine)
+    with session_scope(engine) as session:
+        assert queue.count_cases(session) == 3
+        assert len(queue.list_cases(session, search="COMPLAINT 1")) == 1
+        assert queue.list_cases(session, platform="reddit") == []
+        assert len(queue.list_cases(session, tier="unlinked", lang="en", limit=2)) == 2
+        assert len(queue.list_cases(session, status=None, offset=2)) == 1
+        data = queue.case_to_dict(queue.list_cases(session)[0])
+    assert data["id"] and data["why"] and data["reasons"]["money_at_risk"] == data["money_at_risk"]

@@ -1,0 +1,77 @@
+"""The CLI end to end on SQLite: triage, queue next/claim/reply/dismiss with --json, rules test, notify."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import queue_factories as f
+from typer.testing import CliRunner
+
+from db.engine import make_engine
+from db.migrate import upgrade
+from engagebot.cli import app
+
+NOW = "2026-11-20T12:00:00+00:00"
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    (tmp_path / "engagebot.toml").write_text(
+        '[engagement.slack]\nsink = "out/slack.jsonl"\n\n'
+        '[[engagement.routing.rules]]\nname = "refunds"\nteam = "billing"\nkeywords = ["refund"]\n'
+    )
+    engine = make_engine(url)
+    upgrade(engine)
+    ada = f.author(engine, handle="ada", followers=20_000)
+    bob = f.author(engine, handle="bob")
+    f.post(engine, author_id=ada, text="Where is my refund?")
+    f.post(engine, author_id=bob, text="the app keeps crashing")
+    engine.dispose()
+    return CliRunner()
+
+
+def _json(runner: CliRunner, *args: str) -> object:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_triage_then_work_the_queue(cli: CliRunner, tmp_path: Path) -> None:
+    counts = _json(cli, "triage", "--now", NOW, "--json")
+    assert isinstance(counts, dict) and counts["created"] == 2
+    listed = _json(cli, "queue", "list", "--json")
+    assert isinstance(listed, dict) and listed["total"] == 2
+    assert {c["team"] for c in listed["cases"]} == {"billing", "default"}
+    case = _json(cli, "queue", "next", "--agent", "amy", "--team", "billing", "--json")
+    assert isinstance(case, dict) and case["claimed_by"] == "amy" and case["reasons"]["rule"] == "refunds"
+    case_id = str(case["id"])
+    taken = cli.invoke(app, ["queue", "claim", case_id, "--agent", "ben"])
+    assert taken.exit_code == 2 and "claimed by amy" in taken.output
+    replied = _json(cli, "queue", "reply", case_id, "--agent", "amy", "--text", "Hi {first_name}", "--json")
+    assert isinstance(replied, dict) and replied["status"] == "replied"
+    assert replied["reply"]["status"] == "dry_run" and replied["reply"]["text"] == "Hi Ada"
+    other = _json(cli, "queue", "next", "--agent", "amy", "--json")
+    assert isinstance(other, dict) and other["team"] == "default"
+    dismissed = _json(cli, "queue", "dismiss", str(other["id"]), "--agent", "amy", "--reason", "bot", "--json")
+    assert isinstance(dismissed, dict) and dismissed["status"] == "dismissed"
+    assert _json(cli, "queue", "next", "--agent", "amy", "--json") is None
+    shown = _json(cli, "queue", "show", case_id, "--json")
+    assert isinstance(shown, dict) and [a["action"] for a in shown["audit"]][-1] == "reply_dry_run"
+    missing = cli.invoke(app, ["queue", "claim", "999", "--agent", "amy"])
+    assert missing.exit_code == 2 and "case 999 not found" in missing.output
+
+
+def test_rules_test_and_notify_to_the_sink(cli: CliRunner, tmp_path: Path) -> None:
+    decision = _json(cli, "rules", "test", "I want a refund", "--platform", "x", "--json")
+    assert isinstance(decision, dict) and decision["team"] == "billing" and decision["rule"] == "refunds"
+    plain = cli.invoke(app, ["rules", "test", "hello"])
+    assert plain.exit_code == 0 and "default" in plain.output
+    _json(cli, "triage", "--now", NOW, "--json")
+    sent = _json(cli, "notify", "--json")
+    assert isinstance(sent, dict) and sent["delivered"]["sent"] >= 1
+    lines = (tmp_path / "out" / "slack.jsonl").read_text().splitlines()
+    assert lines and all(json.loads(line)["channel"] for line in lines)

@@ -1,0 +1,148 @@
+"""The job queue: what it schedules, how (UTC, one instance, coalesced), and failures stored."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import ops_steps
+import pytest
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from ops_procs import wait_for
+from sqlalchemy import Engine, select
+from sqlmodel import col
+
+from db.engine import session_scope
+from db.models import JobRun
+from engagebot.config import Settings, get_settings
+from engagebot.scheduler import JobQueue, counts_of, did_work, resolve_step
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def settings_with_sources() -> Settings:
+    return get_settings(
+        listener={
+            "sources": [
+                {"name": "x-brand", "platform": "x", "query": "acme", "interval_minutes": 5},
+                {
+                    "name": "reddit-sub",
+                    "platform": "reddit",
+                    "query": "acme",
+                    "interval_minutes": 30,
+                },
+                {"name": "old-feed", "platform": "appstore", "app_id": "1", "enabled": False},
+            ]
+        },
+        ops={"scheduler": {"misfire_grace_seconds": 120, "jitter_seconds": 7}},
+    )
+
+
+def runs(engine: Engine) -> list[JobRun]:
+    with session_scope(engine) as session:
+        return list(session.scalars(select(JobRun).order_by(col(JobRun.id))).all())
+
+
+def test_schedule_has_a_job_per_source_and_step(sqlite_engine: Engine) -> None:
+    queue = JobQueue(settings_with_sources(), sqlite_engine)
+    ids = queue.schedule_cycle()
+    assert sorted(ids) == sorted(
+        [
+            "collect:x-brand",
+            "collect:reddit-sub",
+            "score",
+            "refresh_values",
+            "triage",
+            "notify",
+            "weekly_report",
+        ]
+    )
+    assert str(queue.scheduler.timezone) == "UTC"
+    queue.start(paused=True)  # job defaults are applied when the scheduler starts
+    jobs = queue.scheduler.get_jobs()
+    queue.shutdown()
+    for job in jobs:
+        assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, 120)
+        assert str(job.trigger.timezone) == "UTC"
+        assert job.trigger.jitter == 7
+        assert all(isinstance(arg, str | None) for arg in job.args), "jobs take names, not objects"
+    by_id = {job.id: job for job in jobs}
+    collect = by_id["collect:x-brand"]
+    assert isinstance(collect.trigger, IntervalTrigger)
+    assert collect.trigger.interval.total_seconds() == 300
+    assert collect.args == ("collect", "x-brand")
+    assert isinstance(by_id["weekly_report"].trigger, CronTrigger)
+
+
+def test_shared_steps_are_left_to_the_work_loop(sqlite_engine: Engine) -> None:
+    queue = JobQueue(settings_with_sources(), sqlite_engine)
+    ids = queue.schedule_cycle(skip=["score", "notify"])
+    assert "score" not in ids and "notify" not in ids and "triage" in ids
+
+
+def test_a_failing_job_is_logged_and_stored_not_raised(
+    sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = JobQueue(get_settings(), sqlite_engine)
+    with caplog.at_level(logging.ERROR, logger="engagebot.scheduler"):
+        outcome = queue.run_job("ops_steps:boom")
+    assert not outcome.ok and outcome.error == "RuntimeError: source unreachable"
+    [run] = runs(sqlite_engine)
+    assert (run.job, run.status, run.error) == (
+        "ops_steps:boom",
+        "failed",
+        "RuntimeError: source unreachable",
+    )
+    [record] = caplog.records
+    assert record.exc_info is not None and record.step == "ops_steps:boom"
+
+
+def test_a_step_that_recorded_its_failure_is_not_stored_twice(sqlite_engine: Engine) -> None:
+    outcome = JobQueue(get_settings(), sqlite_engine).run_job("ops_steps:boom_recorded")
+    assert not outcome.ok
+    assert [(r.job, r.status) for r in runs(sqlite_engine)] == [
+        ("ops_steps:boom_recorded", "failed")
+    ]
+
+
+def test_unknown_step_is_a_stored_failure(sqlite_engine: Engine) -> None:
+    outcome = JobQueue(get_settings(), sqlite_engine).run_job("no_such_step")
+    assert not outcome.ok and "unknown step 'no_such_step'" in (outcome.error or "")
+    with pytest.raises(LookupError):
+        resolve_step("no_such_step")
+
+
+def test_scheduler_runs_jobs_only_while_leading(sqlite_engine: Engine) -> None:
+    queue = JobQueue(get_settings(ops={"scheduler": {"first_run_delay_seconds": 0}}), sqlite_engine)
+    queue.run_repeating("ops_steps:tick", minutes=0.1 / 60)
+    ops_steps.ticks.clear()
+    queue.start(paused=True)
+    try:
+        time.sleep(0.5)
+        assert ops_steps.ticks == [], "a follower's scheduler stays paused"
+        queue.resume()
+        wait_for(lambda: len(ops_steps.ticks) >= 3, timeout=20, what="three ticks")
+    finally:
+        queue.shutdown()
+        assert queue.wait_idle(10)
+
+
+def test_a_slow_job_never_overlaps_itself(sqlite_engine: Engine) -> None:
+    queue = JobQueue(get_settings(ops={"scheduler": {"first_run_delay_seconds": 0}}), sqlite_engine)
+    queue.run_repeating("ops_steps:slow", minutes=0.05 / 60)
+    ops_steps.ticks.clear()
+    queue.start(paused=False)
+    try:
+        wait_for(lambda: len(ops_steps.ticks) >= 3, timeout=20, what="three slow runs")
+    finally:
+        queue.shutdown()
+        assert queue.wait_idle(10)
+    assert ops_steps.most_at_once == 1
+
+
+def test_counts_and_work_detection() -> None:
+    assert counts_of(None) == {}
+    assert counts_of({"scored": 3}) == {"scored": 3}
+    assert did_work({"x": {"added": 2, "error": None}})
+    assert not did_work({"x": {"added": 0}, "model_id": "m", "flag": True})

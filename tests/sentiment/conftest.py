@@ -1,0 +1,14 @@
+"""Fixtures for sentiment tests: the shipped default model, loaded once per session."""
+
+from __future__ import annotations
+
+import pytest
+
+from sentiment.model import SentimentModel, load_model
+from sentiment.settings import SentimentSettings
+
+
+@pytest.fixture(scope="session")
+def default_model() -> SentimentModel:
+    """The offline default (base encoder from pip + committed delta), as the score step uses it."""
+    return load_model(SentimentSettings(threads=1))

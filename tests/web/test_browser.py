@@ -1,0 +1,146 @@
+"""End to end in Debian's Chromium (Playwright, headless): log in, take the next case, reply,
+see it leave the queue; a second browser session sees the claim and the queue update itself."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from sqlalchemy import Engine
+from web_factories import HOSTILE, PASSWORD, Seed, seed
+
+from engagement.settings import EngagementSettings, WebSettings
+from engagement.web import create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(sqlite_engine: Engine) -> Iterator[tuple[str, Seed]]:
+    """The app on a free localhost port, in a thread, over a seeded SQLite file."""
+    ids = seed(sqlite_engine)
+    settings = EngagementSettings(web=WebSettings(poll_seconds=2))
+    app = create_app(sqlite_engine, settings)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the web app did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", ids
+    uv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def chromium() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: install it with 'apt-get install -y chromium'")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+def _session(browser: Browser, base: str, email: str) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("dialog", lambda dialog: pytest.fail(f"a script ran: {dialog.message}"))
+    page.goto("/queue")
+    expect(page).to_have_url(re.compile(r"/login\?next=/queue$"))
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/queue$"))
+    return context, page
+
+
+def test_take_next_reply_and_the_case_leaves_the_queue(
+    server: tuple[str, Seed], chromium: Browser
+) -> None:
+    base, ids = server
+    top = ids.cases["top"]
+    _, ana = _session(chromium, base, "ana@example.com")
+    _, ben = _session(chromium, base, "ben@example.com")
+    top_row = f'tr[data-case="{top}"]'
+    expect(ana.locator("table.queue tbody tr").first).to_have_attribute("data-case", str(top))
+    expect(ben.locator(top_row)).to_be_visible()
+
+    ana.click("#next-case")
+    expect(ana).to_have_url(re.compile(rf"/cases/{top}$"))
+    expect(ana.locator("#holder")).to_contain_text("You hold this case")
+    expect(ana.locator(".post.in-case .text")).to_have_text("My bag is lost and nobody answers")
+
+    # Ben's queue polls (HTMX, no reload) and shows who holds the case; the case page says so too.
+    expect(ben.locator(f"{top_row} .holder")).to_have_text("Ana", timeout=10_000)
+    ben_case = ben.context.new_page()
+    ben_case.goto(f"/cases/{top}")
+    expect(ben_case.locator("#holder")).to_contain_text("Ana is working on this case")
+    expect(ben_case.locator("#claim")).to_be_disabled()
+
+    ana.fill("#reply-text", "Sorry {first_name}, a courier is bringing your bag today.")
+    ana.click("#send-reply")
+    expect(ana).to_have_url(re.compile(r"/queue$"))
+    expect(ana.locator(".flash")).to_contain_text("dry run")
+    expect(ana.locator(top_row)).to_have_count(0)
+    expect(ben.locator(top_row)).to_have_count(
+        0, timeout=10_000
+    )  # gone from Ben's screen by polling
+    ben_case.reload()
+    expect(ben_case.locator("#case-status")).to_have_text("replied")
+    expect(ben_case.locator(".reply .text")).to_have_text(
+        "Sorry Zoë, a courier is bringing your bag today."
+    )
+
+
+def test_keyboard_and_hostile_text(server: tuple[str, Seed], chromium: Browser) -> None:
+    base, ids = server
+    _, page = _session(chromium, base, "ben@example.com")
+    hostile_row = page.locator(f'tr[data-case="{ids.cases["hostile"]}"]')
+    expect(hostile_row.locator(".text")).to_have_text(HOSTILE)
+    assert page.locator("img[src=x]").count() == 0
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(hostile_row).to_have_class(re.compile(r"\bselected\b"))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/cases/{ids.cases['hostile']}$"))
+    expect(page.locator(".post.in-case .text")).to_have_text(HOSTILE)
+    page.keyboard.press("c")
+    expect(page.locator("#holder")).to_contain_text("You hold this case")
+    page.keyboard.press("Escape")
+    expect(page).to_have_url(re.compile(r"/queue$"))
+    page.keyboard.press("/")
+    page.keyboard.type("bag")
+    expect(page.locator("table.queue tbody tr")).to_have_count(1)
+    page.locator("#q").press("Escape")
+    page.keyboard.press("n")
+    expect(page).to_have_url(re.compile(rf"/cases/{ids.cases['top']}$"))
