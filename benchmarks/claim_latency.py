@@ -3,10 +3,11 @@
 Builds a fresh schema with (by default) 1,000,000 posts and 100,000 open cases spread over
 5 teams using set-based SQL (``generate_series``), then measures each ``claim_next`` call:
 first one agent alone (the baseline, same run), then N concurrent agents (threads, or
-``--processes``). Prints p50/p95/p99 latency, claims per second and the ratio to the baseline,
-and checks that no case was handed out twice.
+``--processes``), and with ``--compare-portable`` the same agents through the ORM path that
+SQLite uses. Prints p50/p95/p99 latency, claims per second and the ratios (concurrent vs one
+agent; ORM path vs the single-statement claim), and checks that no case was handed out twice.
 
-    .venv/bin/python benchmarks/claim_latency.py                      # 1M posts / 100k cases
+    .venv/bin/python benchmarks/claim_latency.py --compare-portable   # 1M posts / 100k cases
     .venv/bin/python benchmarks/claim_latency.py --posts 100000 --cases 10000 --claims 50
     ENGAGEBOT_BENCH_PG=postgresql://postgres@127.0.0.1:5432/test  (the default)
 """
@@ -84,6 +85,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+CLAIM = queue.claim_next
+
+
 def agent_loop(
     engine: Engine, agent: str, team: str, claims: int, start: Callable[[], None]
 ) -> tuple[list[float], list[int]]:
@@ -92,7 +96,7 @@ def agent_loop(
     got: list[int] = []
     for _ in range(claims):
         began = time.perf_counter()
-        case = queue.claim_next(engine, agent=agent, team=team, now=NOW)
+        case = CLAIM(engine, agent=agent, team=team, now=NOW)
         timings.append(time.perf_counter() - began)
         if case is None:
             break
@@ -127,18 +131,55 @@ def report(label: str, timings: list[float], wall: float) -> float:
     return p50
 
 
+def vacuum(url: str) -> None:
+    """Clear the dead index entries the previous run's claims left, so runs start alike."""
+    cleaner = create_engine(url, isolation_level="AUTOCOMMIT")
+    with cleaner.connect() as connection:
+        connection.execute(text("VACUUM ANALYZE cases"))
+    cleaner.dispose()
+
+
+def run_agents(engine: Engine, url: str, args: argparse.Namespace) -> tuple[list[float], float, list[int]]:
+    """N agents claiming from their teams at once; returns (timings, wall seconds, claimed ids)."""
+    timings: list[float] = []
+    claimed: list[int] = []
+    began = time.perf_counter()
+    if args.processes:
+        engine.dispose()  # no pooled connection may be inherited by the forked agents
+        context = multiprocessing.get_context("fork")
+        barrier = context.Barrier(args.agents)
+        with ProcessPoolExecutor(args.agents, mp_context=context, initializer=_init, initargs=(barrier,)) as pool:
+            futures = [
+                pool.submit(process_agent, url, f"agent{i}", f"team{1 + i % (TEAMS - 1)}", args.claims)
+                for i in range(args.agents)
+            ]
+            results = [fut.result() for fut in futures]
+    else:
+        start = threading.Barrier(args.agents)
+        with ThreadPoolExecutor(args.agents) as pool:
+            futures = [
+                pool.submit(agent_loop, engine, f"agent{i}", f"team{1 + i % (TEAMS - 1)}", args.claims, start.wait)
+                for i in range(args.agents)
+            ]
+            results = [fut.result() for fut in futures]
+    wall = time.perf_counter() - began
+    for t, got in results:
+        timings += t
+        claimed += got
+    return timings, wall, claimed
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posts", type=int, default=1_000_000)
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--agents", type=int, default=20)
     parser.add_argument("--claims", type=int, default=100, help="claims per agent")
-    parser.add_argument(
-        "--processes", action="store_true", help="agents as processes instead of threads"
-    )
+    parser.add_argument("--processes", action="store_true", help="agents as processes instead of threads")
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
+    parser.add_argument(
+        "--compare-portable", action="store_true", help="also time the ORM path (SQLite's) on the same data"
+    )
     args = parser.parse_args()
 
     schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -172,47 +213,18 @@ def main() -> None:
         began = time.perf_counter()
         base, _ = agent_loop(engine, "solo", "team0", args.claims * 2, lambda: None)
         base_p50 = report("baseline: 1 agent", base, time.perf_counter() - began)
-
-        barrier: object
-        timings: list[float] = []
-        claimed: list[int] = []
-        began = time.perf_counter()
-        if args.processes:
-            engine.dispose()
-            context = multiprocessing.get_context("fork")
-            barrier = context.Barrier(args.agents)
-            with ProcessPoolExecutor(
-                args.agents, mp_context=context, initializer=_init, initargs=(barrier,)
-            ) as pool:
-                futures = [
-                    pool.submit(
-                        process_agent, url, f"agent{i}", f"team{1 + i % (TEAMS - 1)}", args.claims
-                    )
-                    for i in range(args.agents)
-                ]
-                results = [fut.result() for fut in futures]
-        else:
-            barrier = threading.Barrier(args.agents)
-            with ThreadPoolExecutor(args.agents) as pool:
-                futures = [
-                    pool.submit(
-                        agent_loop,
-                        engine,
-                        f"agent{i}",
-                        f"team{1 + i % (TEAMS - 1)}",
-                        args.claims,
-                        barrier.wait,
-                    )
-                    for i in range(args.agents)
-                ]  # type: ignore[attr-defined]
-                results = [fut.result() for fut in futures]
-        wall = time.perf_counter() - began
-        for t, got in results:
-            timings += t
-            claimed += got
         kind = "processes" if args.processes else "threads"
-        p50 = report(f"{args.agents} concurrent agents ({kind})", timings, wall)
-        print(f"ratio p50 concurrent / baseline: {p50 / base_p50:.2f}x")
+        global CLAIM
+        timings, wall, claimed = run_agents(engine, url, args)
+        fast_p50 = report(f"{args.agents} agents ({kind}), one statement", timings, wall)
+        print(f"ratio p50 concurrent / 1-agent baseline: {fast_p50 / base_p50:.2f}x")
+        if args.compare_portable:
+            vacuum(url)
+            CLAIM = queue.claim_next_portable
+            timings, wall, more = run_agents(engine, url, args)
+            portable_p50 = report(f"{args.agents} agents ({kind}), ORM path", timings, wall)
+            print(f"ratio p50 ORM path / one statement: {portable_p50 / fast_p50:.2f}x")
+            claimed += more
         duplicates = len(claimed) - len(set(claimed))
         print(f"claimed {len(claimed):,} cases, duplicates: {duplicates}")
         if duplicates:

@@ -47,9 +47,7 @@ def main() -> None:
     from lifetimes import BetaGeoFitter, GammaGammaFitter
 
     start = time.perf_counter()
-    summary = summarize(
-        read_cdnow(args.data / "CDNOW_master.txt"), date.fromisoformat(args.calibration_end)
-    )
+    summary = summarize(read_cdnow(args.data / "CDNOW_master.txt"), date.fromisoformat(args.calibration_end))
     build = time.perf_counter() - start
     x, t_x, T, m = summary.frequency, summary.recency, summary.age, summary.monetary
     repeat = (x > 0) & (m > 0)  # Gamma-Gamma needs positive spend (a few CDNOW purchases are $0)
@@ -74,15 +72,10 @@ def main() -> None:
     ref_bg_time, ref_bg = timed(lambda: BetaGeoFitter().fit(x, t_x, T), args.repeat)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref_gg_time, ref_gg = timed(
-            lambda: GammaGammaFitter().fit(x[repeat], m[repeat]), args.repeat
-        )
+        ref_gg_time, ref_gg = timed(lambda: GammaGammaFitter().fit(x[repeat], m[repeat]), args.repeat)
 
     rb, rg = ref_bg.params_, ref_gg.params_
-    print(
-        f"\n{'':14}{'engagebot':>12}{'lifetimes':>12}{'ratio':>8}"
-        "   parameters (engagebot | lifetimes)"
-    )
+    print(f"\n{'':14}{'engagebot':>12}{'lifetimes':>12}{'ratio':>8}   parameters (engagebot | lifetimes)")
     print(
         f"{'BG/NBD':14}{our_bg_time:>11.3f}s{ref_bg_time:>11.3f}s"
         f"{ref_bg_time / our_bg_time:>7.1f}x   "

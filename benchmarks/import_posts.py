@@ -130,9 +130,7 @@ def naive_import(engine: Engine, files: list[Path], limit: int) -> int:
                             session.flush()
                         author_id = author.id
                     exists = session.exec(
-                        select(Post.id).where(
-                            Post.platform == "x", Post.external_id == post.external_id
-                        )
+                        select(Post.id).where(Post.platform == "x", Post.external_id == post.external_id)
                     ).first()
                     if exists is None:
                         session.add(
@@ -200,9 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--authors", type=int, default=20_000)
-    parser.add_argument(
-        "--sample", type=int, default=5_000, help="posts imported by the naive baseline"
-    )
+    parser.add_argument("--sample", type=int, default=5_000, help="posts imported by the naive baseline")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--no-pg", action="store_true")
     args = parser.parse_args()
@@ -213,11 +209,7 @@ def main() -> None:
         size = sum(f.stat().st_size for f in files) / 1e6
         took = time.perf_counter() - started
         print(f"wrote {args.posts} posts in {len(files)} files ({size:.0f} MB) in {took:.1f}s")
-        results = {
-            "sqlite": measure(
-                "sqlite", f"sqlite:///{folder / 'bench.db'}", files, args.posts, args.sample
-            )
-        }
+        results = {"sqlite": measure("sqlite", f"sqlite:///{folder / 'bench.db'}", files, args.posts, args.sample)}
         if not args.no_pg:
             with pg_schema(args.pg) as url:
                 results["postgresql"] = measure("postgresql", url, files, args.posts, args.sample)

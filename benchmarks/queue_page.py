@@ -14,6 +14,7 @@ page adds on top of the query.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import statistics
@@ -142,9 +143,10 @@ def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
 
 
 def report(name: str, samples: list[float]) -> float:
-    p50 = statistics.median(samples)
-    p95 = sorted(samples)[max(0, int(len(samples) * 0.95) - 1)]
-    print(f"  {name:<44} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
+    ordered = sorted(samples)
+    p50 = statistics.median(ordered)
+    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
+    print(f"  {name:<44} min {ordered[0]:7.1f}  p50 {p50:7.1f}  p95 {p95:7.1f} ms")
     return p50
 
 
@@ -214,7 +216,9 @@ def main() -> None:
                 queue.list_cases(session, team="care", status=queue.ACTIVE_STATUSES, limit=50)
                 queue.count_cases(session, team="care", status=queue.ACTIVE_STATUSES)
 
-        print(f"server time, {args.repeat} requests each (in-process, after one warm-up):")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"server time, {args.repeat} requests each (in-process, after one warm-up)")
+        print(f"load average {load} on {os.cpu_count()} CPUs (a busy machine inflates every figure)")
         baseline = report(
             "baseline: queue SQL alone (list + count)", timed(query_only, args.repeat)
         )

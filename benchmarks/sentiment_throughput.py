@@ -40,9 +40,7 @@ def _measure(method: str, texts: list[str], threads: int, precision: str) -> dic
         from transformers import pipeline
 
         model = load_model(SentimentSettings(precision="fp32", threads=threads))
-        classify = pipeline(
-            "text-classification", model=model.network, tokenizer=model.tokenizer, device="cpu"
-        )
+        classify = pipeline("text-classification", model=model.network, tokenizer=model.tokenizer, device="cpu")
         classify(texts[0])
         started = time.perf_counter()
         for text in texts:
@@ -69,12 +67,8 @@ def _measure(method: str, texts: list[str], threads: int, precision: str) -> dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--data", type=Path, default=DEFAULT_DATA, help="a file of texts, one per line"
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="a file of texts, one per line")
     parser.add_argument("--texts", type=int, default=600)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--precision", default="auto", help="auto, fp32, bf16 or int8 for ours")

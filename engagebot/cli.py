@@ -18,8 +18,12 @@ app = typer.Typer(
 
 @app.callback()
 def main(
-    log_level: str = typer.Option("INFO", "--log-level", envvar="ENGAGEBOT_LOG_LEVEL", help="DEBUG, INFO, WARNING or ERROR."),
-    json_logs: bool = typer.Option(False, "--json-logs", envvar="ENGAGEBOT_JSON_LOGS", help="Log one JSON object per line."),
+    log_level: str = typer.Option(
+        "INFO", "--log-level", envvar="ENGAGEBOT_LOG_LEVEL", help="DEBUG, INFO, WARNING or ERROR."
+    ),
+    json_logs: bool = typer.Option(
+        False, "--json-logs", envvar="ENGAGEBOT_JSON_LOGS", help="Log one JSON object per line."
+    ),
 ) -> None:
     """engagebot: settings come from engagebot.toml, ENGAGEBOT_* variables and DATABASE_URL."""
     configure_logging(log_level, json_logs=json_logs)

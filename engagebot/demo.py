@@ -57,7 +57,11 @@ def demo_settings(settings: Settings) -> Settings:
     for platform, handles in BRAND_HANDLES.items():
         known = demo.listener.brand_handles.setdefault(platform, [])
         known.extend(h for h in handles if h not in known)
-    if demo.engagement.slack.sink is None and demo.engagement.slack.bot_token is None and demo.engagement.slack.webhook_url is None:
+    if (
+        demo.engagement.slack.sink is None
+        and demo.engagement.slack.bot_token is None
+        and demo.engagement.slack.webhook_url is None
+    ):
         demo.engagement.slack.sink = str(settings.output_dir / "slack-demo.jsonl")
     return demo
 
@@ -96,7 +100,9 @@ def import_crm(settings: Settings, engine: Engine, shift: timedelta) -> pipeline
         DEMO_DATA / "transactions.csv", settings.output_dir / "demo" / "transactions.csv", shift
     )
     transactions = import_transactions(engine, transactions_file)
-    return pipeline.StepResult("import CRM", {"customers": _report_counts(customers), "transactions": _report_counts(transactions)})
+    return pipeline.StepResult(
+        "import CRM", {"customers": _report_counts(customers), "transactions": _report_counts(transactions)}
+    )
 
 
 def import_posts(settings: Settings, engine: Engine, shift: timedelta) -> pipeline.StepResult:

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, delete, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlmodel import col
 
 from db.engine import is_sqlite, session_scope
@@ -55,9 +55,7 @@ def _write_lease(engine: Engine, name: str, holder: str, lease_seconds: float) -
             taken = session.execute(
                 update(SchedulerLease)
                 .where(col(SchedulerLease.name) == name)
-                .where(
-                    (col(SchedulerLease.holder) == holder) | (col(SchedulerLease.expires_at) < now)
-                )
+                .where((col(SchedulerLease.holder) == holder) | (col(SchedulerLease.expires_at) < now))
                 .values(holder=holder, expires_at=expires)
             )
             if taken.rowcount == 1:  # type: ignore[attr-defined]
@@ -73,9 +71,7 @@ def _write_lease(engine: Engine, name: str, holder: str, lease_seconds: float) -
 def _drop_lease(engine: Engine, name: str, holder: str) -> None:
     with session_scope(engine, write=True) as session:
         session.execute(
-            delete(SchedulerLease)
-            .where(col(SchedulerLease.name) == name)
-            .where(col(SchedulerLease.holder) == holder)
+            delete(SchedulerLease).where(col(SchedulerLease.name) == name).where(col(SchedulerLease.holder) == holder)
         )
 
 
@@ -133,9 +129,7 @@ class AdvisoryLockElection:
     def _connection(self) -> Connection:
         if self._conn is None:
             conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            scope = conn.execute(
-                text("select current_database() || '.' || current_schema()")
-            ).scalar_one()
+            scope = conn.execute(text("select current_database() || '.' || current_schema()")).scalar_one()
             self._key = advisory_key(str(scope), self.name)
             self._conn = conn
         return self._conn
@@ -166,26 +160,28 @@ class AdvisoryLockElection:
         try:
             conn = self._connection()
             leading = self._holds_lock(conn) or bool(
-                conn.execute(
-                    text("select pg_try_advisory_lock(:key)"), {"key": self._key}
-                ).scalar_one()
+                conn.execute(text("select pg_try_advisory_lock(:key)"), {"key": self._key}).scalar_one()
             )
-        except DBAPIError:
+        except SQLAlchemyError:  # the connection broke (or was invalidated)
             log.warning("leader connection lost; stepping down", exc_info=True)
             self._close()
             return False
         if leading:
-            # The lock decides; the row only tells `engagebot status` who leads.
+            self._show_holder()
+        return leading
+
+    def _show_holder(self) -> None:
+        """The lock decides; the row only tells ``engagebot status`` who leads."""
+        try:
             with session_scope(self.engine) as session:
                 row = session.get(SchedulerLease, self.name)
                 expires = utcnow() + timedelta(seconds=self.lease_seconds)
                 if row is None:
-                    session.add(
-                        SchedulerLease(name=self.name, holder=self.holder, expires_at=expires)
-                    )
+                    session.add(SchedulerLease(name=self.name, holder=self.holder, expires_at=expires))
                 else:
                     row.holder, row.expires_at = self.holder, expires
-        return leading
+        except DBAPIError:  # a concurrent insert (IntegrityError) or a lost connection
+            log.warning("could not record the leader in scheduler_leases", exc_info=True)
 
     def release(self) -> None:
         if self._conn is not None:

@@ -37,12 +37,8 @@ from engagebot.opsdata import Backlog, backlog
 log = logging.getLogger(__name__)
 prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created: noise
 
-JOB_RUNS = Counter(
-    "engagebot_job_runs", "Scheduled and shared job runs in this process", ["job", "status"]
-)
-JOB_FAILURES = Counter(
-    "engagebot_job_failures", "Job runs that raised or reported an error", ["job"]
-)
+JOB_RUNS = Counter("engagebot_job_runs", "Scheduled and shared job runs in this process", ["job", "status"])
+JOB_FAILURES = Counter("engagebot_job_failures", "Job runs that raised or reported an error", ["job"])
 JOB_DURATION = Histogram(
     "engagebot_job_duration_seconds",
     "How long each job run took",
@@ -81,34 +77,20 @@ class DatabaseCollector(Collector):
             data = self._backlog()
         except Exception:  # a scrape must still answer (the up metric says what failed)
             log.warning("metrics: database unreachable", exc_info=True)
-            yield GaugeMetricFamily(
-                "engagebot_database_up", "1 when the database answered the last scrape", value=0
-            )
+            yield GaugeMetricFamily("engagebot_database_up", "1 when the database answered the last scrape", value=0)
             return
-        yield GaugeMetricFamily(
-            "engagebot_database_up", "1 when the database answered the last scrape", value=1
-        )
-        collected = CounterMetricFamily(
-            "engagebot_posts_collected", "Posts stored, per source", labels=["source"]
-        )
+        yield GaugeMetricFamily("engagebot_database_up", "1 when the database answered the last scrape", value=1)
+        collected = CounterMetricFamily("engagebot_posts_collected", "Posts stored, per source", labels=["source"])
         for source, n in sorted(data.posts_by_source.items()):
             collected.add_metric([source], n)
         yield collected
-        yield CounterMetricFamily(
-            "engagebot_posts_scored", "Posts with a sentiment score", value=data.scored_posts
-        )
-        yield GaugeMetricFamily(
-            "engagebot_unscored_posts", "Posts waiting for a score", value=data.unscored_posts
-        )
-        cases = GaugeMetricFamily(
-            "engagebot_open_cases", "Open, claimed or escalated cases, per tier", labels=["tier"]
-        )
+        yield CounterMetricFamily("engagebot_posts_scored", "Posts with a sentiment score", value=data.scored_posts)
+        yield GaugeMetricFamily("engagebot_unscored_posts", "Posts waiting for a score", value=data.unscored_posts)
+        cases = GaugeMetricFamily("engagebot_open_cases", "Open, claimed or escalated cases, per tier", labels=["tier"])
         for tier, n in sorted(data.open_cases_by_tier.items()):
             cases.add_metric([tier], n)
         yield cases
-        yield GaugeMetricFamily(
-            "engagebot_sla_breaches", "Open cases past their SLA due time", value=data.sla_breaches
-        )
+        yield GaugeMetricFamily("engagebot_sla_breaches", "Open cases past their SLA due time", value=data.sla_breaches)
         outbox = GaugeMetricFamily(
             "engagebot_outbox_backlog", "Notifications not delivered, per status", labels=["status"]
         )
@@ -139,9 +121,7 @@ def database_ready(engine: Engine) -> tuple[bool, dict[str, str]]:
     return checks["migrations"] == "current", checks
 
 
-def ops_router(
-    engine: Engine, *, registries: Iterable[CollectorRegistry] = (REGISTRY,)
-) -> APIRouter:
+def ops_router(engine: Engine, *, registries: Iterable[CollectorRegistry] = (REGISTRY,)) -> APIRouter:
     """``/healthz``, ``/readyz`` and ``/metrics``, for ``create_app(extra_routers=...)``."""
     database = CollectorRegistry(auto_describe=False)
     database.register(DatabaseCollector(engine))
@@ -172,9 +152,7 @@ class HealthServer:
         if app is None:
             app = FastAPI(title="engagebot worker", docs_url=None, redoc_url=None, openapi_url=None)
             app.include_router(ops_router(engine))
-        config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
-        )
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="health-server", daemon=True)
 

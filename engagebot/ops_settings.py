@@ -9,19 +9,11 @@ class SchedulerSettings(BaseModel):
     """How often the leader runs each step (collect intervals are per source, in ``[listener]``)."""
 
     score_minutes: float = Field(default=5.0, gt=0, description="score new posts")
-    refresh_values_minutes: float = Field(
-        default=60.0, gt=0, description="link authors and refresh CLV/rCLV"
-    )
+    refresh_values_minutes: float = Field(default=60.0, gt=0, description="link authors and refresh CLV/rCLV")
     triage_minutes: float = Field(default=5.0, gt=0, description="open, merge and close cases")
-    notify_minutes: float = Field(
-        default=1.0, gt=0, description="queue and deliver Slack notifications"
-    )
-    weekly_report_day: str = Field(
-        default="mon", description="day of week of the weekly report (cron style)"
-    )
-    weekly_report_hour: int = Field(
-        default=7, ge=0, le=23, description="hour (UTC) of the weekly report"
-    )
+    notify_minutes: float = Field(default=1.0, gt=0, description="queue and deliver Slack notifications")
+    weekly_report_day: str = Field(default="mon", description="day of week of the weekly report (cron style)")
+    weekly_report_hour: int = Field(default=7, ge=0, le=23, description="hour (UTC) of the weekly report")
     jitter_seconds: int = Field(
         default=10,
         ge=0,
@@ -45,26 +37,19 @@ class OpsSettings(BaseModel):
         description="leader lease: a follower takes over at most this long after the leader dies",
     )
     shared_work: list[str] = Field(
-        default_factory=lambda: ["score", "notify"],
-        description="steps every worker runs, each claiming its own batches with SKIP LOCKED; "
-        "a pipeline step name or 'module:function' taking (settings, engine)",
+        default_factory=lambda: ["notify"],
+        description="steps every worker runs, each claiming its own batches with SKIP LOCKED "
+        "(a pipeline step name or 'module:function' taking (settings, engine)); the others "
+        "run on the leader only. Add 'score' once the score step claims its chunks",
     )
     batch_size: int = Field(default=100, ge=1, description="rows claimed per batch of shared work")
-    idle_seconds: float = Field(
-        default=2.0, gt=0, description="wait between polls when no shared work is left"
-    )
+    idle_seconds: float = Field(default=2.0, gt=0, description="wait between polls when no shared work is left")
     shutdown_grace_seconds: float = Field(
         default=20.0,
         ge=0,
         description="on SIGTERM, how long the batch in progress may take before it is released",
     )
-    metrics_host: str = Field(
-        default="127.0.0.1", description="host of the health/metrics server of a --no-web worker"
-    )
-    metrics_port: int = Field(
-        default=9108, ge=0, le=65535, description="its port (0: do not start it)"
-    )
-    web_host: str = Field(
-        default="127.0.0.1", description="host of the web app started by 'engagebot run'"
-    )
+    metrics_host: str = Field(default="127.0.0.1", description="host of the health/metrics server of a --no-web worker")
+    metrics_port: int = Field(default=9108, ge=0, le=65535, description="its port (0: do not start it)")
+    web_host: str = Field(default="127.0.0.1", description="host of the web app started by 'engagebot run'")
     web_port: int = Field(default=8000, ge=1, le=65535, description="its port")

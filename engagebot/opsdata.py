@@ -61,17 +61,13 @@ def backlog(session: Session, *, now: datetime | None = None) -> Backlog:
     now = now or utcnow()
     by_source = {
         str(source): int(n)
-        for source, n in session.execute(
-            select(col(Post.source), func.count()).group_by(col(Post.source))
-        )
+        for source, n in session.execute(select(col(Post.source), func.count()).group_by(col(Post.source)))
     }
     scored = session.execute(select(func.count(func.distinct(Score.post_id)))).scalar_one()
     by_tier = {
         str(tier or "none"): int(n)
         for tier, n in session.execute(
-            select(col(Case.tier), func.count())
-            .where(col(Case.status).in_(OPEN_STATUSES))
-            .group_by(col(Case.tier))
+            select(col(Case.tier), func.count()).where(col(Case.status).in_(OPEN_STATUSES)).group_by(col(Case.tier))
         )
     }
     breaches = session.execute(
@@ -82,9 +78,7 @@ def backlog(session: Session, *, now: datetime | None = None) -> Backlog:
     outbox = {
         str(status): int(n)
         for status, n in session.execute(
-            select(col(Outbox.status), func.count())
-            .where(col(Outbox.status) != "sent")
-            .group_by(col(Outbox.status))
+            select(col(Outbox.status), func.count()).where(col(Outbox.status) != "sent").group_by(col(Outbox.status))
         )
     }
     quarantined = session.execute(select(func.count()).select_from(QuarantinedRecord)).scalar_one()
@@ -105,15 +99,9 @@ def backlog(session: Session, *, now: datetime | None = None) -> Backlog:
 
 def last_runs(session: Session) -> list[LastRun]:
     """The newest run of every (job, source), newest first."""
-    newest = (
-        select(func.max(JobRun.id).label("id"))
-        .group_by(col(JobRun.job), col(JobRun.source))
-        .subquery()
-    )
+    newest = select(func.max(JobRun.id).label("id")).group_by(col(JobRun.job), col(JobRun.source)).subquery()
     rows = session.scalars(
-        select(JobRun)
-        .join(newest, col(JobRun.id) == newest.c.id)
-        .order_by(col(JobRun.started_at).desc())
+        select(JobRun).join(newest, col(JobRun.id) == newest.c.id).order_by(col(JobRun.started_at).desc())
     ).all()
     return [_last_run(row) for row in rows]
 
@@ -121,10 +109,7 @@ def last_runs(session: Session) -> list[LastRun]:
 def recent_errors(session: Session, *, limit: int = 5) -> list[LastRun]:
     """The newest failed runs, whatever their job."""
     rows = session.scalars(
-        select(JobRun)
-        .where(col(JobRun.status) == "failed")
-        .order_by(col(JobRun.id).desc())
-        .limit(limit)
+        select(JobRun).where(col(JobRun.status) == "failed").order_by(col(JobRun.id).desc()).limit(limit)
     ).all()
     return [_last_run(row) for row in rows]
 
@@ -144,9 +129,7 @@ def _last_run(row: JobRun) -> LastRun:
 
 
 def leaders(session: Session) -> list[Leader]:
-    return [
-        Leader(row.holder, row.expires_at) for row in session.scalars(select(SchedulerLease)).all()
-    ]
+    return [Leader(row.holder, row.expires_at) for row in session.scalars(select(SchedulerLease)).all()]
 
 
 def status_report(engine: Engine, *, now: datetime | None = None) -> dict[str, Any]:

@@ -123,21 +123,14 @@ def weekly_report(
     out_dir: Path | None = None,
     now: datetime | None = None,
 ) -> StepResult:
-    """Write the weekly sentiment-to-CLV report and queue its Slack summary."""
-    from engagement.report.weekly import build_weekly_report
+    """Write the weekly sentiment-to-CLV report and queue its Slack summary (records its JobRun)."""
+    from engagement.report.weekly import weekly_report_step
 
     started = time.perf_counter()
-    with job_run(engine, "weekly_report") as counts:
-        report = build_weekly_report(
-            engine,
-            settings.engagement.report,
-            week=week,
-            out_dir=out_dir or settings.output_dir / "reports",
-            now=now,
-        )
-        counts["week"] = report.week
-        counts["html"] = str(report.html_path)
-    return _timed("weekly_report", counts, started)
+    report = weekly_report_step(
+        engine, settings.engagement, out_dir=out_dir or settings.output_dir / "reports", week=week, now=now
+    )
+    return _timed("weekly_report", {"week": report.week, "html": str(report.html_path)}, started)
 
 
 def run_cycle(settings: Settings, engine: Engine, *, now: datetime | None = None) -> list[StepResult]:

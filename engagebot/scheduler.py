@@ -128,9 +128,7 @@ class JobQueue:
     # --- scheduling -------------------------------------------------------------------------
 
     def _first_run(self) -> datetime:
-        return datetime.now(UTC) + timedelta(
-            seconds=self.settings.ops.scheduler.first_run_delay_seconds
-        )
+        return datetime.now(UTC) + timedelta(seconds=self.settings.ops.scheduler.first_run_delay_seconds)
 
     def run_repeating(self, step: str, *, minutes: float, source: str | None = None) -> Job:
         """Run ``step`` every ``minutes`` (first run shortly after start), with jitter."""
@@ -169,9 +167,7 @@ class JobQueue:
         if "collect" not in skipped:
             for source in self.settings.listener.sources:
                 if source.enabled:
-                    self.run_repeating(
-                        "collect", minutes=source.interval_minutes, source=source.name
-                    )
+                    self.run_repeating("collect", minutes=source.interval_minutes, source=source.name)
         intervals = {
             "score": timing.score_minutes,
             "refresh_values": timing.refresh_values_minutes,
@@ -226,11 +222,7 @@ class JobQueue:
             self._active += 1
         try:
             func = resolve_step(step)
-            result = (
-                func(self.settings, self.engine, only=[source])
-                if source
-                else func(self.settings, self.engine)
-            )
+            result = func(self.settings, self.engine, only=[source]) if source else func(self.settings, self.engine)
         except Exception as exc:
             seconds = time.perf_counter() - started
             error = f"{type(exc).__name__}: {exc}"
@@ -267,20 +259,14 @@ class JobQueue:
             seconds,
             extra={"step": step, "source": source, "counts": counts, "seconds": round(seconds, 3)},
         )
-        return JobOutcome(
-            name, step, source, ok=reported is None, seconds=seconds, counts=counts, error=reported
-        )
+        return JobOutcome(name, step, source, ok=reported is None, seconds=seconds, counts=counts, error=reported)
 
-    def _store_failure(
-        self, step: str, source: str | None, started_at: datetime, error: str
-    ) -> None:
+    def _store_failure(self, step: str, source: str | None, started_at: datetime, error: str) -> None:
         """Store the failure unless the step already recorded a ``JobRun`` for this run."""
         job = STEP_FUNCTIONS.get(step, step)
         try:
             with session_scope(self.engine) as session:
-                query = select(col(JobRun.id)).where(
-                    col(JobRun.job) == job, col(JobRun.started_at) >= started_at
-                )
+                query = select(col(JobRun.id)).where(col(JobRun.job) == job, col(JobRun.started_at) >= started_at)
                 if source:
                     query = query.where(col(JobRun.source) == source)
                 if session.execute(query.limit(1)).first() is None:

@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 
 from sqlalchemy import Engine
@@ -32,9 +33,7 @@ log = logging.getLogger(__name__)
 class Worker:
     """The long-running process behind ``engagebot run``."""
 
-    def __init__(
-        self, settings: Settings, engine: Engine, *, election: Election | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, engine: Engine, *, election: Election | None = None) -> None:
         self.settings = settings
         self.engine = engine
         ops = settings.ops
@@ -111,8 +110,9 @@ class Worker:
 
     def shutdown(self) -> int:
         grace = self.settings.ops.shutdown_grace_seconds
+        deadline = time.monotonic() + grace
         self.queue.shutdown()
-        finished = self.shared.join(grace) and self.queue.wait_idle(grace)
+        finished = self.shared.join(grace) and self.queue.wait_idle(max(deadline - time.monotonic(), 0.0))
         try:
             self.election.release()
         except Exception:

@@ -46,9 +46,7 @@ class SharedWork:
         self.stop = stop
         self.idle_seconds = idle_seconds
         waits = max_wait or {}
-        self.steps = [
-            SharedStep(step, max(waits.get(step, idle_seconds), idle_seconds)) for step in steps
-        ]
+        self.steps = [SharedStep(step, max(waits.get(step, idle_seconds), idle_seconds)) for step in steps]
         self.thread = threading.Thread(target=self.run, name="shared-work", daemon=True)
 
     def run_due(self) -> int:

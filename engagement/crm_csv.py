@@ -43,9 +43,7 @@ class ImportReport:
         )
 
 
-def csv_rows(
-    path: Path, required: tuple[str, ...]
-) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+def csv_rows(path: Path, required: tuple[str, ...]) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """Open a CSV and check its header; yields (line number, row with stripped cells)."""
     handle = path.open(newline="", encoding="utf-8-sig")
     reader = csv.reader(handle)
@@ -53,15 +51,11 @@ def csv_rows(
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
         handle.close()
-        raise ValueError(
-            f"{path}: the file is empty (expected a header: {','.join(required)})"
-        ) from None
+        raise ValueError(f"{path}: the file is empty (expected a header: {','.join(required)})") from None
     missing = [c for c in required if c not in header]
     if missing:
         handle.close()
-        raise ValueError(
-            f"{path}: missing column(s) {', '.join(missing)} (header: {','.join(header)})"
-        )
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)} (header: {','.join(header)})")
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         with handle:
@@ -134,9 +128,7 @@ def read_purchases(
                 raise ValueError(row["__error__"])
             if not row[columns[0]]:
                 raise ValueError(f"{customer_column} is empty")
-            purchases.append(
-                (row[columns[0]], parse_time(row[columns[1]]), parse_amount(row[columns[2]]))
-            )
+            purchases.append((row[columns[0]], parse_time(row[columns[1]]), parse_amount(row[columns[2]])))
         except ValueError as exc:
             rejected.append(RejectedRow(line, str(exc)))
     return purchases, rejected

@@ -16,8 +16,9 @@ Customers file (UTF-8, header row, comma-separated)::
 
 Transactions file: ``customer_id,date,amount`` where ``customer_id`` is the ``crm_id``, ``date``
 an ISO date (``2025-07-01``, taken as midnight UTC) or datetime (naive = UTC), and ``amount``
-a non-negative number. A row equal to one already stored (customer, time, amount) is a
-duplicate and is skipped, so re-importing a file is safe.
+a non-negative number with a decimal point ('1,234.50' reads as thousands, '12,50' is refused).
+A row equal to one already stored (customer, time, amount) is a duplicate and is skipped, so
+re-importing a file is safe.
 
 Bad rows never stop an import: each is reported with its line number and reason, the good
 rows are kept, and every chunk of rows is committed as it is done.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -116,9 +118,7 @@ def _parse_customer(
     if row.get("currency"):
         currency = row["currency"].upper()
         if not re.fullmatch(r"[A-Z]{3}", currency):
-            raise ValueError(
-                f"invalid currency {row['currency']!r} (expected a 3-letter code such as USD)"
-            )
+            raise ValueError(f"invalid currency {row['currency']!r} (expected a 3-letter code such as USD)")
         values["currency"] = currency
     if "clv" in header:
         values["imported_clv"] = None
@@ -162,11 +162,13 @@ def _apply_customer(customer: Customer, values: dict[str, Any], source: str, now
 
 
 def _sync_identities(
-    session: Session, customer: Customer, accounts: dict[str, dict[str, str | None]]
+    session: Session,
+    customer: Customer,
+    accounts: dict[str, dict[str, str | None]],
+    existing: list[Identity],
 ) -> int:
     """Make the customer's ``crm_import`` identities match the row; returns rows added/changed."""
     assert customer.id is not None
-    existing = session.exec(select(Identity).where(Identity.customer_id == customer.id)).all()
     changes = 0
     for platform, account in accounts.items():
         handle, user_id = account["handle"], account["user_id"]
@@ -178,13 +180,9 @@ def _sync_identities(
                 changes += 1
             continue
 
-        def agrees(
-            row: Identity, handle: str | None = handle, user_id: str | None = user_id
-        ) -> bool:
+        def agrees(row: Identity, handle: str | None = handle, user_id: str | None = user_id) -> bool:
             """The row is the account the CRM names (a value the CRM leaves blank may be known)."""
-            return (handle is None or row.handle == handle) and (
-                user_id is None or row.platform_user_id == user_id
-            )
+            return (handle is None or row.handle == handle) and (user_id is None or row.platform_user_id == user_id)
 
         twin = next((i for i in rows if i is not crm and agrees(i)), None)
         if crm is not None and agrees(crm):
@@ -216,9 +214,7 @@ def _sync_identities(
     return changes
 
 
-def import_customers(
-    engine: Engine, path: Path | str, *, progress: Progress | None = None
-) -> ImportReport:
+def import_customers(engine: Engine, path: Path | str, *, progress: Progress | None = None) -> ImportReport:
     """Upsert customers (and their CRM identities) by ``crm_id`` from a CSV; see the module doc."""
     path = Path(path)
     header, rows = csv_rows(path, ("crm_id",))
@@ -234,9 +230,7 @@ def import_customers(
             item = _parse_customer(line, row, header, idcols)
             crm_id = item.values["crm_id"]
             if crm_id in first_line:
-                raise ValueError(
-                    f"duplicate crm_id {crm_id!r} (first on line {first_line[crm_id]})"
-                )
+                raise ValueError(f"duplicate crm_id {crm_id!r} (first on line {first_line[crm_id]})")
             first_line[crm_id] = line
             parsed.append(item)
         except ValueError as exc:
@@ -247,10 +241,8 @@ def import_customers(
         now = utcnow()
         with session_scope(engine) as session:
             ids = [item.values["crm_id"] for item in chunk]
-            known = {
-                c.crm_id: c
-                for c in session.exec(select(Customer).where(col(Customer.crm_id).in_(ids))).all()
-            }
+            known = {c.crm_id: c for c in session.exec(select(Customer).where(col(Customer.crm_id).in_(ids))).all()}
+            staged: list[tuple[_CustomerRow, Customer, bool]] = []
             for item in chunk:
                 customer = known.get(item.values["crm_id"])
                 if customer is None:
@@ -258,14 +250,19 @@ def import_customers(
                     _apply_customer(customer, item.values, path.name, now)
                     session.add(customer)
                     report.inserted += 1
-                    session.flush()
-                    changed = True
+                    staged.append((item, customer, True))
                 else:
-                    changed = _apply_customer(customer, item.values, path.name, now)
-                    session.flush()
-                identities = _sync_identities(session, customer, item.accounts)
+                    staged.append((item, customer, _apply_customer(customer, item.values, path.name, now)))
+            session.flush()  # ids for the new customers, one round trip per chunk
+            linked: dict[int, list[Identity]] = defaultdict(list)
+            customer_ids = [c.id for _, c, _ in staged]
+            for identity in session.exec(select(Identity).where(col(Identity.customer_id).in_(customer_ids))).all():
+                linked[identity.customer_id].append(identity)
+            for item, customer, changed in staged:
+                assert customer.id is not None
+                identities = _sync_identities(session, customer, item.accounts, linked[customer.id])
                 report.identities += identities
-                if customer is known.get(item.values["crm_id"]):
+                if customer.crm_id in known:
                     if changed or identities:
                         report.updated += 1
                     else:
@@ -288,9 +285,7 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     return len(session.execute(statement).all())
 
 
-def import_transactions(
-    engine: Engine, path: Path | str, *, progress: Progress | None = None
-) -> ImportReport:
+def import_transactions(engine: Engine, path: Path | str, *, progress: Progress | None = None) -> ImportReport:
     """Add transactions (``customer_id,date,amount``) for known customers; see the module doc."""
     path = Path(path)
     _header, rows = csv_rows(path, ("customer_id", "date", "amount"))
@@ -303,9 +298,7 @@ def import_transactions(
                 raise ValueError(row["__error__"])
             if not row["customer_id"]:
                 raise ValueError("customer_id is empty")
-            parsed.append(
-                (line, row["customer_id"], parse_time(row["date"]), parse_amount(row["amount"]))
-            )
+            parsed.append((line, row["customer_id"], parse_time(row["date"]), parse_amount(row["amount"])))
         except ValueError as exc:
             report.rejected.append(RejectedRow(line, str(exc)))
             if progress:
@@ -314,9 +307,7 @@ def import_transactions(
         with session_scope(engine) as session:
             crm_ids = sorted({item[1] for item in chunk})
             ids = dict(
-                session.exec(
-                    select(Customer.crm_id, Customer.id).where(col(Customer.crm_id).in_(crm_ids))
-                ).all()
+                session.exec(select(Customer.crm_id, Customer.id).where(col(Customer.crm_id).in_(crm_ids))).all()
             )
             values: dict[tuple[int, datetime, float], dict[str, Any]] = {}
             for line, crm_id, moment, amount in chunk:

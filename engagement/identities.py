@@ -66,15 +66,13 @@ def _link_crm(session: Session) -> tuple[int, int]:
         by_id = {(a.platform, a.external_id): a for a in authors}
         by_handle = {(a.platform, a.handle): a for a in authors if a.handle}
         for identity in chunk:
-            author = by_id.get(
-                (identity.platform, identity.platform_user_id or "")
-            ) or by_handle.get((identity.platform, identity.handle or ""))
+            author = by_id.get((identity.platform, identity.platform_user_id or "")) or by_handle.get(
+                (identity.platform, identity.handle or "")
+            )
             if author is not None:
                 identity.author_id = author.id
                 how = "user id" if author.external_id == identity.platform_user_id else "handle"
-                identity.evidence = (
-                    f"{identity.evidence or 'listed in the CRM'}; matched the author by {how}"
-                )
+                identity.evidence = f"{identity.evidence or 'listed in the CRM'}; matched the author by {how}"
                 linked += 1
     session.flush()
     conflicts = _count_conflicts(session)
@@ -94,17 +92,13 @@ def _count_conflicts(session: Session) -> int:
             customers[author_id].add(customer_id)
     conflicts = sum(1 for c in customers.values() if len(c) > 1)
     if conflicts:
-        log.warning(
-            "identities: %d authors are linked to more than one customer (check the CRM)", conflicts
-        )
+        log.warning("identities: %d authors are linked to more than one customer (check the CRM)", conflicts)
     return conflicts
 
 
 def _confirmed_authors(session: Session) -> set[int]:
     rows = session.exec(
-        select(Identity.author_id).where(
-            Identity.status == "confirmed", col(Identity.author_id).is_not(None)
-        )
+        select(Identity.author_id).where(Identity.status == "confirmed", col(Identity.author_id).is_not(None))
     ).all()
     return {a for a in rows if a is not None}
 
@@ -159,9 +153,7 @@ def emails_in(raw: Any, *, under_email_key: bool = False) -> set[str]:
     found: set[str] = set()
     if isinstance(raw, dict):
         for key, value in raw.items():
-            found |= emails_in(
-                value, under_email_key=under_email_key or "email" in str(key).lower()
-            )
+            found |= emails_in(value, under_email_key=under_email_key or "email" in str(key).lower())
     elif isinstance(raw, list):
         for value in raw:
             found |= emails_in(value, under_email_key=under_email_key)
@@ -240,17 +232,15 @@ def _suggest(session: Session, threshold: float) -> int:
     accounts = {
         (c, platform): handle or user_id
         for c, platform, handle, user_id in session.exec(
-            select(
-                Identity.customer_id, Identity.platform, Identity.handle, Identity.platform_user_id
-            ).where(Identity.status == "confirmed", col(Identity.author_id).is_not(None))
+            select(Identity.customer_id, Identity.platform, Identity.handle, Identity.platform_user_id).where(
+                Identity.status == "confirmed", col(Identity.author_id).is_not(None)
+            )
         ).all()
     }
     decided = {
         (c, a)
         for c, a in session.exec(
-            select(Identity.customer_id, Identity.author_id).where(
-                col(Identity.author_id).is_not(None)
-            )
+            select(Identity.customer_id, Identity.author_id).where(col(Identity.author_id).is_not(None))
         ).all()
     }
     added = 0
@@ -390,9 +380,7 @@ def customer_for_author(session: Session, author_id: int) -> Customer | None:
     return session.get(Customer, identity.customer_id)
 
 
-def list_identities(
-    session: Session, *, status: str | None = None, limit: int = 100
-) -> list[Identity]:
+def list_identities(session: Session, *, status: str | None = None, limit: int = 100) -> list[Identity]:
     """Links, newest first, optionally of one status (``suggested`` for the review queue)."""
     query = select(Identity).order_by(col(Identity.id).desc()).limit(limit)
     if status:

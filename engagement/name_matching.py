@@ -24,9 +24,7 @@ def normalise(value: str | None) -> str:
     return re.sub(r"[^a-z0-9]", "", ascii_text.lower())
 
 
-def customer_keys(
-    name: str | None, email: str | None, handles: list[str]
-) -> dict[str, tuple[str, bool]]:
+def customer_keys(name: str | None, email: str | None, handles: list[str]) -> dict[str, tuple[str, bool]]:
     """Strings a customer's accounts tend to look like: key -> (what it came from, strong).
 
     Strong keys (full names, longer email names and handles) may match approximately; weak
@@ -76,14 +74,10 @@ def handle_agrees(handle: str | None, strong_keys: list[str]) -> bool:
 class CustomerIndex:
     """Customers' match keys, blocked by their first three letters."""
 
-    blocks: dict[str, list[tuple[int, str, str, bool]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    blocks: dict[str, list[tuple[int, str, str, bool]]] = field(default_factory=lambda: defaultdict(list))
     strong: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
 
-    def add(
-        self, customer_id: int, name: str | None, email: str | None, handles: list[str]
-    ) -> None:
+    def add(self, customer_id: int, name: str | None, email: str | None, handles: list[str]) -> None:
         for key, (why, strong) in customer_keys(name, email, handles).items():
             self.blocks[key[:3]].append((customer_id, key, why, strong))
             if strong:

@@ -32,9 +32,7 @@ def rating_p_negative(rating: int | None, settings: TriageSettings) -> float | N
     return float(settings.rating_p_negative.get(clamped, 0.5))
 
 
-def combined_p_negative(
-    p_text: float | None, rating: int | None, settings: TriageSettings
-) -> float | None:
+def combined_p_negative(p_text: float | None, rating: int | None, settings: TriageSettings) -> float | None:
     """Blend the text's P(negative) with the review's rating; either may be missing."""
     p_rating = rating_p_negative(rating, settings)
     if p_text is None:
@@ -49,14 +47,10 @@ def reach_value(followers: int | None, settings: TriageSettings) -> float:
     """Value of an unlinked author's voice: a base plus each follower who may read the post,
     capped."""
     readers = max(0, followers or 0)
-    return min(
-        settings.reach_value_cap, settings.reach_base_value + settings.value_per_follower * readers
-    )
+    return min(settings.reach_value_cap, settings.reach_base_value + settings.value_per_follower * readers)
 
 
-def age_factor(
-    created_at: datetime, now: datetime, sla_hours: float, settings: TriageSettings
-) -> float:
+def age_factor(created_at: datetime, now: datetime, sla_hours: float, settings: TriageSettings) -> float:
     """How much waiting raises priority: 1 when fresh, ``1 + weight`` at the SLA, capped after."""
     if sla_hours <= 0:
         return 1.0 + settings.aging_weight * settings.aging_cap

@@ -41,6 +41,7 @@ from engagement.queue import (
     PENDING_APPROVAL,
     REPLIED,
     TERMINAL_STATUSES,
+    CaseNotFound,
     InvalidTransition,
     NotAllowed,
     QueueError,
@@ -58,10 +59,13 @@ VARIABLES = ("first_name", "name", "handle", "case_id", "agent")
 PosterFactory = Callable[[str, ReplySettings], Poster]
 
 
-class ReplyNotFound(LookupError):
-    """No reply with that id (HTTP 404)."""
+class ReplyNotFound(CaseNotFound):
+    """No reply with that id (HTTP 404; a ``CaseNotFound`` so callers map both the same way)."""
 
-    status_code = 404
+    def __init__(self, reply_id: int) -> None:
+        LookupError.__init__(self, f"reply {reply_id} not found")
+        self.case_id = 0
+        self.reply_id = reply_id
 
 
 def render(text: str, variables: dict[str, str]) -> str:
@@ -82,11 +86,7 @@ def template_text(name: str, settings: ReplySettings) -> str:
 def _variables(session: Session, case: Case, agent: str) -> dict[str, str]:
     customer = session.get(Customer, case.customer_id) if case.customer_id is not None else None
     author = session.get(Author, case.author_id) if case.author_id is not None else None
-    name = (
-        (customer.name if customer is not None else None)
-        or (author.display_name if author else None)
-        or ""
-    )
+    name = (customer.name if customer is not None else None) or (author.display_name if author else None) or ""
     handle = (author.handle or "") if author is not None else ""
     first = name.split()[0] if name.strip() else (f"@{handle}" if handle else "there")
     return {
@@ -170,9 +170,7 @@ def submit_reply(
     assert reply_id is not None
     if needs_approval:
         return reply
-    return deliver_reply(
-        engine, reply_id, settings=settings, now=now, poster_factory=poster_factory
-    )
+    return deliver_reply(engine, reply_id, settings=settings, now=now, poster_factory=poster_factory)
 
 
 def _lock_reply(session: Session, reply_id: int) -> Reply:
@@ -180,7 +178,7 @@ def _lock_reply(session: Session, reply_id: int) -> Reply:
         select(Reply).where(col(Reply.id) == reply_id).with_for_update()
     ).scalar_one_or_none()
     if reply is None:
-        raise ReplyNotFound(f"reply {reply_id} not found")
+        raise ReplyNotFound(reply_id)
     return reply
 
 
@@ -217,9 +215,7 @@ def approve(
             now=now,
             reply_id=reply_id,
         )
-    return deliver_reply(
-        engine, reply_id, settings=settings, now=now, poster_factory=poster_factory
-    )
+    return deliver_reply(engine, reply_id, settings=settings, now=now, poster_factory=poster_factory)
 
 
 def reject(
@@ -339,11 +335,7 @@ def deliver_reply(
         reply = _lock_reply(session, reply_id)
         if reply.status in ("sent", "dry_run", "failed", "rejected", PENDING_APPROVAL):
             return reply
-        if (
-            reply.status == "sending"
-            and reply.last_attempt_at is not None
-            and now - reply.last_attempt_at < IN_FLIGHT
-        ):
+        if reply.status == "sending" and reply.last_attempt_at is not None and now - reply.last_attempt_at < IN_FLIGHT:
             return reply  # another worker is sending it right now
         post = session.get(Post, reply.post_id)
         if post is None:
@@ -363,13 +355,9 @@ def deliver_reply(
                 return _record_outcome(engine, reply_id, now=now, platform_id=existing)
         platform_id = poster.post_reply(target, text)
     except PermanentPostError as exc:
-        return _record_outcome(
-            engine, reply_id, now=now, platform_id=None, error=str(exc), status="failed"
-        )
+        return _record_outcome(engine, reply_id, now=now, platform_id=None, error=str(exc), status="failed")
     except TransientPostError as exc:
-        return _record_outcome(
-            engine, reply_id, now=now, platform_id=None, error=str(exc), status="draft"
-        )
+        return _record_outcome(engine, reply_id, now=now, platform_id=None, error=str(exc), status="draft")
     except UnknownOutcome as exc:
         return _record_outcome(
             engine,
@@ -379,9 +367,7 @@ def deliver_reply(
             error=f"unknown outcome, will check before retrying: {exc}",
             status="sending",
         )
-    return _record_outcome(
-        engine, reply_id, now=now, platform_id=platform_id, dry_run=poster.dry_run
-    )
+    return _record_outcome(engine, reply_id, now=now, platform_id=platform_id, dry_run=poster.dry_run)
 
 
 def retry_replies(
@@ -397,16 +383,12 @@ def retry_replies(
     with session_scope(engine) as session:
         ids = list(
             session.execute(
-                select(col(Reply.id))
-                .where(col(Reply.status).in_(("draft", "sending")))
-                .order_by(col(Reply.id))
+                select(col(Reply.id)).where(col(Reply.status).in_(("draft", "sending"))).order_by(col(Reply.id))
             ).scalars()
         )
     counts: dict[str, int] = {"considered": len(ids)}
     for reply_id in ids:
-        result = deliver_reply(
-            engine, reply_id, settings=settings, now=now, poster_factory=poster_factory
-        )
+        result = deliver_reply(engine, reply_id, settings=settings, now=now, poster_factory=poster_factory)
         counts[result.status] = counts.get(result.status, 0) + 1
     return counts
 

@@ -114,9 +114,7 @@ def check_rule(rule: RoutingRule, facts: CaseFacts) -> RuleCheck:
         ok = facts.rating is not None and facts.rating >= rule.min_rating
         conditions["min_rating"] = ok
         detail["min_rating"] = f"rating {facts.rating} {'>=' if ok else 'not >='} {rule.min_rating}"
-    return RuleCheck(
-        rule=rule.name, matched=all(conditions.values()), conditions=conditions, detail=detail
-    )
+    return RuleCheck(rule=rule.name, matched=all(conditions.values()), conditions=conditions, detail=detail)
 
 
 def explain(facts: CaseFacts, settings: RoutingSettings) -> Route:
@@ -136,9 +134,7 @@ def explain(facts: CaseFacts, settings: RoutingSettings) -> Route:
                 checks=tuple(checks),
             )
     why = f"no rule matched -> default team {settings.default_team!r}"
-    return Route(
-        team=settings.default_team, assignee=None, rule=None, why=why, checks=tuple(checks)
-    )
+    return Route(team=settings.default_team, assignee=None, rule=None, why=why, checks=tuple(checks))
 
 
 def route(facts: CaseFacts, settings: RoutingSettings) -> Route:
@@ -154,9 +150,7 @@ def validate_rules(settings: RoutingSettings) -> None:
             try:
                 re.compile(rule.regex)
             except re.error as exc:
-                raise ValueError(
-                    f"routing rule {rule.name!r}: bad regex {rule.regex!r}: {exc}"
-                ) from exc
+                raise ValueError(f"routing rule {rule.name!r}: bad regex {rule.regex!r}: {exc}") from exc
 
 
 def sla_hours(tier: str | None, settings: RoutingSettings) -> float:

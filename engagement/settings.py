@@ -38,10 +38,10 @@ class SlackSettings(BaseModel):
     bot_token: SecretStr | None = None
     webhook_url: SecretStr | None = None
     signing_secret: SecretStr | None = Field(default=None, description="verifies Slack's interactivity requests")
-    base_url: str = Field(default="https://slack.com/api/", description="Slack Web API root (tests point it at a local server)")
+    base_url: str = Field(default="https://slack.com/api/", description="Slack Web API root (tests use a local server)")
     default_channel: str = "#social-care"
-    team_channels: dict[str, str] = Field(default_factory=dict, description="team -> channel, e.g. {billing = '#care-billing'}")
-    lead_channel: str | None = Field(default=None, description="where SLA breaches and spikes go (default: default_channel)")
+    team_channels: dict[str, str] = Field(default_factory=dict, description="team -> channel, {billing = '#billing'}")
+    lead_channel: str | None = Field(default=None, description="SLA breaches and spikes go here (else default_channel)")
     web_base_url: str = Field(default="http://localhost:8000", description="links in messages point here")
     sink: str | None = Field(default=None, description="deliver to a local file instead of Slack (the demo)")
     immediate_tiers: list[str] = Field(default_factory=lambda: ["top"], description="tiers notified at once")
@@ -128,9 +128,13 @@ class WebSettings(BaseModel):
         "left unset outside production, a random one is generated per process",
     )
     production: bool = Field(default=False, description="refuse a missing or placeholder session secret")
-    secure_cookies: bool = Field(default=True, description="send the session cookie over HTTPS only (browsers treat localhost as secure)")
+    secure_cookies: bool = Field(
+        default=True, description="send the session cookie over HTTPS only (browsers treat localhost as secure)"
+    )
     session_max_age_s: int = Field(default=12 * 3600, ge=60, description="how long a login lasts")
-    api_token_max_age_days: int = Field(default=90, ge=1, description="how long an API token from 'engagebot users token' lasts")
+    api_token_max_age_days: int = Field(
+        default=90, ge=1, description="how long an API token from 'engagebot users token' lasts"
+    )
     poll_seconds: int = Field(default=10, ge=2, description="how often the queue page refreshes itself")
     page_size: int = Field(default=50, ge=5, le=500, description="queue rows per page")
 
@@ -152,19 +156,23 @@ class ReportSettings(BaseModel):
 
     day_of_week: str = Field(default="mon", description="day the weekly job runs (cron style: mon..sun)")
     hour: int = Field(default=7, ge=0, le=23, description="hour of day the weekly job runs, in ``timezone``")
-    timezone: str = Field(default="UTC", description="IANA zone of the job's schedule and of the report's week boundaries")
-    trend_weeks: int = Field(default=12, ge=2, le=52, description="weeks shown in the trends, the report's week included")
-    base_url: str = Field(default="http://localhost:8000", description="web app root: case links are {base_url}/cases/{id}")
+    timezone: str = Field(default="UTC", description="IANA zone of the job's schedule and the report's weeks")
+    trend_weeks: int = Field(default=12, ge=2, le=52, description="weeks in the trends, the report's week included")
+    base_url: str = Field(default="http://localhost:8000", description="web app root (case links: /cases/{id})")
     report_url: str | None = Field(
         default=None,
         description="link to the report in the Slack summary, '{week}' filled in, e.g. "
         "'https://files.example.com/reports/{week}/weekly-report.html' (default: the HTML file's path)",
     )
-    slack_channel: str | None = Field(default=None, description="channel of the Slack summary (default: slack.default_channel)")
+    slack_channel: str | None = Field(
+        default=None, description="channel of the Slack summary (default: slack.default_channel)"
+    )
     currency: str = Field(default="USD", description="currency of CLV and money at risk in the report")
     top_cases: int = Field(default=10, ge=1, description="unanswered high-value cases listed")
     top_terms: int = Field(default=15, ge=1, description="terms listed in 'what people complain about'")
-    high_value_tiers: list[str] = Field(default_factory=lambda: ["top", "high"], description="tiers that count as high value")
+    high_value_tiers: list[str] = Field(
+        default_factory=lambda: ["top", "high"], description="tiers that count as high value"
+    )
     pdf: bool = Field(default=True, description="also write a PDF (charts and key tables) with matplotlib")
     count_dry_run_replies: bool = Field(
         default=True, description="dry-run replies count as answered (the demo and trials run in dry-run)"

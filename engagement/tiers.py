@@ -57,11 +57,7 @@ def tier_cutoffs(*, session: Session, fractions: Mapping[str, float] | None = No
         if total == 0:
             break
         floor = session.scalar(
-            select(value)
-            .where(value.is_not(None))
-            .order_by(value.desc())
-            .offset(min(rank, total) - 1)
-            .limit(1)
+            select(value).where(value.is_not(None)).order_by(value.desc()).offset(min(rank, total) - 1).limit(1)
         )
         if floor is None:
             break

@@ -47,10 +47,7 @@ log = logging.getLogger(__name__)
 CHUNK = 500
 MODEL = "bgnbd+gammagamma"
 FALLBACK = "fallback_mean_spend"
-FORMULA = (
-    "rclv = clv + min(reach_value_cap, "
-    "value_per_follower*followers + value_per_engagement*engagement)"
-)
+FORMULA = "rclv = clv + min(reach_value_cap, value_per_follower*followers + value_per_engagement*engagement)"
 
 
 def voice_value(
@@ -60,9 +57,9 @@ def voice_value(
 ) -> float:
     """What a voice is worth: followers and engagement, weighted and capped (see module doc)."""
     weights = settings.rclv if isinstance(settings, ClvSettings) else settings
-    raw = weights.value_per_follower * max(
-        0.0, float(followers or 0)
-    ) + weights.value_per_engagement * max(0.0, float(engagement or 0))
+    raw = weights.value_per_follower * max(0.0, float(followers or 0)) + weights.value_per_engagement * max(
+        0.0, float(engagement or 0)
+    )
     return float(min(weights.reach_value_cap, raw))
 
 
@@ -84,16 +81,11 @@ class Estimate:
 def _fallback(summary: Summary, settings: ClvSettings, reason: str) -> Estimate:
     """Mean spend x the population's repeat rate over the horizon, discounted monthly."""
     total_time = float(summary.age.sum())
-    rate = (
-        float(summary.frequency.sum()) / total_time if total_time > 0 else 0.0
-    )  # purchases per unit
+    rate = float(summary.frequency.sum()) / total_time if total_time > 0 else 0.0  # purchases per unit
     steps = int(np.ceil(settings.horizon_days / MONTH_DAYS - 1e-9))
     monthly = (1.0 + settings.annual_discount_rate) ** (MONTH_DAYS / 365.25) - 1.0
     factor = sum(
-        (
-            min(k * MONTH_DAYS, settings.horizon_days)
-            - min((k - 1) * MONTH_DAYS, settings.horizon_days)
-        )
+        (min(k * MONTH_DAYS, settings.horizon_days) - min((k - 1) * MONTH_DAYS, settings.horizon_days))
         / (1.0 + monthly) ** k
         for k in range(1, steps + 1)
     )
@@ -156,9 +148,7 @@ def estimate(summary: Summary, settings: ClvSettings) -> Estimate:
     return _fallback(summary, settings, reason)
 
 
-def record_fit(
-    session: Session, result: Estimate, summary: Summary, *, source: str, settings: ClvSettings
-) -> int:
+def record_fit(session: Session, result: Estimate, summary: Summary, *, source: str, settings: ClvSettings) -> int:
     """Store the fit (parameters, data size, reason) and return its id."""
     row = ClvFit(
         method=result.method,
@@ -206,11 +196,7 @@ def voices(session: Session, customer_ids: Sequence[int], *, since: datetime) ->
     author_ids = sorted({a for ids in authors_of.values() for a in ids})
     if not author_ids:
         return {}
-    followers = dict(
-        session.exec(
-            select(Author.id, Author.followers).where(col(Author.id).in_(author_ids))
-        ).all()
-    )
+    followers = dict(session.exec(select(Author.id, Author.followers).where(col(Author.id).in_(author_ids))).all())
     activity = {
         author_id: (int(total or 0), int(count))
         for author_id, total, count in session.exec(
@@ -319,9 +305,7 @@ def store_values(
             voice_of = voices(session, chunk, since=since)
             for customer in session.exec(select(Customer).where(col(Customer.id).in_(chunk))).all():
                 assert customer.id is not None
-                outcome = _apply(
-                    customer, position.get(keys[customer.id]), summary, result, fit_id, now
-                )
+                outcome = _apply(customer, position.get(keys[customer.id]), summary, result, fit_id, now)
                 counts[outcome] += 1
                 voice = voice_of.get(customer.id, Voice())
                 _set_rclv(customer, voice, settings.rclv)
@@ -330,9 +314,7 @@ def store_values(
     return dict(counts)
 
 
-def refresh_values(
-    engine: Engine, settings: ClvSettings, *, now: datetime | None = None
-) -> dict[str, int]:
+def refresh_values(engine: Engine, settings: ClvSettings, *, now: datetime | None = None) -> dict[str, int]:
     """Refit on all stored transactions up to ``now`` and refresh every customer's values."""
     now = now or utcnow()
     with session_scope(engine) as session:
@@ -342,24 +324,19 @@ def refresh_values(
                 col(Transaction.occurred_at) <= now
             )
         ).all()
-    summary = summarize(
-        ((str(c), t, a) for c, t, a in purchases), now, unit_days=settings.time_unit_days
-    )
+    summary = summarize(((str(c), t, a) for c, t, a in purchases), now, unit_days=settings.time_unit_days)
     result: Estimate | None = None
     fit_id: int | None = None
     if len(summary):
         result = estimate(summary, settings)
         with session_scope(engine) as session:
             fit_id = record_fit(session, result, summary, source="database", settings=settings)
-    counts = store_values(
-        engine, settings, summary, result, fit_id, keys=keys, only_summarised=False, now=now
-    )
+    counts = store_values(engine, settings, summary, result, fit_id, keys=keys, only_summarised=False, now=now)
     counts["transactions"] = summary.transactions
     counts["fit_id"] = fit_id or 0
     counts["model"] = int(result is not None and result.method == MODEL)
     log.info(
-        "values refreshed: %d customers (%d fitted, %d imported, %d fallback, %d without value), "
-        "%d with a voice",
+        "values refreshed: %d customers (%d fitted, %d imported, %d fallback, %d without value), %d with a voice",
         counts.get("customers", 0),
         counts.get("fitted", 0),
         counts.get("imported", 0),
@@ -389,8 +366,6 @@ def apply_file_fit(
             for cid, crm_id in session.exec(select(Customer.id, Customer.crm_id)).all()
             if cid is not None and crm_id in wanted
         }
-    counts = store_values(
-        engine, settings, summary, result, fit_id, keys=keys, only_summarised=True, now=now
-    )
+    counts = store_values(engine, settings, summary, result, fit_id, keys=keys, only_summarised=True, now=now)
     counts["fit_id"] = fit_id
     return counts

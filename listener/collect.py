@@ -59,9 +59,7 @@ class SourceResult:
         return {k: v for k, v in asdict(self).items() if k not in ("source", "error")}
 
 
-def build_source(
-    spec: SourceSettings, settings: ListenerSettings, *, env: Mapping[str, str] | None = None
-) -> Source:
+def build_source(spec: SourceSettings, settings: ListenerSettings, *, env: Mapping[str, str] | None = None) -> Source:
     """The live source object for a configured source (clients built from the environment)."""
     env = os.environ if env is None else env
     if spec.platform == "x":
@@ -151,9 +149,7 @@ def _run(
     source = factory(spec, settings)
     brand = normalise_brand_handles(settings.brand_handles)
     cap = spec.max_pages or settings.max_pages_per_run
-    budget = (
-        settings.x_monthly_read_budget if source.platform == "x" and spec.platform == "x" else None
-    )
+    budget = settings.x_monthly_read_budget if source.platform == "x" and spec.platform == "x" else None
     with session_scope(engine) as session:
         position = load_position(session, spec.name)
     # a page that leads back to where the run started (or to an earlier page) would loop
@@ -179,9 +175,7 @@ def _run(
             return
         key = json.dumps(page.position, sort_keys=True, default=str)
         if not page.done and key in seen_positions:
-            raise RuntimeError(
-                f"source {spec.name!r} returned the same page position twice ({key[:200]})"
-            )
+            raise RuntimeError(f"source {spec.name!r} returned the same page position twice ({key[:200]})")
         seen_positions.add(key)
         parsed = (
             page.parsed
@@ -190,9 +184,7 @@ def _run(
         )
         with session_scope(engine, write=True) as session:
             stored = store_posts(session, source=spec.name, posts=parsed.posts, brand_handles=brand)
-            quarantine(
-                session, source=spec.name, platform=source.platform, rejected=parsed.rejected
-            )
+            quarantine(session, source=spec.name, platform=source.platform, rejected=parsed.rejected)
             save_position(session, spec.name, page.position)
             if budget is not None and page.reads:
                 add_reads(session, page.reads)

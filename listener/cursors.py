@@ -48,9 +48,7 @@ def reads_this_month(session: Session, *, now: datetime | None = None) -> int:
 def add_reads(session: Session, reads: int, *, now: datetime | None = None) -> int:
     """Count ``reads`` against the month's budget (in the caller's transaction)."""
     month = _month(now or utcnow())
-    row = session.get(
-        SourceCursor, X_BUDGET_KEY, with_for_update=True
-    )  # serialise concurrent X sources
+    row = session.get(SourceCursor, X_BUDGET_KEY, with_for_update=True)  # serialise concurrent X sources
     position = dict(row.position) if row is not None else {}
     total = (int(position.get("reads", 0)) if position.get("month") == month else 0) + reads
     save_position(session, X_BUDGET_KEY, {"month": month, "reads": total})

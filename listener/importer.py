@@ -57,9 +57,7 @@ class ImportResult:
     def reasons(self) -> dict[str, int]:
         """How many records were rejected for each reason (most common first)."""
         return dict(
-            Counter(
-                r.error.split(":", 1)[0] if len(r.error) > 80 else r.error for r in self.rejections
-            ).most_common()
+            Counter(r.error.split(":", 1)[0] if len(r.error) > 80 else r.error for r in self.rejections).most_common()
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,9 +69,7 @@ class ImportResult:
             "answered": self.answered,
             "files": self.files,
             "reasons": self.reasons,
-            "rejections": [
-                {"file": r.file, "ref": r.ref, "error": r.error} for r in self.rejections[:1000]
-            ],
+            "rejections": [{"file": r.file, "ref": r.ref, "error": r.error} for r in self.rejections[:1000]],
         }
 
 
@@ -121,9 +117,7 @@ def _api_pages(path: Path, platform: str) -> Iterator[tuple[str, ParsedPage]]:
             continue
         # A JSON list is several responses for X; for Reddit and Google Play a list is itself
         # one body (Listings of /comments/:id, a list of review dicts).
-        bodies: list[Any] = (
-            document if platform == "x" and isinstance(document, list) else [document]
-        )
+        bodies: list[Any] = document if platform == "x" and isinstance(document, list) else [document]
         for index, item in enumerate(bodies):
             item_ref = ref if len(bodies) == 1 else f"{ref}[{index}]"
             body, error = unwrap(item)
@@ -181,9 +175,7 @@ def _tabular_pages(
         if isinstance(row, RecordError):
             page.rejected.append(Rejected(ref=ref, error=str(row), raw=_line_text(path, ref)))
         elif not isinstance(row, Mapping):
-            page.rejected.append(
-                reject(ref, f"record is a {type(row).__name__}, not an object", row)
-            )
+            page.rejected.append(reject(ref, f"record is a {type(row).__name__}, not an object", row))
         else:
             try:
                 page.posts.append(parse_row(row, platform=platform, column_map=column_map))
@@ -246,22 +238,14 @@ def import_files(
             rejects: list[Rejected] = []
             done = 0
             for _ref, page in pages:
-                posts = (
-                    page.posts
-                    if time_shift is None
-                    else [p.shifted(time_shift) for p in page.posts]
-                )
+                posts = page.posts if time_shift is None else [p.shifted(time_shift) for p in page.posts]
                 buffer.extend(posts)
                 rejects.extend(page.rejected)
                 result.skipped += page.skipped
                 for item in page.rejected:
-                    result.rejections.append(
-                        Rejection(file=path.name, ref=item.ref, error=item.error)
-                    )
+                    result.rejections.append(Rejection(file=path.name, ref=item.ref, error=item.error))
                 while len(buffer) >= chunk_size:
-                    done += _flush(
-                        engine, source_name, platform, buffer[:chunk_size], rejects, brand, result
-                    )
+                    done += _flush(engine, source_name, platform, buffer[:chunk_size], rejects, brand, result)
                     del buffer[:chunk_size]
                     rejects = []
                     if on_progress:

@@ -48,9 +48,7 @@ class RateLimitTooLong(FetchError):
         self.wait = wait
 
 
-def retry_after_seconds(
-    headers: Mapping[str, str] | None, *, now: float | None = None
-) -> float | None:
+def retry_after_seconds(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:
     """The wait a response asks for: ``Retry-After`` (seconds or HTTP date) or X's reset epoch."""
     if not headers:
         return None
@@ -89,9 +87,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2**attempt)] (AWS architecture blog)."""
-        ceiling = min(
-            self.settings.max_backoff_seconds, self.settings.backoff_seconds * (2**attempt)
-        )
+        ceiling = min(self.settings.max_backoff_seconds, self.settings.backoff_seconds * (2**attempt))
         return self.rng.uniform(0, ceiling)
 
     def call(self, fetch: Callable[[], T], *, what: str = "fetch") -> T:

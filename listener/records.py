@@ -94,9 +94,7 @@ def dump_raw(value: Any) -> str:
 
 def reject(ref: object, error: str | BaseException, raw: Any) -> Rejected:
     message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-    return Rejected(
-        ref=None if ref is None else str(ref)[:255], error=message[:2000], raw=dump_raw(raw)
-    )
+    return Rejected(ref=None if ref is None else str(ref)[:255], error=message[:2000], raw=dump_raw(raw))
 
 
 def stable_id(*parts: object) -> str:

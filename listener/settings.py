@@ -17,9 +17,7 @@ KINDS = {
     "googleplay": ("reviews",),
     "file": ("file",),
 }
-_PLACEHOLDERS = frozenset(
-    {"changeme", "change-me", "xxx", "your-token", "todo", "secret", "<token>"}
-)
+_PLACEHOLDERS = frozenset({"changeme", "change-me", "xxx", "your-token", "todo", "secret", "<token>"})
 
 
 class SourceSettings(BaseModel):
@@ -31,24 +29,14 @@ class SourceSettings(BaseModel):
         default="search",
         description="x: search | mentions; reddit: search | subreddit | mentions; reviews; file",
     )
-    query: str | None = Field(
-        default=None, description="x search query (operators allowed) or reddit search terms"
-    )
-    languages: list[str] = Field(
-        default_factory=list, description="x: only these languages (adds lang: operators)"
-    )
+    query: str | None = Field(default=None, description="x search query (operators allowed) or reddit search terms")
+    languages: list[str] = Field(default_factory=list, description="x: only these languages (adds lang: operators)")
     exclude_retweets: bool = Field(
         default=True, description="x search: add -is:retweet (retweets repeat text and cost reads)"
     )
-    handle: str | None = Field(
-        default=None, description="x mentions: the brand account whose mentions to fetch"
-    )
-    user_id: str | None = Field(
-        default=None, description="x mentions: the account's numeric id (saves a lookup)"
-    )
-    subreddits: list[str] = Field(
-        default_factory=list, description="reddit: subreddits to search or watch"
-    )
+    handle: str | None = Field(default=None, description="x mentions: the brand account whose mentions to fetch")
+    user_id: str | None = Field(default=None, description="x mentions: the account's numeric id (saves a lookup)")
+    subreddits: list[str] = Field(default_factory=list, description="reddit: subreddits to search or watch")
     keywords: list[str] = Field(
         default_factory=list,
         description="reddit subreddit: keep only items containing one of these",
@@ -57,22 +45,14 @@ class SourceSettings(BaseModel):
         default_factory=lambda: ["comments", "submissions"],
         description="reddit subreddit: which new-item listings to watch (comments, submissions)",
     )
-    app_id: str | None = Field(
-        default=None, description="appstore: numeric app id; googleplay: package name"
-    )
+    app_id: str | None = Field(default=None, description="appstore: numeric app id; googleplay: package name")
     countries: list[str] = Field(
         default_factory=lambda: ["us"], description="appstore/googleplay: storefront countries"
     )
     lang: str = Field(default="en", description="googleplay: review language to request")
-    files: list[str] = Field(
-        default_factory=list, description="file: paths or glob patterns of payload files"
-    )
-    file_platform: str = Field(
-        default="x", description="file: x | reddit | appstore | googleplay | csv | jsonl"
-    )
-    column_map: dict[str, str] = Field(
-        default_factory=dict, description="file (csv/jsonl): COLUMN -> field"
-    )
+    files: list[str] = Field(default_factory=list, description="file: paths or glob patterns of payload files")
+    file_platform: str = Field(default="x", description="file: x | reddit | appstore | googleplay | csv | jsonl")
+    column_map: dict[str, str] = Field(default_factory=dict, description="file (csv/jsonl): COLUMN -> field")
     interval_minutes: float = Field(default=15.0, gt=0)
     max_pages: int | None = Field(
         default=None, ge=1, description="page cap per run (default: listener.max_pages_per_run)"
@@ -96,8 +76,7 @@ class SourceSettings(BaseModel):
                 self.kind = kinds[0]
             else:
                 raise ValueError(
-                    f"source {self.name!r}: kind {self.kind!r} is not one of "
-                    f"{', '.join(kinds)} for {self.platform}"
+                    f"source {self.name!r}: kind {self.kind!r} is not one of {', '.join(kinds)} for {self.platform}"
                 )
         if self.platform == "x" and self.kind == "search" and not self.query:
             raise ValueError(f"source {self.name!r}: x search needs a query")
@@ -120,12 +99,8 @@ class SourceSettings(BaseModel):
 class RetrySettings(BaseModel):
     """Bounded retries: back-off with jitter on 5xx/timeouts, capped waits on rate limits."""
 
-    max_attempts: int = Field(
-        default=5, ge=1, le=20, description="tries per page, the first included"
-    )
-    backoff_seconds: float = Field(
-        default=2.0, ge=0, description="base of the exponential back-off"
-    )
+    max_attempts: int = Field(default=5, ge=1, le=20, description="tries per page, the first included")
+    backoff_seconds: float = Field(default=2.0, ge=0, description="base of the exponential back-off")
     max_backoff_seconds: float = Field(default=60.0, ge=0)
     max_rate_limit_wait_seconds: float = Field(
         default=900.0,
@@ -150,38 +125,23 @@ class ListenerSettings(BaseModel):
         description="X posts read per calendar month (UTC) across all X sources; None = unlimited",
     )
     retry: RetrySettings = Field(default_factory=RetrySettings)
-    x_bearer_token: SecretStr | None = Field(
-        default=None, description="X API v2 app bearer token (or X_BEARER_TOKEN)"
-    )
+    x_bearer_token: SecretStr | None = Field(default=None, description="X API v2 app bearer token (or X_BEARER_TOKEN)")
     reddit_client_id: SecretStr | None = Field(default=None, description="or REDDIT_CLIENT_ID")
-    reddit_client_secret: SecretStr | None = Field(
-        default=None, description="or REDDIT_CLIENT_SECRET"
-    )
-    reddit_username: str | None = Field(
-        default=None, description="the brand's Reddit account (or REDDIT_USERNAME)"
-    )
+    reddit_client_secret: SecretStr | None = Field(default=None, description="or REDDIT_CLIENT_SECRET")
+    reddit_username: str | None = Field(default=None, description="the brand's Reddit account (or REDDIT_USERNAME)")
     reddit_password: SecretStr | None = Field(default=None, description="or REDDIT_PASSWORD")
-    reddit_user_agent: str = Field(
-        default="engagebot/0.1 (social listening)", description="or REDDIT_USER_AGENT"
-    )
+    reddit_user_agent: str = Field(default="engagebot/0.1 (social listening)", description="or REDDIT_USER_AGENT")
 
     @field_validator("brand_handles")
     @classmethod
     def _lower_handles(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        return {
-            k.lower(): [h.strip().lstrip("@").lower() for h in v if h.strip()]
-            for k, v in value.items()
-        }
+        return {k.lower(): [h.strip().lstrip("@").lower() for h in v if h.strip()] for k, v in value.items()}
 
-    @field_validator(
-        "x_bearer_token", "reddit_client_id", "reddit_client_secret", "reddit_password"
-    )
+    @field_validator("x_bearer_token", "reddit_client_id", "reddit_client_secret", "reddit_password")
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:
-            raise ValueError(
-                "a placeholder is not a credential: set the real value in the environment"
-            )
+            raise ValueError("a placeholder is not a credential: set the real value in the environment")
         return value
 
     @model_validator(mode="after")
@@ -196,7 +156,4 @@ class ListenerSettings(BaseModel):
         for source in self.sources:
             if source.name == name:
                 return source
-        raise LookupError(
-            f"no source named {name!r} "
-            f"(configured: {', '.join(s.name for s in self.sources) or 'none'})"
-        )
+        raise LookupError(f"no source named {name!r} (configured: {', '.join(s.name for s in self.sources) or 'none'})")

@@ -62,9 +62,7 @@ def normalise_brand_handles(
     """Per platform, the brand's handles lower-case and without '@'."""
     result: dict[str, frozenset[str]] = {}
     for platform, handles in (brand_handles or {}).items():
-        result[platform.lower()] = frozenset(
-            h.strip().lstrip("@").lower() for h in handles if h and h.strip()
-        )
+        result[platform.lower()] = frozenset(h.strip().lstrip("@").lower() for h in handles if h and h.strip())
     return result
 
 
@@ -138,17 +136,11 @@ def upsert_authors(
         _merge_into(target, values)
         if any(target[name] != current[name] for name in values):
             updated_keys.append(key)
-            updates.append(
-                {"a_id": current["id"], **{f"a_{k}": target[k] for k in values}, "a_now": now}
-            )
+            updates.append({"a_id": current["id"], **{f"a_{k}": target[k] for k in values}, "a_now": now})
     if inserts:
-        stmt = _insert(session, AUTHORS).on_conflict_do_nothing(
-            index_elements=["platform", "external_id"]
-        )
+        stmt = _insert(session, AUTHORS).on_conflict_do_nothing(index_elements=["platform", "external_id"])
         session.execute(stmt, inserts)
-        existing.update(
-            _select_authors(session, [(r["platform"], r["external_id"]) for r in inserts])
-        )
+        existing.update(_select_authors(session, [(r["platform"], r["external_id"]) for r in inserts]))
     if updates:
         stmt = (
             update(AUTHORS)
@@ -165,9 +157,7 @@ def upsert_authors(
         session.connection().execute(stmt, updates)
         for key, row in zip(updated_keys, updates, strict=True):
             existing[key] = {**existing[key], "is_brand": row["a_is_brand"]}
-    return {
-        key: (row["id"], bool(row["is_brand"])) for key, row in existing.items() if key in merged
-    }
+    return {key: (row["id"], bool(row["is_brand"])) for key, row in existing.items() if key in merged}
 
 
 def _merge_into(row: dict[str, Any], fresh: Mapping[str, Any]) -> None:
@@ -178,9 +168,7 @@ def _merge_into(row: dict[str, Any], fresh: Mapping[str, Any]) -> None:
     row["is_brand"] = bool(row["is_brand"] or fresh["is_brand"])
 
 
-def _select_authors(
-    session: Session, keys: list[tuple[str, str]]
-) -> dict[tuple[str, str], dict[str, Any]]:
+def _select_authors(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
     columns = AUTHORS.c
     found: dict[tuple[str, str], dict[str, Any]] = {}
     by_platform: dict[str, list[str]] = {}
@@ -233,15 +221,15 @@ def store_posts(
     if not unique:
         return counts
     brand = dict(brand_handles or {})
-    authors = upsert_authors(
-        session, (p.author for p in unique.values() if p.author is not None), brand
-    )
+    authors = upsert_authors(session, (p.author for p in unique.values() if p.author is not None), brand)
+    # Posts already stored cost one indexed SELECT per chunk, not an insert attempt with its
+    # serialised payload: what makes a rerun that adds nothing cheap.
+    known = _existing_posts(session, list(unique))
+    fresh = [post for key, post in unique.items() if key not in known]
     now = utcnow()
     rows = []
-    for post in unique.values():
-        author = (
-            authors.get((post.author.platform, post.author.external_id)) if post.author else None
-        )
+    for post in fresh:
+        author = authors.get((post.author.platform, post.author.external_id)) if post.author else None
         rows.append(
             {
                 "platform": post.platform,
@@ -271,12 +259,12 @@ def store_posts(
         .on_conflict_do_nothing(index_elements=["platform", "external_id"])
         .execution_options(preserve_rowcount=True)
     )
-    counts.added = _rowcount(session.execute(stmt, rows))
+    counts.added = _rowcount(session.execute(stmt, rows)) if rows else 0
     counts.duplicates += len(unique) - counts.added
-    counts.answered += _apply_native_answers(session, unique.values())
+    counts.answered += _apply_native_answers(session, (unique[key] for key in known))
     by_platform: dict[str, set[str]] = {}
     replied_to: dict[str, set[str]] = {}
-    for post in unique.values():
+    for post in fresh:  # threads only change when something new arrives in them
         if post.conversation_id:
             by_platform.setdefault(post.platform, set()).add(post.conversation_id)
         elif post.in_reply_to_id or post.answered_at is None:
@@ -293,6 +281,21 @@ def store_posts(
             post_ids=replied_to.get(platform, ()),
         )
     return counts
+
+
+def _existing_posts(session: Session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    by_platform: dict[str, list[str]] = {}
+    for platform, external_id in keys:
+        by_platform.setdefault(platform, []).append(external_id)
+    found: set[tuple[str, str]] = set()
+    for platform, ids in by_platform.items():
+        for start in range(0, len(ids), _SELECT_CHUNK):
+            chunk = ids[start : start + _SELECT_CHUNK]
+            rows = session.execute(
+                select(POSTS.c.external_id).where(POSTS.c.platform == platform, POSTS.c.external_id.in_(chunk))
+            )
+            found.update((platform, row[0]) for row in rows)
+    return found
 
 
 def _rowcount(result: Any) -> int:
@@ -328,9 +331,7 @@ def fingerprint(source: str, platform: str, raw: str) -> str:
     return hashlib.sha256(f"{source}\x1f{platform}\x1f{raw}".encode("utf-8", "replace")).hexdigest()
 
 
-def quarantine(
-    session: Session, *, source: str, platform: str, rejected: Sequence[Rejected]
-) -> int:
+def quarantine(session: Session, *, source: str, platform: str, rejected: Sequence[Rejected]) -> int:
     """Keep rejected raw records with their error; a rerun does not add them again."""
     if not rejected:
         return 0

@@ -127,6 +127,4 @@ def refresh_answered(session: Session, *, platform: str | None = None) -> int:
     threads: dict[str, set[str]] = {}
     for row_platform, conversation in session.execute(query.distinct()):
         threads.setdefault(row_platform, set()).add(conversation)
-    return sum(
-        mark_answered(session, platform=p, conversation_ids=ids) for p, ids in threads.items()
-    )
+    return sum(mark_answered(session, platform=p, conversation_ids=ids) for p, ids in threads.items())

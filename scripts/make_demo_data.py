@@ -28,15 +28,89 @@ APP_ID = "1488000001"
 
 rng = random.Random(20261122)
 
-FIRST = ["Maya", "Liam", "Sofia", "Noah", "Amara", "Ethan", "Chloe", "Lucas", "Priya", "Mateo", "Hannah",
-         "Omar", "Grace", "Daniel", "Aisha", "Jonas", "Elena", "Kenji", "Zoe", "Marcus", "Leila", "Tom",
-         "Ingrid", "Diego", "Fatima", "Oliver", "Nina", "Samuel", "Yara", "Victor", "Claire", "Ravi",
-         "Mei", "Hugo", "Ana", "Felix", "Rosa", "Arjun", "Lena", "Isaac"]
-LAST = ["Okafor", "Brennan", "Rossi", "Kim", "Haddad", "Novak", "Silva", "Dubois", "Patel", "Garcia",
-        "Schmidt", "Nakamura", "Walsh", "Andersen", "Costa", "Moreau", "Singh", "Lindqvist", "Mendes",
-        "Ibrahim", "Fischer", "Murphy", "Alvarez", "Chen", "Kowalski"]
-CITIES = ["Denver", "Boston", "Seattle", "Austin", "Chicago", "Atlanta", "Phoenix", "Portland",
-          "Miami", "Newark", "San Diego", "Nashville"]
+FIRST = [
+    "Maya",
+    "Liam",
+    "Sofia",
+    "Noah",
+    "Amara",
+    "Ethan",
+    "Chloe",
+    "Lucas",
+    "Priya",
+    "Mateo",
+    "Hannah",
+    "Omar",
+    "Grace",
+    "Daniel",
+    "Aisha",
+    "Jonas",
+    "Elena",
+    "Kenji",
+    "Zoe",
+    "Marcus",
+    "Leila",
+    "Tom",
+    "Ingrid",
+    "Diego",
+    "Fatima",
+    "Oliver",
+    "Nina",
+    "Samuel",
+    "Yara",
+    "Victor",
+    "Claire",
+    "Ravi",
+    "Mei",
+    "Hugo",
+    "Ana",
+    "Felix",
+    "Rosa",
+    "Arjun",
+    "Lena",
+    "Isaac",
+]
+LAST = [
+    "Okafor",
+    "Brennan",
+    "Rossi",
+    "Kim",
+    "Haddad",
+    "Novak",
+    "Silva",
+    "Dubois",
+    "Patel",
+    "Garcia",
+    "Schmidt",
+    "Nakamura",
+    "Walsh",
+    "Andersen",
+    "Costa",
+    "Moreau",
+    "Singh",
+    "Lindqvist",
+    "Mendes",
+    "Ibrahim",
+    "Fischer",
+    "Murphy",
+    "Alvarez",
+    "Chen",
+    "Kowalski",
+]
+CITIES = [
+    "Denver",
+    "Boston",
+    "Seattle",
+    "Austin",
+    "Chicago",
+    "Atlanta",
+    "Phoenix",
+    "Portland",
+    "Miami",
+    "Newark",
+    "San Diego",
+    "Nashville",
+]
 
 NEGATIVE = [
     "@{brand} flight {flight} to {city} delayed {hours} hours and nobody at the gate can tell us why. This is ridiculous.",
@@ -92,41 +166,69 @@ HOSTILE = [
     "@{brand} my booking page shows ‏مرحبا‎ and ✈️ gibberish & the refund button does nothing. Delayed {hours}h too.",
 ]
 REDDIT_NEG = [
-    ("Skylark Air lost my luggage and the claim process is a nightmare",
-     "Flew Skylark from {city} last week. Bag never showed up. The online claim form times out and the phone line hangs up after {mins} minutes. Anyone had luck getting compensation?"),
-    ("Avoid Skylark Air's basic economy",
-     "They charged me $60 at the gate for a bag that fit the sizer. The agent refused to even measure it. Never again."),
-    ("Skylark cancelled my flight and won't refund",
-     "Flight to {city} was cancelled by the airline and they only offer a voucher that expires in 3 months. Isn't a refund required?"),
+    (
+        "Skylark Air lost my luggage and the claim process is a nightmare",
+        "Flew Skylark from {city} last week. Bag never showed up. The online claim form times out and the phone line hangs up after {mins} minutes. Anyone had luck getting compensation?",
+    ),
+    (
+        "Avoid Skylark Air's basic economy",
+        "They charged me $60 at the gate for a bag that fit the sizer. The agent refused to even measure it. Never again.",
+    ),
+    (
+        "Skylark cancelled my flight and won't refund",
+        "Flight to {city} was cancelled by the airline and they only offer a voucher that expires in 3 months. Isn't a refund required?",
+    ),
 ]
 REDDIT_NEU = [
-    ("Skylark Air vs other budget carriers for {city}?", "Planning a trip to {city} in March. How is Skylark's legroom compared to the others?"),
-    ("Does Skylark Air's status match still exist?", "I have gold on another airline, wondering if Skylark still does status matches."),
+    (
+        "Skylark Air vs other budget carriers for {city}?",
+        "Planning a trip to {city} in March. How is Skylark's legroom compared to the others?",
+    ),
+    (
+        "Does Skylark Air's status match still exist?",
+        "I have gold on another airline, wondering if Skylark still does status matches.",
+    ),
 ]
 REDDIT_POS = [
-    ("Pleasantly surprised by Skylark Air", "Crew was great, flight to {city} was on time and the seats were fine. Would fly again."),
+    (
+        "Pleasantly surprised by Skylark Air",
+        "Crew was great, flight to {city} was on time and the seats were fine. Would fly again.",
+    ),
 ]
 REDDIT_COMMENT_NEG = [
     "Same thing happened to me on Skylark, took {weeks} weeks and three emails to get anything back.",
     "Skylark's customer service is honestly the worst I've dealt with.",
     "Their app is broken half the time, I just use the website now and it's still bad.",
 ]
-REDDIT_COMMENT_NEU = ["Did you try filing with the DOT?", "What route was this on?", "I think the policy changed last year."]
+REDDIT_COMMENT_NEU = [
+    "Did you try filing with the DOT?",
+    "What route was this on?",
+    "I think the policy changed last year.",
+]
 APP_NEG = [
     ("Crashes at check-in", "The app crashes every time I try to check in. Had to pay for airport check-in. Fix it!"),
     ("Logged out constantly", "Every update logs me out and resets my saved passport details. Very frustrating."),
     ("Boarding pass disappeared", "My boarding pass vanished from the app at security. Embarrassing and stressful."),
     ("Refund button broken", "Tapping refund does nothing. Support says use the app. Going in circles."),
 ]
-APP_NEU = [("OK app", "Does what it needs to. Seat map could be clearer."), ("Fine", "Works most of the time. Would like dark mode.")]
-APP_POS = [("Great app", "Fast check-in, boarding pass in wallet, flight updates are accurate. Love it."),
-           ("Much improved", "The latest version is quick and the rebooking flow is easy.")]
+APP_NEU = [
+    ("OK app", "Does what it needs to. Seat map could be clearer."),
+    ("Fine", "Works most of the time. Would like dark mode."),
+]
+APP_POS = [
+    ("Great app", "Fast check-in, boarding pass in wallet, flight updates are accurate. Love it."),
+    ("Much improved", "The latest version is quick and the rebooking flow is easy."),
+]
 
 
 def fill(template: str, brand: str = "SkylarkAir") -> str:
     return template.format(
-        brand=brand, city=rng.choice(CITIES), flight=f"SK{rng.randint(100, 989)}",
-        hours=rng.randint(2, 7), mins=rng.choice([45, 70, 95, 120, 150]), weeks=rng.randint(3, 9),
+        brand=brand,
+        city=rng.choice(CITIES),
+        flight=f"SK{rng.randint(100, 989)}",
+        hours=rng.randint(2, 7),
+        mins=rng.choice([45, 70, 95, 120, 150]),
+        weeks=rng.randint(3, 9),
     )
 
 
@@ -159,13 +261,21 @@ def make_customers() -> list[dict[str, Any]]:
         segment = rng.choices(["gold", "silver", "standard", "corporate"], [8, 14, 30, 8])[0]
         handle = f"{first.lower()}{rng.choice(['', '_', '.'])}{last.lower()}{rng.randint(1, 99) if rng.random() < 0.4 else ''}"
         handle = handle.replace(".", "_")[:15]
-        customers.append({
-            "crm_id": f"C{10001 + i}", "first": first, "name": f"{first} {last}",
-            "email": f"{first}.{last}{i}@example.com".lower(), "segment": segment, "handle": handle,
-            "x_user_id": str(1200000000000000000 + rng.randint(1, 10**15)),
-            "on_x": rng.random() < 0.8, "on_reddit": rng.random() < 0.25, "on_appstore": rng.random() < 0.3,
-            "followers": int(rng.lognormvariate(5.5, 1.6)),
-        })
+        customers.append(
+            {
+                "crm_id": f"C{10001 + i}",
+                "first": first,
+                "name": f"{first} {last}",
+                "email": f"{first}.{last}{i}@example.com".lower(),
+                "segment": segment,
+                "handle": handle,
+                "x_user_id": str(1200000000000000000 + rng.randint(1, 10**15)),
+                "on_x": rng.random() < 0.8,
+                "on_reddit": rng.random() < 0.25,
+                "on_appstore": rng.random() < 0.3,
+                "followers": int(rng.lognormvariate(5.5, 1.6)),
+            }
+        )
     # A couple of customers with a real audience: their complaints cost more than their bookings.
     customers[3]["followers"], customers[17]["followers"] = 184_000, 52_300
     return customers
@@ -188,18 +298,46 @@ def make_transactions(customers: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def x_user(user_id: str, username: str, name: str, followers: int, verified: bool = False) -> dict[str, Any]:
-    return {"id": user_id, "name": name, "username": username, "verified": verified,
-            "public_metrics": {"followers_count": followers, "following_count": rng.randint(50, 900),
-                               "tweet_count": rng.randint(100, 30000), "listed_count": rng.randint(0, 40)}}
+    return {
+        "id": user_id,
+        "name": name,
+        "username": username,
+        "verified": verified,
+        "public_metrics": {
+            "followers_count": followers,
+            "following_count": rng.randint(50, 900),
+            "tweet_count": rng.randint(100, 30000),
+            "listed_count": rng.randint(0, 40),
+        },
+    }
 
 
-def x_tweet(tid: str, text: str, author_id: str, ts: datetime, lang: str = "en", conversation_id: str | None = None,
-            reply_to: tuple[str, str] | None = None, likes: int = 0) -> dict[str, Any]:
+def x_tweet(
+    tid: str,
+    text: str,
+    author_id: str,
+    ts: datetime,
+    lang: str = "en",
+    conversation_id: str | None = None,
+    reply_to: tuple[str, str] | None = None,
+    likes: int = 0,
+) -> dict[str, Any]:
     tweet: dict[str, Any] = {
-        "id": tid, "text": text, "author_id": author_id, "created_at": iso_x(ts), "lang": lang,
-        "conversation_id": conversation_id or tid, "edit_history_tweet_ids": [tid],
-        "public_metrics": {"retweet_count": likes // 6, "reply_count": rng.randint(0, 4), "like_count": likes,
-                           "quote_count": likes // 15, "bookmark_count": 0, "impression_count": likes * 40 + 100},
+        "id": tid,
+        "text": text,
+        "author_id": author_id,
+        "created_at": iso_x(ts),
+        "lang": lang,
+        "conversation_id": conversation_id or tid,
+        "edit_history_tweet_ids": [tid],
+        "public_metrics": {
+            "retweet_count": likes // 6,
+            "reply_count": rng.randint(0, 4),
+            "like_count": likes,
+            "quote_count": likes // 15,
+            "bookmark_count": 0,
+            "impression_count": likes * 40 + 100,
+        },
     }
     if reply_to:
         tweet["referenced_tweets"] = [{"type": "replied_to", "id": reply_to[0]}]
@@ -260,13 +398,19 @@ def make_x(customers: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[
                 brand = rng.choice([BRAND_X, BRAND_X_HELP])
                 first = users[author]["name"].split()[0]
                 reply = f"@{users[author]['username']} Hi {first}, we're sorry about this. Please DM us your booking reference and we'll sort it out."
-                brand_replies.append(x_tweet(snowflake(rts), reply, brand["id"], rts, conversation_id=tid, reply_to=(tid, author)))
+                brand_replies.append(
+                    x_tweet(snowflake(rts), reply, brand["id"], rts, conversation_id=tid, reply_to=(tid, author))
+                )
     everything = tweets + brand_replies
     everything.sort(key=lambda t: int(t["id"]), reverse=True)  # the API returns newest first
-    search = [t for t in everything if "@SkylarkAir" not in t["text"] or t["author_id"] in (BRAND_X["id"], BRAND_X_HELP["id"])]
+    search = [
+        t for t in everything if "@SkylarkAir" not in t["text"] or t["author_id"] in (BRAND_X["id"], BRAND_X_HELP["id"])
+    ]
     mentions = [t for t in everything if t not in search]
-    return ([x_page(search[i:i + 100], users) for i in range(0, len(search), 100)],
-            [x_page(mentions[i:i + 100], users) for i in range(0, len(mentions), 100)])
+    return (
+        [x_page(search[i : i + 100], users) for i in range(0, len(search), 100)],
+        [x_page(mentions[i : i + 100], users) for i in range(0, len(mentions), 100)],
+    )
 
 
 def x_page(tweets: list[dict[str, Any]], users: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -285,19 +429,43 @@ def reddit_thing(kind: str, data: dict[str, Any]) -> dict[str, Any]:
 def make_reddit(customers: list[dict[str, Any]]) -> dict[str, Any]:
     children: list[dict[str, Any]] = []
     redditors = [c for c in customers if c["on_reddit"]]
-    strangers = [f"{rng.choice(FIRST).lower()}_{rng.choice(['flies', 'travels', 'pdx', 'atl', 'nomad'])}{rng.randint(1, 999)}" for _ in range(25)]
-    posts = [(t, "negative") for t in REDDIT_NEG] * 3 + [(t, "neutral") for t in REDDIT_NEU] * 2 + [(t, "positive") for t in REDDIT_POS] * 2
+    strangers = [
+        f"{rng.choice(FIRST).lower()}_{rng.choice(['flies', 'travels', 'pdx', 'atl', 'nomad'])}{rng.randint(1, 999)}"
+        for _ in range(25)
+    ]
+    posts = (
+        [(t, "negative") for t in REDDIT_NEG] * 3
+        + [(t, "neutral") for t in REDDIT_NEU] * 2
+        + [(t, "positive") for t in REDDIT_POS] * 2
+    )
     for n, ((title, body), _kind) in enumerate(posts):
-        author = (rng.choice(redditors)["handle"] if redditors and rng.random() < 0.4 else rng.choice(strangers))
+        author = rng.choice(redditors)["handle"] if redditors and rng.random() < 0.4 else rng.choice(strangers)
         ts = when(recent=rng.random() < 0.6)
         sid = f"1h{rng.randint(10000, 99999):x}{n}"
         sub = rng.choice(["travel", "flying", "Skylark"])
-        children.append(reddit_thing("t3", {
-            "id": sid, "name": f"t3_{sid}", "title": fill(title), "selftext": fill(body), "author": author,
-            "author_fullname": "t2_" + hashlib.sha1(author.encode()).hexdigest()[:8], "subreddit": sub, "subreddit_name_prefixed": f"r/{sub}",
-            "created_utc": ts.timestamp(), "permalink": f"/r/{sub}/comments/{sid}/x/", "url": f"https://www.reddit.com/r/{sub}/comments/{sid}/x/",
-            "score": rng.randint(1, 400), "num_comments": rng.randint(0, 60), "ups": rng.randint(1, 400), "is_self": True, "over_18": False,
-        }))
+        children.append(
+            reddit_thing(
+                "t3",
+                {
+                    "id": sid,
+                    "name": f"t3_{sid}",
+                    "title": fill(title),
+                    "selftext": fill(body),
+                    "author": author,
+                    "author_fullname": "t2_" + hashlib.sha1(author.encode()).hexdigest()[:8],
+                    "subreddit": sub,
+                    "subreddit_name_prefixed": f"r/{sub}",
+                    "created_utc": ts.timestamp(),
+                    "permalink": f"/r/{sub}/comments/{sid}/x/",
+                    "url": f"https://www.reddit.com/r/{sub}/comments/{sid}/x/",
+                    "score": rng.randint(1, 400),
+                    "num_comments": rng.randint(0, 60),
+                    "ups": rng.randint(1, 400),
+                    "is_self": True,
+                    "over_18": False,
+                },
+            )
+        )
         for k in range(rng.randint(0, 2)):
             cts = ts + timedelta(minutes=rng.randint(10, 600))
             if cts >= END:
@@ -305,22 +473,51 @@ def make_reddit(customers: list[dict[str, Any]]) -> dict[str, Any]:
             cid = f"k{rng.randint(100000, 999999):x}{k}"
             neg = rng.random() < 0.6
             body_c = fill(rng.choice(REDDIT_COMMENT_NEG if neg else REDDIT_COMMENT_NEU))
-            children.append(reddit_thing("t1", {
-                "id": cid, "name": f"t1_{cid}", "body": body_c, "author": rng.choice(strangers),
-                "link_id": f"t3_{sid}", "parent_id": f"t3_{sid}", "subreddit": sub, "created_utc": cts.timestamp(),
-                "permalink": f"/r/{sub}/comments/{sid}/x/{cid}/", "score": rng.randint(1, 80), "ups": rng.randint(1, 80),
-            }))
+            children.append(
+                reddit_thing(
+                    "t1",
+                    {
+                        "id": cid,
+                        "name": f"t1_{cid}",
+                        "body": body_c,
+                        "author": rng.choice(strangers),
+                        "link_id": f"t3_{sid}",
+                        "parent_id": f"t3_{sid}",
+                        "subreddit": sub,
+                        "created_utc": cts.timestamp(),
+                        "permalink": f"/r/{sub}/comments/{sid}/x/{cid}/",
+                        "score": rng.randint(1, 80),
+                        "ups": rng.randint(1, 80),
+                    },
+                )
+            )
         if _kind == "negative" and rng.random() < 0.35:
             rts = ts + timedelta(minutes=rng.randint(30, 300))
             if rts < END:
                 cid = f"b{rng.randint(100000, 999999):x}"
-                children.append(reddit_thing("t1", {
-                    "id": cid, "name": f"t1_{cid}", "author": BRAND_REDDIT, "link_id": f"t3_{sid}", "parent_id": f"t3_{sid}",
-                    "body": "Hi, this is Skylark Air support. We're sorry to hear this. Please send us a modmail with your booking reference and we'll look into it today.",
-                    "subreddit": sub, "created_utc": rts.timestamp(), "permalink": f"/r/{sub}/comments/{sid}/x/{cid}/", "score": 3, "ups": 3,
-                }))
+                children.append(
+                    reddit_thing(
+                        "t1",
+                        {
+                            "id": cid,
+                            "name": f"t1_{cid}",
+                            "author": BRAND_REDDIT,
+                            "link_id": f"t3_{sid}",
+                            "parent_id": f"t3_{sid}",
+                            "body": "Hi, this is Skylark Air support. We're sorry to hear this. Please send us a modmail with your booking reference and we'll look into it today.",
+                            "subreddit": sub,
+                            "created_utc": rts.timestamp(),
+                            "permalink": f"/r/{sub}/comments/{sid}/x/{cid}/",
+                            "score": 3,
+                            "ups": 3,
+                        },
+                    )
+                )
     children.sort(key=lambda c: c["data"]["created_utc"], reverse=True)
-    return {"kind": "Listing", "data": {"after": None, "dist": len(children), "modhash": "", "children": children, "before": None}}
+    return {
+        "kind": "Listing",
+        "data": {"after": None, "dist": len(children), "modhash": "", "children": children, "before": None},
+    }
 
 
 def label(value: str) -> dict[str, str]:
@@ -333,28 +530,69 @@ def make_appstore(customers: list[dict[str, Any]]) -> dict[str, Any]:
     pool = [(t, 1) for t in APP_NEG] * 4 + [(t, 3) for t in APP_NEU] * 3 + [(t, 5) for t in APP_POS] * 4
     for i, ((title, body), stars) in enumerate(pool):
         ts = when(recent=rng.random() < 0.5)
-        rating = max(1, min(5, stars + rng.choice([0, 0, 1]) if stars == 1 else stars - rng.choice([0, 0, 1]) if stars == 5 else stars))
-        name = rng.choice(users)["handle"] if users and rng.random() < 0.35 else f"{rng.choice(FIRST)}{rng.randint(10, 99)}"
+        rating = max(
+            1,
+            min(
+                5,
+                stars + rng.choice([0, 0, 1]) if stars == 1 else stars - rng.choice([0, 0, 1]) if stars == 5 else stars,
+            ),
+        )
+        name = (
+            rng.choice(users)["handle"]
+            if users and rng.random() < 0.35
+            else f"{rng.choice(FIRST)}{rng.randint(10, 99)}"
+        )
         author_id = 1349000000 + rng.randint(1, 999999)
-        entries.append({
-            "author": {"uri": label(f"https://itunes.apple.com/us/reviews/id{author_id}"), "name": label(name), "label": ""},
-            "updated": label((ts.astimezone(UTC) - timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M:%S-07:00")),
-            "im:rating": label(str(rating)), "im:version": label(f"2026.{rng.randint(8, 11)}.{rng.randint(0, 3)}"),
-            "id": label(str(11900000000 + i * 7919)), "title": label(title),
-            "content": {"label": body, "attributes": {"type": "text"}},
-            "link": {"attributes": {"rel": "related", "href": f"https://itunes.apple.com/us/review?id={APP_ID}&type=Purple%20Software"}},
-            "im:voteSum": label("0"), "im:voteCount": label(str(rng.randint(0, 9))),
-            "im:contentType": {"attributes": {"term": "Application", "label": "Application"}},
-        })
+        entries.append(
+            {
+                "author": {
+                    "uri": label(f"https://itunes.apple.com/us/reviews/id{author_id}"),
+                    "name": label(name),
+                    "label": "",
+                },
+                "updated": label((ts.astimezone(UTC) - timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M:%S-07:00")),
+                "im:rating": label(str(rating)),
+                "im:version": label(f"2026.{rng.randint(8, 11)}.{rng.randint(0, 3)}"),
+                "id": label(str(11900000000 + i * 7919)),
+                "title": label(title),
+                "content": {"label": body, "attributes": {"type": "text"}},
+                "link": {
+                    "attributes": {
+                        "rel": "related",
+                        "href": f"https://itunes.apple.com/us/review?id={APP_ID}&type=Purple%20Software",
+                    }
+                },
+                "im:voteSum": label("0"),
+                "im:voteCount": label(str(rng.randint(0, 9))),
+                "im:contentType": {"attributes": {"term": "Application", "label": "Application"}},
+            }
+        )
     entries.sort(key=lambda e: e["updated"]["label"], reverse=True)
-    return {"feed": {
-        "author": {"name": label("iTunes Store"), "uri": label("http://www.apple.com/itunes/")},
-        "entry": entries, "updated": label(END.strftime("%Y-%m-%dT%H:%M:%S-07:00")),
-        "icon": label("http://itunes.apple.com/favicon.ico"),
-        "title": label("iTunes Store: Customer Reviews"), "id": label(f"https://itunes.apple.com/us/rss/customerreviews/page=1/id={APP_ID}/sortby=mostrecent/json"),
-        "link": [{"attributes": {"rel": "alternate", "type": "text/html", "href": f"https://apps.apple.com/us/app/id{APP_ID}"}},
-                 {"attributes": {"rel": "self", "href": f"https://itunes.apple.com/us/rss/customerreviews/page=1/id={APP_ID}/sortby=mostrecent/json"}}],
-    }}
+    return {
+        "feed": {
+            "author": {"name": label("iTunes Store"), "uri": label("http://www.apple.com/itunes/")},
+            "entry": entries,
+            "updated": label(END.strftime("%Y-%m-%dT%H:%M:%S-07:00")),
+            "icon": label("http://itunes.apple.com/favicon.ico"),
+            "title": label("iTunes Store: Customer Reviews"),
+            "id": label(f"https://itunes.apple.com/us/rss/customerreviews/page=1/id={APP_ID}/sortby=mostrecent/json"),
+            "link": [
+                {
+                    "attributes": {
+                        "rel": "alternate",
+                        "type": "text/html",
+                        "href": f"https://apps.apple.com/us/app/id{APP_ID}",
+                    }
+                },
+                {
+                    "attributes": {
+                        "rel": "self",
+                        "href": f"https://itunes.apple.com/us/rss/customerreviews/page=1/id={APP_ID}/sortby=mostrecent/json",
+                    }
+                },
+            ],
+        }
+    }
 
 
 def make_googleplay() -> list[dict[str, Any]]:
@@ -363,16 +601,26 @@ def make_googleplay() -> list[dict[str, Any]]:
     for i, (body, stars) in enumerate(pool):
         ts = when(recent=rng.random() < 0.5)
         replied = stars <= 2 and rng.random() < 0.3
-        reviews.append({
-            "reviewId": f"gp:AOqpTOH{rng.randint(10**9, 10**10 - 1)}{i}", "userName": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-            "userImage": "https://play-lh.googleusercontent.com/a/default-user", "content": body, "score": stars,
-            "thumbsUpCount": rng.randint(0, 30), "reviewCreatedVersion": f"2026.{rng.randint(8, 11)}.0",
-            # google-play-scraper returns naive datetimes in the host's local time; this host ran in UTC.
-            "at": ts.replace(tzinfo=None).isoformat(timespec="seconds"),
-            "replyContent": "Sorry about this! Please update to the latest version and contact help@skylark.example." if replied else None,
-            "repliedAt": (ts + timedelta(hours=5)).replace(tzinfo=None).isoformat(timespec="seconds") if replied else None,
-            "appVersion": f"2026.{rng.randint(8, 11)}.0",
-        })
+        reviews.append(
+            {
+                "reviewId": f"gp:AOqpTOH{rng.randint(10**9, 10**10 - 1)}{i}",
+                "userName": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                "userImage": "https://play-lh.googleusercontent.com/a/default-user",
+                "content": body,
+                "score": stars,
+                "thumbsUpCount": rng.randint(0, 30),
+                "reviewCreatedVersion": f"2026.{rng.randint(8, 11)}.0",
+                # google-play-scraper returns naive datetimes in the host's local time; this host ran in UTC.
+                "at": ts.replace(tzinfo=None).isoformat(timespec="seconds"),
+                "replyContent": "Sorry about this! Please update to the latest version and contact help@skylark.example."
+                if replied
+                else None,
+                "repliedAt": (ts + timedelta(hours=5)).replace(tzinfo=None).isoformat(timespec="seconds")
+                if replied
+                else None,
+                "appVersion": f"2026.{rng.randint(8, 11)}.0",
+            }
+        )
     return reviews
 
 
@@ -387,14 +635,41 @@ def main() -> None:
     customers = make_customers()
     with (OUT / "customers.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["crm_id", "name", "email", "segment", "currency", "clv", "x_handle", "x_user_id",
-                    "reddit_username", "appstore_user", "googleplay_user"])
+        w.writerow(
+            [
+                "crm_id",
+                "name",
+                "email",
+                "segment",
+                "currency",
+                "clv",
+                "x_handle",
+                "x_user_id",
+                "reddit_username",
+                "appstore_user",
+                "googleplay_user",
+            ]
+        )
         for n, c in enumerate(customers):
             imported = n % 2 == 0  # half the CRM carries a CLV; the rest is fitted from bookings
-            clv = {"gold": 9000, "corporate": 14000, "silver": 3500, "standard": 900}[c["segment"]] * rng.uniform(0.6, 1.5)
-            w.writerow([c["crm_id"], c["name"], c["email"], c["segment"], "USD", f"{clv:.2f}" if imported else "",
-                        c["handle"] if c["on_x"] else "", c["x_user_id"] if c["on_x"] else "",
-                        c["handle"] if c["on_reddit"] else "", c["handle"] if c["on_appstore"] else "", ""])
+            clv = {"gold": 9000, "corporate": 14000, "silver": 3500, "standard": 900}[c["segment"]] * rng.uniform(
+                0.6, 1.5
+            )
+            w.writerow(
+                [
+                    c["crm_id"],
+                    c["name"],
+                    c["email"],
+                    c["segment"],
+                    "USD",
+                    f"{clv:.2f}" if imported else "",
+                    c["handle"] if c["on_x"] else "",
+                    c["x_user_id"] if c["on_x"] else "",
+                    c["handle"] if c["on_reddit"] else "",
+                    c["handle"] if c["on_appstore"] else "",
+                    "",
+                ]
+            )
     with (OUT / "transactions.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=["customer_id", "date", "amount"])
         w.writeheader()

@@ -32,11 +32,7 @@ _LIMITS = """\
 
 def write_card(info: dict[str, Any], path: Path) -> Path:
     """Render the model card for a training run (plus the recorded validation, if any)."""
-    validation = (
-        json.loads(VALIDATION_FILE.read_text(encoding="utf-8"))
-        if VALIDATION_FILE.is_file()
-        else None
-    )
+    validation = json.loads(VALIDATION_FILE.read_text(encoding="utf-8")) if VALIDATION_FILE.is_file() else None
     lines = [
         "# engagebot default sentiment model",
         "",

@@ -74,6 +74,4 @@ def read_csv(
 
 def read_airline_tweets(path: Path) -> list[LabelledText]:
     """The airline-tweets CSV (``airline_sentiment``, ``text``, grouped by ``airline``)."""
-    return read_csv(
-        path, text_column="text", label_column="airline_sentiment", group_column="airline"
-    )
+    return read_csv(path, text_column="text", label_column="airline_sentiment", group_column="airline")

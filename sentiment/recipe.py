@@ -16,22 +16,25 @@ from sentiment.train import Example, TrainConfig, train_classifier, train_head, 
 
 # The committed default's recipe (chosen by the validation in MODEL_CARD.md).
 DEFAULT_RECIPE: dict[str, Any] = {
-    "variant": "top",
-    "top_layers": 2,
-    "epochs": 2.0,
-    "lr": 1e-4,
-    "head_lr": 1e-3,
-    "batch_size": 32,
+    "variant": "head",
+    "pool_layers": [4, 5, 6],
+    "epochs": 5.0,
+    "head_lr": 2e-3,
+    "warmup": 0.0,
+    "batch_size": 64,
     "max_length": 96,
-    "general_sample": 20000,
+    "general_sample": 6000,
+    "class_balance": False,
     "repeats": {"general": 1, "airline": 1, "corrections": 3},
     "seed": 13,
 }
 
 
-def general_subset(
-    rows: Sequence[LabelledText], sample: int | None, seed: int
-) -> list[LabelledText]:
+# Dynamic int8 (per-channel) measured against fp32 on validation data for this recipe (card).
+INT8_VALIDATED = False
+
+
+def general_subset(rows: Sequence[LabelledText], sample: int | None, seed: int) -> list[LabelledText]:
     """A seeded random subset of the general tweets (all of them when ``sample`` is None)."""
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
@@ -56,9 +59,7 @@ def training_examples(
     return examples
 
 
-def read_training_data(
-    shared: Path, *, limit: int | None = None
-) -> tuple[list[LabelledText], list[LabelledText]]:
+def read_training_data(shared: Path, *, limit: int | None = None) -> tuple[list[LabelledText], list[LabelledText]]:
     """General (TweetEval train) and airline tweets from a ``shared/data`` folder."""
     general = read_tweeteval(shared / "tweet-sentiment-train", "train")
     airline = read_airline_tweets(shared / "airline-tweets" / "tweets.csv")
@@ -101,7 +102,7 @@ def train_default(
         base,
         out,
         trained=trained,
-        metadata={"recipe": json.dumps(info), "int8_validated": "true"},
+        metadata={"recipe": json.dumps(info), "int8_validated": str(INT8_VALIDATED).lower()},
     )
     info["weights"] = str(out)
     info["weights_sha256_12"] = file_hash(out)

@@ -22,21 +22,13 @@ log = logging.getLogger(__name__)
 
 def _pending(model_id: str) -> Any:
     scored = and_(Score.post_id == Post.id, Score.model_id == model_id)
-    return (
-        select(Post.id, Post.text, Post.title, Post.lang)
-        .outerjoin(Score, scored)
-        .where(Score.id.is_(None))
-    )  # type: ignore[union-attr,arg-type]
+    return select(Post.id, Post.text, Post.title, Post.lang).outerjoin(Score, scored).where(Score.id.is_(None))  # type: ignore[union-attr,arg-type]
 
 
 def count_pending(engine: Engine, model_id: str) -> int:
     """Posts that have no score from ``model_id`` yet."""
     with session_scope(engine) as session:
-        return int(
-            session.execute(
-                select(func.count()).select_from(_pending(model_id).subquery())
-            ).scalar_one()
-        )
+        return int(session.execute(select(func.count()).select_from(_pending(model_id).subquery())).scalar_one())
 
 
 def post_text(text: str, title: str | None) -> str:
@@ -69,10 +61,7 @@ def score_pending(
         while True:
             with session_scope(engine) as session:
                 rows = session.execute(
-                    _pending(model.model_id)
-                    .where(Post.id > last_id)
-                    .order_by(Post.id)
-                    .limit(chunk_size)  # type: ignore[operator,arg-type]
+                    _pending(model.model_id).where(Post.id > last_id).order_by(Post.id).limit(chunk_size)  # type: ignore[operator,arg-type]
                 ).all()
             if not rows:
                 break
@@ -80,9 +69,7 @@ def score_pending(
             values = _score_rows(model, rows)
             statement = (sqlite_insert if is_sqlite(engine) else pg_insert)(Score).values(values)
             with session_scope(engine, write=True) as session:
-                session.execute(
-                    statement.on_conflict_do_nothing(index_elements=["post_id", "model_id"])
-                )
+                session.execute(statement.on_conflict_do_nothing(index_elements=["post_id", "model_id"]))
             counts.update(v["label"] for v in values)
             counts["scored"] += len(values)
             counts["chunks"] += 1
@@ -96,8 +83,7 @@ def score_pending(
         counts["scored"],
         model.model_id,
         counts["chunks"],
-        ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if k not in ("scored", "chunks"))
-        or "none",
+        ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if k not in ("scored", "chunks")) or "none",
     )
     return {"scored": 0, "chunks": 0, **dict(counts)}
 

@@ -89,13 +89,9 @@ def prepare(shared: Path, out: Path) -> None:
     out.write_text(json.dumps(payload), encoding="utf-8")
 
 
-def _evaluate(
-    model: torch.nn.Module, tokenizer: Any, rows: list[list[str]], device: str, **kw: Any
-) -> dict[str, Any]:
+def _evaluate(model: torch.nn.Module, tokenizer: Any, rows: list[list[str]], device: str, **kw: Any) -> dict[str, Any]:
     texts = [r[0] for r in rows]
-    probs = batched_probabilities(
-        model, tokenizer, texts, batch_size=128, max_length=128, device=device, **kw
-    )
+    probs = batched_probabilities(model, tokenizer, texts, batch_size=128, max_length=128, device=device, **kw)
     predicted = [LABELS[i] for i in probs.argmax(-1).tolist()]
     report = classification_report([r[1] for r in rows], predicted)
     return {

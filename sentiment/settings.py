@@ -20,14 +20,11 @@ class SentimentSettings(BaseModel):
         description="delta file of the default model (default: the shipped one)",
     )
     batch_size: int = Field(default=64, ge=1)
-    max_length: int = Field(
-        default=128, ge=8, description="tokens per text; longer posts are truncated"
-    )
+    max_length: int = Field(default=128, ge=8, description="tokens per text; longer posts are truncated")
     threads: int | None = Field(default=None, description="torch threads; default: all cores")
     precision: Precision = Field(
         default="auto",
-        description="auto: bf16 where the CPU has avx512_bf16/amx, else int8 for the default "
-        "(validated), else fp32",
+        description="auto: bf16 where the CPU has avx512_bf16/amx, else int8 for the default (validated), else fp32",
     )
     languages: list[str] = Field(
         default_factory=lambda: ["en"],

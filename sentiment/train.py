@@ -56,9 +56,7 @@ class TrainConfig:
     class_balance: bool = False
     general_sample: int | None = None
     pool_layers: list[int] | None = None
-    repeats: dict[str, int] = field(
-        default_factory=lambda: {"general": 1, "airline": 1, "corrections": 3}
-    )
+    repeats: dict[str, int] = field(default_factory=lambda: {"general": 1, "airline": 1, "corrections": 3})
     seed: int = 13
     device: str = "cpu"
 
@@ -194,9 +192,7 @@ def train_classifier(
     device = torch.device(config.device)
     model.to(device)
     label_ids = [LABELS.index(ex.label) for ex in examples]
-    encoded = tokenizer(
-        [ex.text for ex in examples], truncation=True, max_length=config.max_length
-    )["input_ids"]
+    encoded = tokenizer([ex.text for ex in examples], truncation=True, max_length=config.max_length)["input_ids"]
     pad = int(tokenizer.pad_token_id or 0)
 
     def forward(batch: list[int]) -> torch.Tensor:
@@ -207,9 +203,7 @@ def train_classifier(
             input_ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
             mask[row, : len(encoded[i])] = 1
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits: torch.Tensor = model(
-                input_ids=input_ids.to(device), attention_mask=mask.to(device)
-            ).logits
+            logits: torch.Tensor = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
         return logits
 
     _fit(model, expand(examples, config), label_ids, forward, config, on_step)
@@ -262,9 +256,7 @@ def train_top(
         on_batch=on_encode,
     )
     label_ids = [LABELS.index(ex.label) for ex in examples]
-    trained = train_top_cached(
-        model, states, label_ids, expand(examples, config), config, on_step=on_step
-    )
+    trained = train_top_cached(model, states, label_ids, expand(examples, config), config, on_step=on_step)
     return model, trained
 
 

@@ -16,18 +16,14 @@ from torch import nn
 from sentiment.network import MeanPoolClassifier
 
 
-def _bidirectional_mask(
-    config: Any, hidden: torch.Tensor, mask: torch.Tensor
-) -> torch.Tensor | None:
+def _bidirectional_mask(config: Any, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor | None:
     """The attention mask the installed transformers' BERT layers expect for padded batches."""
     try:
         from transformers.masking_utils import create_bidirectional_mask
     except ImportError:  # transformers 4.x: additive [batch, 1, 1, seq] mask
         extended = mask[:, None, None, :].to(hidden.dtype)
         return (1.0 - extended) * torch.finfo(hidden.dtype).min
-    result: torch.Tensor | None = create_bidirectional_mask(
-        config=config, inputs_embeds=hidden, attention_mask=mask
-    )
+    result: torch.Tensor | None = create_bidirectional_mask(config=config, inputs_embeds=hidden, attention_mask=mask)
     return result
 
 
@@ -68,9 +64,7 @@ def encode_lower(
     return result
 
 
-def upper_logits(
-    model: MeanPoolClassifier, states: Sequence[torch.Tensor], *, first_layer: int
-) -> torch.Tensor:
+def upper_logits(model: MeanPoolClassifier, states: Sequence[torch.Tensor], *, first_layer: int) -> torch.Tensor:
     """Run layers ``first_layer..`` + mean pooling + head on a batch of cached states."""
     width = max(s.shape[0] for s in states)
     hidden = torch.zeros(len(states), width, states[0].shape[1])

@@ -37,7 +37,15 @@ def test_demo_runs_the_whole_cycle_and_is_idempotent(engine: Engine, tmp_path: P
     settings = demo_settings(Settings(database_url=str(engine.url), output_dir=tmp_path / "out"))
     result = run_demo(settings, engine, now=NOW)
     steps = {step.step: step.counts for step in result.steps}
-    assert set(steps) >= {"import CRM", "collect (bundled payloads)", "score", "link_and_value", "triage", "notify", "weekly_report"}
+    assert set(steps) >= {
+        "import CRM",
+        "collect (bundled payloads)",
+        "score",
+        "link_and_value",
+        "triage",
+        "notify",
+        "weekly_report",
+    }
 
     with Session(engine) as session:
         posts = session.exec(select(func.count()).select_from(Post)).one()

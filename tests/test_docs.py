@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
-import click
 import pytest
 import typer.main
 from typer.testing import CliRunner
@@ -17,23 +17,42 @@ from engagebot.config import Settings
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _commands(group: click.Group, prefix: str = "") -> list[str]:
+def _commands(group: Any, prefix: str = "") -> list[str]:
+    """Every command path, groups included (typer vendors click, so duck-type the groups)."""
     names: list[str] = []
     for name, command in sorted(group.commands.items()):
         full = f"{prefix}{name}"
         names.append(full)
-        if isinstance(command, click.Group):
+        if hasattr(command, "commands"):
             names.extend(_commands(command, f"{full} "))
     return names
 
 
-ALL_COMMANDS = _commands(typer.main.get_command(app))  # type: ignore[arg-type]
+ALL_COMMANDS = _commands(typer.main.get_command(app))
 
 
 def test_the_cli_has_the_commands_the_issues_name() -> None:
-    for name in ("init", "demo", "collect", "score", "triage", "queue", "run", "import-posts", "status",
-                 "web", "report weekly", "customers import", "transactions import", "clv fit",
-                 "sentiment train", "sentiment eval", "users add", "rules test", "notify"):
+    for name in (
+        "init",
+        "demo",
+        "collect",
+        "score",
+        "triage",
+        "queue",
+        "run",
+        "import-posts",
+        "status",
+        "web",
+        "report weekly",
+        "customers import",
+        "transactions import",
+        "clv fit",
+        "sentiment train",
+        "sentiment eval",
+        "users add",
+        "rules test",
+        "notify",
+    ):
         assert name in ALL_COMMANDS, f"missing command: engagebot {name}"
 
 

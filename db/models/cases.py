@@ -26,9 +26,7 @@ class Case(SQLModel, table=True):
         unique=True,
         description="platform:author:thread, so one author's thread is one case",
     )
-    post_id: int = Field(
-        foreign_key="posts.id", index=True, description="the post that opened the case"
-    )
+    post_id: int = Field(foreign_key="posts.id", index=True, description="the post that opened the case")
     author_id: int | None = Field(default=None, foreign_key="authors.id", index=True)
     customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
     status: str = Field(
@@ -36,12 +34,8 @@ class Case(SQLModel, table=True):
         max_length=16,
         description="open | claimed | pending_approval | replied | dismissed | escalated | closed",
     )
-    platform: str = Field(
-        default="", max_length=32, index=True, description="platform of the opening post"
-    )
-    lang: str | None = Field(
-        default=None, max_length=16, description="language of the opening post"
-    )
+    platform: str = Field(default="", max_length=32, index=True, description="platform of the opening post")
+    lang: str | None = Field(default=None, max_length=16, description="language of the opening post")
     team: str = Field(default="default", max_length=64)
     tier: str | None = Field(default=None, max_length=32)
     priority: float = Field(default=0.0, description="money at risk, aged toward the SLA")
@@ -120,9 +114,7 @@ class AuditEvent(SQLModel, table=True):
     actor: str = Field(max_length=255)
     action: str = Field(max_length=64)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=json_column(nullable=False))
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=utc_column(nullable=False, index=True)
-    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False, index=True))
 
 
 class LabelCorrection(SQLModel, table=True):

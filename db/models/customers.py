@@ -33,7 +33,9 @@ class Customer(CustomerBase, table=True):
     rclv: float | None = Field(default=None, description="CLV plus the value of the customer's voice")
     rclv_parts: dict[str, Any] | None = Field(default=None, sa_column=json_column())
     clv_updated_at: datetime | None = Field(default=None, sa_column=utc_column())
-    clv_fit_id: int | None = Field(default=None, foreign_key="clv_fits.id", description="the model fit the CLV/P(alive) came from")
+    clv_fit_id: int | None = Field(
+        default=None, foreign_key="clv_fits.id", description="the model fit the CLV/P(alive) came from"
+    )
     clv_basis: dict[str, Any] | None = Field(
         default=None, sa_column=json_column(), description="what the CLV came from: file, summary (x, t_x, T), spend"
     )
@@ -70,8 +72,12 @@ class Identity(SQLModel, table=True):
     status: str = Field(default="confirmed", max_length=16, description="confirmed | suggested | rejected")
     confidence: float = 1.0
     confirmed_by: str | None = Field(default=None, max_length=255, description="who confirmed or rejected it")
-    author_id: int | None = Field(default=None, foreign_key="authors.id", index=True, description="the Author it was linked to")
-    evidence: str | None = Field(default=None, description="why it was linked or suggested (shown to the person deciding)")
+    author_id: int | None = Field(
+        default=None, foreign_key="authors.id", index=True, description="the Author it was linked to"
+    )
+    evidence: str | None = Field(
+        default=None, description="why it was linked or suggested (shown to the person deciding)"
+    )
     decided_at: datetime | None = Field(default=None, sa_column=utc_column())
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
 

@@ -15,7 +15,9 @@ class AuthorBase(SQLModel):
     """A platform account seen in posts (not necessarily a customer)."""
 
     platform: str = Field(max_length=32)
-    external_id: str = Field(max_length=128, description="the platform's user id (or a stable name-derived id where it has none)")
+    external_id: str = Field(
+        max_length=128, description="the platform's user id (or a stable name-derived id where it has none)"
+    )
     handle: str | None = Field(default=None, max_length=255, index=True, description="lower-cased, without '@'")
     display_name: str | None = Field(default=None, max_length=255)
     followers: int | None = None
@@ -39,14 +41,27 @@ class PostBase(SQLModel):
     source: str = Field(max_length=128, index=True, description="the configured source that collected it")
     text: str
     title: str | None = None
-    lang: str | None = Field(default=None, max_length=16, description="language code as the platform (or detection) gave it")
+    lang: str | None = Field(
+        default=None, max_length=16, description="language code as the platform (or detection) gave it"
+    )
     url: str | None = None
-    conversation_id: str | None = Field(default=None, max_length=128, index=True, description="thread key: X conversation id, Reddit submission fullname, review id")
-    in_reply_to_id: str | None = Field(default=None, max_length=128, description="external id of the post this one answers")
+    conversation_id: str | None = Field(
+        default=None,
+        max_length=128,
+        index=True,
+        description="thread key: X conversation id, Reddit submission fullname, review id",
+    )
+    in_reply_to_id: str | None = Field(
+        default=None, max_length=128, description="external id of the post this one answers"
+    )
     is_brand: bool = Field(default=False, index=True, description="posted by one of the brand's own accounts")
     rating: int | None = Field(default=None, description="star rating of a review (1-5)")
-    engagement: int | None = Field(default=None, description="likes + replies + reposts/upvotes, where the platform gives them")
-    app_version: str | None = Field(default=None, max_length=64, description="app version a store review was written for")
+    engagement: int | None = Field(
+        default=None, description="likes + replies + reposts/upvotes, where the platform gives them"
+    )
+    app_version: str | None = Field(
+        default=None, max_length=64, description="app version a store review was written for"
+    )
 
 
 class Post(PostBase, table=True):
@@ -57,8 +72,12 @@ class Post(PostBase, table=True):
     author_id: int | None = Field(default=None, foreign_key="authors.id", index=True)
     created_at: datetime = Field(sa_column=utc_column(nullable=False, index=True))
     collected_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
-    answered_at: datetime | None = Field(default=None, sa_column=utc_column(), description="when a brand reply was seen in its thread")
-    raw: dict[str, Any] | None = Field(default=None, sa_column=json_column(), description="the raw record, for audit and re-parsing")
+    answered_at: datetime | None = Field(
+        default=None, sa_column=utc_column(), description="when a brand reply was seen in its thread"
+    )
+    raw: dict[str, Any] | None = Field(
+        default=None, sa_column=json_column(), description="the raw record, for audit and re-parsing"
+    )
 
 
 class Score(SQLModel, table=True):
@@ -97,7 +116,9 @@ class QuarantinedRecord(SQLModel, table=True):
     fingerprint: str = Field(max_length=64, description="hash of source + raw record, so a rerun quarantines it once")
     source: str = Field(max_length=128, index=True)
     platform: str = Field(max_length=32)
-    record_ref: str | None = Field(default=None, max_length=255, description="id or line number of the record, where known")
+    record_ref: str | None = Field(
+        default=None, max_length=255, description="id or line number of the record, where known"
+    )
     error: str
     raw: str
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))

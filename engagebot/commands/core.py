@@ -25,7 +25,9 @@ def init() -> None:
     """
     settings = load_settings()
     engine = engine_for(settings)
-    console.print(f"database ready: {engine.url.render_as_string(hide_password=True)} (schema {current_revision(engine)})")
+    console.print(
+        f"database ready: {engine.url.render_as_string(hide_password=True)} (schema {current_revision(engine)})"
+    )
 
 
 @friendly_errors
@@ -85,28 +87,45 @@ def _summary(counts: dict[str, Any]) -> str:
 
 
 def print_queue(settings: Any, engine: Any, *, top: int) -> None:
-    """The reply queue's top cases with the reasons they are there."""
+    """The reply queue's top cases, then why the first ones are first."""
     from db.engine import session_scope
-    from engagement.queue import list_cases
+    from db.types import utcnow
+    from engagement.queue import case_detail, list_cases
 
+    now = utcnow()
     with session_scope(engine) as session:
-        rows = list_cases(session, limit=top)
-        table = Table(title=f"Reply queue: top {len(rows)} open cases by money at risk")
-        for column in ("#", "case", "platform", "author", "customer", "tier", "money at risk", "P(neg)", "SLA due", "post", "why"):
-            table.add_column(column, overflow="fold")
-        for rank, row in enumerate(rows, 1):
-            reasons = row.reasons or {}
-            table.add_row(
-                str(rank),
-                str(row.id),
-                str(reasons.get("platform", "")),
-                str(reasons.get("author", "")),
-                str(reasons.get("customer", "") or "—"),
-                str(row.tier or ""),
-                f"${row.money_at_risk:,.0f}",
-                f"{reasons.get('p_negative', 0):.2f}",
-                row.sla_due_at.strftime("%a %H:%M UTC") if row.sla_due_at else "",
-                str(reasons.get("text", ""))[:90],
-                str(reasons.get("why", ""))[:120],
-            )
+        details = [case_detail(session, case.id) for case in list_cases(session, limit=top) if case.id is not None]
+    table = Table(title=f"Reply queue: top {len(details)} open cases by money at risk", title_justify="left")
+    for column, justify in (("#", "right"), ("case", "right"), ("platform", "left"), ("who", "left"),
+                            ("tier", "left"), ("at risk", "right"), ("P(neg)", "right"), ("SLA", "left"),
+                            ("post", "left")):
+        table.add_column(column, justify=justify, overflow="ellipsis", no_wrap=column != "post")  # type: ignore[arg-type]
+    for rank, case in enumerate(details, 1):
+        reasons = case.get("reasons") or {}
+        first = (case.get("posts") or [{}])[0]
+        who = str(case["why"]).split(" (", 1)[0] if case.get("customer_id") else f"@{reasons.get('handle') or '?'}"
+        table.add_row(
+            str(rank),
+            str(case["id"]),
+            str(case.get("platform") or ""),
+            who,
+            str(case.get("tier") or ""),
+            f"${case['money_at_risk']:,.0f}",
+            f"{float(reasons.get('p_negative', 0)):.2f}",
+            _sla(case.get("sla_due_at"), now),
+            str(first.get("text", ""))[:70],
+        )
     console.print(table)
+    for rank, case in enumerate(details[:3], 1):
+        console.print(f"  why #{rank}: {case['why']}", highlight=False)
+
+
+def _sla(due: str | None, now: Any) -> str:
+    from datetime import datetime
+
+    if not due:
+        return ""
+    minutes = int((datetime.fromisoformat(due) - now).total_seconds() // 60)
+    if minutes < 0:
+        return f"overdue {abs(minutes) // 60}h{abs(minutes) % 60:02d}"
+    return f"due in {minutes // 60}h{minutes % 60:02d}"

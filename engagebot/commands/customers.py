@@ -17,12 +17,8 @@ from rich.table import Table
 from engagebot.runtime import console, engine_for, friendly_errors, load_settings
 
 customers_app = typer.Typer(help="The CRM's customers.", no_args_is_help=True)
-transactions_app = typer.Typer(
-    help="Customers' purchases (the input of CLV).", no_args_is_help=True
-)
-clv_app = typer.Typer(
-    help="Customer lifetime value: fit BG/NBD + Gamma-Gamma, refresh.", no_args_is_help=True
-)
+transactions_app = typer.Typer(help="Customers' purchases (the input of CLV).", no_args_is_help=True)
+clv_app = typer.Typer(help="Customer lifetime value: fit BG/NBD + Gamma-Gamma, refresh.", no_args_is_help=True)
 identities_app = typer.Typer(help="Links between authors and customers.", no_args_is_help=True)
 
 
@@ -78,12 +74,8 @@ def _print_report(report: Any, as_json: bool, extra: dict[str, Any] | None = Non
 @customers_app.command("import")
 @friendly_errors
 def import_customers_command(
-    file: Path = typer.Argument(
-        ..., help="CRM export: crm_id,name,email,segment,currency,clv,x_handle,..."
-    ),
-    as_json: bool = typer.Option(
-        False, "--json", help="Print the counts and every rejected row as JSON."
-    ),
+    file: Path = typer.Argument(..., help="CRM export: crm_id,name,email,segment,currency,clv,x_handle,..."),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts and every rejected row as JSON."),
 ) -> None:
     """Upsert customers and their platform accounts from a CRM CSV (format: docs/crm-format.md).
 
@@ -103,12 +95,8 @@ def import_customers_command(
 @friendly_errors
 def import_transactions_command(
     file: Path = typer.Argument(..., help="CSV with customer_id (the CRM id), date (ISO), amount."),
-    refresh: bool = typer.Option(
-        True, "--refresh/--no-refresh", help="Refit CLV and rCLV afterwards."
-    ),
-    as_json: bool = typer.Option(
-        False, "--json", help="Print the counts and every rejected row as JSON."
-    ),
+    refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="Refit CLV and rCLV afterwards."),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts and every rejected row as JSON."),
 ) -> None:
     """Add customers' transactions from a CSV, then refit CLV, P(alive) and rCLV.
 
@@ -121,9 +109,7 @@ def import_transactions_command(
     engine = engine_for(settings)
     with _progress(file, quiet=as_json) as advance:
         report = import_transactions(engine, file, progress=advance)
-    values = (
-        refresh_values(engine, settings.engagement.clv) if refresh and report.inserted else None
-    )
+    values = refresh_values(engine, settings.engagement.clv) if refresh and report.inserted else None
     _print_report(report, as_json, {"values": values} if values else None)
     if values and not as_json:
         console.print(_values_line(values))
@@ -146,23 +132,15 @@ def _number(value: float | None, digits: int = 6) -> float | None:
 @friendly_errors
 def clv_fit_command(
     file: Path = typer.Argument(..., help="Transactions CSV: customer, date (ISO), amount."),
-    calibration_end: str = typer.Option(
-        ..., "--calibration-end", help="Last day (ISO) the models see."
-    ),
+    calibration_end: str = typer.Option(..., "--calibration-end", help="Last day (ISO) the models see."),
     holdout_end: str | None = typer.Option(
         None, "--holdout-end", help="Last day of the holdout check (default: the file's last day)."
     ),
-    customer_column: str = typer.Option(
-        "customer_id", "--customer-column", help="Column of the customer (CRM) id."
-    ),
+    customer_column: str = typer.Option("customer_id", "--customer-column", help="Column of the customer (CRM) id."),
     date_column: str = typer.Option("date", "--date-column", help="Column of the purchase date."),
     amount_column: str = typer.Option("amount", "--amount-column", help="Column of the amount."),
-    write: bool = typer.Option(
-        True, "--write/--no-write", help="Write CLV to customers found in the database."
-    ),
-    as_json: bool = typer.Option(
-        False, "--json", help="Print parameters, holdout check and counts as JSON."
-    ),
+    write: bool = typer.Option(True, "--write/--no-write", help="Write CLV to customers found in the database."),
+    as_json: bool = typer.Option(False, "--json", help="Print parameters, holdout check and counts as JSON."),
 ) -> None:
     """Fit BG/NBD + Gamma-Gamma on a transactions file; print the parameters and a holdout check.
 
@@ -185,21 +163,14 @@ def clv_fit_command(
     if not purchases:
         raise ValueError(f"{file}: no valid transactions ({len(rejected)} rejected rows)")
     last_day = max(p[1] for p in purchases).date()
-    hold_end = (
-        date.fromisoformat(holdout_end)
-        if holdout_end
-        else (last_day if last_day > cal_end else None)
-    )
-    summary = summarize(
-        purchases, cal_end, unit_days=clv_settings.time_unit_days, holdout_end=hold_end
-    )
+    hold_end = date.fromisoformat(holdout_end) if holdout_end else (last_day if last_day > cal_end else None)
+    summary = summarize(purchases, cal_end, unit_days=clv_settings.time_unit_days, holdout_end=hold_end)
     if not len(summary):
         raise ValueError(f"{file}: no customer bought on or before {cal_end}")
     result = estimate(summary, clv_settings)
     fitted = result.method == MODEL
     output: dict[str, Any] = {
-        key: _number(result.params.get(key)) if fitted else None
-        for key in ("r", "alpha", "a", "b", "p", "q", "gamma")
+        key: _number(result.params.get(key)) if fitted else None for key in ("r", "alpha", "a", "b", "p", "q", "gamma")
     }
     output.update(
         method=result.method,
@@ -236,9 +207,7 @@ def _print_fit(output: dict[str, Any]) -> None:
     if output["method"] != "bgnbd+gammagamma":
         console.print(f"[yellow]fallback ({output['method']}):[/] {output['reason']}")
     else:
-        table = Table(
-            "model", "parameters", "log-likelihood", title=f"fit on {output['customers']} customers"
-        )
+        table = Table("model", "parameters", "log-likelihood", title=f"fit on {output['customers']} customers")
         ll = output["log_likelihood"]
         table.add_row(
             "BG/NBD",
@@ -261,10 +230,7 @@ def _print_fit(output: dict[str, Any]) -> None:
             f"RMSE {h['rmse']:.3f}, correlation {h['correlation']:.3f}"
         )
     if output["rejected_rows"]:
-        console.print(
-            f"[red]{len(output['rejected_rows'])} rejected rows[/] "
-            f"(first: {output['rejected_rows'][0]})"
-        )
+        console.print(f"[red]{len(output['rejected_rows'])} rejected rows[/] (first: {output['rejected_rows'][0]})")
     if "written" in output:
         w = output["written"]
         console.print(
@@ -292,9 +258,7 @@ def clv_refresh_command(
 
 @friendly_errors
 def link_command(
-    threshold: float = typer.Option(
-        0.86, "--threshold", min=0.5, max=1.0, help="Similarity needed to suggest a link."
-    ),
+    threshold: float = typer.Option(0.86, "--threshold", min=0.5, max=1.0, help="Similarity needed to suggest a link."),
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
 ) -> None:
     """Link authors to customers: exact (CRM accounts), by email (reviews), suggestions to review.

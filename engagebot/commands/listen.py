@@ -26,9 +26,7 @@ def _parse_map(items: list[str]) -> dict[str, str]:
 
 @friendly_errors
 def import_posts(
-    files: list[Path] = typer.Argument(
-        ..., help="Files of raw API bodies (JSON, JSONL) or CSV/JSONL exports."
-    ),
+    files: list[Path] = typer.Argument(..., help="Files of raw API bodies (JSON, JSONL) or CSV/JSONL exports."),
     platform: str = typer.Option(..., "--platform", "-p", help=PLATFORM_HELP),
     source: str | None = typer.Option(
         None, "--source", help="Source name stored on the posts (default import:PLATFORM)."
@@ -36,8 +34,7 @@ def import_posts(
     column_map: list[str] = typer.Option(
         [],
         "--map",
-        help="COLUMN=FIELD for CSV/JSONL (fields: text, created_at, external_id, author, "
-        "rating, ...). Repeatable.",
+        help="COLUMN=FIELD for CSV/JSONL (fields: text, created_at, external_id, author, rating, ...). Repeatable.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the counts and rejections as JSON."),
 ) -> None:
@@ -69,9 +66,7 @@ def import_posts(
 
         def on_progress(path: Path, records: int) -> None:
             done[path] = records
-            progress.update(
-                task, completed=sum(done.values()), description=f"importing {path.name}"
-            )
+            progress.update(task, completed=sum(done.values()), description=f"importing {path.name}")
 
         result = import_files(
             engine,
@@ -92,9 +87,7 @@ def import_posts(
         + (f", {result.answered} marked answered" if result.answered else "")
     )
     if result.rejections:
-        table = Table(
-            "file", "record", "why rejected", title="rejected (first 20; kept in quarantine)"
-        )
+        table = Table("file", "record", "why rejected", title="rejected (first 20; kept in quarantine)")
         for item in result.rejections[:20]:
             table.add_row(item.file, item.ref or "", item.error)
         console.print(table)
@@ -102,9 +95,7 @@ def import_posts(
 
 @friendly_errors
 def collect(
-    source: list[str] = typer.Option(
-        [], "--source", "-s", help="Run only this configured source (repeatable)."
-    ),
+    source: list[str] = typer.Option([], "--source", "-s", help="Run only this configured source (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print per-source results as JSON."),
 ) -> None:
     """Collect new posts from the configured sources (X, Reddit, App Store, Google Play, files).
@@ -121,10 +112,7 @@ def collect(
     known = {s.name for s in settings.listener.sources}
     unknown = [name for name in source if name not in known]
     if unknown:
-        raise ValueError(
-            f"unknown source(s): {', '.join(unknown)} "
-            f"(configured: {', '.join(sorted(known)) or 'none'})"
-        )
+        raise ValueError(f"unknown source(s): {', '.join(unknown)} (configured: {', '.join(sorted(known)) or 'none'})")
     with console.status("collecting", spinner="dots") if not as_json else _null():
         results = collect_sources(engine, settings.listener, only=source or None)
     if as_json:

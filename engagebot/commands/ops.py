@@ -16,9 +16,7 @@ log = logging.getLogger("engagebot.ops")
 
 
 def run(
-    no_web: bool = typer.Option(
-        False, "--no-web", help="Run a worker only: scheduler and shared work, no web app."
-    ),
+    no_web: bool = typer.Option(False, "--no-web", help="Run a worker only: scheduler and shared work, no web app."),
     once: bool = typer.Option(
         False, "--once", help="Run one cycle (collect, score, link/value, triage, notify) and exit."
     ),
@@ -36,14 +34,19 @@ def run(
         from engagebot.scheduler import JobQueue
 
         outcomes = JobQueue(settings, engine).run_once()
-        failed = [o for o in outcomes if not o.ok]
+        table = Table(box=None, pad_edge=False)
+        for column in ("job", "status", "seconds", "counts / error"):
+            table.add_column(column, no_wrap=True)
+        room = max(console.width - 50, 20)
         for outcome in outcomes:
-            mark = "[red]failed[/]" if not outcome.ok else "[green]ok[/]"
-            console.print(
-                f"{outcome.job:<32} {mark} {outcome.seconds:7.1f}s  "
-                f"{outcome.error or _brief(outcome.counts)}"
+            table.add_row(
+                outcome.job,
+                "[green]ok[/]" if outcome.ok else "[red]failed[/]",
+                f"{outcome.seconds:.1f}",
+                _cut(outcome.error or _brief(outcome.counts), room),
             )
-        raise typer.Exit(1 if failed else 0)
+        console.print(table)
+        raise typer.Exit(0 if all(o.ok for o in outcomes) else 1)
 
     from engagebot.commands.web import build_app
     from engagebot.observability import HealthServer
@@ -55,9 +58,7 @@ def run(
     ops = settings.ops
     if no_web:
         if ops.metrics_port:
-            servers.append(
-                HealthServer(engine, host=ops.metrics_host, port=ops.metrics_port).start()
-            )
+            servers.append(HealthServer(engine, host=ops.metrics_host, port=ops.metrics_port).start())
             log.info(
                 "health and metrics on http://%s:%d (/healthz /readyz /metrics)",
                 ops.metrics_host,
@@ -65,9 +66,7 @@ def run(
             )
     else:
         servers.append(
-            HealthServer(
-                engine, host=ops.web_host, port=ops.web_port, app=build_app(settings, engine)
-            ).start()
+            HealthServer(engine, host=ops.web_host, port=ops.web_port, app=build_app(settings, engine)).start()
         )
         log.info("web app on http://%s:%d", ops.web_host, ops.web_port)
     try:
@@ -106,10 +105,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
         console.print_json(json.dumps(report, default=str))
         return
     backlog = report["backlog"]
-    leaders = (
-        ", ".join(f"{x['holder']} (until {_when(x['expires_at'])})" for x in report["leader"])
-        or "none"
-    )
+    leaders = ", ".join(f"{x['holder']} (until {_when(x['expires_at'])})" for x in report["leader"]) or "none"
     console.print(f"[bold]engagebot status[/] at {_when(report['time'])} UTC   leader: {leaders}")
     tiers = ", ".join(f"{k} {v}" for k, v in sorted(backlog["open_cases_by_tier"].items())) or "-"
     console.print(

@@ -49,8 +49,7 @@ def _print_case(case: Case | None, as_json: bool, verb: str) -> None:
         console.print("the queue is empty")
         return
     console.print(
-        f"{verb} case [bold]{case.id}[/] ({case.status}, team {case.team}, "
-        f"{case.money_at_risk:,.0f} at risk)",
+        f"{verb} case [bold]{case.id}[/] ({case.status}, team {case.team}, {case.money_at_risk:,.0f} at risk)",
         highlight=False,
     )
     why = (case.reasons or {}).get("why")
@@ -60,17 +59,13 @@ def _print_case(case: Case | None, as_json: bool, verb: str) -> None:
 
 def _team_of(engine: Engine, agent: str) -> str | None:
     with session_scope(engine) as session:
-        team = session.execute(
-            select(col(User.team)).where(col(User.name) == agent)
-        ).scalar_one_or_none()
+        team = session.execute(select(col(User.team)).where(col(User.name) == agent)).scalar_one_or_none()
         return str(team) if team is not None else None
 
 
 def triage_command(
     as_json: bool = JSON,
-    now: str | None = typer.Option(
-        None, "--now", help="Triage as of this time (ISO 8601 with zone); default now."
-    ),
+    now: str | None = typer.Option(None, "--now", help="Triage as of this time (ISO 8601 with zone); default now."),
 ) -> None:
     """Turn negative, unanswered, recent posts into prioritised cases; age and close the rest.
 
@@ -134,9 +129,7 @@ def list_command(
             search=search,
         )
     if as_json:
-        typer.echo(
-            json.dumps({"total": total, "cases": [queue.case_to_dict(c) for c in cases]}, indent=2)
-        )
+        typer.echo(json.dumps({"total": total, "cases": [queue.case_to_dict(c) for c in cases]}, indent=2))
         return
     table = Table(
         "id",
@@ -167,9 +160,7 @@ def list_command(
 
 @queue_app.command("show")
 @friendly_errors
-def show_command(
-    case_id: int = typer.Argument(..., help="The case id."), as_json: bool = JSON
-) -> None:
+def show_command(case_id: int = typer.Argument(..., help="The case id."), as_json: bool = JSON) -> None:
     """One case with its posts, replies and audit trail.
 
     Example: engagebot queue show 12 --json
@@ -194,9 +185,7 @@ def show_command(
 @friendly_errors
 def next_command(
     agent: str = AGENT,
-    team: str | None = typer.Option(
-        None, help="Whose queue (default: the agent's team, else every team)."
-    ),
+    team: str | None = typer.Option(None, help="Whose queue (default: the agent's team, else every team)."),
     as_json: bool = JSON,
 ) -> None:
     """Claim the highest-priority free case of my team (a lease that expires).
@@ -205,33 +194,25 @@ def next_command(
     """
     settings, engine = _engine()
     team = team or _team_of(engine, agent)
-    case = queue.claim_next(
-        engine, agent=agent, team=team, lease_minutes=settings.engagement.routing.lease_minutes
-    )
+    case = queue.claim_next(engine, agent=agent, team=team, lease_minutes=settings.engagement.routing.lease_minutes)
     _print_case(case, as_json, "claimed")
 
 
 @queue_app.command("claim")
 @friendly_errors
-def claim_command(
-    case_id: int = typer.Argument(...), agent: str = AGENT, as_json: bool = JSON
-) -> None:
+def claim_command(case_id: int = typer.Argument(...), agent: str = AGENT, as_json: bool = JSON) -> None:
     """Claim one case by id (or renew my claim).
 
     Example: engagebot queue claim 12 --agent amy
     """
     settings, engine = _engine()
-    case = queue.claim(
-        engine, case_id, agent=agent, lease_minutes=settings.engagement.routing.lease_minutes
-    )
+    case = queue.claim(engine, case_id, agent=agent, lease_minutes=settings.engagement.routing.lease_minutes)
     _print_case(case, as_json, "claimed")
 
 
 @queue_app.command("release")
 @friendly_errors
-def release_command(
-    case_id: int = typer.Argument(...), agent: str = AGENT, as_json: bool = JSON
-) -> None:
+def release_command(case_id: int = typer.Argument(...), agent: str = AGENT, as_json: bool = JSON) -> None:
     """Give a claimed case back to the queue.
 
     Example: engagebot queue release 12 --agent amy
@@ -277,8 +258,7 @@ def reply_command(
         typer.echo(json.dumps(data, indent=2))
         return
     console.print(
-        f"reply {result.id} on case {case_id}: {result.status}"
-        + (f" ({result.error})" if result.error else ""),
+        f"reply {result.id} on case {case_id}: {result.status}" + (f" ({result.error})" if result.error else ""),
         highlight=False,
     )
 
@@ -288,9 +268,7 @@ def reply_command(
 def dismiss_command(
     case_id: int = typer.Argument(...),
     agent: str = AGENT,
-    reason: str = typer.Option(
-        ..., "--reason", help="Why no reply is needed (spam, duplicate, solved)."
-    ),
+    reason: str = typer.Option(..., "--reason", help="Why no reply is needed (spam, duplicate, solved)."),
     as_json: bool = JSON,
 ) -> None:
     """Close a case without replying, with a reason.
@@ -314,9 +292,7 @@ def escalate_command(
     Example: engagebot queue escalate 12 --agent amy --reason "legal threat"
     """
     settings, engine = _engine()
-    case = queue.escalate(
-        engine, case_id, agent=agent, reason=reason, to=settings.engagement.routing.lead
-    )
+    case = queue.escalate(engine, case_id, agent=agent, reason=reason, to=settings.engagement.routing.lead)
     _print_case(case, as_json, "escalated")
 
 
@@ -334,9 +310,7 @@ def reassign_command(
     Example: engagebot queue reassign 12 --agent lena --to ben --team billing
     """
     _, engine = _engine()
-    _print_case(
-        queue.reassign(engine, case_id, agent=agent, to=to, team=team), as_json, "reassigned"
-    )
+    _print_case(queue.reassign(engine, case_id, agent=agent, to=to, team=team), as_json, "reassigned")
 
 
 @queue_app.command("approve")
@@ -352,11 +326,24 @@ def approve_command(
     """
     settings, engine = _engine()
     result = queue.approve_reply(engine, reply_id, lead=lead, settings=settings.engagement.replies)
-    typer.echo(
-        json.dumps(replies.reply_to_dict(result), indent=2)
-        if as_json
-        else f"reply {reply_id}: {result.status}"
-    )
+    typer.echo(json.dumps(replies.reply_to_dict(result), indent=2) if as_json else f"reply {reply_id}: {result.status}")
+
+
+@queue_app.command("reject")
+@friendly_errors
+def reject_command(
+    reply_id: int = typer.Argument(..., help="The reply waiting for approval."),
+    lead: str = typer.Option(..., "--lead", help="The rejecting lead."),
+    reason: str = typer.Option(..., "--reason", help="What the agent should change."),
+    as_json: bool = JSON,
+) -> None:
+    """Reject a reply waiting for a lead; the case goes back to its agent.
+
+    Example: engagebot queue reject 7 --lead lena --reason "offer a refund"
+    """
+    _, engine = _engine()
+    result = queue.reject_reply(engine, reply_id, lead=lead, reason=reason)
+    typer.echo(json.dumps(replies.reply_to_dict(result), indent=2) if as_json else f"reply {reply_id}: {result.status}")
 
 
 @queue_app.command("retry-replies")
@@ -390,9 +377,7 @@ def rules_test_command(
     settings = load_settings()
     validate_rules(settings.engagement.routing)
     decision = explain(
-        CaseFacts(
-            text=text, platform=platform, lang=lang, segment=segment, tier=tier, rating=rating
-        ),
+        CaseFacts(text=text, platform=platform, lang=lang, segment=segment, tier=tier, rating=rating),
         settings.engagement.routing,
     )
     if as_json:

@@ -24,15 +24,11 @@ def weekly_command(
         "the newest post). "
         "Default: the last complete week.",
     ),
-    out: Path | None = typer.Option(
-        None, "--out", help="Folder to write into (default: <output_dir>/reports)."
-    ),
+    out: Path | None = typer.Option(None, "--out", help="Folder to write into (default: <output_dir>/reports)."),
     no_slack: bool = typer.Option(False, "--no-slack", help="Do not queue the Slack summary."),
-    as_json: bool = typer.Option(
-        False, "--json", help="Print the key figures and file paths as JSON."
-    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the key figures and file paths as JSON."),
 ) -> None:
-    """Write the weekly report (HTML with charts, CSVs, a PDF) and queue its Slack summary.
+    """Write the weekly report (HTML with charts, an email, CSVs, a PDF) and queue its Slack summary.
 
     Example: engagebot report weekly --week 2026-W47 --out reports/
     """
@@ -40,19 +36,13 @@ def weekly_command(
     engine = engine_for(settings)
     out_dir = out if out is not None else settings.output_dir / "reports"
     if as_json:
-        report = weekly_report_step(
-            engine, settings.engagement, out_dir=out_dir, week=week, enqueue_slack=not no_slack
-        )
+        report = weekly_report_step(engine, settings.engagement, out_dir=out_dir, week=week, enqueue_slack=not no_slack)
         typer.echo(json.dumps(report.as_json(), indent=2, default=str))
         return
     with console.status("building the weekly report"):
-        report = weekly_report_step(
-            engine, settings.engagement, out_dir=out_dir, week=week, enqueue_slack=not no_slack
-        )
+        report = weekly_report_step(engine, settings.engagement, out_dir=out_dir, week=week, enqueue_slack=not no_slack)
     h, currency = report.headline, settings.engagement.report.currency
-    console.print(
-        f"[bold]Weekly report {h.week}[/] ({h.span}){' - week not over yet' if h.partial else ''}"
-    )
+    console.print(f"[bold]Weekly report {h.week}[/] ({h.span}){' - week not over yet' if h.partial else ''}")
     console.print(
         f"  {h.posts:,} posts, {pct(h.negative_share)} negative; "
         f"{money(h.unanswered_money, currency)} unanswered "
@@ -62,6 +52,7 @@ def weekly_command(
         highlight=False,
     )
     console.print(f"  html: {report.html_path}", highlight=False)
+    console.print(f"  eml:  {report.eml_path} (the same report as an email, charts inline)", highlight=False)
     if report.pdf_path:
         console.print(f"  pdf:  {report.pdf_path}", highlight=False)
     console.print(

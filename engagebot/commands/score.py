@@ -52,9 +52,7 @@ def score(
     if as_json:
         console.print_json(json.dumps({"model_id": model.model_id, "deleted": deleted, **result}))
         return
-    labels = ", ".join(
-        f"{k} {v}" for k, v in sorted(result.items()) if k not in ("scored", "chunks")
-    )
+    labels = ", ".join(f"{k} {v}" for k, v in sorted(result.items()) if k not in ("scored", "chunks"))
     console.print(
         f"scored {result['scored']} posts with {model.model_id} ({labels or 'nothing pending'})"
         + (f"; {deleted} old scores dropped" if rescore else "")
@@ -95,9 +93,7 @@ def train(
     general_sample: int | None = typer.Option(
         None, "--general-sample", min=1, help="General tweets sampled (default: the recipe's)."
     ),
-    variant: str | None = typer.Option(
-        None, "--variant", help="top (default), lora, full or head."
-    ),
+    variant: str | None = typer.Option(None, "--variant", help="top (default), lora, full or head."),
     corrections: bool = typer.Option(
         True,
         "--corrections/--no-corrections",
@@ -135,23 +131,17 @@ def train(
         fixes = load_corrections(engine_for(load_settings()))
     target = out or DEFAULT_WEIGHTS
     with _progress(as_json) as progress:
-        encode_task = progress.add_task("encoding lower layers", total=None)
+        encode_task = progress.add_task("encoding texts", total=None)
         step_task = progress.add_task("training", total=None)
 
         def on_encode(n: int) -> None:
             progress.advance(encode_task, n)
 
         def on_step(step: int, total: int, loss: float) -> None:
-            progress.update(
-                step_task, completed=step, total=total, description=f"training (loss {loss:.3f})"
-            )
+            progress.update(step_task, completed=step, total=total, description=f"training (loss {loss:.3f})")
 
-        info = train_default(
-            general, airline, fixes, config, target, on_encode=on_encode, on_step=on_step
-        )
-    card = write_card(
-        info, target.with_name("MODEL_CARD.md") if out is None else target.with_suffix(".md")
-    )
+        info = train_default(general, airline, fixes, config, target, on_encode=on_encode, on_step=on_step)
+    card = write_card(info, target.with_name("MODEL_CARD.md") if out is None else target.with_suffix(".md"))
     if as_json:
         console.print_json(json.dumps({**info, "card": str(card)}))
     else:
@@ -166,17 +156,11 @@ def train(
 @friendly_errors
 def evaluate(
     data: Path = typer.Option(..., "--data", help="A TweetEval folder or a CSV file."),
-    data_format: str | None = typer.Option(
-        None, "--format", help="tweeteval or csv (default: folder = tweeteval)."
-    ),
+    data_format: str | None = typer.Option(None, "--format", help="tweeteval or csv (default: folder = tweeteval)."),
     split: str = typer.Option("val", "--split", help="val or test (tweeteval format)."),
-    label_column: str = typer.Option(
-        "label", "--label-column", help="CSV column with negative/neutral/positive."
-    ),
+    label_column: str = typer.Option("label", "--label-column", help="CSV column with negative/neutral/positive."),
     text_column: str = typer.Option("text", "--text-column", help="CSV column with the text."),
-    as_json: bool = typer.Option(
-        False, "--json", help="Print the metrics as JSON (top-level macro_recall)."
-    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON (top-level macro_recall)."),
 ) -> None:
     """Evaluate the configured model: macro recall, accuracy, per class, confusion, texts/s.
 
@@ -212,9 +196,7 @@ def evaluate(
         table.add_row(label, f"{m['recall']:.4f}", f"{m['precision']:.4f}", str(m["support"]))
     console.print(table)
     confusion = Table("gold \\ predicted", *report["confusion"]["labels"])
-    for label, row in zip(
-        report["confusion"]["labels"], report["confusion"]["matrix"], strict=True
-    ):
+    for label, row in zip(report["confusion"]["labels"], report["confusion"]["matrix"], strict=True):
         confusion.add_row(label, *map(str, row))
     console.print(confusion)
 

@@ -25,7 +25,7 @@ users_app = typer.Typer(
 
 
 def extra_routers(settings: Settings, engine: Engine) -> list[APIRouter]:
-    """Routers other parts contribute: health/metrics (ops) and Slack interactivity (notify)."""
+    """Routers the composition root adds: health and metrics (ops)."""
     routers: list[APIRouter] = []
     try:
         from engagebot.observability import ops_router
@@ -33,12 +33,6 @@ def extra_routers(settings: Settings, engine: Engine) -> list[APIRouter]:
         routers.append(ops_router(engine))
     except ImportError:  # pragma: no cover - the ops module is part of the package
         log.warning("ops endpoints not available")
-    try:
-        from engagement.notify import interactivity  # type: ignore[attr-defined,unused-ignore]
-
-        routers.append(interactivity.router(engine, settings.engagement))
-    except (ImportError, AttributeError):
-        log.debug("Slack interactivity endpoint not available")
     return routers
 
 

@@ -35,9 +35,7 @@ def maximise(objective: Objective, start: FloatArray, *, what: str) -> FloatArra
     Working in log space keeps every parameter positive without bounds. BFGS with the exact
     gradient converges to the published figures' precision in a few dozen iterations.
     """
-    result = minimize(
-        objective, start, jac=True, method="BFGS", options={"gtol": 1e-7, "maxiter": 2000}
-    )
+    result = minimize(objective, start, jac=True, method="BFGS", options={"gtol": 1e-7, "maxiter": 2000})
     if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
         raise FitError(f"{what}: the likelihood diverged ({result.message})")
     if not result.success:
@@ -49,7 +47,5 @@ def maximise(objective: Objective, start: FloatArray, *, what: str) -> FloatArra
     low, high = float(np.min(result.x)), float(np.max(result.x))
     if low < np.log(1e-4) or high > np.log(1e5):
         extreme = np.exp(low if -low > high else high)
-        raise FitError(
-            f"{what}: a parameter ran off to {extreme:.3g} (too little or degenerate data?)"
-        )
+        raise FitError(f"{what}: a parameter ran off to {extreme:.3g} (too little or degenerate data?)")
     return np.asarray(result.x, dtype=np.float64)

@@ -54,9 +54,7 @@ def _terms(
     return a1, a2, c3, c4
 
 
-def log_likelihood(
-    params: BgNbdParams, frequency: object, recency: object, age: object
-) -> FloatArray:
+def log_likelihood(params: BgNbdParams, frequency: object, recency: object, age: object) -> FloatArray:
     """Per-customer log-likelihood, equation (6) of Fader, Hardie & Lee (2005)."""
     x, t_x, T = _arrays(frequency, recency, age)
     log_params = np.log([params.r, params.alpha, params.a, params.b])
@@ -73,13 +71,7 @@ def _objective(
     ll = a1 + a2 + np.logaddexp(c3, c4)
     w4 = expit(c4 - c3)  # share of the "dropped out after the last purchase" branch (0 when x=0)
     w3 = 1.0 - w4
-    d_r = (
-        digamma(r + x)
-        - digamma(r)
-        + np.log(alpha)
-        - w3 * np.log(alpha + T)
-        - w4 * np.log(alpha + t_x)
-    )
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - w4 * np.log(alpha + t_x)
     d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
     d_a = digamma(a + b) - digamma(a + b + x) + w4 / a
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -117,9 +109,7 @@ def p_alive(params: BgNbdParams, frequency: object, recency: object, age: object
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     with np.errstate(divide="ignore", invalid="ignore"):
         log_odds = (
-            np.log(a)
-            - np.log(np.where(x > 0, b + x - 1, 1.0))
-            + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+            np.log(a) - np.log(np.where(x > 0, b + x - 1, 1.0)) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
         )
     return np.asarray(np.where(x > 0, expit(-log_odds), 1.0), dtype=np.float64)
 
@@ -142,6 +132,4 @@ def expected_purchases_new(params: BgNbdParams, t: float | FloatArray) -> FloatA
     t_arr = np.asarray(t, dtype=np.float64)
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     hyp = hyp2f1(r, b, a + b - 1, t_arr / (alpha + t_arr))
-    return np.asarray(
-        (a + b - 1) / (a - 1) * (1.0 - (alpha / (alpha + t_arr)) ** r * hyp), dtype=np.float64
-    )
+    return np.asarray((a + b - 1) / (a - 1) * (1.0 - (alpha / (alpha + t_arr)) ** r * hyp), dtype=np.float64)

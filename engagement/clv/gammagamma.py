@@ -51,9 +51,7 @@ def log_likelihood(params: GammaGammaParams, frequency: object, monetary: object
     return np.asarray(ll, dtype=np.float64)
 
 
-def _objective(
-    log_params: FloatArray, x: FloatArray, m: FloatArray, w: FloatArray
-) -> tuple[float, FloatArray]:
+def _objective(log_params: FloatArray, x: FloatArray, m: FloatArray, w: FloatArray) -> tuple[float, FloatArray]:
     p, q, g = np.exp(log_params)
     ll = log_likelihood(GammaGammaParams(p, q, g), x, m)
     log_gmx = np.log(g + m * x)

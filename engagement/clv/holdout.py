@@ -37,19 +37,13 @@ def check(params: bgnbd.BgNbdParams, summary: Summary) -> HoldoutReport:
     actual = summary.holdout_purchases
     error = predicted - actual
     predicted_total, actual_total = float(predicted.sum()), float(actual.sum())
-    corr = (
-        float(np.corrcoef(predicted, actual)[0, 1])
-        if len(summary) > 1 and actual.std() > 0
-        else float("nan")
-    )
+    corr = float(np.corrcoef(predicted, actual)[0, 1]) if len(summary) > 1 and actual.std() > 0 else float("nan")
     return HoldoutReport(
         customers=len(summary),
         length=summary.holdout_length,
         predicted_total=predicted_total,
         actual_total=actual_total,
-        total_error_pct=100.0 * (predicted_total - actual_total) / actual_total
-        if actual_total
-        else float("nan"),
+        total_error_pct=100.0 * (predicted_total - actual_total) / actual_total if actual_total else float("nan"),
         mean_absolute_error=float(np.mean(np.abs(error))),
         rmse=float(np.sqrt(np.mean(error**2))),
         correlation=corr,

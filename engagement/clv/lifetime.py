@@ -103,6 +103,4 @@ def customer_values(
     )
     spend = gammagamma.expected_spend(model.spend, summary.frequency, summary.monetary)
     alive = bgnbd.p_alive(model.purchases, summary.frequency, summary.recency, summary.age)
-    return CustomerValues(
-        clv=discounted * spend, p_alive=alive, expected_purchases=purchases, expected_spend=spend
-    )
+    return CustomerValues(clv=discounted * spend, p_alive=alive, expected_purchases=purchases, expected_spend=spend)

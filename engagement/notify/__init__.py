@@ -12,9 +12,7 @@ from engagement.notify.interactivity import InteractionResult, handle_interactio
 from engagement.settings import EngagementSettings
 
 
-def deliver_pending(
-    engine: Engine, settings: EngagementSettings, now: datetime | None = None
-) -> dict[str, int]:
+def deliver_pending(engine: Engine, settings: EngagementSettings, now: datetime | None = None) -> dict[str, int]:
     """Deliver due outbox messages (to ``settings.slack.sink`` when set, else Slack)."""
     return _deliver_pending(engine, settings.slack, now)
 

@@ -59,20 +59,17 @@ def case_blocks(
             "fields": [
                 {
                     "type": "mrkdwn",
-                    "text": f"*Priority*\n{case.priority:,.0f} "
-                    f"(x{reasons.get('age_factor', 1):.2f} for waiting)",
+                    "text": f"*Priority*\n{case.priority:,.0f} (x{reasons.get('age_factor', 1):.2f} for waiting)",
                 },
                 {"type": "mrkdwn", "text": f"*Money at risk*\n{_money(case.money_at_risk)}"},
                 {"type": "mrkdwn", "text": f"*Customer*\n{who} ({case.tier or 'unknown'} tier)"},
                 {
                     "type": "mrkdwn",
-                    "text": f"*CLV / rCLV*\n{_money(reasons.get('clv'))} / "
-                    f"{_money(reasons.get('rclv'))}",
+                    "text": f"*CLV / rCLV*\n{_money(reasons.get('clv'))} / {_money(reasons.get('rclv'))}",
                 },
                 {
                     "type": "mrkdwn",
-                    "text": f"*Platform*\n{escape(case.platform or '?')} · "
-                    f"team {escape(case.team)}",
+                    "text": f"*Platform*\n{escape(case.platform or '?')} · team {escape(case.team)}",
                 },
                 {"type": "mrkdwn", "text": f"*SLA due*\n{_date(case.sla_due_at)}"},
             ],
@@ -80,9 +77,7 @@ def case_blocks(
         {"type": "section", "text": {"type": "mrkdwn", "text": quoted}},
         {
             "type": "context",
-            "elements": [
-                {"type": "mrkdwn", "text": escape(str(reasons.get("why", "")))[:2000] or " "}
-            ],
+            "elements": [{"type": "mrkdwn", "text": escape(str(reasons.get("why", "")))[:2000] or " "}],
         },
     ]
     blocks.append(actions_block(case, web_base_url=web_base_url, agents=agents))
@@ -187,9 +182,7 @@ def breach_blocks(case: Case, *, web_base_url: str, now: datetime) -> list[dict[
     ]
 
 
-def spike_blocks(
-    kind: str, name: str, count: int, baseline: float, window_hours: float
-) -> list[dict[str, Any]]:
+def spike_blocks(kind: str, name: str, count: int, baseline: float, window_hours: float) -> list[dict[str, Any]]:
     return [
         {
             "type": "section",

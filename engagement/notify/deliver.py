@@ -48,9 +48,7 @@ def _claim_batch(engine: Engine, now: datetime, limit: int) -> list[Outbox]:
         return rows
 
 
-def _record(
-    engine: Engine, outbox_id: int, result: Delivery, slack: SlackSettings, now: datetime
-) -> str:
+def _record(engine: Engine, outbox_id: int, result: Delivery, slack: SlackSettings, now: datetime) -> str:
     with session_scope(engine, write=True) as session:
         row = session.get(Outbox, outbox_id)
         if row is None:
@@ -66,17 +64,11 @@ def _record(
         elif result.permanent or row.attempts >= slack.max_attempts:
             row.status = "failed"
             row.last_error = (
-                result.error
-                if result.permanent
-                else f"gave up after {row.attempts} attempts: {result.error}"
+                result.error if result.permanent else f"gave up after {row.attempts} attempts: {result.error}"
             )
             outcome = "failed"
         else:
-            wait = (
-                result.retry_after
-                if result.retry_after is not None
-                else backoff_seconds(row.attempts, slack)
-            )
+            wait = result.retry_after if result.retry_after is not None else backoff_seconds(row.attempts, slack)
             row.next_attempt_at = now + timedelta(seconds=min(wait, slack.backoff_cap_seconds))
             row.last_error = result.error
             outcome = "retry"
@@ -103,17 +95,13 @@ def deliver_pending(
     default = transport or transport_for(slack)
     for row in _claim_batch(engine, now, limit):
         assert row.id is not None
-        chosen = (
-            WebhookTransport("") if row.payload.get("response_url") and not slack.sink else default
-        )
+        chosen = WebhookTransport("") if row.payload.get("response_url") and not slack.sink else default
         if chosen is None:
             with session_scope(engine, write=True) as session:
                 stored = session.get(Outbox, row.id)
                 if stored is not None:
                     stored.next_attempt_at = now
-                    stored.last_error = (
-                        "no Slack transport configured (set slack.sink, bot_token or webhook_url)"
-                    )
+                    stored.last_error = "no Slack transport configured (set slack.sink, bot_token or webhook_url)"
                     session.add(stored)
             counts["unconfigured"] += 1
             continue

@@ -58,9 +58,7 @@ def channel_for(team: str, slack: SlackSettings) -> str:
 
 def _add(session: Session, row: Outbox) -> bool:
     """Insert unless the dedupe key exists (checked, then guarded by the unique index)."""
-    exists = session.execute(
-        select(col(Outbox.id)).where(col(Outbox.dedupe_key) == row.dedupe_key)
-    ).first()
+    exists = session.execute(select(col(Outbox.id)).where(col(Outbox.dedupe_key) == row.dedupe_key)).first()
     if exists is not None:
         return False
     try:
@@ -75,9 +73,7 @@ def _customers(session: Session, cases: Sequence[Case]) -> dict[int, str | None]
     ids = {c.customer_id for c in cases if c.customer_id is not None}
     if not ids:
         return {}
-    rows = session.execute(
-        select(col(Customer.id), col(Customer.name)).where(col(Customer.id).in_(ids))
-    ).all()
+    rows = session.execute(select(col(Customer.id), col(Customer.name)).where(col(Customer.id).in_(ids))).all()
     return {int(r[0]): r[1] for r in rows}
 
 
@@ -92,9 +88,7 @@ def _first_texts(session: Session, cases: Sequence[Case]) -> dict[int, str]:
 def team_agents(session: Session, team: str) -> list[str]:
     """Agents of a team who are not away (the Assign menu)."""
     rows = session.execute(
-        select(col(User.name))
-        .where(col(User.team) == team, col(User.is_away).is_(False))
-        .order_by(col(User.name))
+        select(col(User.name)).where(col(User.team) == team, col(User.is_away).is_(False)).order_by(col(User.name))
     ).scalars()
     return list(rows)
 
@@ -103,9 +97,7 @@ def _immediate(case: Case, slack: SlackSettings) -> bool:
     return (case.tier in slack.immediate_tiers) or case.priority >= slack.immediate_min_priority
 
 
-def _case_messages(
-    session: Session, settings: EngagementSettings, now: datetime, counts: dict[str, int]
-) -> None:
+def _case_messages(session: Session, settings: EngagementSettings, now: datetime, counts: dict[str, int]) -> None:
     slack = settings.slack
     fresh = list(
         session.execute(
@@ -129,8 +121,7 @@ def _case_messages(
         text = texts.get(case.post_id, "")
         payload: dict[str, Any] = {
             "channel": channel_for(case.team, slack),
-            "text": f"New case #{case.id}: {case.money_at_risk:,.0f} at risk "
-            f"({case.tier} tier) — {text[:150]}",
+            "text": f"New case #{case.id}: {case.money_at_risk:,.0f} at risk ({case.tier} tier) — {text[:150]}",
             "blocks": blocks.case_blocks(
                 case,
                 text=text,
@@ -157,20 +148,13 @@ def _case_messages(
     bucket = math.floor(now.timestamp() / max(60.0, slack.digest_minutes * 60))
     for team, cases in later.items():
         key = f"digest:{team}:{bucket}"
-        if (
-            session.execute(select(col(Outbox.id)).where(col(Outbox.dedupe_key) == key)).first()
-            is not None
-        ):
+        if session.execute(select(col(Outbox.id)).where(col(Outbox.dedupe_key) == key)).first() is not None:
             continue  # this period's digest went out; these wait for the next one
-        listed = [
-            (c, names.get(c.customer_id) if c.customer_id is not None else None) for c in cases
-        ]
+        listed = [(c, names.get(c.customer_id) if c.customer_id is not None else None) for c in cases]
         digest: dict[str, Any] = {
             "channel": channel_for(team, slack),
             "text": f"Digest for {team}: {len(cases)} new case(s)",
-            "blocks": blocks.digest_blocks(
-                team, listed, web_base_url=slack.web_base_url, total=len(cases)
-            ),
+            "blocks": blocks.digest_blocks(team, listed, web_base_url=slack.web_base_url, total=len(cases)),
             "case_ids": [c.id for c in cases],
         }
         if _add(
@@ -190,20 +174,15 @@ def _case_messages(
                 session.add(case)
 
 
-def _breaches(
-    session: Session, settings: EngagementSettings, now: datetime, counts: dict[str, int]
-) -> None:
+def _breaches(session: Session, settings: EngagementSettings, now: datetime, counts: dict[str, int]) -> None:
     slack = settings.slack
     late = session.execute(
-        select(Case)
-        .where(col(Case.status).in_(ACTIVE_STATUSES), col(Case.sla_due_at) < now)
-        .order_by(col(Case.id))
+        select(Case).where(col(Case.status).in_(ACTIVE_STATUSES), col(Case.sla_due_at) < now).order_by(col(Case.id))
     ).scalars()
     for case in late:
         payload = {
             "channel": slack.lead_channel or slack.default_channel,
-            "text": f"SLA breached on case #{case.id} (team {case.team}); "
-            f"lead: {settings.routing.lead}",
+            "text": f"SLA breached on case #{case.id} (team {case.team}); lead: {settings.routing.lead}",
             "blocks": blocks.breach_blocks(case, web_base_url=slack.web_base_url, now=now),
             "lead": settings.routing.lead,
         }
@@ -269,9 +248,7 @@ def negative_counts(
     return dict(by_source), dict(by_keyword)
 
 
-def _spikes(
-    session: Session, settings: EngagementSettings, now: datetime, counts: dict[str, int]
-) -> None:
+def _spikes(session: Session, settings: EngagementSettings, now: datetime, counts: dict[str, int]) -> None:
     slack = settings.slack
     bucket = math.floor(now.timestamp() / max(60.0, slack.spike_window_hours * 3600))
     by_source, by_keyword = negative_counts(session, settings, now)
@@ -287,8 +264,7 @@ def _spikes(
     for spike in found:
         payload: dict[str, Any] = {
             "channel": slack.lead_channel or slack.default_channel,
-            "text": f"Negative spike in {spike.kind} {spike.name}: {spike.count} "
-            f"vs baseline {spike.baseline:.1f}",
+            "text": f"Negative spike in {spike.kind} {spike.name}: {spike.count} vs baseline {spike.baseline:.1f}",
             "blocks": blocks.spike_blocks(
                 spike.kind, spike.name, spike.count, spike.baseline, slack.spike_window_hours
             ),
@@ -307,9 +283,7 @@ def _spikes(
             counts["spike"] += 1
 
 
-def enqueue_notifications(
-    engine: Engine, settings: EngagementSettings, now: datetime | None = None
-) -> dict[str, int]:
+def enqueue_notifications(engine: Engine, settings: EngagementSettings, now: datetime | None = None) -> dict[str, int]:
     """Write this run's Slack messages to the outbox: new high-priority cases at once, the rest in a
     per-team digest once per ``digest_minutes``, SLA breaches to the lead, negative spikes.
 

@@ -51,14 +51,10 @@ class InteractionResult:
     error: str | None = None
 
 
-def verify_request(
-    body: bytes, headers: Mapping[str, Any], signing_secret: str, *, now: float | None = None
-) -> bool:
+def verify_request(body: bytes, headers: Mapping[str, Any], signing_secret: str, *, now: float | None = None) -> bool:
     """True when Slack signed this exact body within the last 5 minutes."""
     flat = {str(k): (v[0] if isinstance(v, list) and v else v) for k, v in headers.items()}
-    verifier = SignatureVerifier(
-        signing_secret, clock=_FixedClock(now) if now is not None else Clock()
-    )
+    verifier = SignatureVerifier(signing_secret, clock=_FixedClock(now) if now is not None else Clock())
     try:
         return verifier.is_valid_request(body, flat)
     except (ValueError, TypeError):  # a timestamp that is not a number
@@ -68,9 +64,7 @@ def verify_request(
 def _agent(payload: dict[str, Any], settings: EngagementSettings) -> str:
     user = payload.get("user") or {}
     user_id = str(user.get("id", ""))
-    return settings.slack.user_map.get(user_id) or str(
-        user.get("username") or user.get("name") or user_id or "slack"
-    )
+    return settings.slack.user_map.get(user_id) or str(user.get("username") or user.get("name") or user_id or "slack")
 
 
 def _respond(
@@ -110,17 +104,11 @@ def handle_interaction(
 ) -> InteractionResult:
     """Verify and act on one Slack ``block_actions`` request (Claim, Snooze, Assign buttons)."""
     now = now or utcnow()
-    secret = (
-        settings.slack.signing_secret.get_secret_value() if settings.slack.signing_secret else ""
-    )
+    secret = settings.slack.signing_secret.get_secret_value() if settings.slack.signing_secret else ""
     if not secret:
-        return InteractionResult(
-            503, {"error": "Slack signing secret not configured"}, error="no signing secret"
-        )
+        return InteractionResult(503, {"error": "Slack signing secret not configured"}, error="no signing secret")
     if not verify_request(body, headers, secret, now=now.timestamp()):
-        return InteractionResult(
-            401, {"error": "invalid or stale Slack signature"}, error="bad signature"
-        )
+        return InteractionResult(401, {"error": "invalid or stale Slack signature"}, error="bad signature")
     try:
         form = parse_qs(body.decode("utf-8"))
         payload = json.loads(form["payload"][0])
@@ -141,22 +129,16 @@ def handle_interaction(
     stamp = str(payload.get("trigger_id") or action.get("action_ts") or now.timestamp())
     try:
         if action_id == "case_claim":
-            case = queue.claim(
-                engine, case_id, agent=agent, now=now, lease_minutes=settings.routing.lease_minutes
-            )
+            case = queue.claim(engine, case_id, agent=agent, now=now, lease_minutes=settings.routing.lease_minutes)
             note = f"Claimed by {agent} at {now:%H:%M} UTC"
         elif action_id == "case_snooze":
-            case = queue.snooze(
-                engine, case_id, agent=agent, minutes=settings.slack.snooze_minutes, now=now
-            )
+            case = queue.snooze(engine, case_id, agent=agent, minutes=settings.slack.snooze_minutes, now=now)
             note = f"Snoozed by {agent} until {case.snoozed_until:%H:%M} UTC"
         elif action_id == "case_assign" and assignee:
             case = queue.reassign(engine, case_id, agent=agent, to=assignee, now=now)
             note = f"Assigned to {assignee} by {agent}"
         else:
-            return InteractionResult(
-                200, {}, action=action_id, case_id=case_id, error="ignored: unknown action"
-            )
+            return InteractionResult(200, {}, action=action_id, case_id=case_id, error="ignored: unknown action")
     except (queue.QueueError, queue.CaseNotFound) as exc:
         _respond(
             engine,
@@ -188,9 +170,7 @@ def handle_interaction(
     return InteractionResult(200, {}, action=action_id, case_id=case_id)
 
 
-def router(
-    engine: Engine, settings: EngagementSettings, *, path: str = "/slack/interactivity"
-) -> APIRouter:
+def router(engine: Engine, settings: EngagementSettings, *, path: str = "/slack/interactivity") -> APIRouter:
     """A FastAPI router for Slack's interactivity URL (mounted by the web app; signed, no login).
 
     After answering Slack (within its 3 s), the message update is delivered in the background.

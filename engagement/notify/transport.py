@@ -62,9 +62,7 @@ def _retry_after(headers: Any) -> float | None:
 def classify(status: int, error: str | None, headers: Any) -> Delivery:
     """Map an HTTP status and Slack error code to retry / permanent."""
     if status == 429 or error in ("ratelimited", "rate_limited"):
-        return Delivery(
-            ok=False, retry_after=_retry_after(headers) or 1.0, error=f"rate limited ({status})"
-        )
+        return Delivery(ok=False, retry_after=_retry_after(headers) or 1.0, error=f"rate limited ({status})")
     if status >= 500 or error in RETRIABLE_ERRORS:
         return Delivery(ok=False, error=f"Slack server error {status}: {error or ''}".strip())
     return Delivery(
@@ -116,9 +114,7 @@ class WebApiTransport:
                 )
         except SlackApiError as exc:
             data = exc.response.data if isinstance(exc.response.data, dict) else {}
-            return classify(
-                exc.response.status_code, str(data.get("error") or "") or None, exc.response.headers
-            )
+            return classify(exc.response.status_code, str(data.get("error") or "") or None, exc.response.headers)
         except (SlackClientError, URLError, OSError) as exc:
             return Delivery(ok=False, error=f"could not reach Slack: {exc}")
         return Delivery(ok=True, ts=str(response.get("ts") or "") or None)
@@ -136,11 +132,7 @@ class WebhookTransport:
     def send(self, payload: dict[str, Any]) -> Delivery:
         url = payload.get("response_url") or self.url
         client = WebhookClient(url, timeout=self.timeout)
-        body = {
-            k: v
-            for k, v in payload.items()
-            if k in ("text", "blocks", "replace_original", "response_type")
-        }
+        body = {k: v for k, v in payload.items() if k in ("text", "blocks", "replace_original", "response_type")}
         try:
             response = client.send_dict(body)
         except (SlackClientError, URLError, OSError) as exc:

@@ -61,10 +61,6 @@ def poster_for(platform: str, settings: ReplySettings) -> Poster:
         from engagement.platforms.reddit import RedditPoster
 
         return RedditPoster.from_settings(settings)
-    reason = (
-        f"no credentials for {platform!r}"
-        if platform in ("x", "reddit")
-        else f"{platform!r} takes no replies"
-    )
+    reason = f"no credentials for {platform!r}" if platform in ("x", "reddit") else f"{platform!r} takes no replies"
     log.warning("replies to %s stay dry-run: %s", platform, reason)
     return DryRunPoster(platform, reason=reason)

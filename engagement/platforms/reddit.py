@@ -30,9 +30,7 @@ def split_fullname(target: ReplyTarget) -> tuple[str, str]:
     name = str(target.raw.get("name", "")) if target.raw else ""
     if name[:3] in ("t1_", "t3_"):
         return name[:2], ext
-    is_submission = (
-        target.title is not None or (target.conversation_id or "").removeprefix("t3_") == ext
-    )
+    is_submission = target.title is not None or (target.conversation_id or "").removeprefix("t3_") == ext
     return ("t3" if is_submission else "t1"), ext
 
 
@@ -79,9 +77,7 @@ class RedditPoster:
         except prawcore.PrawcoreException as exc:  # connection errors, timeouts
             raise UnknownOutcome(f"Reddit request failed: {exc}") from exc
         if created is None:
-            raise PermanentPostError(
-                "Reddit did not create the reply (the thread may be locked or archived)"
-            )
+            raise PermanentPostError("Reddit did not create the reply (the thread may be locked or archived)")
         return str(created.fullname)
 
     def find_existing(self, target: ReplyTarget, text: str) -> str | None:

@@ -80,10 +80,7 @@ class XPoster:
             raise UnknownOutcome(f"could not check X for an earlier reply: {exc}") from exc
         for tweet in (page.data or []) if isinstance(page, tweepy.Response) else []:
             refs = tweet.get("referenced_tweets") or []
-            replies_to = any(
-                r.get("type") == "replied_to" and str(r.get("id")) == target.external_id
-                for r in refs
-            )
+            replies_to = any(r.get("type") == "replied_to" and str(r.get("id")) == target.external_id for r in refs)
             if replies_to and same_text(str(tweet.get("text", "")), text):
                 return str(tweet["id"])
         return None

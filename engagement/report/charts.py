@@ -116,24 +116,22 @@ def tier_trend_chart(table: Table, tiers: Sequence[str]) -> Chart | None:
     ax = figure.add_subplot()
     ax.set_xticks(positions, weeks)
     ax.set_xlim(-0.5, len(weeks) - 0.5)
+    largest = max(max(int(r[f"{tier}_posts"]) for r in table.rows) for tier in tiers) or 1
     for tier, colour in zip(tiers, TIER_COLOURS, strict=False):
         values = [r[f"{tier}_negative_share"] for r in table.rows]
         if all(v is None for v in values):
             continue
-        ax.plot(
-            positions,
-            [v if v is not None else float("nan") for v in values],
-            marker="o",
-            markersize=3,
-            color=colour,
-            label=tier,
-        )
+        shares = [v if v is not None else float("nan") for v in values]
+        ax.plot(positions, shares, color=colour, linewidth=1.2, alpha=0.7, label=tier)
+        # a dot's area shows how many posts the share rests on: 1 post at 100 % is a small dot
+        sizes = [8 + 140 * int(r[f"{tier}_posts"]) / largest for r in table.rows]
+        ax.scatter(positions, shares, s=sizes, color=colour, zorder=3)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_ylim(0, 1.02)
+    ax.set_ylim(-0.04, 1.06)
     ax.set_ylabel("negative share", fontsize=8, color=INK)
     _style(ax)
-    ax.legend(fontsize=7, frameon=False, ncols=len(tiers), loc="upper left")
-    return Chart("tier_trend", "Negative share by value tier, week by week", _png(figure))
+    ax.legend(fontsize=7, frameon=False, ncols=len(tiers), loc="lower left", bbox_to_anchor=(0, 1.0))
+    return Chart("tier_trend", "Negative share by value tier, week by week (dot size: posts)", _png(figure))
 
 
 def risk_chart(table: Table, currency: str) -> Chart | None:
@@ -216,10 +214,7 @@ def value_chart(table: Table, currency: str) -> Chart | None:
     bars = ax.bar(names, values, color=[colours.get(n, BLUE) for n in names], width=0.6)
     ax.bar_label(
         bars,
-        labels=[
-            f"{money(v, currency)}\n{r['customers']} cust."
-            for v, r in zip(values, rows, strict=True)
-        ],
+        labels=[f"{money(v, currency)}\n{r['customers']} cust." for v, r in zip(values, rows, strict=True)],
         fontsize=7,
     )
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: money(y, currency)))
@@ -233,7 +228,7 @@ def risk_trend_chart(table: Table, currency: str) -> Chart | None:
     if not any(row["cases"] for row in table.rows):
         return None
     weeks = [_short_week(str(r["group"])) for r in table.rows]
-    figure = _figure(height=2.6)
+    figure = _figure(height=2.1)
     ax = figure.add_subplot()
     bottom = [0.0] * len(weeks)
     for key, colour, label in (

@@ -13,11 +13,7 @@ def coverage_by_source(data: ReportData) -> Table:
     posts = data.posts_in(data.week)
     jobs = [j for j in data.jobs if j.source is not None and data.week.contains(j.started_at)]
     quarantined = [q for q in data.quarantined if data.week.contains(q.created_at)]
-    sources = sorted(
-        {p.source for p in posts}
-        | {j.source for j in jobs if j.source}
-        | {q.source for q in quarantined}
-    )
+    sources = sorted({p.source for p in posts} | {j.source for j in jobs if j.source} | {q.source for q in quarantined})
     quarantine_counts = Counter(q.source for q in quarantined)
     rows: list[dict[str, object]] = []
     for source in sources:
@@ -78,11 +74,7 @@ def coverage_by_source(data: ReportData) -> Table:
 
 def step_failures(data: ReportData) -> Table:
     """Failed runs of steps without a source (score, triage, notify, ...) this week."""
-    failed = [
-        j
-        for j in data.jobs
-        if j.source is None and j.status == "failed" and data.week.contains(j.started_at)
-    ]
+    failed = [j for j in data.jobs if j.source is None and j.status == "failed" and data.week.contains(j.started_at)]
     counts = Counter(j.job for j in failed)
     last = {j.job: j.error or "" for j in failed}
     rows: list[dict[str, object]] = [

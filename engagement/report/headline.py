@@ -93,9 +93,7 @@ def headline(data: ReportData, *, high_value_tiers: Sequence[str]) -> Headline:
         linked_share=share(sum(p.customer_id is not None for p in posts), len(posts)),
         negative_customers=len(negative_ids),
         negative_high_value_customers=sum(
-            1
-            for cid in negative_ids
-            if cid in data.customers and data.customers[cid].tier in high_value_tiers
+            1 for cid in negative_ids if cid in data.customers and data.customers[cid].tier in high_value_tiers
         ),
     )
 
@@ -104,20 +102,12 @@ def story(h: Headline, currency: str, terms: Table | None = None) -> list[str]:
     """The week in a few plain sentences, the numbers a reader needs first."""
     if h.posts == 0 and h.cases == 0:
         text = f"No customer posts were collected in {h.week} ({h.span})"
-        return [
-            text
-            + (" so far." if h.partial else ".")
-            + " Check the coverage section for failed sources."
-        ]
+        return [text + (" so far." if h.partial else ".") + " Check the coverage section for failed sources."]
     lines = []
     change = "" if h.posts_change is None else f" ({h.posts_change:+.0%} vs last week)"
     line = f"{h.posts:,} customer posts{change}"
     if h.negative_share is not None:
-        pts = (
-            ""
-            if h.negative_share_change is None
-            else f", {signed_pts(h.negative_share_change)} vs last week"
-        )
+        pts = "" if h.negative_share_change is None else f", {signed_pts(h.negative_share_change)} vs last week"
         line += f"; {pct(h.negative_share)} negative{pts}"
     lines.append(line + ".")
     if h.cases:

@@ -22,42 +22,79 @@ PDF_TABLES = (
     "revenue_at_risk",
     "response_by_tier",
     "response_by_team",
+    "volume_by_platform",
     "volume_by_tier",
+    "sentiment_vs_value",
+    "negative_high_value",
     "complaint_terms",
     "coverage",
 )
-MAX_ROWS = 18
+MAX_ROWS = 15
+ROW = 0.019  # height of one table row, as a fraction of the page
+LEFT, WIDTH, TOP, BOTTOM = 0.05, 0.9, 0.95, 0.04
+LEAVE_OUT = ("text", "last_error", "crm_id")
 
 
 def _page() -> Figure:
     return Figure(figsize=A4)
 
 
-def _table_page(pdf: PdfPages, table: Table, currency: str) -> None:
-    figure = _page()
-    ax = figure.add_axes((0.05, 0.05, 0.9, 0.85))
-    ax.axis("off")
-    figure.text(0.05, 0.95, table.title, fontsize=14, weight="bold")
+def _text(figure: Figure, x: float, y: float, text: str, **style: object) -> None:
+    """Text as written: ``$`` is money here, not matplotlib's math mode."""
+    figure.text(x, y, text, parse_math=False, va="top", **style)  # type: ignore[arg-type]
+
+
+def _table_height(table: Table) -> float:
+    rows = min(len(table.rows), MAX_ROWS) + 1 if table.rows else 1
+    return 0.03 + rows * ROW + (0.03 if table.note else 0.0) + 0.02
+
+
+def _draw_table(figure: Figure, table: Table, top: float, currency: str) -> None:
+    """One table (title, cells, note) whose top edge is at ``top``."""
+    _text(figure, LEFT, top, table.title, fontsize=11, weight="bold")
+    y = top - 0.028
     if not table.rows:
-        figure.text(0.05, 0.9, table.empty, fontsize=10, style="italic")
+        _text(figure, LEFT, y, table.empty, fontsize=8.5, style="italic", color="#555555")
+        y -= ROW
     else:
-        columns = [c for c in table.columns if c.key not in ("text", "last_error")]
+        columns = [c for c in table.columns if c.key not in LEAVE_OUT]
+        shown = table.rows[:MAX_ROWS]
         cells = [
-            [
-                fmt.cell(row.get(c.key), "text" if c.kind == "link" else c.kind, currency)[:28]
-                for c in columns
-            ]
-            for row in table.rows[:MAX_ROWS]
+            [fmt.cell(row.get(c.key), "text" if c.kind == "link" else c.kind, currency)[:26] for c in columns]
+            for row in shown
         ]
-        drawn = ax.table(
-            cellText=cells, colLabels=[c.label for c in columns], loc="upper center", cellLoc="left"
-        )
+        height = (len(shown) + 1) * ROW
+        ax = figure.add_axes((LEFT, y - height, WIDTH, height))
+        ax.axis("off")
+        drawn = ax.table(cellText=cells, colLabels=[c.label for c in columns], loc="upper center", cellLoc="left")
         drawn.auto_set_font_size(False)
-        drawn.set_fontsize(7)
-        drawn.scale(1, 1.4)
+        drawn.set_fontsize(6.5)
+        for (row, _col), cell in drawn.get_celld().items():
+            cell.get_text().set_parse_math(False)
+            cell.set_height(1.0 / (len(shown) + 1))
+            cell.set_edgecolor("#dddddd")
+            if row == 0:
+                cell.set_facecolor("#f1efe9")
+        y -= height
     if table.note:
-        figure.text(0.05, 0.015, textwrap.fill(table.note, 150), fontsize=6.5, color="#555555")
-    pdf.savefig(figure)  # type: ignore[no-untyped-call]
+        _text(figure, LEFT, y - 0.006, textwrap.fill(table.note, 165), fontsize=5.5, color="#555555")
+
+
+def _first_page(figure: Figure, headline: Headline, story: Sequence[str], charts: Mapping[str, Chart]) -> None:
+    _text(figure, 0.06, 0.965, f"Weekly sentiment-to-CLV report {headline.week}", fontsize=16, weight="bold")
+    span = headline.span + (" (week not over yet)" if headline.partial else "")
+    _text(figure, 0.06, 0.937, span, fontsize=10, color="#555555")
+    y = 0.91
+    for line in story:
+        wrapped = textwrap.fill(line, 105)
+        _text(figure, 0.06, y, wrapped, fontsize=9.5)
+        y -= 0.018 * (wrapped.count("\n") + 1) + 0.006
+    shown = [charts[key] for key in ("trend", "risk", "response") if key in charts]
+    height = (y - 0.03) / max(1, len(shown))
+    for index, chart in enumerate(shown):
+        ax = figure.add_axes((0.05, y - (index + 1) * height, 0.9, height * 0.96))
+        ax.imshow(mpimg.imread(io.BytesIO(chart.png)))
+        ax.axis("off")
 
 
 def write_pdf(
@@ -71,41 +108,20 @@ def write_pdf(
 ) -> Path:
     """Write the PDF; the HTML stays the full report, this is the printable summary."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with PdfPages(
-        path,
-        metadata={
-            "Title": f"Weekly sentiment-to-CLV report {headline.week}",
-            "Creator": "engagebot",
-        },
-    ) as pdf:
+    metadata = {"Title": f"Weekly sentiment-to-CLV report {headline.week}", "Creator": "engagebot"}
+    with PdfPages(path, metadata=metadata) as pdf:
         figure = _page()
-        figure.text(
-            0.06,
-            0.94,
-            f"Weekly sentiment-to-CLV report {headline.week}",
-            fontsize=16,
-            weight="bold",
-        )
-        figure.text(
-            0.06,
-            0.915,
-            headline.span + (" (week not over yet)" if headline.partial else ""),
-            fontsize=10,
-            color="#555555",
-        )
-        y = 0.87
-        for line in story:
-            wrapped = textwrap.fill(line, 110)
-            figure.text(0.06, y, wrapped, fontsize=9.5, va="top")
-            y -= 0.02 * (wrapped.count("\n") + 1) + 0.006
-        charts_on_page = [charts[key] for key in ("trend", "risk", "response") if key in charts]
-        height = (y - 0.04) / max(1, len(charts_on_page))
-        for index, chart in enumerate(charts_on_page):
-            ax = figure.add_axes((0.05, y - (index + 1) * height, 0.9, height * 0.95))
-            ax.imshow(mpimg.imread(io.BytesIO(chart.png)))
-            ax.axis("off")
+        _first_page(figure, headline, story, charts)
         pdf.savefig(figure)
+        figure, top = _page(), TOP
         for key in PDF_TABLES:
-            if key in tables:
-                _table_page(pdf, tables[key], currency)
+            if key not in tables:
+                continue
+            height = _table_height(tables[key])
+            if top - height < BOTTOM and top < TOP:
+                pdf.savefig(figure)
+                figure, top = _page(), TOP
+            _draw_table(figure, tables[key], top, currency)
+            top -= height
+        pdf.savefig(figure)
     return path

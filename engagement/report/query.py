@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -45,9 +44,7 @@ def tier_names(fractions: Mapping[str, float]) -> list[str]:
 
 def newest_post_time(*, session: Session) -> datetime | None:
     """When the newest customer post was written (the demo reports on that week)."""
-    value: datetime | None = session.scalar(
-        select(func.max(col(Post.created_at))).where(col(Post.is_brand).is_(False))
-    )
+    value: datetime | None = session.scalar(select(func.max(col(Post.created_at))).where(col(Post.is_brand).is_(False)))
     return value
 
 
@@ -65,9 +62,7 @@ def _author_links() -> Any:
     ).where(confirmed, col(Identity.author_id).is_not(None))
     by_user_id: Select[int, int] = (
         select(col(Author.id).label("author_id"), col(Identity.customer_id).label("customer_id"))
-        .join(
-            Identity, and_(same_platform, col(Identity.platform_user_id) == col(Author.external_id))
-        )
+        .join(Identity, and_(same_platform, col(Identity.platform_user_id) == col(Author.external_id)))
         .where(confirmed)
     )
     by_handle: Select[int, int] = (
@@ -89,9 +84,7 @@ def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
         yield ordered[offset : offset + _CHUNK]
 
 
-def load_customers(
-    ids: Iterable[int], *, session: Session, fractions: Mapping[str, float]
-) -> dict[int, CustomerRow]:
+def load_customers(ids: Iterable[int], *, session: Session, fractions: Mapping[str, float]) -> dict[int, CustomerRow]:
     """The customers with these ids, each with their value tier of today."""
     cutoffs = tier_cutoffs(session=session, fractions=fractions)
     customers: dict[int, CustomerRow] = {}
@@ -132,9 +125,7 @@ def author_customers(*, session: Session) -> dict[int, int]:
     return {author: customer for author, customer in session.execute(select(links)).all()}
 
 
-def load_posts(
-    start: datetime, end: datetime, *, session: Session, labels: Mapping[int, str]
-) -> list[PostRow]:
+def load_posts(start: datetime, end: datetime, *, session: Session, labels: Mapping[int, str]) -> list[PostRow]:
     """Customer posts written in [start, end) with their newest label and customer (no tier yet)."""
     customers = author_customers(session=session)
     statement = (
@@ -145,9 +136,7 @@ def load_posts(
             col(Post.created_at),
             col(Post.author_id),
         )
-        .where(
-            col(Post.created_at) >= start, col(Post.created_at) < end, col(Post.is_brand).is_(False)
-        )
+        .where(col(Post.created_at) >= start, col(Post.created_at) < end, col(Post.is_brand).is_(False))
         .order_by(col(Post.created_at), col(Post.id))
     )
     return [
@@ -167,9 +156,9 @@ def load_texts(post_ids: Iterable[int], *, session: Session) -> list[TextRow]:
     """Texts (title and body) of these posts."""
     rows: list[TextRow] = []
     for chunk in _chunks(post_ids):
-        statement = select(
-            col(Post.id), col(Post.created_at), col(Post.title), col(Post.text)
-        ).where(col(Post.id).in_(chunk))
+        statement = select(col(Post.id), col(Post.created_at), col(Post.title), col(Post.text)).where(
+            col(Post.id).in_(chunk)
+        )
         rows += [
             TextRow(post_id=r[0], created_at=r[1], text=f"{r[2]}\n{r[3]}" if r[2] else r[3])
             for r in session.execute(statement).all()
@@ -177,9 +166,7 @@ def load_texts(post_ids: Iterable[int], *, session: Session) -> list[TextRow]:
     return rows
 
 
-def load_cases(
-    start: datetime, end: datetime, *, session: Session, count_dry_runs: bool
-) -> list[CaseRow]:
+def load_cases(start: datetime, end: datetime, *, session: Session, count_dry_runs: bool) -> list[CaseRow]:
     """Cases opened by posts written in [start, end), with their first response time."""
     statuses = ANSWERED_REPLY_STATUSES if count_dry_runs else ("sent",)
     first_reply = (
@@ -190,7 +177,15 @@ def load_cases(
     )
     statement = (
         select(
-            Case,
+            col(Case.id),
+            col(Case.status),
+            col(Case.team),
+            col(Case.tier),
+            col(Case.money_at_risk),
+            col(Case.customer_id),
+            col(Case.sla_due_at),
+            col(Case.created_at),
+            col(Case.closed_at),
             col(Post.created_at),
             col(Post.platform),
             col(Post.text),
@@ -206,31 +201,38 @@ def load_cases(
         .order_by(col(Case.id))
     )
     rows: list[CaseRow] = []
-    for case, posted_at, platform, text, url, answered_at, handle, sent_at in session.execute(
-        statement
-    ).all():
+    for row in session.execute(statement).all():
+        (case_id, status, team, tier, money, customer_id, due, created, closed) = row[:9]
+        posted_at, platform, text, url, answered_at, handle, sent_at = row[9:]
         responses = [moment for moment in (sent_at, answered_at) if moment is not None]
         rows.append(
             CaseRow(
-                id=case.id,
-                status=case.status,
-                team=case.team,
-                tier=case.tier or "",
-                money_at_risk=float(case.money_at_risk or 0.0),
+                id=case_id,
+                status=status,
+                team=team,
+                tier=tier or "",
+                money_at_risk=float(money or 0.0),
                 posted_at=posted_at,
-                created_at=case.created_at,
+                created_at=created,
                 platform=platform,
-                customer_id=case.customer_id,
-                sla_due_at=case.sla_due_at,
+                customer_id=customer_id,
+                sla_due_at=due,
                 first_response_at=min(responses) if responses else None,
-                closed_at=case.closed_at,
+                closed_at=closed,
                 handle=handle,
                 text=text,
                 url=url,
-                reasons=dict(case.reasons or {}),
             )
         )
     return rows
+
+
+def brand_names(*, session: Session) -> list[str]:
+    """Display names and handles of the brand's own accounts (left out of complaint terms)."""
+    rows = session.execute(
+        select(col(Author.display_name), col(Author.handle)).where(col(Author.is_brand).is_(True))
+    ).all()
+    return sorted({name for row in rows for name in row if name})
 
 
 def load_jobs(start: datetime, end: datetime, *, session: Session) -> list[JobRow]:
@@ -251,8 +253,7 @@ def load_quarantined(start: datetime, end: datetime, *, session: Session) -> lis
         col(QuarantinedRecord.created_at) < end,
     )
     return [
-        QuarantineRow(source=r.source, error=r.error, created_at=r.created_at)
-        for r in session.scalars(statement).all()
+        QuarantineRow(source=r.source, error=r.error, created_at=r.created_at) for r in session.scalars(statement).all()
     ]
 
 
@@ -269,9 +270,7 @@ def load_report_data(
     trend = week.trend(trend_weeks)
     # "as of now": a report on the week so far (or a re-run of an old week) counts what existed
     start, end = trend[0].start, min(week.end, now)
-    posts = load_posts(
-        start, end, session=session, labels=newest_labels(start, end, session=session)
-    )
+    posts = load_posts(start, end, session=session, labels=newest_labels(start, end, session=session))
     cases = load_cases(start, end, session=session, count_dry_runs=count_dry_runs)
     customer_ids = {p.customer_id for p in posts if p.customer_id is not None}
     customer_ids |= {c.customer_id for c in cases if c.customer_id is not None}
@@ -281,14 +280,12 @@ def load_report_data(
         customer = customers.get(customer_id) if customer_id is not None else None
         return customer.tier if customer is not None else UNLINKED
 
-    posts = [replace(p, tier=tier_of(p.customer_id)) for p in posts]
-    cases = [replace(c, tier=c.tier or tier_of(c.customer_id)) for c in cases]
+    for post in posts:
+        post.tier = tier_of(post.customer_id)
+    for case in cases:
+        case.tier = case.tier or tier_of(case.customer_id)
     text_weeks = (week.previous(), week)
-    negative = [
-        p.id
-        for p in posts
-        if p.label == NEGATIVE and any(w.contains(p.created_at) for w in text_weeks)
-    ]
+    negative = [p.id for p in posts if p.label == NEGATIVE and any(w.contains(p.created_at) for w in text_weeks)]
     return ReportData(
         week=week,
         trend=trend,
@@ -300,4 +297,5 @@ def load_report_data(
         jobs=load_jobs(min(week.start, end), end, session=session),
         quarantined=load_quarantined(min(week.start, end), end, session=session),
         tiers=tier_names(fractions),
+        brand_names=brand_names(session=session),
     )

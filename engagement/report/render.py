@@ -44,14 +44,20 @@ def render_html(
     as_of: datetime,
     tz: str,
     trend_weeks: int,
+    sources: Mapping[str, str] | None = None,
 ) -> str:
-    """The whole report as one HTML document (no external files, so it survives email)."""
+    """The whole report as one HTML document with its charts inline (``data:`` URIs).
+
+    ``sources`` replaces the chart ``src`` values, e.g. ``cid:`` references for an email whose
+    client does not show ``data:`` images (Gmail).
+    """
     template = _environment(currency).get_template("weekly.html")
     return template.render(
         h=headline,
         story=story,
         t=tables,
         charts=charts,
+        sources=sources or {key: chart.data_uri for key, chart in charts.items()},
         numeric=NUMERIC,
         generated=f"{generated:%Y-%m-%d %H:%M} UTC",
         as_of=f"{as_of:%Y-%m-%d %H:%M} UTC",

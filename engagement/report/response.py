@@ -66,9 +66,7 @@ def _columns(first: str) -> list[Column]:
     ]
 
 
-def _grouped(
-    data: ReportData, key: Callable[[CaseRow], str], order: Sequence[str]
-) -> list[dict[str, object]]:
+def _grouped(data: ReportData, key: Callable[[CaseRow], str], order: Sequence[str]) -> list[dict[str, object]]:
     cases = data.cases_in(data.week)
     if not cases:
         return []

@@ -107,9 +107,7 @@ def risk_trend(data: ReportData) -> Table:
         Column("unanswered_money", "Unanswered", "money"),
         Column("dismissed_money", "Dismissed", "money"),
     ]
-    return Table(
-        "trend_revenue_at_risk", "Money at risk, week by week", columns, rows, note=RISK_NOTE
-    )
+    return Table("trend_revenue_at_risk", "Money at risk, week by week", columns, rows, note=RISK_NOTE)
 
 
 def case_url(base_url: str, case_id: int) -> str:
@@ -124,15 +122,9 @@ def _who(case: CaseRow, customer: CustomerRow | None) -> str:
     return "unknown author"
 
 
-def top_unanswered(
-    data: ReportData, *, high_value_tiers: Sequence[str], base_url: str, limit: int
-) -> Table:
+def top_unanswered(data: ReportData, *, high_value_tiers: Sequence[str], base_url: str, limit: int) -> Table:
     """The unanswered high-value cases worth the most, with links to their case pages."""
-    cases = [
-        c
-        for c in data.cases_in(data.week)
-        if c.tier in high_value_tiers and outcome(c, data.now) == UNANSWERED
-    ]
+    cases = [c for c in data.cases_in(data.week) if c.tier in high_value_tiers and outcome(c, data.now) == UNANSWERED]
     cases.sort(key=lambda c: (-c.money_at_risk, c.posted_at, c.id))
     rows = []
     for case in cases[:limit]:
@@ -150,9 +142,7 @@ def top_unanswered(
                 "money_at_risk": case.money_at_risk,
                 "rclv": customer.rclv if customer is not None else None,
                 "waiting_hours": max(0.0, waited),
-                "sla": "overdue"
-                if overdue
-                else ("no SLA" if case.sla_due_at is None else "on time"),
+                "sla": "overdue" if overdue else ("no SLA" if case.sla_due_at is None else "on time"),
                 "status": case.status,
                 "text": _snippet(case.text),
             }
@@ -174,8 +164,10 @@ def top_unanswered(
         f"Top unanswered high-value cases ({', '.join(high_value_tiers)} tiers)",
         columns,
         rows,
-        note=f"{len(cases)} unanswered high-value case(s) this week; the "
-        f"{min(limit, len(cases))} worth the most are listed.",
+        note=f"{len(cases)} unanswered high-value case{'' if len(cases) == 1 else 's'} this week"
+        + (f"; the {limit} worth the most are listed." if len(cases) > limit else ".")
+        if cases
+        else "",
         empty="Every high-value case of this week has been answered or dismissed.",
     )
 

@@ -6,7 +6,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from engagement.report.weeks import Week
 
@@ -15,7 +15,7 @@ NEGATIVE, NEUTRAL, POSITIVE, UNSUPPORTED = "negative", "neutral", "positive", "u
 LABELS = (NEGATIVE, NEUTRAL, POSITIVE)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PostRow:
     """A post (not the brand's own) with its newest sentiment label and linked customer."""
 
@@ -50,7 +50,7 @@ class CustomerRow:
     tier: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CaseRow:
     """A case with its opening post's time and first response (our reply or a brand reply)."""
 
@@ -69,7 +69,6 @@ class CaseRow:
     handle: str | None = None
     text: str = ""
     url: str | None = None
-    reasons: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,6 +105,7 @@ class ReportData:
     jobs: list[JobRow]
     quarantined: list[QuarantineRow]
     tiers: list[str]
+    brand_names: list[str] = field(default_factory=list)
     _posts_by_week: dict[str, list[PostRow]] | None = field(default=None, repr=False)
     _cases_by_week: dict[str, list[CaseRow]] | None = field(default=None, repr=False)
 
@@ -130,9 +130,7 @@ class ReportData:
             return self._cases_by_week[week.label]
         return [case for case in self.cases if week.contains(case.posted_at)]
 
-    def _bucket(
-        self, rows: Sequence[_Row], moment: Callable[[_Row], datetime]
-    ) -> dict[str, list[_Row]]:
+    def _bucket(self, rows: Sequence[_Row], moment: Callable[[_Row], datetime]) -> dict[str, list[_Row]]:
         starts = [week.start for week in self.trend]
         buckets: dict[str, list[_Row]] = {week.label: [] for week in self.trend}
         for row in rows:

@@ -22,19 +22,14 @@ def summary_text(h: Headline, currency: str, report_link: str) -> str:
         f"Weekly report {h.week}: {h.posts:,} posts, {fmt.pct(h.negative_share)} negative",
         f"{fmt.money(h.unanswered_money, currency)} at risk unanswered "
         f"({h.unanswered_high_value_cases} high-value cases)",
-        f"median first reply {fmt.hours(h.median_response_hours)}, {fmt.pct(h.sla_hit_rate)} "
-        "within SLA",
+        f"median first reply {fmt.hours(h.median_response_hours)}, {fmt.pct(h.sla_hit_rate)} within SLA",
     ]
     return "; ".join(parts) + f". {report_link}"
 
 
-def summary_blocks(
-    h: Headline, top: Table, currency: str, report_link: str
-) -> list[dict[str, Any]]:
+def summary_blocks(h: Headline, top: Table, currency: str, report_link: str) -> list[dict[str, Any]]:
     """Block Kit blocks: header, the key figures as fields, the top unanswered cases, the link."""
-    change = (
-        "" if h.negative_share_change is None else f" ({fmt.signed_pts(h.negative_share_change)})"
-    )
+    change = "" if h.negative_share_change is None else f" ({fmt.signed_pts(h.negative_share_change)})"
     posts_change = "" if h.posts_change is None else f" ({h.posts_change:+.0%})"
     title = f"Weekly sentiment report {h.week}" + (" (so far)" if h.partial else "")
     blocks: list[dict[str, Any]] = [

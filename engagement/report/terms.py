@@ -39,41 +39,73 @@ STOP_WORDS = frozenset([
 ])
 # fmt: on
 
-# Negations stay: "not working", "no refund", "never again" are what complaints are made of.
+# Negations are kept for phrases ("not processed", "no refund", "never again" are what complaints
+# are made of) but are not listed on their own.
+NEGATIONS = frozenset(
+    ["no", "not", "never", "nothing", "nobody", "none", "cant", "cannot", "dont", "doesnt", "didnt", "wont", "isnt"]
+)
+EXTRA_STOP_WORDS = frozenset(["every", "ever", "another", "since", "yet", "two", "three", "first", "last", "next"])
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MENTION = re.compile(r"@\w+")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_WORD = re.compile(r"[a-z0-9]+")
+_BREAK = re.compile(r"[.,;:!?()\[\]\"/|…]+")
 MIN_POSTS = 2
 
 
-def tokens(text: str, extra_stop_words: Iterable[str] = ()) -> list[str | None]:
-    """Lower-cased words without URLs and @mentions; stop words become None (gaps for bigrams)."""
-    stop = STOP_WORDS | {w.lower() for w in extra_stop_words}
-    clean = _MENTION.sub(" ", _URL.sub(" ", text.lower().replace("’", "'")))
-    result: list[str | None] = []
-    for token in _TOKEN.findall(clean):
-        token = token.replace("'", "")
-        if token in stop or len(token) < 2 or token.isdigit():
-            result.append(None)
-        else:
-            result.append(token)
-    return result
+class Vocabulary:
+    """How texts become terms: stop words, and the brand's own names left out.
+
+    ``brand_names`` are the display names and handles of the brand's accounts: each is removed
+    from the text as a phrase ("Skylark Air" also matches "SkylarkAir"), and the words all its
+    multi-word names share ("skylark") become stop words.
+    """
+
+    def __init__(self, extra_stop_words: Iterable[str] = (), brand_names: Iterable[str] = ()) -> None:
+        names = sorted({n.strip().lower() for n in brand_names if n and n.strip()}, key=len, reverse=True)
+        phrases = [r"[\s_-]*".join(map(re.escape, _WORD.findall(n))) for n in names if _WORD.findall(n)]
+        self.brand = re.compile(r"\b(?:" + "|".join(phrases) + r")\b") if phrases else None
+        self.stop = STOP_WORDS | EXTRA_STOP_WORDS | {w.lower() for w in extra_stop_words} | _shared_words(names)
+
+    def tokens(self, text: str) -> list[str | None]:
+        """Lower-cased words without URLs, @mentions and brand names; stop words, punctuation and
+        removed names become None (gaps no phrase spans)."""
+        clean = _MENTION.sub(" ", _URL.sub(" ", text.lower().replace("’", "'")))
+        pieces = self.brand.split(clean) if self.brand is not None else [clean]
+        result: list[str | None] = []
+        for piece in (part for chunk in pieces for part in _BREAK.split(chunk)):
+            if result:
+                result.append(None)
+            for raw in _TOKEN.findall(piece):
+                token = raw.replace("'", "")
+                result.append(None if token in self.stop or len(token) < 2 or token.isdigit() else token)
+        return result
+
+    def terms_of(self, text: str) -> set[str]:
+        """The distinct words (negations aside) and two-word phrases (no stop word inside) of a text."""
+        words = self.tokens(text)
+        found = {w for w in words if w is not None and w not in NEGATIONS}
+        found |= {f"{a} {b}" for a, b in pairwise(words) if a is not None and b is not None}
+        return found
+
+    def document_frequency(self, texts: Sequence[str]) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for text in texts:
+            counts.update(self.terms_of(text))
+        return counts
 
 
-def terms_of(text: str, extra_stop_words: Iterable[str] = ()) -> set[str]:
-    """The distinct words and two-word phrases (no stop word inside) of one text."""
-    words = tokens(text, extra_stop_words)
-    found = {w for w in words if w is not None}
-    found |= {f"{a} {b}" for a, b in pairwise(words) if a is not None and b is not None}
-    return found
-
-
-def document_frequency(texts: Sequence[str], extra_stop_words: Iterable[str] = ()) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for text in texts:
-        counts.update(terms_of(text, extra_stop_words))
-    return counts
+def _shared_words(names: Sequence[str]) -> set[str]:
+    """Words (3+ letters) every multi-word brand name has, e.g. 'skylark' of 'Skylark Air' and
+    'Skylark Air Support'; a single name gives its first word."""
+    multi = [set(_WORD.findall(n)) for n in names if len(_WORD.findall(n)) > 1]
+    if not multi:
+        return set()
+    if len(multi) == 1:
+        first = _WORD.findall(next(n for n in names if len(_WORD.findall(n)) > 1))[0]
+        return {first} if len(first) >= 3 else set()
+    return {w for w in set.intersection(*multi) if len(w) >= 3}
 
 
 def log_odds(a: int, total_a: int, b: int, total_b: int) -> float:
@@ -86,10 +118,8 @@ def complaint_terms(data: ReportData, *, limit: int, extra_stop_words: Iterable[
     this_week = [t.text for t in data.texts if data.week.contains(t.created_at)]
     previous = data.week.previous()
     last_week = [t.text for t in data.texts if previous.contains(t.created_at)]
-    now, before = (
-        document_frequency(this_week, extra_stop_words),
-        document_frequency(last_week, extra_stop_words),
-    )
+    vocabulary = Vocabulary(extra_stop_words, data.brand_names)
+    now, before = vocabulary.document_frequency(this_week), vocabulary.document_frequency(last_week)
     candidates = [term for term, count in now.items() if count >= MIN_POSTS]
     # Most mentioned first; two-word phrases before single words at equal counts (they say more).
     candidates.sort(key=lambda term: (-now[term], -term.count(" "), term))
@@ -115,11 +145,10 @@ def complaint_terms(data: ReportData, *, limit: int, extra_stop_words: Iterable[
         "What people complain about",
         columns,
         rows,
-        note=f"{len(this_week)} negative posts this week, {len(last_week)} last week. Terms in "
-        "at least "
-        f"{MIN_POSTS} negative posts; 'rise' is the log-odds ratio of a negative post mentioning "
-        "the term "
-        "this week vs last week (0: as often, +0.7: about twice the odds, negative: less).",
+        note=f"{len(this_week)} negative posts this week, {len(last_week)} last week. Words and two-word "
+        f"phrases (common words and the brand's own names left out) in at least {MIN_POSTS} negative posts; "
+        "'rise' is the log-odds ratio of a negative post mentioning the term this week vs last week "
+        "(0: as often, +0.7: about twice the odds, negative: less).",
         empty=f"Too few negative posts this week to find recurring terms ({len(this_week)}).",
     )
 

@@ -25,10 +25,7 @@ def customer_sentiment(posts: Sequence[PostRow]) -> dict[int, str]:
             continue
         seen.add(post.customer_id)
         balance[post.customer_id] += {NEGATIVE: -1, NEUTRAL: 0, POSITIVE: 1}[post.label]
-    return {
-        cid: NEGATIVE if balance[cid] < 0 else POSITIVE if balance[cid] > 0 else NEUTRAL
-        for cid in seen
-    }
+    return {cid: NEGATIVE if balance[cid] < 0 else POSITIVE if balance[cid] > 0 else NEUTRAL for cid in seen}
 
 
 def sentiment_vs_value(data: ReportData) -> Table:
@@ -36,11 +33,7 @@ def sentiment_vs_value(data: ReportData) -> Table:
     sentiments = customer_sentiment(data.posts_in(data.week))
     rows = []
     for label in (NEGATIVE, NEUTRAL, POSITIVE):
-        customers = [
-            data.customers[cid]
-            for cid, s in sentiments.items()
-            if s == label and cid in data.customers
-        ]
+        customers = [data.customers[cid] for cid, s in sentiments.items() if s == label and cid in data.customers]
         rclvs = [c.rclv for c in customers if c.rclv is not None]
         rows.append(
             {
@@ -106,12 +99,7 @@ def turned_negative(data: ReportData) -> Table:
     negatives = _negative_posts(posts)
     rows = []
     for cid, label in now.items():
-        if (
-            label != NEGATIVE
-            or cid not in before
-            or before[cid][0] == NEGATIVE
-            or cid not in data.customers
-        ):
+        if label != NEGATIVE or cid not in before or before[cid][0] == NEGATIVE or cid not in data.customers:
             continue
         previous, week = before[cid]
         rows.append(
@@ -149,9 +137,7 @@ def negative_high_value(data: ReportData, *, high_value_tiers: Sequence[str]) ->
     rows = [
         {**_customer_cells(data.customers[cid]), "negative_posts": negatives[cid]}
         for cid, label in customer_sentiment(posts).items()
-        if label == NEGATIVE
-        and cid in data.customers
-        and data.customers[cid].tier in high_value_tiers
+        if label == NEGATIVE and cid in data.customers and data.customers[cid].tier in high_value_tiers
     ]
     rows.sort(key=lambda r: (-(r["rclv"] or 0.0), str(r["crm_id"])))  # type: ignore[operator]
     columns = [
@@ -163,9 +149,7 @@ def negative_high_value(data: ReportData, *, high_value_tiers: Sequence[str]) ->
         Column("negative_posts", "Negative posts", "int"),
     ]
     average = mean(r["p_alive"] for r in rows)  # type: ignore[misc]
-    note = (
-        "P(alive): the BG/NBD probability that the customer still buys; low and negative: act now."
-    )
+    note = "P(alive): the BG/NBD probability that the customer still buys; low and negative: act now."
     if average is not None:
         note = f"Average P(alive) {average:.0%}. " + note
     return Table(

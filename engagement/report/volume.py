@@ -84,9 +84,7 @@ def _grouped(
     groups: dict[str, list[PostRow]] = {name: [] for name in order}
     for post in posts:
         groups.setdefault(key(post), []).append(post)
-    rows = [
-        _row(name, count_sentiment(items)) for name, items in groups.items() if items or keep_empty
-    ]
+    rows = [_row(name, count_sentiment(items)) for name, items in groups.items() if items or keep_empty]
     rows.append(_row("All", count_sentiment(posts)))
     return rows
 
@@ -158,9 +156,7 @@ def tier_trend(data: ReportData) -> Table:
             row[f"{tier}_posts"] = counts.posts
             row[f"{tier}_negative_share"] = counts.negative_share
         rows.append(row)
-    return Table(
-        "trend_by_tier", "Negative share by tier, week by week", columns, rows, note=SHARE_NOTE
-    )
+    return Table("trend_by_tier", "Negative share by tier, week by week", columns, rows, note=SHARE_NOTE)
 
 
 def platform_trend(data: ReportData) -> Table:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from engagement.report.charts import (
 )
 from engagement.report.coverage import coverage_by_source, step_failures
 from engagement.report.headline import Headline, headline, story
+from engagement.report.mail import email_message, write_eml
 from engagement.report.pdf import write_pdf
 from engagement.report.query import load_report_data, newest_post_time
 from engagement.report.render import render_html, write_csvs
@@ -50,7 +52,7 @@ from engagement.settings import EngagementSettings, ReportSettings, SlackSetting
 from engagement.tiers import DEFAULT_FRACTIONS
 
 log = logging.getLogger(__name__)
-HTML_NAME, PDF_NAME = "weekly-report.html", "weekly-report.pdf"
+HTML_NAME, PDF_NAME, EML_NAME = "weekly-report.html", "weekly-report.pdf", "weekly-report.eml"
 
 
 @dataclass
@@ -61,6 +63,7 @@ class WeeklyReport:
     headline: Headline
     tables: dict[str, Table]
     html_path: Path
+    eml_path: Path
     csv_paths: dict[str, Path]
     pdf_path: Path | None
     report_link: str
@@ -78,6 +81,7 @@ class WeeklyReport:
             "week": self.week,
             "figures": self.figures,
             "html": str(self.html_path),
+            "eml": str(self.eml_path),
             "pdf": str(self.pdf_path) if self.pdf_path else None,
             "csv": {key: str(path) for key, path in self.csv_paths.items()},
             "charts": self.charts,
@@ -93,9 +97,7 @@ def compute_tables(
     """Every table of the report, in reading order; pure functions over the rows."""
     hv = settings.high_value_tiers
     tables = [
-        top_unanswered(
-            data, high_value_tiers=hv, base_url=settings.base_url, limit=settings.top_cases
-        ),
+        top_unanswered(data, high_value_tiers=hv, base_url=settings.base_url, limit=settings.top_cases),
         weekly_trend(data),
         tier_trend(data),
         platform_trend(data),
@@ -108,9 +110,7 @@ def compute_tables(
         sentiment_vs_value(data),
         turned_negative(data),
         negative_high_value(data, high_value_tiers=hv),
-        complaint_terms(
-            data, limit=settings.top_terms, extra_stop_words=stop_words or settings.stop_words
-        ),
+        complaint_terms(data, limit=settings.top_terms, extra_stop_words=stop_words or settings.stop_words),
         coverage_by_source(data),
         step_failures(data),
     ]
@@ -151,9 +151,7 @@ def build_weekly_report(
     now = now or utcnow()
     fractions = dict(tier_fractions or DEFAULT_FRACTIONS)
     with session_scope(engine) as session:
-        newest = (
-            newest_post_time(session=session) if week and week.strip().lower() == "latest" else None
-        )
+        newest = newest_post_time(session=session) if week and week.strip().lower() == "latest" else None
         target = resolve_week(week, now=now, tz=settings.timezone, newest=newest)
         data = load_report_data(
             session=session,
@@ -171,19 +169,28 @@ def build_weekly_report(
     folder = out_dir / target.label
     folder.mkdir(parents=True, exist_ok=True)
     html_path = folder / HTML_NAME
-    html_path.write_text(
-        render_html(
-            headline=top,
-            story=lines,
-            tables=tables,
+    render = partial(
+        render_html,
+        headline=top,
+        story=lines,
+        tables=tables,
+        charts=charts,
+        currency=settings.currency,
+        generated=utcnow(),
+        as_of=now,
+        tz=settings.timezone,
+        trend_weeks=settings.trend_weeks,
+    )
+    html_path.write_text(render(), encoding="utf-8")
+    link = settings.report_url.format(week=target.label) if settings.report_url else html_path.resolve().as_uri()
+    eml_path = write_eml(
+        folder / EML_NAME,
+        email_message(
+            subject=f"Weekly sentiment-to-CLV report {target.label}",
+            text="\n".join([*lines, "", f"Full report: {link}"]),
             charts=charts,
-            currency=settings.currency,
-            generated=utcnow(),
-            as_of=min(now, target.end),
-            tz=settings.timezone,
-            trend_weeks=settings.trend_weeks,
+            render=lambda sources: render(sources=sources),
         ),
-        encoding="utf-8",
     )
     csv_paths = write_csvs(tables, folder / "csv")
     pdf_path = (
@@ -198,11 +205,6 @@ def build_weekly_report(
         if settings.pdf
         else None
     )
-    link = (
-        settings.report_url.format(week=target.label)
-        if settings.report_url
-        else html_path.resolve().as_uri()
-    )
     text = summary_text(top, settings.currency, link)
     blocks = summary_blocks(top, tables["top_unanswered"], settings.currency, link)
     report = WeeklyReport(
@@ -210,6 +212,7 @@ def build_weekly_report(
         headline=top,
         tables=tables,
         html_path=html_path,
+        eml_path=eml_path,
         csv_paths=csv_paths,
         pdf_path=pdf_path,
         report_link=link,
@@ -234,9 +237,7 @@ def build_weekly_report(
     return report
 
 
-def enqueue_summary(
-    report: WeeklyReport, *, session: Session, channel: str, now: datetime
-) -> int | None:
+def enqueue_summary(report: WeeklyReport, *, session: Session, channel: str, now: datetime) -> int | None:
     """Queue the Slack summary once per week (dedupe key ``report:<week>``).
 
     A summary still pending is refreshed with the new figures; one already sent is left alone,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
@@ -26,12 +27,12 @@ class Week:
     def monday(self) -> date:
         return date.fromisocalendar(self.year, self.number, 1)
 
-    @property
+    @cached_property
     def start(self) -> datetime:
         local = datetime.combine(self.monday, datetime.min.time(), tzinfo=ZoneInfo(self.tz))
         return local.astimezone(UTC)
 
-    @property
+    @cached_property
     def end(self) -> datetime:
         return self.shift(1).start
 
@@ -86,9 +87,7 @@ def parse_week(text: str, tz: str = "UTC") -> Week:
     return Week(year, number, tz)
 
 
-def resolve_week(
-    week: str | None, *, now: datetime, tz: str = "UTC", newest: datetime | None = None
-) -> Week:
+def resolve_week(week: str | None, *, now: datetime, tz: str = "UTC", newest: datetime | None = None) -> Week:
     """Which week to report on.
 
     ``None``: the last complete week before ``now`` (what the Monday job wants);

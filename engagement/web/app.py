@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,12 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from engagement import queue
+from engagement.notify import interactivity
 from engagement.settings import EngagementSettings
 from engagement.web import filters
 from engagement.web.deps import CsrfFailed, Forbidden, NotAuthenticated, WebState
@@ -23,6 +26,7 @@ from engagement.web.routes import actions, admin, api, auth, pages
 from engagement.web.security import ApiTokens, resolve_session_secret
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 SESSION_COOKIE = "engagebot_session"
 
 # Pages load only our own scripts and styles: post text can never run as code, even if an
@@ -46,9 +50,7 @@ def _error_page(request: Request, status: int, message: str) -> Response:
     if _wants_json(request):
         return JSONResponse({"detail": message}, status_code=status)
     templates: Jinja2Templates = request.app.state.web.templates
-    return templates.TemplateResponse(
-        request, "error.html", {"status": status, "message": message}, status_code=status
-    )
+    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -72,9 +74,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_page(request, 403, message)
 
     async def csrf_failed(request: Request, _exc: Exception) -> Response:
-        return _error_page(
-            request, 403, "the form's CSRF token is missing or stale: reload the page and try again"
-        )
+        return _error_page(request, 403, "the form's CSRF token is missing or stale: reload the page and try again")
 
     async def queue_error(request: Request, exc: Exception) -> Response:
         status = int(getattr(exc, "status_code", 409))
@@ -86,18 +86,19 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def bad_value(request: Request, exc: Exception) -> Response:
         return _error_page(request, 400, str(exc))
 
+    async def data_error(request: Request, exc: Exception) -> Response:
+        # The database refused a value (a NUL byte, a number out of range): bad input, not a crash.
+        log.info("database refused input on %s: %s", request.url.path, str(exc).splitlines()[0])
+        return _error_page(request, 400, "the database refused a value in this request (out of range or NUL)")
+
     async def invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         problems = []
         for error in exc.errors():
-            where = ".".join(
-                str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")
-            )
+            where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path"))
             problems.append(f"{where or 'input'}: {error.get('msg', 'invalid')}")
         if _wants_json(request):
-            return JSONResponse(
-                {"detail": "; ".join(problems), "errors": problems}, status_code=422
-            )
+            return JSONResponse({"detail": "; ".join(problems), "errors": problems}, status_code=422)
         return _error_page(request, 422, "invalid input: " + "; ".join(problems))
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -116,6 +117,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         LookupError: not_found,
         ValueError: bad_value,
         RequestValidationError: invalid,
+        DataError: data_error,
         StarletteHTTPException: http_error,
     }
     for exc_class, handler in handlers.items():
@@ -138,8 +140,9 @@ def create_app(
     """Build the web app on a migrated database.
 
     ``sources`` are the configured listener sources as plain dicts (name, platform, ...) for the
-    settings page (this package does not import the listener); ``extra_routers`` are mounted
-    as they are (health, metrics, Slack interactivity), with their own auth.
+    settings page (this package does not import the listener); ``extra_routers`` (health,
+    metrics) are mounted as they are, with their own auth. Slack's interactivity endpoint is
+    always at ``/slack/interactivity`` (it checks Slack's request signature itself).
     """
     web = settings.web
     secret = resolve_session_secret(web)
@@ -171,9 +174,7 @@ def create_app(
     )
 
     @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -195,6 +196,8 @@ def create_app(
         api.docs_router,
     ):
         app.include_router(router)
+    # Slack's buttons (claim, snooze, assign): signed by Slack, so no login and no CSRF token.
+    app.include_router(interactivity.router(engine, settings))
     for router in extra_routers:
         app.include_router(router)
     return app

@@ -74,14 +74,9 @@ class CaseDetail:
     teammates: list[User] = field(default_factory=list)
 
 
-def _post_views(
-    session: Session, rows: list[tuple[Post, Author | None]], in_case: set[int]
-) -> list[PostView]:
+def _post_views(session: Session, rows: list[tuple[Post, Author | None]], in_case: set[int]) -> list[PostView]:
     scores = latest_scores(session=session, post_ids=[p.id for p, _ in rows if p.id is not None])
-    return [
-        PostView(post=p, author=a, score=scores.get(p.id or -1), in_case=(p.id in in_case))
-        for p, a in rows
-    ]
+    return [PostView(post=p, author=a, score=scores.get(p.id or -1), in_case=(p.id in in_case)) for p, a in rows]
 
 
 def _purchases(session: Session, customer_id: int) -> PurchaseSummary:
@@ -96,13 +91,9 @@ def _purchases(session: Session, customer_id: int) -> PurchaseSummary:
     return PurchaseSummary(count=int(count), total=float(total), first=first, last=last)
 
 
-def _customer_posts(
-    session: Session, identities: list[Identity], exclude: set[int]
-) -> list[PostView]:
+def _customer_posts(session: Session, identities: list[Identity], exclude: set[int]) -> list[PostView]:
     """Posts by any account confirmed as the customer's, newest first, with their sentiment."""
-    author_ids = {
-        i.author_id for i in identities if i.status == "confirmed" and i.author_id is not None
-    }
+    author_ids = {i.author_id for i in identities if i.status == "confirmed" and i.author_id is not None}
     if not author_ids:
         return []
     rows = session.exec(
@@ -167,9 +158,7 @@ def case_detail(*, session: Session, case_id: int) -> CaseDetail:
     if case.customer_id is not None:
         customer = session.get(Customer, case.customer_id)
         if customer is not None:
-            identities = list(
-                session.exec(select(Identity).where(col(Identity.customer_id) == customer.id)).all()
-            )
+            identities = list(session.exec(select(Identity).where(col(Identity.customer_id) == customer.id)).all())
             card = CustomerCard(
                 customer=customer,
                 identities=identities,

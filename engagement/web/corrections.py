@@ -59,9 +59,7 @@ def correct_label(*, session: Session, post_id: int, new_label: str, by: str) ->
     human.scored_at = now
     session.add(human)
     session.flush()
-    log.info(
-        "label correction: post %s %s -> %s by %s", post_id, correction.old_label, new_label, by
-    )
+    log.info("label correction: post %s %s -> %s by %s", post_id, correction.old_label, new_label, by)
     return correction
 
 

@@ -107,9 +107,7 @@ def current_user(request: Request, state: State) -> User:
         if not isinstance(uid, int):
             raise NotAuthenticated
         user = session.get(User, uid)
-        if user is None or request.session.get(SESSION_STAMP_KEY) != password_stamp(
-            user.password_hash
-        ):
+        if user is None or request.session.get(SESSION_STAMP_KEY) != password_stamp(user.password_hash):
             request.session.clear()
             raise NotAuthenticated
         request.state.via_token = False

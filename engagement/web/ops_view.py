@@ -71,8 +71,7 @@ def lead_view(*, session: Session, days: int = 7, team: str | None = None) -> Le
         .order_by(col(Case.team))
     ).all()
     teams = [
-        TeamLoad(t, int(o or 0), int(c or 0), int(e or 0), int(d or 0), float(m or 0))
-        for t, o, c, e, d, m in team_rows
+        TeamLoad(t, int(o or 0), int(c or 0), int(e or 0), int(d or 0), float(m or 0)) for t, o, c, e, d, m in team_rows
     ]
     tier_q = select(
         func.coalesce(Case.tier, "unlinked"),
@@ -126,23 +125,16 @@ class SourceStatus:
 def source_statuses(*, session: Session, configured: list[dict[str, Any]]) -> list[SourceStatus]:
     """Configured sources (and any seen only in the database) with their latest runs."""
     names: dict[str, dict[str, Any]] = {str(c.get("name")): c for c in configured if c.get("name")}
-    for name in session.exec(
-        select(JobRun.source).where(col(JobRun.source).is_not(None)).distinct()
-    ).all():
+    for name in session.exec(select(JobRun.source).where(col(JobRun.source).is_not(None)).distinct()).all():
         names.setdefault(str(name), {})
     cursors = {c.source: c.updated_at for c in session.exec(select(SourceCursor)).all()}
     for name in cursors:
         names.setdefault(name, {})
-    post_counts = dict(
-        session.exec(select(Post.source, func.count()).group_by(col(Post.source))).all()
-    )
+    post_counts = dict(session.exec(select(Post.source, func.count()).group_by(col(Post.source))).all())
     out = []
     for name, config in sorted(names.items()):
         last = session.exec(
-            select(JobRun)
-            .where(col(JobRun.source) == name)
-            .order_by(col(JobRun.started_at).desc())
-            .limit(1)
+            select(JobRun).where(col(JobRun.source) == name).order_by(col(JobRun.started_at).desc()).limit(1)
         ).first()
         error = session.exec(
             select(JobRun)
@@ -164,15 +156,11 @@ def source_statuses(*, session: Session, configured: list[dict[str, Any]]) -> li
 
 
 def recent_runs(*, session: Session, limit: int = 30) -> list[JobRun]:
-    return list(
-        session.exec(select(JobRun).order_by(col(JobRun.started_at).desc()).limit(limit)).all()
-    )
+    return list(session.exec(select(JobRun).order_by(col(JobRun.started_at).desc()).limit(limit)).all())
 
 
 def users(*, session: Session) -> list[User]:
-    return list(
-        session.exec(select(User).order_by(col(User.team), col(User.role), col(User.name))).all()
-    )
+    return list(session.exec(select(User).order_by(col(User.team), col(User.role), col(User.name))).all())
 
 
 def public_settings(model: BaseModel) -> dict[str, Any]:

@@ -32,11 +32,12 @@ class QueueFilters:
 
     def __post_init__(self) -> None:
         if self.status not in STATUS_CHOICES:
-            raise ValueError(
-                f"unknown status {self.status!r}: choose one of {', '.join(STATUS_CHOICES)}"
-            )
+            raise ValueError(f"unknown status {self.status!r}: choose one of {', '.join(STATUS_CHOICES)}")
         if self.q is not None and len(self.q) > MAX_SEARCH:
             raise ValueError(f"search text too long (at most {MAX_SEARCH} characters)")
+        for name, value in self.__dict__.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise ValueError(f"{name} contains a NUL character")
 
     def statuses(self) -> tuple[str, ...]:
         if self.status == "active":
@@ -201,9 +202,7 @@ def _query_args(filters: QueueFilters) -> dict[str, Any]:
     }
 
 
-def queue_page(
-    *, session: Session, filters: QueueFilters, limit: int = 50, offset: int = 0
-) -> QueuePage:
+def queue_page(*, session: Session, filters: QueueFilters, limit: int = 50, offset: int = 0) -> QueuePage:
     """One page of cases, highest priority first, through the queue's own listing."""
     args = _query_args(filters)
     cases = queue.list_cases(session, limit=limit, offset=offset, **args)
@@ -228,9 +227,7 @@ def facets(*, session: Session) -> dict[str, list[str]]:
     """Values offered by the filter dropdowns, from the cases (callers cache this: it scans)."""
     teams = session.exec(select(Case.team).distinct()).all()
     tiers = session.exec(select(Case.tier).where(col(Case.tier).is_not(None)).distinct()).all()
-    by_post = (
-        select(Post.platform, Post.lang).join(Case, col(Case.post_id) == col(Post.id)).distinct()
-    )
+    by_post = select(Post.platform, Post.lang).join(Case, col(Case.post_id) == col(Post.id)).distinct()
     pairs = session.exec(by_post).all()
     return {
         "team": sorted(t for t in teams if t),

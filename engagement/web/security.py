@@ -28,9 +28,7 @@ def resolve_session_secret(settings: WebSettings) -> str:
     """
     if settings.session_secret is not None and settings.session_secret.get_secret_value():
         return settings.session_secret.get_secret_value()
-    log.warning(
-        "no web session secret configured: generated one for this process (logins end on restart)"
-    )
+    log.warning("no web session secret configured: generated one for this process (logins end on restart)")
     return secrets.token_urlsafe(48)
 
 

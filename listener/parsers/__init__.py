@@ -31,9 +31,7 @@ def parse_body(platform: str, body: Any) -> ParsedPage:
     try:
         parser = BODY_PARSERS[platform]
     except KeyError:
-        raise ValueError(
-            f"unknown platform {platform!r} (one of {', '.join(API_PLATFORMS)})"
-        ) from None
+        raise ValueError(f"unknown platform {platform!r} (one of {', '.join(API_PLATFORMS)})") from None
     try:
         return parser(body)
     except Exception as exc:  # a parser bug must cost one body, not the run: keep it for re-parsing

@@ -49,9 +49,7 @@ def _author(entry: Mapping[str, Any]) -> ParsedAuthor | None:
         external_id = f"name:{stable_id(name.casefold())}"
     else:
         return None
-    return ParsedAuthor(
-        platform=PLATFORM, external_id=external_id, handle=clean_handle(name), display_name=name
-    )
+    return ParsedAuthor(platform=PLATFORM, external_id=external_id, handle=clean_handle(name), display_name=name)
 
 
 def _link(entry: Mapping[str, Any]) -> str | None:

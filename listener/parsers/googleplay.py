@@ -32,9 +32,7 @@ def author_id_for(name: str) -> str:
     return f"name:{stable_id(name.casefold())}"
 
 
-def parse_review(
-    review: Mapping[str, Any], *, naive_tz: tzinfo | None, app_id: str | None = None
-) -> ParsedPost:
+def parse_review(review: Mapping[str, Any], *, naive_tz: tzinfo | None, app_id: str | None = None) -> ParsedPost:
     review_id = as_text(review.get("reviewId"))
     if not review_id:
         raise RecordError("review without reviewId")
@@ -60,11 +58,7 @@ def parse_review(
     if review.get("replyContent") is not None:
         replied = review.get("repliedAt")
         answered = parse_time(replied, naive_as=naive_tz) if replied else created
-    url = (
-        f"https://play.google.com/store/apps/details?id={app_id}&reviewId={review_id}"
-        if app_id
-        else None
-    )
+    url = f"https://play.google.com/store/apps/details?id={app_id}&reviewId={review_id}" if app_id else None
     raw = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in review.items()}
     return ParsedPost(
         platform=PLATFORM,
@@ -76,16 +70,13 @@ def parse_review(
         conversation_id=review_id,
         rating=rating,
         engagement=as_int(review.get("thumbsUpCount")),
-        app_version=as_text(review.get("reviewCreatedVersion"))
-        or as_text(review.get("appVersion")),
+        app_version=as_text(review.get("reviewCreatedVersion")) or as_text(review.get("appVersion")),
         answered_at=answered,
         raw=raw,
     )
 
 
-def parse_reviews(
-    body: Any, *, naive_tz: tzinfo | None = None, app_id: str | None = None
-) -> ParsedPage:
+def parse_reviews(body: Any, *, naive_tz: tzinfo | None = None, app_id: str | None = None) -> ParsedPage:
     """A list of review dicts (also ``{"reviews": [...]}`` or ``[reviews, token]``).
 
     ``naive_tz=None`` reads naive times as host-local (the live scraper); files pass UTC.
@@ -96,12 +87,7 @@ def parse_reviews(
         reviews = body.get("reviews", body.get("data"))
         if reviews is None and "reviewId" in body:
             reviews = [body]
-    elif (
-        isinstance(body, list)
-        and len(body) == 2
-        and isinstance(body[0], list)
-        and not isinstance(body[1], Mapping)
-    ):
+    elif isinstance(body, list) and len(body) == 2 and isinstance(body[0], list) and not isinstance(body[1], Mapping):
         reviews = body[0]
     if not isinstance(reviews, list):
         page.rejected.append(reject(None, "not a list of Google Play reviews", body))

@@ -74,11 +74,7 @@ def parse_thing(kind: str, data: Mapping[str, Any]) -> ParsedPost | None:
     comments = as_int(data.get("num_comments"))
     engagement = None if score is None and comments is None else (score or 0) + (comments or 0)
     permalink = as_text(data.get("permalink")) or as_text(data.get("context"))
-    url = (
-        f"https://www.reddit.com{permalink}"
-        if permalink and permalink.startswith("/")
-        else permalink
-    )
+    url = f"https://www.reddit.com{permalink}" if permalink and permalink.startswith("/") else permalink
     if kind == "t3":
         title = as_text(data.get("title"))
         body = as_text(data.get("selftext")) or ""
@@ -162,17 +158,13 @@ def _walk(thing: Mapping[str, Any], page: ParsedPage, depth: int, ref: str) -> N
             if isinstance(child, Mapping):
                 _walk(child, page, depth + 1, f"{ref}.children[{index}]")
             else:
-                page.rejected.append(
-                    reject(f"{ref}.children[{index}]", "child is not an object", child)
-                )
+                page.rejected.append(reject(f"{ref}.children[{index}]", "child is not an object", child))
         return
     if kind == "more":
         page.skipped += 1
         return
     if kind not in ("t1", "t3"):
-        page.rejected.append(
-            reject(data.get("name", ref), f"unsupported Reddit kind {kind!r}", thing)
-        )
+        page.rejected.append(reject(data.get("name", ref), f"unsupported Reddit kind {kind!r}", thing))
         return
     try:
         post = parse_thing(str(kind), data)

@@ -94,9 +94,7 @@ AUTO_COLUMNS: dict[str, tuple[str, ...]] = {
 def validate_map(column_map: Mapping[str, str]) -> None:
     unknown = sorted({f for f in column_map.values() if f not in FIELDS})
     if unknown:
-        raise ValueError(
-            f"unknown field(s) in column map: {', '.join(unknown)} (known: {', '.join(FIELDS)})"
-        )
+        raise ValueError(f"unknown field(s) in column map: {', '.join(unknown)} (known: {', '.join(FIELDS)})")
 
 
 def _lookup(row: Mapping[str, Any], column: str) -> Any:
@@ -110,9 +108,7 @@ def _lookup(row: Mapping[str, Any], column: str) -> Any:
     return value
 
 
-def _lower_keys(
-    row: Mapping[str, Any], prefix: str = "", out: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def _lower_keys(row: Mapping[str, Any], prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
     """All (dotted) keys of a row, lower-cased, for the automatic mapping."""
     out = {} if out is None else out
     for key, value in row.items():
@@ -143,9 +139,7 @@ def extract(row: Mapping[str, Any], column_map: Mapping[str, str]) -> dict[str, 
     return values
 
 
-def parse_row(
-    row: Mapping[str, Any], *, platform: str, column_map: Mapping[str, str]
-) -> ParsedPost:
+def parse_row(row: Mapping[str, Any], *, platform: str, column_map: Mapping[str, str]) -> ParsedPost:
     """One exported row; raises ``RecordError`` naming what is missing."""
     values = extract(row, column_map)
     text = as_text(values.get("text"))

@@ -105,10 +105,7 @@ def parse_tweet(tweet: Mapping[str, Any], users: Mapping[str, ParsedAuthor]) -> 
     metrics = tweet.get("public_metrics")
     engagement: int | None = None
     if isinstance(metrics, Mapping):
-        parts = [
-            as_int(metrics.get(k))
-            for k in ("like_count", "reply_count", "retweet_count", "quote_count")
-        ]
+        parts = [as_int(metrics.get(k)) for k in ("like_count", "reply_count", "retweet_count", "quote_count")]
         if any(p is not None for p in parts):
             engagement = sum(p or 0 for p in parts)
 
@@ -116,11 +113,7 @@ def parse_tweet(tweet: Mapping[str, Any], users: Mapping[str, ParsedAuthor]) -> 
     if lang is not None and (lang in _UNDETERMINED_LANGS or len(lang) > 16):
         lang = None
     handle = author.handle if author else None
-    url = (
-        f"https://x.com/{handle}/status/{tweet_id}"
-        if handle
-        else f"https://x.com/i/web/status/{tweet_id}"
-    )
+    url = f"https://x.com/{handle}/status/{tweet_id}" if handle else f"https://x.com/i/web/status/{tweet_id}"
     conversation = as_text(tweet.get("conversation_id"))
     return ParsedPost(
         platform=PLATFORM,
@@ -141,20 +134,14 @@ def parse_response(body: Any) -> ParsedPage:
     """One API response body (or stream message). Bad tweets are rejected one by one."""
     page = ParsedPage()
     if not isinstance(body, Mapping):
-        page.rejected.append(
-            reject(None, f"not an X API response object: {type(body).__name__}", body)
-        )
+        page.rejected.append(reject(None, f"not an X API response object: {type(body).__name__}", body))
         return page
     data = body.get("data")
     if data is None:
         if "errors" in body and "meta" not in body:
-            page.rejected.append(
-                reject(None, f"X API error response: {_error_summary(body.get('errors'))}", body)
-            )
+            page.rejected.append(reject(None, f"X API error response: {_error_summary(body.get('errors'))}", body))
         elif "meta" not in body and "errors" not in body:
-            page.rejected.append(
-                reject(None, "not an X API v2 response (no data, meta or errors)", body)
-            )
+            page.rejected.append(reject(None, "not an X API v2 response (no data, meta or errors)", body))
         return page
     tweets = [data] if isinstance(data, Mapping) else data
     if not isinstance(tweets, list):

@@ -101,9 +101,7 @@ class AppStoreSource:
 
     def _get(self, url: str) -> Any:
         try:
-            response = self.session.get(
-                url, timeout=self.timeout, headers={"Accept": "application/json"}
-            )
+            response = self.session.get(url, timeout=self.timeout, headers={"Accept": "application/json"})
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Retriable(f"App Store connection error: {exc}") from exc
         if response.status_code in (403, 429):

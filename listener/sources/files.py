@@ -24,9 +24,7 @@ class FileSource:
 
     def __init__(self, source: SourceSettings, *, base_dir: Path | None = None) -> None:
         if source.file_platform not in PLATFORMS:
-            raise ValueError(
-                f"source {source.name!r}: file_platform must be one of {', '.join(PLATFORMS)}"
-            )
+            raise ValueError(f"source {source.name!r}: file_platform must be one of {', '.join(PLATFORMS)}")
         self.name = source.name
         self.platform = source.file_platform
         self.settings = source

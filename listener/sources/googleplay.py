@@ -84,11 +84,7 @@ class GooglePlaySource:
         reached_old = since is not None and any(t <= parse_time(since) for t in times)
         last_country = index == len(self.countries) - 1
         next_country = self.countries[0] if last_country else self.countries[index + 1]
-        has_more = (
-            bool(items)
-            and next_token is not None
-            and getattr(next_token, "token", None) is not None
-        )
+        has_more = bool(items) and next_token is not None and getattr(next_token, "token", None) is not None
         if has_more and not reached_old:
             self._tokens[country] = next_token
             states[country] = {"since": since, "pending": newest.isoformat() if newest else None}

@@ -21,9 +21,7 @@ from listener.records import ParsedPage, ParsedPost
 from listener.settings import ListenerSettings, SourceSettings
 
 
-def make_client(
-    settings: ListenerSettings, env: Mapping[str, str], *, needs_user: bool
-) -> praw.Reddit:
+def make_client(settings: ListenerSettings, env: Mapping[str, str], *, needs_user: bool) -> praw.Reddit:
     def secret(value: Any, name: str) -> str | None:
         if value is not None:
             return str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
@@ -32,15 +30,11 @@ def make_client(
     client_id = secret(settings.reddit_client_id, "REDDIT_CLIENT_ID")
     client_secret = secret(settings.reddit_client_secret, "REDDIT_CLIENT_SECRET")
     if not client_id or not client_secret:
-        raise MissingCredentials(
-            "Reddit needs REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET (a 'script' app)"
-        )
+        raise MissingCredentials("Reddit needs REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET (a 'script' app)")
     username = settings.reddit_username or env.get("REDDIT_USERNAME")
     password = secret(settings.reddit_password, "REDDIT_PASSWORD")
     if needs_user and not (username and password):
-        raise MissingCredentials(
-            "Reddit mentions need the brand account: set REDDIT_USERNAME and REDDIT_PASSWORD"
-        )
+        raise MissingCredentials("Reddit mentions need the brand account: set REDDIT_USERNAME and REDDIT_PASSWORD")
     kwargs: dict[str, Any] = {}
     if username and password:
         kwargs = {"username": username, "password": password}
@@ -59,9 +53,7 @@ class RedditSource:
 
     platform = "reddit"
 
-    def __init__(
-        self, source: SourceSettings, client: praw.Reddit, *, brand_handles: Mapping[str, list[str]]
-    ) -> None:
+    def __init__(self, source: SourceSettings, client: praw.Reddit, *, brand_handles: Mapping[str, list[str]]) -> None:
         self.name = source.name
         self.settings = source
         self.client = client
@@ -124,11 +116,7 @@ class RedditSource:
                 for c in data["children"]
                 if isinstance(c, Mapping) and isinstance(c.get("data"), Mapping)
             ]
-        created = [
-            float(c["created_utc"])
-            for c in children
-            if isinstance(c.get("created_utc"), int | float)
-        ]
+        created = [float(c["created_utc"]) for c in children if isinstance(c.get("created_utc"), int | float)]
         pending = max([float(state.get("pending", since)), *created])
         after = data.get("after") if isinstance(data, Mapping) else None
         reached_old = any(value <= since for value in created) if since else False
@@ -147,9 +135,7 @@ class RedditSource:
             return self.client.request(method="GET", path=path, params=params)
         except prawcore_errors.TooManyRequests as exc:
             headers = getattr(getattr(exc, "response", None), "headers", None)
-            raise RateLimited(
-                f"Reddit rate limit: {exc}", retry_after=retry_after_seconds(headers)
-            ) from exc
+            raise RateLimited(f"Reddit rate limit: {exc}", retry_after=retry_after_seconds(headers)) from exc
         except prawcore_errors.ServerError as exc:
             raise Retriable(f"Reddit server error: {exc}") from exc
         except prawcore_errors.RequestException as exc:

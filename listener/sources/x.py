@@ -56,9 +56,7 @@ def make_client(settings: ListenerSettings, env: Mapping[str, str]) -> tweepy.Cl
     token = settings.x_bearer_token.get_secret_value() if settings.x_bearer_token else None
     token = token or env.get("X_BEARER_TOKEN") or env.get("TWITTER_BEARER_TOKEN")
     if not token:
-        raise MissingCredentials(
-            "X needs a bearer token: set X_BEARER_TOKEN (or ENGAGEBOT_LISTENER__X_BEARER_TOKEN)"
-        )
+        raise MissingCredentials("X needs a bearer token: set X_BEARER_TOKEN (or ENGAGEBOT_LISTENER__X_BEARER_TOKEN)")
     client = tweepy.Client(bearer_token=token, return_type=dict, wait_on_rate_limit=False)
     adapter = _TimeoutAdapter(settings.retry.timeout_seconds)
     client.session.mount("https://", adapter)
@@ -107,9 +105,7 @@ class XSource:
     def fetch_page(self, position: Mapping[str, Any], *, max_results: int | None = None) -> Page:
         since_id = position.get("since_id")
         token = position.get("next_token")
-        size = max(
-            self.min_results(), min(self.settings.page_size, max_results or self.settings.page_size)
-        )
+        size = max(self.min_results(), min(self.settings.page_size, max_results or self.settings.page_size))
         params: dict[str, Any] = {
             "max_results": size,
             "expansions": EXPANSIONS,
@@ -164,18 +160,14 @@ class XSource:
                 done=False,
                 reads=reads,
             )
-        return Page(
-            body=body, position={**base, "since_id": newest or since_id}, done=True, reads=reads
-        )
+        return Page(body=body, position={**base, "since_id": newest or since_id}, done=True, reads=reads)
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(*args, **kwargs)
         except tweepy.TooManyRequests as exc:
             headers = getattr(exc.response, "headers", None)
-            raise RateLimited(
-                f"X rate limit: {exc}", retry_after=retry_after_seconds(headers)
-            ) from exc
+            raise RateLimited(f"X rate limit: {exc}", retry_after=retry_after_seconds(headers)) from exc
         except tweepy.TwitterServerError as exc:
             raise Retriable(f"X server error: {exc}") from exc
         except (requests.ConnectionError, requests.Timeout) as exc:

@@ -125,9 +125,7 @@ def post(
         return row.id
 
 
-def user(
-    engine: Engine, *, name: str, team: str = "default", role: str = "agent", is_away: bool = False
-) -> None:
+def user(engine: Engine, *, name: str, team: str = "default", role: str = "agent", is_away: bool = False) -> None:
     with session_scope(engine) as session:
         session.add(
             User(

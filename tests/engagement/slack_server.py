@@ -31,10 +31,8 @@ class FakeSlack:
         self.url = ""
 
     def answer(self, path: str, headers: dict[str, str], raw: bytes) -> Scripted:
-        if raw.startswith(b"{"):
-            body = json.loads(raw)
-        else:
-            body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        is_json = raw.startswith(b"{")
+        body = json.loads(raw) if is_json else {k: v[0] for k, v in parse_qs(raw.decode()).items()}
         self.requests.append({"path": path, "headers": headers, "body": body})
         if self.script:
             return self.script.pop(0)

@@ -18,14 +18,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> str:
-    url = (
-        f"sqlite:///{tmp_path / 'cli.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     monkeypatch.setenv("DATABASE_URL", url)
     return url
 
@@ -40,10 +34,7 @@ def invoke(*args: str) -> tuple[int, str]:
 def cdnow_csv(shared: Path, tmp_path: Path) -> Path:
     """The 1/10th sample as a plain transactions CSV with non-default column names."""
     path = tmp_path / "cdnow.csv"
-    lines = [
-        f"{c},{d.isoformat()},{a}\n"
-        for c, d, a in read_cdnow(shared / "data/cdnow/CDNOW_sample.txt")
-    ]
+    lines = [f"{c},{d.isoformat()},{a}\n" for c, d, a in read_cdnow(shared / "data/cdnow/CDNOW_sample.txt")]
     path.write_text("sample_id,day,dollars\n" + "".join(lines), encoding="utf-8")
     return path
 
@@ -52,9 +43,7 @@ def test_clv_fit_prints_the_published_parameters_and_the_holdout_check(
     database_url: str, cdnow_csv: Path, tmp_path: Path
 ) -> None:
     crm = tmp_path / "crm.csv"
-    crm.write_text(
-        "crm_id,name,clv\n1,First,\n2,Second,99.5\n999999,Not in the file,\n", encoding="utf-8"
-    )
+    crm.write_text("crm_id,name,clv\n1,First,\n2,Second,99.5\n999999,Not in the file,\n", encoding="utf-8")
     assert invoke("customers", "import", str(crm))[0] == 0
     code, out = invoke(
         "clv", "fit", str(cdnow_csv), "--calibration-end", "1997-09-30", "--json",
@@ -77,11 +66,7 @@ def test_clv_fit_prints_the_published_parameters_and_the_holdout_check(
         6919,
     )
     holdout = result["holdout"]
-    assert (
-        holdout["end"] == "1998-06-30"
-        and holdout["length"] == 39.0
-        and holdout["actual_total"] == 1882
-    )
+    assert holdout["end"] == "1998-06-30" and holdout["length"] == 39.0 and holdout["actual_total"] == 1882
     assert abs(holdout["total_error_pct"]) < 20 and holdout["mean_absolute_error"] < 1
     assert result["written"]["customers"] == 2 and result["written"]["imported"] == 1
 
@@ -92,9 +77,7 @@ def test_clv_fit_prints_the_published_parameters_and_the_holdout_check(
     assert first.clv_source == "model" and first.clv is not None and first.clv > 0
     assert first.p_alive == pytest.approx(0.7266, abs=1e-3)
     assert first.clv_basis is not None and first.clv_basis["x"] == 2
-    assert (
-        rows["2"].clv == 99.5 and rows["2"].clv_source == "import" and rows["2"].p_alive is not None
-    )
+    assert rows["2"].clv == 99.5 and rows["2"].clv_source == "import" and rows["2"].p_alive is not None
     assert rows["999999"].clv is None
     engine.dispose()
 
@@ -120,43 +103,28 @@ def test_import_link_and_review_from_the_cli(database_url: str, tmp_path: Path) 
     assert json.loads(out)["rejected"] == [{"line": 4, "reason": "invalid email 'broken-email'"}]
 
     tx = tmp_path / "tx.csv"
-    tx.write_text(
-        "customer_id,date,amount\nC1,2025-01-02,10\nC2,2025-01-03,20\nC2,2025-02-03,30\nC9,2025-01-01,1\n"
-    )
+    tx.write_text("customer_id,date,amount\nC1,2025-01-02,10\nC2,2025-01-03,20\nC2,2025-02-03,30\nC9,2025-01-01,1\n")
     code, out = invoke("transactions", "import", str(tx), "--json")
     assert code == 0, out
     report = json.loads(out)
     assert report["inserted"] == 3 and report["rejected"][0]["line"] == 5
-    assert (
-        report["values"]["customers"] == 2 and report["values"]["fallback"] == 1
-    )  # too few to fit
+    assert report["values"]["customers"] == 2 and report["values"]["fallback"] == 1  # too few to fit
 
     engine = make_engine(database_url)
     with session_scope(engine) as session:
         session.add(Author(platform="x", external_id="1", handle="rosa_singh", followers=100))
-        session.add(
-            Author(
-                platform="reddit", external_id="analima", handle="analima", display_name="Ana L."
-            )
-        )
+        session.add(Author(platform="reddit", external_id="analima", handle="analima", display_name="Ana L."))
     code, out = invoke("link", "--json")
     assert code == 0 and json.loads(out) == {
         "exact": 1, "email": 0, "suggested": 1, "conflicts": 0, "linked_authors": 1,
     }  # fmt: skip
     code, out = invoke("identities", "list", "--status", "suggested", "--json")
     suggestions = json.loads(out)
-    assert [(s["crm_id"], s["handle"], s["method"]) for s in suggestions] == [
-        ("C2", "analima", "suggested")
-    ]
+    assert [(s["crm_id"], s["handle"], s["method"]) for s in suggestions] == [("C2", "analima", "suggested")]
     code, out = invoke("identities", "confirm", str(suggestions[0]["id"]), "--by", "lead")
     assert code == 0 and "confirmed by lead" in out
     with session_scope(engine) as session:
-        assert (
-            session.exec(select(Identity).where(Identity.status == "confirmed"))
-            .all()[-1]
-            .confirmed_by
-            == "lead"
-        )
+        assert session.exec(select(Identity).where(Identity.status == "confirmed")).all()[-1].confirmed_by == "lead"
     engine.dispose()
 
     code, out = invoke("identities", "reject", "12345", "--by", "lead")

@@ -27,14 +27,10 @@ def cdnow(shared: Path) -> Path:
 @pytest.fixture
 def sample(cdnow: Path) -> Summary:
     """The 1/10th sample summarised by our code from the raw transactions file."""
-    return summarize(
-        read_cdnow(cdnow / "CDNOW_sample.txt"), CALIBRATION_END, holdout_end=HOLDOUT_END
-    )
+    return summarize(read_cdnow(cdnow / "CDNOW_sample.txt"), CALIBRATION_END, holdout_end=HOLDOUT_END)
 
 
-def test_summary_rebuilt_from_raw_transactions_matches_the_published_summary(
-    sample: Summary, cdnow: Path
-) -> None:
+def test_summary_rebuilt_from_raw_transactions_matches_the_published_summary(sample: Summary, cdnow: Path) -> None:
     with (cdnow / "cdnow_customers_summary_with_transactions.csv").open() as handle:
         published = {row["ID"]: row for row in csv.DictReader(handle)}
     assert len(sample) == len(published) == 2357
@@ -42,9 +38,7 @@ def test_summary_rebuilt_from_raw_transactions_matches_the_published_summary(
     for cid, row in published.items():
         i = position[cid]
         assert sample.frequency[i] == int(row["x"])  # same-day purchases merged, first one excluded
-        assert sample.recency[i] == pytest.approx(
-            float(row["t_x"]), abs=0.005
-        )  # file rounds to 2 decimals
+        assert sample.recency[i] == pytest.approx(float(row["t_x"]), abs=0.005)  # file rounds to 2 decimals
         assert sample.age[i] == pytest.approx(float(row["T"]), abs=0.005)
         assert sample.monetary[i] == pytest.approx(float(row["zbar"]), abs=0.006)
     assert int((sample.frequency > 0).sum()) == 946
@@ -64,9 +58,7 @@ def test_bgnbd_gives_the_published_parameters_and_agrees_with_lifetimes(sample: 
     for ours, name in ((fitted.r, "r"), (fitted.alpha, "alpha"), (fitted.a, "a"), (fitted.b, "b")):
         assert ours == pytest.approx(float(theirs[name]), rel=1e-4)
     at_theirs = bgnbd.BgNbdParams(*(float(theirs[k]) for k in ("r", "alpha", "a", "b")))
-    their_ll = float(
-        bgnbd.log_likelihood(at_theirs, sample.frequency, sample.recency, sample.age).sum()
-    )
+    their_ll = float(bgnbd.log_likelihood(at_theirs, sample.frequency, sample.recency, sample.age).sum())
     assert fitted.log_likelihood >= their_ll - 1e-6  # ours is at least as good a maximum
 
     x, t_x, T = sample.frequency, sample.recency, sample.age
@@ -91,9 +83,7 @@ def test_bgnbd_conditional_expectation_of_the_papers_example_customer() -> None:
     # The worked example of Fader, Hardie & Lee's BG/NBD notes: x=2, t_x=30.43, T=38.86
     # expects 1.226 purchases in the next 39 weeks under the published parameters.
     published = bgnbd.BgNbdParams(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
-    assert float(bgnbd.expected_purchases(published, 39.0, 2, 30.43, 38.86)) == pytest.approx(
-        1.226, abs=0.0005
-    )
+    assert float(bgnbd.expected_purchases(published, 39.0, 2, 30.43, 38.86)) == pytest.approx(1.226, abs=0.0005)
     assert float(bgnbd.p_alive(published, 0, 0.0, 38.86)) == 1.0
 
 
@@ -112,9 +102,7 @@ def test_gamma_gamma_gives_the_published_parameters_and_agrees_with_lifetimes(
         assert ours == pytest.approx(float(reference.params_[name]), rel=1e-4)
     np.testing.assert_allclose(
         gammagamma.expected_spend(fitted, sample.frequency[repeat], sample.monetary[repeat]),
-        reference.conditional_expected_average_profit(
-            sample.frequency[repeat], sample.monetary[repeat]
-        ),
+        reference.conditional_expected_average_profit(sample.frequency[repeat], sample.monetary[repeat]),
         rtol=1e-4,
     )
 
@@ -125,13 +113,9 @@ def test_discounted_clv_agrees_with_lifetimes(sample: Summary) -> None:
         gammagamma.fit(sample.frequency, sample.monetary),
     )
     bg = BetaGeoFitter().fit(sample.frequency, sample.recency, sample.age)
-    gg = GammaGammaFitter().fit(
-        sample.frequency[sample.frequency > 0], sample.monetary[sample.frequency > 0]
-    )
+    gg = GammaGammaFitter().fit(sample.frequency[sample.frequency > 0], sample.monetary[sample.frequency > 0])
     series = [pd.Series(v) for v in (sample.frequency, sample.recency, sample.age, sample.monetary)]
-    theirs = gg.customer_lifetime_value(
-        bg, *series, time=12, discount_rate=0.01, freq="W"
-    ).to_numpy()
+    theirs = gg.customer_lifetime_value(bg, *series, time=12, discount_rate=0.01, freq="W").to_numpy()
     # lifetimes steps in months of 4.345 weeks and discounts 1% a month.
     month = 4.345 * 7
     ours = customer_values(

@@ -41,18 +41,14 @@ def add_author(
     name: str | None = None,
     **kw: Any,
 ) -> int:
-    author = Author(
-        platform=platform, external_id=external_id, handle=handle, display_name=name, **kw
-    )
+    author = Author(platform=platform, external_id=external_id, handle=handle, display_name=name, **kw)
     session.add(author)
     session.flush()
     assert author.id is not None
     return author.id
 
 
-def add_post(
-    session: Any, author_id: int, platform: str, raw: dict[str, Any] | None = None
-) -> None:
+def add_post(session: Any, author_id: int, platform: str, raw: dict[str, Any] | None = None) -> None:
     session.add(
         Post(
             platform=platform,
@@ -73,9 +69,7 @@ def authors(engine: Engine, tmp_path: Path) -> dict[str, int]:
     with session_scope(engine) as session:
         ids = {
             # the CRM's user id matches although the handle changed since
-            "rosa_x": add_author(
-                session, "x", "1200070257230544397", "rosa_renamed", "Rosa", followers=5400
-            ),
+            "rosa_x": add_author(session, "x", "1200070257230544397", "rosa_renamed", "Rosa", followers=5400),
             # the CRM's Reddit username, different case
             "diego_reddit": add_author(session, "reddit", "diegog", "diegog", "DiegoG"),
             # a review whose raw record carries the CRM email
@@ -112,9 +106,7 @@ def test_link_authors_exact_email_and_suggested(engine: Engine, authors: dict[st
     assert customer_of(engine, authors["diego_reddit"]) == "C2"
     assert customer_of(engine, authors["zoe_review"]) == "C3"
     for unlinked in ("ana_x", "hugo_reddit", "stranger", "brand"):
-        assert (
-            customer_of(engine, authors[unlinked]) is None
-        )  # suggestions do not count until confirmed
+        assert customer_of(engine, authors[unlinked]) is None  # suggestions do not count until confirmed
 
     with session_scope(engine) as session:
         email = session.exec(select(Identity).where(Identity.method == "email_match")).one()
@@ -125,10 +117,7 @@ def test_link_authors_exact_email_and_suggested(engine: Engine, authors: dict[st
             1.0,
         )
         assert "zoe@example.com" in (email.evidence or "")
-        suggested = {
-            i.author_id: i
-            for i in session.exec(select(Identity).where(Identity.status == "suggested")).all()
-        }
+        suggested = {i.author_id: i for i in session.exec(select(Identity).where(Identity.status == "suggested")).all()}
         assert set(suggested) == {authors["ana_x"], authors["hugo_reddit"]}
         ana = suggested[authors["ana_x"]]
         assert ana.method == "suggested" and 0.5 < ana.confidence < 1.0
@@ -143,9 +132,7 @@ def test_people_confirm_and_reject_suggestions(engine: Engine, authors: dict[str
     link_authors(engine)
     with session_scope(engine) as session:
         ana = session.exec(select(Identity).where(Identity.author_id == authors["ana_x"])).one()
-        hugo = session.exec(
-            select(Identity).where(Identity.author_id == authors["hugo_reddit"])
-        ).one()
+        hugo = session.exec(select(Identity).where(Identity.author_id == authors["hugo_reddit"])).one()
         assert ana.id is not None and hugo.id is not None
         confirmed = confirm_identity(session, ana.id, "lead@example.com")
         assert (confirmed.status, confirmed.confirmed_by) == ("confirmed", "lead@example.com")
@@ -170,9 +157,7 @@ def test_people_confirm_and_reject_suggestions(engine: Engine, authors: dict[str
     assert customer_of(engine, authors["stranger"]) == "C4"
 
 
-def test_a_new_crm_handle_links_on_the_next_run(
-    engine: Engine, authors: dict[str, int], tmp_path: Path
-) -> None:
+def test_a_new_crm_handle_links_on_the_next_run(engine: Engine, authors: dict[str, int], tmp_path: Path) -> None:
     link_authors(engine)
     (tmp_path / "more.csv").write_text("crm_id,x_handle\nC5,ana_lima82\n", encoding="utf-8")
     import_customers(engine, tmp_path / "more.csv")  # the CRM now lists the suggested account
@@ -201,3 +186,13 @@ def test_a_name_initial_match_needs_a_handle_that_does_not_name_someone_else() -
     best = index.candidates("sofalvarez3494", "Sofia A.", threshold=0.86)
     assert [c[0] for c in best] == [2] and "handle 'sofalvarez3494'" in best[0][2]
     assert index.candidates("qwerty", "Somebody", threshold=0.86) == []
+
+
+def test_two_crm_rows_claiming_one_account_are_reported(engine: Engine, tmp_path: Path) -> None:
+    (tmp_path / "crm.csv").write_text("crm_id,name,x_handle\nC1,Old Record,shared\nC2,New Record,shared\n")
+    import_customers(engine, tmp_path / "crm.csv")
+    with session_scope(engine) as session:
+        author_id = add_author(session, "x", "9", "shared", "Shared")
+    counts = link_authors(engine)
+    assert (counts["exact"], counts["conflicts"], counts["linked_authors"]) == (2, 1, 1)
+    assert customer_of(engine, author_id) == "C1"  # deterministic: the first link wins

@@ -44,18 +44,14 @@ def _two_cases(engine: Engine) -> None:
 
 def test_high_priority_at_once_the_rest_in_a_digest_and_no_repeats(engine: Engine) -> None:
     _two_cases(engine)
-    settings = EngagementSettings(
-        slack=SlackSettings(team_channels={"default": "#care"}, lead_channel="#leads")
-    )
+    settings = EngagementSettings(slack=SlackSettings(team_channels={"default": "#care"}, lead_channel="#leads"))
     counts = notify.enqueue_notifications(engine, settings, NOW)
     assert counts == {"new_case": 1, "digest": 1, "sla_breach": 0, "spike": 0}
     rows = _outbox(engine)
     new_case = next(r for r in rows if r.kind == "new_case")
     assert new_case.payload["channel"] == "#care"
     text = json.dumps(new_case.payload["blocks"])
-    assert (
-        "Ada Lovelace" in text and "&lt;lost&gt; my bag &amp; nobody" in text and "/cases/" in text
-    )
+    assert "Ada Lovelace" in text and "&lt;lost&gt; my bag &amp; nobody" in text and "/cases/" in text
     assert "case_claim" in text and "9,000" in text  # rCLV shown
     assert notify.enqueue_notifications(engine, settings, NOW + timedelta(minutes=1)) == {
         "new_case": 0,
@@ -66,16 +62,11 @@ def test_high_priority_at_once_the_rest_in_a_digest_and_no_repeats(engine: Engin
     # the top-tier SLA (1 h) passes: the lead hears once
     late = notify.enqueue_notifications(engine, settings, NOW + timedelta(hours=2))
     assert late["sla_breach"] == 1
-    assert (
-        notify.enqueue_notifications(engine, settings, NOW + timedelta(hours=3))["sla_breach"] == 0
-    )
+    assert notify.enqueue_notifications(engine, settings, NOW + timedelta(hours=3))["sla_breach"] == 0
     breach = next(r for r in _outbox(engine) if r.kind == "sla_breach")
     assert breach.payload["channel"] == "#leads"
     with session_scope(engine) as session:
-        assert (
-            session.execute(select(AuditEvent).where(AuditEvent.action == "sla_breached")).first()
-            is not None
-        )  # type: ignore[arg-type]
+        assert session.execute(select(AuditEvent).where(AuditEvent.action == "sla_breached")).first() is not None  # type: ignore[arg-type]
 
 
 def test_negative_spike_against_the_baseline(engine: Engine) -> None:
@@ -96,9 +87,7 @@ def test_negative_spike_against_the_baseline(engine: Engine) -> None:
             text="OUTAGE again",
             created_at=NOW - timedelta(minutes=minute + 1),
         )
-    assert (
-        notify.enqueue_notifications(engine, settings, NOW)["spike"] == 2
-    )  # the source and the keyword
+    assert notify.enqueue_notifications(engine, settings, NOW)["spike"] == 2  # the source and the keyword
     assert notify.enqueue_notifications(engine, settings, NOW + timedelta(minutes=1))["spike"] == 0
     assert notify.detect_spikes({"s": 9}, {"s": [1, 1]}, ratio=3, min_count=10, kind="source") == []
 
@@ -114,13 +103,9 @@ def test_sink_writes_jsonl_and_nothing_twice(engine: Engine, tmp_path: Path) -> 
     assert sorted(m["kind"] for m in lines) == ["digest", "new_case"]
 
 
-def test_web_api_retries_429_after_retry_after_and_5xx_with_backoff(
-    engine: Engine, slack: FakeSlack
-) -> None:
+def test_web_api_retries_429_after_retry_after_and_5xx_with_backoff(engine: Engine, slack: FakeSlack) -> None:
     _two_cases(engine)
-    settings = SlackSettings(
-        bot_token="xoxb-test", base_url=f"{slack.url}/api/", backoff_seconds=30
-    )
+    settings = SlackSettings(bot_token="xoxb-test", base_url=f"{slack.url}/api/", backoff_seconds=30)
     notify.enqueue_notifications(engine, EngagementSettings(slack=settings), NOW)
     slack.script = [
         Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "7"}),

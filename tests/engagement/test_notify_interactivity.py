@@ -70,13 +70,9 @@ def _case(engine: Engine) -> int:
 
 def test_signed_claim_acts_and_updates_the_message(engine: Engine, slack: FakeSlack) -> None:
     case_id = _case(engine)
-    settings = EngagementSettings(
-        slack=SlackSettings(signing_secret=SECRET, user_map={"U123": "amy"})
-    )
+    settings = EngagementSettings(slack=SlackSettings(signing_secret=SECRET, user_map={"U123": "amy"}))
     body = _action_body("case_claim", str(case_id), f"{slack.url}/actions/T1/abc")
-    result = notify.handle_interaction(
-        engine, settings, body=body, headers=_signed(body, at=NOW.timestamp()), now=NOW
-    )
+    result = notify.handle_interaction(engine, settings, body=body, headers=_signed(body, at=NOW.timestamp()), now=NOW)
     assert (result.status_code, result.action, result.error) == (200, "case_claim", None)
     with session_scope(engine) as session:
         assert queue.get_case(session, case_id).claimed_by == "amy"
@@ -121,9 +117,7 @@ def test_snooze_and_assign(engine: Engine, slack: FakeSlack) -> None:
     assert actions[-2:] == ["snoozed", "reassigned"]
 
 
-@pytest.mark.parametrize(
-    "problem", ["unsigned", "stale", "tampered", "wrong_secret", "garbage_timestamp"]
-)
+@pytest.mark.parametrize("problem", ["unsigned", "stale", "tampered", "wrong_secret", "garbage_timestamp"])
 def test_bad_requests_are_refused_before_acting(engine: Engine, problem: str) -> None:
     case_id = _case(engine)
     settings = EngagementSettings(slack=SlackSettings(signing_secret=SECRET))
@@ -163,9 +157,7 @@ def test_the_route_the_web_app_mounts(engine: Engine, slack: FakeSlack) -> None:
     from engagement.notify.interactivity import router
 
     case_id = _case(engine)
-    settings = EngagementSettings(
-        slack=SlackSettings(signing_secret=SECRET, user_map={"U123": "amy"})
-    )
+    settings = EngagementSettings(slack=SlackSettings(signing_secret=SECRET, user_map={"U123": "amy"}))
     web = FastAPI()
     web.include_router(router(engine, settings))
     client = TestClient(web)
@@ -176,9 +168,7 @@ def test_the_route_the_web_app_mounts(engine: Engine, slack: FakeSlack) -> None:
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert refused.status_code == 401
-    answer = client.post(
-        "/slack/interactivity", content=body, headers=_signed(body, at=time.time())
-    )
+    answer = client.post("/slack/interactivity", content=body, headers=_signed(body, at=time.time()))
     assert answer.status_code == 200
     with session_scope(engine) as session:
         assert queue.get_case(session, case_id).claimed_by == "amy"

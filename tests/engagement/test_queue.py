@@ -57,10 +57,7 @@ def test_release_dismiss_escalate_reassign_snooze(engine: Engine) -> None:
     assert queue.dismiss(engine, mid, agent="amy", reason="spam", now=NOW).status == "dismissed"
     with pytest.raises(queue.InvalidTransition):
         queue.claim(engine, mid, agent="amy", now=NOW)
-    assert (
-        queue.escalate(engine, low, agent="amy", reason="legal threat", now=NOW).status
-        == "escalated"
-    )
+    assert queue.escalate(engine, low, agent="amy", reason="legal threat", now=NOW).status == "escalated"
     assert queue.claim(engine, low, agent="lead", now=NOW).status == "claimed"  # a lead picks it up
     moved = queue.reassign(engine, low, agent="lead", to="ben", team="billing", now=NOW)
     assert (moved.status, moved.assignee, moved.team) == ("open", "ben", "billing")
@@ -68,10 +65,7 @@ def test_release_dismiss_escalate_reassign_snooze(engine: Engine) -> None:
     assert queue.claim_next(engine, agent="ben", team="billing", now=NOW) is not None
     queue.snooze(engine, high, agent="amy", minutes=30, now=NOW)
     assert queue.claim_next(engine, agent="amy", team="default", now=NOW) is None
-    assert (
-        queue.claim_next(engine, agent="amy", team="default", now=NOW + timedelta(minutes=31))
-        is not None
-    )
+    assert queue.claim_next(engine, agent="amy", team="default", now=NOW + timedelta(minutes=31)) is not None
     with pytest.raises(queue.CaseNotFound):
         queue.claim(engine, 999_999, agent="amy", now=NOW)
     with session_scope(engine) as session:
@@ -113,30 +107,18 @@ def test_templates_and_approval_above_a_tier(engine: Engine) -> None:
     with session_scope(engine) as session:
         [case] = queue.list_cases(session)
     assert case.tier == "top" and case.id is not None
-    settings = ReplySettings(
-        approval_tiers=["top"], templates={"sorry": "Hi {first_name}, we're on it ({case_id})."}
-    )
+    settings = ReplySettings(approval_tiers=["top"], templates={"sorry": "Hi {first_name}, we're on it ({case_id})."})
     queue.claim(engine, case.id, agent="amy", now=NOW)
     with pytest.raises(queue.QueueError, match="unknown reply template 'nope'"):
-        queue.reply(
-            engine, case.id, agent="amy", text="", template="nope", settings=settings, now=NOW
-        )
-    waiting = queue.reply(
-        engine, case.id, agent="amy", text="", template="sorry", settings=settings, now=NOW
-    )
-    assert (
-        waiting.status == "pending_approval" and waiting.text == f"Hi Ada, we're on it ({case.id})."
-    )
+        queue.reply(engine, case.id, agent="amy", text="", template="nope", settings=settings, now=NOW)
+    waiting = queue.reply(engine, case.id, agent="amy", text="", template="sorry", settings=settings, now=NOW)
+    assert waiting.status == "pending_approval" and waiting.text == f"Hi Ada, we're on it ({case.id})."
     assert waiting.id is not None
     with pytest.raises(queue.NotAllowed):
-        queue.approve_reply(
-            engine, waiting.id, lead="amy", role="agent", settings=settings, now=NOW
-        )
+        queue.approve_reply(engine, waiting.id, lead="amy", role="agent", settings=settings, now=NOW)
     rejected = queue.reject_reply(engine, waiting.id, lead="lena", reason="too casual", now=NOW)
     assert rejected.status == "rejected"
-    second = queue.reply(
-        engine, case.id, agent="amy", text="Dear {name}, sorry.", settings=settings, now=NOW
-    )
+    second = queue.reply(engine, case.id, agent="amy", text="Dear {name}, sorry.", settings=settings, now=NOW)
     assert second.id is not None
     sent = queue.approve_reply(engine, second.id, lead="lena", settings=settings, now=NOW)
     assert sent.status == "dry_run" and sent.approved_by == "lena"

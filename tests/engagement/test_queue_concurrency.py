@@ -105,9 +105,7 @@ def test_twenty_threads_never_claim_a_case_twice(engine: Engine) -> None:
     _seed(engine)
     barrier = threading.Barrier(AGENTS)
     with ThreadPoolExecutor(AGENTS) as pool:
-        futures = {
-            f"agent{i}": pool.submit(_drain, engine, f"agent{i}", barrier) for i in range(AGENTS)
-        }
+        futures = {f"agent{i}": pool.submit(_drain, engine, f"agent{i}", barrier) for i in range(AGENTS)}
         results = {name: fut.result(timeout=120) for name, fut in futures.items()}
     _check(engine, results)
 
@@ -135,12 +133,8 @@ def test_twenty_processes_never_claim_a_case_twice(pg_url: str, pg_engine: Engin
     pg_engine.dispose()  # no pooled connection may be inherited by the forked agents
     context = multiprocessing.get_context("fork")
     start = context.Barrier(AGENTS)
-    with ProcessPoolExecutor(
-        AGENTS, mp_context=context, initializer=_init_worker, initargs=(start,)
-    ) as pool:
-        futures = {
-            f"proc{i}": pool.submit(_process_agent, pg_url, f"proc{i}") for i in range(AGENTS)
-        }
+    with ProcessPoolExecutor(AGENTS, mp_context=context, initializer=_init_worker, initargs=(start,)) as pool:
+        futures = {f"proc{i}": pool.submit(_process_agent, pg_url, f"proc{i}") for i in range(AGENTS)}
         results = {name: fut.result(timeout=180) for name, fut in futures.items()}
     _check(pg_engine, results)
 
@@ -153,9 +147,7 @@ def test_expired_leases_are_reclaimed_once_under_contention(pg_engine: Engine) -
 
     def drain_later(agent: str) -> list[int]:
         out: list[int] = []
-        while (
-            case := queue.claim_next(pg_engine, agent=agent, team="care", now=later)
-        ) is not None:
+        while (case := queue.claim_next(pg_engine, agent=agent, team="care", now=later)) is not None:
             out.append(case.id or 0)
         return out
 

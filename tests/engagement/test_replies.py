@@ -68,17 +68,13 @@ def _claimed_case(
 def test_dry_run_is_the_default_and_sends_nothing(engine: Engine) -> None:
     case_id = _claimed_case(engine)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        reply = queue.reply(
-            engine, case_id, agent="amy", text="Sorry!", settings=ReplySettings(), now=NOW
-        )
+        reply = queue.reply(engine, case_id, agent="amy", text="Sorry!", settings=ReplySettings(), now=NOW)
         assert len(mock.calls) == 0
     assert reply.status == "dry_run"
     # credentials alone do not switch it on: dry_run must be turned off too
     creds_only = LIVE_X.model_copy(update={"dry_run": True})
     assert replies.poster_for("x", creds_only).dry_run
-    assert replies.poster_for(
-        "x", ReplySettings(dry_run=False)
-    ).dry_run  # no credentials: still dry-run
+    assert replies.poster_for("x", ReplySettings(dry_run=False)).dry_run  # no credentials: still dry-run
 
 
 def test_x_reply_replays_the_recorded_create_tweet(engine: Engine, shared: Path) -> None:
@@ -98,9 +94,7 @@ def test_x_reply_replays_the_recorded_create_tweet(engine: Engine, shared: Path)
         before_record_request=seen,
     )
     with tape.use_cassette("test_client_create_and_delete_tweet.yaml"):
-        reply = queue.reply(
-            engine, case_id, agent="amy", text="Test Tweet", settings=LIVE_X, now=NOW
-        )
+        reply = queue.reply(engine, case_id, agent="amy", text="Test Tweet", settings=LIVE_X, now=NOW)
     sent_body = sent[-1]
     assert reply.status == "sent" and reply.platform_reply_id == "1456012973835788293"
     assert sent_body == {
@@ -132,24 +126,16 @@ def _reddit_tape(shared: Path) -> vcr.VCR:
 
 
 def test_reddit_reply_replays_the_recorded_comment(engine: Engine, shared: Path) -> None:
-    case_id = _claimed_case(
-        engine, platform="reddit", external_id="t1_d1616q2", conversation_id="t3_4b1tfm"
-    )
+    case_id = _claimed_case(engine, platform="reddit", external_id="t1_d1616q2", conversation_id="t3_4b1tfm")
     with _reddit_tape(shared).use_cassette("TestComment.test_reply.json"):
-        reply = queue.reply(
-            engine, case_id, agent="amy", text="Comment reply", settings=LIVE_REDDIT, now=NOW
-        )
+        reply = queue.reply(engine, case_id, agent="amy", text="Comment reply", settings=LIVE_REDDIT, now=NOW)
     assert reply.status == "sent" and reply.platform_reply_id == "t1_d1680wu"
 
 
 def test_a_refused_reply_fails_visibly_on_the_case(engine: Engine, shared: Path) -> None:
-    case_id = _claimed_case(
-        engine, platform="reddit", external_id="eear2ml", conversation_id="t3_abc"
-    )
+    case_id = _claimed_case(engine, platform="reddit", external_id="eear2ml", conversation_id="t3_abc")
     with _reddit_tape(shared).use_cassette("TestComment.test_reply__none.json"):
-        reply = queue.reply(
-            engine, case_id, agent="amy", text="TEST", settings=LIVE_REDDIT, now=NOW
-        )
+        reply = queue.reply(engine, case_id, agent="amy", text="TEST", settings=LIVE_REDDIT, now=NOW)
     assert reply.status == "failed" and "did not create" in (reply.error or "")
     with session_scope(engine) as session:
         case = queue.get_case(session, case_id)
@@ -175,9 +161,7 @@ class FakeX:
             "id": str(2000 + self.posts),
             "text": body["text"],
             "edit_history_tweet_ids": [str(2000 + self.posts)],
-            "referenced_tweets": [
-                {"type": "replied_to", "id": body["reply"]["in_reply_to_tweet_id"]}
-            ],
+            "referenced_tweets": [{"type": "replied_to", "id": body["reply"]["in_reply_to_tweet_id"]}],
         }
         status, self.fail_next = self.fail_next, None
         if status is not None:
@@ -195,9 +179,7 @@ class FakeX:
         return (
             200,
             {},
-            json.dumps(
-                {"data": list(reversed(self.tweets)), "meta": {"result_count": len(self.tweets)}}
-            ),
+            json.dumps({"data": list(reversed(self.tweets)), "meta": {"result_count": len(self.tweets)}}),
         )
 
 
@@ -234,13 +216,8 @@ def test_crash_between_send_and_record_does_not_send_twice(
     assert fake_x.posts == 1, "the reply was posted twice"
     with session_scope(engine) as session:
         [done] = queue.case_replies(session, case_id)
-        assert (
-            done.platform_reply_id == "2001"
-            and queue.get_case(session, case_id).status == "replied"
-        )
-    assert replies.retry_replies(engine, settings=LIVE_X, now=NOW + timedelta(minutes=9)) == {
-        "considered": 0
-    }
+        assert done.platform_reply_id == "2001" and queue.get_case(session, case_id).status == "replied"
+    assert replies.retry_replies(engine, settings=LIVE_X, now=NOW + timedelta(minutes=9)) == {"considered": 0}
 
 
 def test_crash_before_the_send_posts_it_once_on_retry(
@@ -257,9 +234,7 @@ def test_crash_before_the_send_posts_it_once_on_retry(
         with pytest.raises(SystemExit):
             queue.reply(engine, case_id, agent="amy", text="Sorry", settings=LIVE_X, now=NOW)
     assert fake_x.posts == 0
-    assert (
-        replies.retry_replies(engine, settings=LIVE_X, now=NOW + timedelta(minutes=5))["sent"] == 1
-    )
+    assert replies.retry_replies(engine, settings=LIVE_X, now=NOW + timedelta(minutes=5))["sent"] == 1
     assert fake_x.posts == 1 and len(fake_x.tweets) == 1
 
 
@@ -286,7 +261,5 @@ def test_forbidden_is_permanent(engine: Engine, fake_x: FakeX) -> None:
     fake_x.fail_next = 403
     reply = queue.reply(engine, case_id, agent="amy", text="On it", settings=LIVE_X, now=NOW)
     assert reply.status == "failed" and "refused" in (reply.error or "")
-    assert replies.retry_replies(engine, settings=LIVE_X, now=NOW + timedelta(minutes=5)) == {
-        "considered": 0
-    }
+    assert replies.retry_replies(engine, settings=LIVE_X, now=NOW + timedelta(minutes=5)) == {"considered": 0}
     assert fake_x.posts == 1

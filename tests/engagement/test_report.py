@@ -6,15 +6,17 @@ import math
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from test_report_dataset import BASE_URL, NOW, build_dataset
 
 from db.engine import session_scope
 from engagement.report.headline import headline
 from engagement.report.query import load_report_data
+from engagement.report.risk import top_unanswered
 from engagement.report.rows import ReportData
 from engagement.report.tables import Table, percentile
-from engagement.report.terms import log_odds, terms_of
+from engagement.report.terms import Vocabulary, log_odds
 from engagement.report.weekly import compute_tables
 from engagement.report.weeks import parse_week, resolve_week, week_of
 from engagement.settings import ReportSettings
@@ -132,9 +134,7 @@ def test_revenue_at_risk_answered_vs_unanswered(tables: dict[str, Table]) -> Non
     assert tables["trend_revenue_at_risk"].row("2026-W46")["answered_money"] == 300.0
 
 
-def test_top_unanswered_high_value_cases_link_to_their_pages(
-    data: ReportData, tables: dict[str, Table]
-) -> None:
+def test_top_unanswered_high_value_cases_link_to_their_pages(data: ReportData, tables: dict[str, Table]) -> None:
     top = tables["top_unanswered"]
     case_ids = {c.money_at_risk: c.id for c in data.cases}
     assert top.column("case") == [case_ids[800.0], case_ids[600.0]]  # the most money first
@@ -142,22 +142,22 @@ def test_top_unanswered_high_value_cases_link_to_their_pages(
     assert top.rows[0]["sla"] == "overdue" and top.rows[1]["sla"] == "on time"
     assert top.rows[0]["waiting_hours"] == 120.0  # Wed 08:00 -> Mon 08:00
     assert top.rows[0]["customer"] == "Customer 3"
+    assert top.note == "2 unanswered high-value cases this week."
+    one = top_unanswered(data, high_value_tiers=["top", "high"], base_url=BASE_URL, limit=1)
+    assert one.column("case") == [case_ids[800.0]] and one.note.endswith("the 1 worth the most are listed.")
+    assert top_unanswered(data, high_value_tiers=["top"], base_url=BASE_URL, limit=5).rows == []
 
 
 def test_response_performance_by_tier_and_team(tables: dict[str, Table]) -> None:
     tier = tables["response_by_tier"]
     assert tier.row("top")["median_hours"] == 0.5
-    assert (
-        tier.row("top")["sla_hit_rate"] == 1.0 and tier.row("top")["sla_counted"] == 1
-    )  # dismissed left out
+    assert tier.row("top")["sla_hit_rate"] == 1.0 and tier.row("top")["sla_counted"] == 1  # dismissed left out
     assert tier.row("high")["answered"] == 0 and tier.row("high")["median_hours"] is None
     assert (tier.row("high")["sla_counted"], tier.row("high")["sla_hit_rate"]) == (
         1,
         0.0,
     )  # the not-yet-due one waits
-    assert (
-        tier.row("unlinked")["median_hours"] == 30.0 and tier.row("unlinked")["sla_hit_rate"] == 0.0
-    )
+    assert tier.row("unlinked")["median_hours"] == 30.0 and tier.row("unlinked")["sla_hit_rate"] == 0.0
     total = tier.row("All")
     assert (total["answered"], total["median_hours"], total["sla_counted"], total["sla_met"]) == (
         3,
@@ -168,9 +168,7 @@ def test_response_performance_by_tier_and_team(tables: dict[str, Table]) -> None
     assert math.isclose(total["p90_hours"], 25.2)  # 6 + 0.8 x (30 - 6)
     team = tables["response_by_team"]
     assert team.column("group") == ["care", "vip", "All"]
-    assert team.row("care")["median_hours"] == 18.0 and math.isclose(
-        team.row("care")["p90_hours"], 27.6
-    )
+    assert team.row("care")["median_hours"] == 18.0 and math.isclose(team.row("care")["p90_hours"], 27.6)
     assert team.row("vip")["sla_hit_rate"] == 0.5
 
 
@@ -218,14 +216,10 @@ def test_coverage_sources_and_errors(tables: dict[str, Table]) -> None:
         2,
     )
     assert reddit["linked_share"] == 1 / 3 and reddit["scored_share"] == 2 / 3
-    assert (
-        reddit["last_error"] == "HTTPError: 503 Service Unavailable"
-    )  # last week's error is not this week's
+    assert reddit["last_error"] == "HTTPError: 503 Service Unavailable"  # last week's error is not this week's
     assert coverage.row("x-mentions")["linked_share"] == 5 / 8
     assert coverage.row("All")["scored_share"] == 10 / 11
-    assert tables["step_failures"].rows == [
-        {"job": "score", "failed_runs": 1, "last_error": "OSError: model missing"}
-    ]
+    assert tables["step_failures"].rows == [{"job": "score", "failed_runs": 1, "last_error": "OSError: model missing"}]
 
 
 def test_headline(data: ReportData) -> None:
@@ -272,26 +266,19 @@ def test_partial_week_counts_only_what_has_happened(sqlite_engine: Engine) -> No
     # by then: posts 1-4, and the cases of posts 1 (answered), 2 (dismissed) and 4 (due at 12:00)
     assert (h.posts, h.negative, h.cases, h.unanswered_money) == (4, 3, 3, 800.0)
     tables = compute_tables(data, SETTINGS)
-    assert (
-        tables["response_by_tier"].row("high")["sla_counted"] == 0
-    )  # not due yet: neither hit nor miss
+    assert tables["response_by_tier"].row("high")["sla_counted"] == 0  # not due yet: neither hit nor miss
     assert tables["response_by_tier"].row("All")["sla_hit_rate"] == 1.0
     assert tables["top_unanswered"].rows[0]["sla"] == "on time"
 
 
 def test_weeks() -> None:
     week = parse_week("2026-W47")
-    assert week.start == datetime(2026, 11, 16, tzinfo=UTC) and week.end == datetime(
-        2026, 11, 23, tzinfo=UTC
-    )
+    assert week.start == datetime(2026, 11, 16, tzinfo=UTC) and week.end == datetime(2026, 11, 23, tzinfo=UTC)
     assert week.span() == "16-22 Nov 2026"
     assert parse_week("2026W01").shift(-1).label == "2025-W52"
     assert resolve_week(None, now=NOW).label == "2026-W47"  # Monday: the week that just ended
     assert resolve_week("current", now=NOW).label == "2026-W48"
-    assert (
-        resolve_week("latest", now=NOW, newest=datetime(2026, 11, 1, tzinfo=UTC)).label
-        == "2026-W44"
-    )
+    assert resolve_week("latest", now=NOW, newest=datetime(2026, 11, 1, tzinfo=UTC)).label == "2026-W44"
     berlin = parse_week("2026-W47", tz="Europe/Berlin")
     assert berlin.start == datetime(2026, 11, 15, 23, tzinfo=UTC)
     assert week_of(datetime(2026, 11, 22, 23, 30, tzinfo=UTC), "Europe/Berlin").label == "2026-W48"
@@ -301,14 +288,31 @@ def test_weeks() -> None:
 
 
 def test_terms_and_statistics_helpers() -> None:
-    assert terms_of("Refund NOT processed @brand https://t.co/x") == {
+    plain = Vocabulary()
+    # negations make phrases but are not terms on their own; mentions and links are dropped
+    assert plain.terms_of("Refund NOT processed @brand https://t.co/x") == {
         "refund",
-        "not",
         "processed",
         "refund not",
         "not processed",
     }
-    assert terms_of("the app is broken") == {"app", "broken"}  # no phrase across a stop word
+    assert plain.terms_of("the app is broken") == {"app", "broken"}  # no phrase across a stop word
+    assert plain.terms_of("bag lost, refund denied") == {"bag", "lost", "refund", "denied", "bag lost", "refund denied"}
+    brand = Vocabulary(["awful"], brand_names=["Skylark Air", "Skylark Air Support", "skylarkair"])
+    assert brand.terms_of("Skylark Air lost my bag SkylarkAir never answers, skylark is awful") == {
+        "lost",
+        "bag",
+        "answers",
+        "never answers",
+    }
     assert log_odds(3, 10, 3, 10) == 0.0
     assert percentile([1.0, 2.0, 3.0, 4.0], 90) == pytest.approx(3.7)
     assert percentile([], 90) is None
+
+
+def test_report_settings_refuse_unknown_zones_and_days() -> None:
+    assert ReportSettings(day_of_week="Monday", timezone="Europe/Berlin").day_of_week == "mon"
+    with pytest.raises(ValidationError, match="unknown time zone 'Mars/Base'"):
+        ReportSettings(timezone="Mars/Base")
+    with pytest.raises(ValidationError, match="unknown day 'someday'"):
+        ReportSettings(day_of_week="someday")

@@ -112,9 +112,7 @@ def build_dataset(engine: Engine) -> dict[str, Any]:
     }
     with session_scope(engine) as session:
         for number, (rclv, clv, p_alive) in CUSTOMERS.items():
-            customer = Customer(
-                crm_id=f"C{number}", name=f"Customer {number}", clv=clv, rclv=rclv, p_alive=p_alive
-            )
+            customer = Customer(crm_id=f"C{number}", name=f"Customer {number}", clv=clv, rclv=rclv, p_alive=p_alive)
             session.add(customer)
             session.flush()
             assert customer.id is not None
@@ -167,9 +165,7 @@ def build_dataset(engine: Engine) -> dict[str, Any]:
             assert post.id is not None
             ids["posts"][number] = post.id
             if label is not None:
-                probabilities = {"negative": (0.8, 0.1, 0.1), "positive": (0.1, 0.1, 0.8)}.get(
-                    label, (0.2, 0.6, 0.2)
-                )
+                probabilities = {"negative": (0.8, 0.1, 0.1), "positive": (0.1, 0.1, 0.8)}.get(label, (0.2, 0.6, 0.2))
                 session.add(
                     Score(
                         post_id=post.id,
@@ -281,11 +277,7 @@ def build_dataset(engine: Engine) -> dict[str, Any]:
                     finished_at=at(day, 6, 1),
                 )
             )
-        session.add(
-            JobRun(
-                job="score", status="failed", error="OSError: model missing", started_at=at(18, 6)
-            )
-        )
+        session.add(JobRun(job="score", status="failed", error="OSError: model missing", started_at=at(18, 6)))
         for day in (17, 19, 12):
             session.add(
                 QuarantinedRecord(

@@ -6,7 +6,10 @@ import base64
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
+from email import policy
+from email.parser import BytesParser
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -25,9 +28,7 @@ from engagement.notify.deliver import deliver_pending
 from engagement.report.weekly import WeeklyReport, build_weekly_report
 from engagement.settings import ReportSettings, SlackSettings
 
-SETTINGS = ReportSettings(
-    base_url=BASE_URL, report_url="https://files.example.test/reports/{week}/"
-)
+SETTINGS = ReportSettings(base_url=BASE_URL, report_url="https://files.example.test/reports/{week}/")
 
 
 class ReportPage(HTMLParser):
@@ -118,9 +119,7 @@ def report(built: tuple[Engine, WeeklyReport]) -> WeeklyReport:
 
 def test_html_shows_the_headline_first_and_every_section(report: WeeklyReport) -> None:
     page = parse(report.html_path)
-    assert (
-        report.html_path.name == "weekly-report.html" and report.html_path.parent.name == "2026-W47"
-    )
+    assert report.html_path.name == "weekly-report.html" and report.html_path.parent.name == "2026-W47"
     assert page.figures == {
         "posts": "11",
         "negative_share": "67%",
@@ -132,16 +131,8 @@ def test_html_shows_the_headline_first_and_every_section(report: WeeklyReport) -
     }
     text = " ".join(" ".join(page.text).split())
     assert "11 customer posts (+175% vs last week); 67% negative, +16.7 pts vs last week." in text
-    assert (
-        "$4,960 at risk in 6 cases; $1,400 still unanswered in 2 cases, 2 of them high-value."
-        in text
-    )
-    assert (
-        text.index("Act now")
-        < text.index("Trend")
-        < text.index("Revenue at risk")
-        < text.index("Coverage")
-    )
+    assert "$4,960 at risk in 6 cases; $1,400 still unanswered in 2 cases, 2 of them high-value." in text
+    assert text.index("Act now") < text.index("Revenue at risk") < text.index("Trend") < text.index("Coverage")
     for table in (
         "top_unanswered",
         "trend_weekly",
@@ -172,8 +163,7 @@ def test_charts_are_embedded_pngs_worth_looking_at(report: WeeklyReport) -> None
     page = parse(report.html_path)
     charts = {img["id"]: img for img in page.images}
     assert set(charts) == {
-        f"chart-{key}"
-        for key in ("trend", "tier_trend", "platforms", "risk", "risk_trend", "response", "value")
+        f"chart-{key}" for key in ("trend", "tier_trend", "platforms", "risk", "risk_trend", "response", "value")
     }
     for img in charts.values():
         assert img["alt"], "every chart says what it shows"
@@ -184,13 +174,28 @@ def test_charts_are_embedded_pngs_worth_looking_at(report: WeeklyReport) -> None
         colours = image.convert("RGB").getcolors(maxcolors=1_000_000) or []
         assert len(colours) > 20, f"{img['id']} looks blank"
         # the sentiment/risk palette is drawn, not just axes
-        assert any(
-            abs(r - 0xD1) < 8 and abs(g - 0x49) < 8 and abs(b - 0x5B) < 8
-            for _n, (r, g, b) in colours
-        ) or img["id"] in ("chart-tier_trend", "chart-response")
+        assert any(abs(r - 0xD1) < 8 and abs(g - 0x49) < 8 and abs(b - 0x5B) < 8 for _n, (r, g, b) in colours) or img[
+            "id"
+        ] in ("chart-tier_trend", "chart-response")
     html = report.html_path.read_text()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # post text is escaped
     assert "<script" not in html and "http" not in "".join(i["src"][:5] for i in page.images)
+
+
+def test_the_email_carries_charts_as_inline_images(report: WeeklyReport) -> None:
+    message = BytesParser(policy=policy.default).parsebytes(report.eml_path.read_bytes())
+    assert message["Subject"] == "Weekly sentiment-to-CLV report 2026-W47"
+    text = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    assert text is not None and html is not None
+    assert "11 customer posts" in text.get_content()
+    images = [part for part in message.walk() if part.get_content_type() == "image/png"]
+    assert len(images) == len(report.charts) == 7
+    page = ReportPage()
+    page.feed(html.get_content())
+    sources = [img["src"] for img in page.images]
+    assert all(src.startswith("cid:") for src in sources)  # web mail does not show data: images
+    assert sorted(src[4:] for src in sources) == sorted(part["Content-ID"].strip("<>") for part in images)
 
 
 def test_a_csv_per_table_with_raw_values(report: WeeklyReport) -> None:
@@ -200,29 +205,25 @@ def test_a_csv_per_table_with_raw_values(report: WeeklyReport) -> None:
     assert rows["All"]["money_at_risk"] == "4960.0" and rows["high"]["unanswered_money"] == "1400.0"
     with report.csv_paths["response_by_tier"].open(newline="") as handle:
         rows = {row["group"]: row for row in csv.DictReader(handle)}
-    assert (
-        rows["All"]["p90_hours"] == "25.2" and rows["high"]["median_hours"] == ""
-    )  # no reply: empty, not 0
+    assert rows["All"]["p90_hours"] == "25.2" and rows["high"]["median_hours"] == ""  # no reply: empty, not 0
     with report.csv_paths["volume_by_platform"].open(newline="") as handle:
-        assert float(
-            next(r for r in csv.DictReader(handle) if r["group"] == "x")["negative_share"]
-        ) == pytest.approx(5 / 7)
+        assert float(next(r for r in csv.DictReader(handle) if r["group"] == "x")["negative_share"]) == pytest.approx(
+            5 / 7
+        )
 
 
 def test_pdf_is_written(report: WeeklyReport) -> None:
     assert report.pdf_path is not None
     content = report.pdf_path.read_bytes()
-    assert (
-        content.startswith(b"%PDF")
-        and content.count(b"/Type /Page\n") + content.count(b"/Type /Page ") >= 1
-    )
-    assert len(content) > 20_000  # charts and tables, not an empty page
+    assert content.startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page\b", content))
+    assert pages >= 2  # the headline with the charts, then the key tables
+    assert b"Weekly sentiment-to-CLV report 2026-W47" in content  # the document title
+    assert len(content) > 20_000  # charts and tables, not empty pages
 
 
 def test_slack_summary_says_the_key_figures(report: WeeklyReport) -> None:
-    assert report.slack_text.startswith(
-        "Weekly report 2026-W47: 11 posts, 67% negative; $1,400 at risk unanswered"
-    )
+    assert report.slack_text.startswith("Weekly report 2026-W47: 11 posts, 67% negative; $1,400 at risk unanswered")
     assert report.report_link == "https://files.example.test/reports/2026-W47/"
     fields = " ".join(f["text"] for f in report.slack_blocks[1]["fields"])
     assert "$1,400 of $4,960" in fields and "median 6.0 h, p90 25.2 h" in fields
@@ -249,18 +250,11 @@ def test_the_notifier_delivers_the_summary(sqlite_engine: Engine, tmp_path: Path
 def test_slack_summary_is_queued_once_per_week(sqlite_engine: Engine, tmp_path: Path) -> None:
     build_dataset(sqlite_engine)
     quick = SETTINGS.model_copy(update={"pdf": False})
-    report = build_weekly_report(
-        sqlite_engine, quick, out_dir=tmp_path / "first", now=NOW, slack_channel="#care-leads"
-    )
+    report = build_weekly_report(sqlite_engine, quick, out_dir=tmp_path / "first", now=NOW, slack_channel="#care-leads")
     with session_scope(sqlite_engine) as session:
         rows = session.exec(select(Outbox)).all()
-        assert [(r.kind, r.dedupe_key, r.channel) for r in rows] == [
-            ("report", "report:2026-W47", "slack")
-        ]
-        assert (
-            rows[0].payload["text"] == report.slack_text
-            and rows[0].payload["blocks"] == report.slack_blocks
-        )
+        assert [(r.kind, r.dedupe_key, r.channel) for r in rows] == [("report", "report:2026-W47", "slack")]
+        assert rows[0].payload["text"] == report.slack_text and rows[0].payload["blocks"] == report.slack_blocks
         assert rows[0].payload["channel"] == "#care-leads"
         rows[0].status = "sent"
         rows[0].payload = {"text": "as sent"}
@@ -268,9 +262,7 @@ def test_slack_summary_is_queued_once_per_week(sqlite_engine: Engine, tmp_path: 
     assert again.outbox_id == report.outbox_id
     with session_scope(sqlite_engine) as session:
         rows = session.exec(select(Outbox)).all()
-        assert len(rows) == 1 and rows[0].payload == {
-            "text": "as sent"
-        }  # re-running never posts twice
+        assert len(rows) == 1 and rows[0].payload == {"text": "as sent"}  # re-running never posts twice
 
 
 def test_empty_week_is_a_clear_report(sqlite_engine: Engine, tmp_path: Path) -> None:
@@ -280,10 +272,7 @@ def test_empty_week_is_a_clear_report(sqlite_engine: Engine, tmp_path: Path) -> 
     page = parse(report.html_path)
     text = " ".join(" ".join(page.text).split())
     assert "No customer posts were collected in 2026-W30 (20-26 Jul 2026)." in text
-    assert (
-        "No posts were collected this week." in text
-        and "No cases were opened by this week's posts." in text
-    )
+    assert "No posts were collected this week." in text and "No cases were opened by this week's posts." in text
     assert page.figures["posts"] == "0" and page.figures["negative_share"] == "–"
     assert page.images == []  # no empty axes pretending to be charts
     assert report.pdf_path is not None and report.pdf_path.read_bytes().startswith(b"%PDF")
@@ -300,18 +289,14 @@ def test_current_week_is_marked_partial(sqlite_engine: Engine, tmp_path: Path) -
     assert "This week is not over yet" in current.html_path.read_text()
 
 
-def test_cli_weekly_report(
-    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_weekly_report(sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from engagebot.cli import app
 
     build_dataset(sqlite_engine)
     monkeypatch.setenv("DATABASE_URL", str(sqlite_engine.url))
     runner = CliRunner()
     monkeypatch.setenv("ENGAGEBOT_ENGAGEMENT__REPORT__PDF", "false")
-    result = runner.invoke(
-        app, ["report", "weekly", "--week", "2026-W47", "--out", str(tmp_path / "r"), "--json"]
-    )
+    result = runner.invoke(app, ["report", "weekly", "--week", "2026-W47", "--out", str(tmp_path / "r"), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["week"] == "2026-W47" and payload["figures"]["posts"] == 11

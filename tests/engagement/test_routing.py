@@ -61,9 +61,7 @@ def test_explain_says_why_for_each_rule() -> None:
     assert [c.rule for c in decision.checks] == ["vip", "refunds", "spanish", "app-crash"]
     assert decision.checks[1].conditions == {"keywords": False}
     assert "matched 'crashed'" in decision.why and "rating 2 <= 2" in decision.why
-    assert explain(CaseFacts(text="hello"), SETTINGS).why.startswith(
-        "no rule matched -> default team 'care'"
-    )
+    assert explain(CaseFacts(text="hello"), SETTINGS).why.startswith("no rule matched -> default team 'care'")
 
 
 def test_sla_by_tier_and_bad_regex_named() -> None:

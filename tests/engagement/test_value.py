@@ -47,13 +47,9 @@ def simulate_bgnbd(n: int, seed: int = 7) -> list[tuple[str, date, float]]:
     return purchases
 
 
-def load(
-    engine: Engine, tmp_path: Path, n: int, *, clv: dict[int, float] | None = None, extra: int = 0
-) -> None:
+def load(engine: Engine, tmp_path: Path, n: int, *, clv: dict[int, float] | None = None, extra: int = 0) -> None:
     clv = clv or {}
-    rows = "".join(
-        f"C{i},Customer {i},c{i}@example.com,{clv.get(i, '')}\n" for i in range(n + extra)
-    )
+    rows = "".join(f"C{i},Customer {i},c{i}@example.com,{clv.get(i, '')}\n" for i in range(n + extra))
     (tmp_path / "crm.csv").write_text("crm_id,name,email,clv\n" + rows, encoding="utf-8")
     import_customers(engine, tmp_path / "crm.csv")
     tx = "".join(f"{c},{d.isoformat()},{a}\n" for c, d, a in simulate_bgnbd(n))
@@ -66,9 +62,7 @@ def customers(engine: Engine) -> dict[str, Customer]:
         return {c.crm_id: c for c in session.exec(select(Customer)).all()}
 
 
-def test_refresh_fits_bgnbd_and_gamma_gamma_and_imported_clv_wins(
-    engine: Engine, tmp_path: Path
-) -> None:
+def test_refresh_fits_bgnbd_and_gamma_gamma_and_imported_clv_wins(engine: Engine, tmp_path: Path) -> None:
     load(engine, tmp_path, 150, clv={0: 1234.5}, extra=1)  # C150 has no transactions
     counts = refresh_values(engine, ClvSettings(), now=NOW)
     assert counts["model"] == 1 and counts["customers"] == 151
@@ -105,11 +99,7 @@ def test_refresh_fits_bgnbd_and_gamma_gamma_and_imported_clv_wins(
             "expected_purchases",
             "fit_id",
         } <= set(c.clv_basis)
-        assert (
-            c.rclv == pytest.approx(c.clv)
-            and c.rclv_parts is not None
-            and c.rclv_parts["reach_value"] == 0
-        )
+        assert c.rclv == pytest.approx(c.clv) and c.rclv_parts is not None and c.rclv_parts["reach_value"] == 0
     # A customer who keeps buying is worth more than one who bought once long ago.
     by_x = sorted(fitted, key=lambda c: c.clv_basis["x"] if c.clv_basis else 0)
     assert np.mean([c.clv for c in by_x[-20:]]) > np.mean([c.clv for c in by_x[:20]])
@@ -124,9 +114,7 @@ def test_refresh_fits_bgnbd_and_gamma_gamma_and_imported_clv_wins(
     assert nobody.clv_basis == {"reason": "no transactions"}
 
     again = refresh_values(engine, ClvSettings(), now=NOW)
-    assert {c.crm_id: c.clv for c in customers(engine).values()} == {
-        c.crm_id: c.clv for c in rows.values()
-    }
+    assert {c.crm_id: c.clv for c in customers(engine).values()} == {c.crm_id: c.clv for c in rows.values()}
     assert again["fit_id"] == counts["fit_id"] + 1
 
 
@@ -150,9 +138,7 @@ def test_too_few_customers_fall_back_to_mean_spend_and_say_why(
 
 
 def test_rclv_adds_the_value_of_the_customers_voice(engine: Engine, tmp_path: Path) -> None:
-    (tmp_path / "crm.csv").write_text(
-        "crm_id,name,clv,x_handle\nC1,Loud Customer,1000,loud\nC2,Quiet,50,\n"
-    )
+    (tmp_path / "crm.csv").write_text("crm_id,name,clv,x_handle\nC1,Loud Customer,1000,loud\nC2,Quiet,50,\n")
     import_customers(engine, tmp_path / "crm.csv")
     with session_scope(engine) as session:
         author = Author(platform="x", external_id="42", handle="loud", followers=10_000)
@@ -175,9 +161,7 @@ def test_rclv_adds_the_value_of_the_customers_voice(engine: Engine, tmp_path: Pa
                 )
             )
     link_authors(engine)
-    settings = ClvSettings(
-        rclv=RclvSettings(value_per_follower=0.02, value_per_engagement=0.5, reach_value_cap=5000)
-    )
+    settings = ClvSettings(rclv=RclvSettings(value_per_follower=0.02, value_per_engagement=0.5, reach_value_cap=5000))
     refresh_values(engine, settings, now=NOW)
     rows = customers(engine)
     loud = rows["C1"]

@@ -53,9 +53,7 @@ def tweet(
     return body
 
 
-def user(
-    user_id: str, username: str, *, followers: int = 10, name: str | None = None
-) -> dict[str, Any]:
+def user(user_id: str, username: str, *, followers: int = 10, name: str | None = None) -> dict[str, Any]:
     return {
         "id": user_id,
         "username": username,
@@ -114,18 +112,14 @@ def reddit_comment(
     }
 
 
-def reddit_listing(
-    children: Sequence[dict[str, Any]], *, after: str | None = None
-) -> dict[str, Any]:
+def reddit_listing(children: Sequence[dict[str, Any]], *, after: str | None = None) -> dict[str, Any]:
     return {
         "kind": "Listing",
         "data": {"after": after, "before": None, "children": list(children), "dist": len(children)},
     }
 
 
-def appstore_entry(
-    review_id: str, *, rating: int = 1, updated: str = "2023-02-01T05:06:45-07:00"
-) -> dict[str, Any]:
+def appstore_entry(review_id: str, *, rating: int = 1, updated: str = "2023-02-01T05:06:45-07:00") -> dict[str, Any]:
     return {
         "author": {
             "uri": {"label": f"https://itunes.apple.com/nl/reviews/id{int(review_id) % 10**10}"},
@@ -161,9 +155,7 @@ def appstore_feed(entries: Sequence[dict[str, Any]] | dict[str, Any] | None) -> 
         },
         "updated": {"label": "2023-02-01T06:00:00-07:00"},
         "title": {"label": "iTunes Store: Customer Reviews"},
-        "id": {
-            "label": "https://itunes.apple.com/nl/rss/customerreviews/page=1/id=1/sortby=mostrecent/json"
-        },
+        "id": {"label": "https://itunes.apple.com/nl/rss/customerreviews/page=1/id=1/sortby=mostrecent/json"},
         "link": [
             {
                 "attributes": {

@@ -59,10 +59,7 @@ def test_reddit_mentions_from_praw_cassette(engine: Engine) -> None:
     assert result.ok and result.added == 100 and result.rejected == 0
     posts = _posts(engine, "r-mentions")
     assert all(
-        p.external_id.startswith("t1_")
-        and p.conversation_id
-        and p.conversation_id.startswith("t3_")
-        for p in posts
+        p.external_id.startswith("t1_") and p.conversation_id and p.conversation_id.startswith("t3_") for p in posts
     )
     assert _cursor(engine, "r-mentions")["mentions"]["after"]
 
@@ -86,9 +83,7 @@ def test_reddit_comment_stream_is_incremental(engine: Engine) -> None:
     def factory(spec: SourceSettings, listener: ListenerSettings) -> Source:
         return RedditSource(spec, client, brand_handles=listener.brand_handles)
 
-    with reddit_tape().use_cassette(
-        "TestSubredditStreams.test_comments__with_pause.json"
-    ) as cassette:
+    with reddit_tape().use_cassette("TestSubredditStreams.test_comments__with_pause.json") as cassette:
         [first] = collect(engine, settings, factory=factory, policy=_policy())
         assert first.ok and first.added == 16 and first.pages == 1
         since = _cursor(engine, "r-kakapo")["comments"]["since"]
@@ -121,9 +116,7 @@ def test_reddit_keyword_filter_keeps_brand_comments(engine: Engine) -> None:
     with reddit_tape().use_cassette("TestSubredditListings.test_comments.json"):
         [result] = collect(engine, settings, policy=_policy())
     assert result.ok and 0 < result.added < 100 and result.added + result.skipped == 100
-    assert all(
-        "the" in p.text.lower() or "the" in (p.title or "").lower() for p in _posts(engine, "r-ask")
-    )
+    assert all("the" in p.text.lower() or "the" in (p.title or "").lower() for p in _posts(engine, "r-ask"))
 
 
 def test_reddit_search_from_praw_cassette(engine: Engine) -> None:
@@ -211,9 +204,7 @@ def test_googleplay_pages_with_continuation(engine: Engine) -> None:
     def factory(spec: SourceSettings, settings: ListenerSettings) -> Source:
         return GooglePlaySource(spec, reviews_fn=fake_reviews)
 
-    settings = ListenerSettings(
-        sources=[{"name": "android", "platform": "googleplay", "app_id": "com.acme"}]
-    )
+    settings = ListenerSettings(sources=[{"name": "android", "platform": "googleplay", "app_id": "com.acme"}])
     [result] = collect(engine, settings, factory=factory, policy=_policy())
     assert result.ok and result.added == 4 and result.pages == 2
     assert calls[0]["sort"].name == "NEWEST" and calls[0]["country"] == "us"
@@ -228,9 +219,7 @@ def test_googleplay_pages_with_continuation(engine: Engine) -> None:
     assert again.added == 1 and again.pages == 1
 
 
-def test_file_source_imports_new_and_changed_files_once(
-    engine: Engine, tmp_path: Path, shared: Path
-) -> None:
+def test_file_source_imports_new_and_changed_files_once(engine: Engine, tmp_path: Path, shared: Path) -> None:
     drop = tmp_path / "drop"
     drop.mkdir()
     (drop / "brexit.jsonl").write_bytes((shared / "fixtures/x/twarc/brexit.jsonl").read_bytes())
@@ -248,9 +237,7 @@ def test_file_source_imports_new_and_changed_files_once(
     assert first.ok and first.added == 100 and first.platform == "x"
     [second] = collect(engine, settings, policy=_policy())
     assert second.ok and second.pages == 1 and second.added == 0 and second.duplicates == 0
-    (drop / "stream.jsonl").write_bytes(
-        (shared / "fixtures/x/twarc/streaming_output_with_error.jsonl").read_bytes()
-    )
+    (drop / "stream.jsonl").write_bytes((shared / "fixtures/x/twarc/streaming_output_with_error.jsonl").read_bytes())
     [third] = collect(engine, settings, policy=_policy())
     assert third.added == 7 and third.rejected == 1
 
@@ -274,9 +261,7 @@ def test_reddit_429_retry_after_and_timeouts(engine: Engine, shared: Path) -> No
         "https://www.reddit.com/api/v1/access_token",
         json={"access_token": "t", "token_type": "bearer", "expires_in": 3600, "scope": "*"},
     )
-    listing = _json.loads(
-        (shared / "fixtures/reddit/bodies/TestSubredditListings.test_new.1.json").read_text()
-    )["body"]
+    listing = _json.loads((shared / "fixtures/reddit/bodies/TestSubredditListings.test_new.1.json").read_text())["body"]
     url = "https://oauth.reddit.com/r/askreddit/new"
     responses.get(
         url,

@@ -27,12 +27,8 @@ SEARCH_URL = "https://api.twitter.com/2/tweets/search/recent"
 
 
 def _settings(**extra: Any) -> ListenerSettings:
-    sources = extra.pop(
-        "sources", [{"name": "x-search", "platform": "x", "kind": "search", "query": "#brexit"}]
-    )
-    return ListenerSettings(
-        x_bearer_token="test-bearer", brand_handles={"x": ["acmeair"]}, sources=sources, **extra
-    )
+    sources = extra.pop("sources", [{"name": "x-search", "platform": "x", "kind": "search", "query": "#brexit"}])
+    return ListenerSettings(x_bearer_token="test-bearer", brand_handles={"x": ["acmeair"]}, sources=sources, **extra)
 
 
 def _policy(waits: list[float] | None = None) -> RetryPolicy:
@@ -108,9 +104,7 @@ def test_tweepy_cassettes_replay_search_and_mentions(engine: Engine) -> None:
 def test_pages_then_since_id_then_nothing_new(engine: Engine, shared: Path) -> None:
     first, last = (
         _twarc(shared, "brexit.jsonl"),
-        x_response(
-            [tweet("1440713900000000000", "older, page 2", author_id="5")], [user("5", "Eve")]
-        ),
+        x_response([tweet("1440713900000000000", "older, page 2", author_id="5")], [user("5", "Eve")]),
     )
 
     def pages(query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
@@ -122,9 +116,7 @@ def test_pages_then_since_id_then_nothing_new(engine: Engine, shared: Path) -> N
     [result] = collect(engine, _settings(), policy=_policy())
     assert result.ok and result.pages == 2 and result.added == 101
     assert seen[0]["query"] == ["#brexit -is:retweet"]
-    assert "conversation_id" in seen[0]["tweet.fields"][0] and seen[0]["expansions"][0].startswith(
-        "author_id"
-    )
+    assert "conversation_id" in seen[0]["tweet.fields"][0] and seen[0]["expansions"][0].startswith("author_id")
     assert seen[1]["next_token"] == [first["meta"]["next_token"]]
     assert _cursor(engine, "x-search") == {"since_id": "1440716895355764743"}
     [again] = collect(engine, _settings(), policy=_policy())
@@ -228,9 +220,7 @@ def test_monthly_read_budget_limits_page_size_and_stops(engine: Engine, shared: 
     assert len(seen) == 2
 
 
-def test_missing_credentials_fail_that_source_only(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_credentials_fail_that_source_only(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
     monkeypatch.delenv("TWITTER_BEARER_TOKEN", raising=False)
     settings = ListenerSettings(sources=[{"name": "x-search", "platform": "x", "query": "acme"}])
@@ -241,9 +231,7 @@ def test_missing_credentials_fail_that_source_only(
 
 
 @responses.activate
-def test_refused_cursor_starts_over_and_repeated_token_is_an_error(
-    engine: Engine, shared: Path
-) -> None:
+def test_refused_cursor_starts_over_and_repeated_token_is_an_error(engine: Engine, shared: Path) -> None:
     body = _twarc(shared, "two_tweets.jsonl")
 
     def pages(query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:

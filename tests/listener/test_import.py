@@ -34,9 +34,7 @@ def _count(engine: Engine, model: type) -> int:
 
 def _post(engine: Engine, platform: str, external_id: str) -> Post:
     with Session(engine) as session:
-        row = session.exec(
-            select(Post).where(Post.platform == platform, Post.external_id == external_id)
-        ).one()  # type: ignore[call-overload]
+        row = session.exec(select(Post).where(Post.platform == platform, Post.external_id == external_id)).one()  # type: ignore[call-overload]
         return row[0]  # type: ignore[no-any-return]
 
 
@@ -47,8 +45,7 @@ def test_twarc_pages_import_once_and_quarantine_once(engine: Engine, shared: Pat
     # users.jsonl holds user objects (96) and the stream file a truncated last line (1)
     assert first.rejected == 97
     assert any(
-        r.file == "streaming_output_with_error.jsonl"
-        and r.ref == "streaming_output_with_error.jsonl:8"
+        r.file == "streaming_output_with_error.jsonl" and r.ref == "streaming_output_with_error.jsonl:8"
         for r in first.rejections
     )
     # users.jsonl repeats 5 of its users verbatim: the quarantine keeps each distinct record once
@@ -57,11 +54,7 @@ def test_twarc_pages_import_once_and_quarantine_once(engine: Engine, shared: Pat
     assert (again.added, again.duplicates) == (0, 216)
     assert _count(engine, Post) == 216 and _count(engine, QuarantinedRecord) == 92
     post = _post(engine, "x", "1440716745577140229")
-    assert (
-        post.conversation_id == "1440621713281093641"
-        and post.lang == "en"
-        and post.source == "import:x"
-    )
+    assert post.conversation_id == "1440621713281093641" and post.lang == "en" and post.source == "import:x"
     assert post.raw is not None and post.raw["id"] == "1440716745577140229"
     with Session(engine) as session:
         author = session.get(Author, post.author_id)
@@ -139,9 +132,7 @@ def test_reddit_brand_comment_answers_earlier_comments(engine: Engine, tmp_path:
     listing = reddit_listing(
         [
             reddit_comment("c1", "Acme lost my order", author="Unhappy", created=1000.0),
-            reddit_comment(
-                "c2", "Hi, we're on it", author="Acme_Support", parent="t1_c1", created=2000.0
-            ),
+            reddit_comment("c2", "Hi, we're on it", author="Acme_Support", parent="t1_c1", created=2000.0),
             reddit_comment("c3", "thanks", author="Unhappy", parent="t1_c2", created=3000.0),
         ]
     )
@@ -164,17 +155,13 @@ def test_reviews_and_time_shift(engine: Engine, tmp_path: Path) -> None:
         appstore_feed([appstore_entry("9571111689"), appstore_entry("9571111690", rating=5)]),
     )
     shift = timedelta(days=1000)
-    result = import_files(
-        engine, platform="appstore", paths=[tmp_path / "feed.json"], time_shift=shift
-    )
+    result = import_files(engine, platform="appstore", paths=[tmp_path / "feed.json"], time_shift=shift)
     assert result.added == 2
     review = _post(engine, "appstore", "9571111689")
     assert review.rating == 1 and review.app_version == "2023.2.0" and review.lang is None
     assert review.created_at.year == 2025  # 2023-02-01 + 1000 days
     reviews = [
-        play_review(
-            "gp-1", at="2026-11-02T10:00:00", reply="Fixed!", replied_at="2026-11-02T12:00:00"
-        ),
+        play_review("gp-1", at="2026-11-02T10:00:00", reply="Fixed!", replied_at="2026-11-02T12:00:00"),
         play_review("gp-2", at="2026-11-02T11:00:00", name="Bo"),
     ]
     write_json(tmp_path / "play.json", reviews)
@@ -215,9 +202,7 @@ def test_csv_and_jsonl_exports(engine: Engine, tmp_path: Path) -> None:
         }
     ]
     jsonl.write_text("\n".join(json.dumps(r) for r in rows) + "\nnot json\n", encoding="utf-8")
-    result = import_files(
-        engine, platform="jsonl", paths=[jsonl], column_map={"platform": "platform"}
-    )
+    result = import_files(engine, platform="jsonl", paths=[jsonl], column_map={"platform": "platform"})
     assert result.added == 1 and result.rejected == 1
     post = _post(engine, "jsonl", "tp-1")
     assert post.answered_at is not None and post.rating == 2
@@ -235,9 +220,7 @@ def test_cli_import_posts(tmp_path: Path, shared: Path, monkeypatch) -> None:  #
     counts = json.loads(result.stdout)
     assert counts["added"] == 107 and counts["rejected"] == 1
     result = runner.invoke(app, ["import-posts", "--platform", "x", *files])
-    assert (
-        result.exit_code == 0 and "0 added" in result.output and "107 duplicates" in result.output
-    )
+    assert result.exit_code == 0 and "0 added" in result.output and "107 duplicates" in result.output
     bad = runner.invoke(app, ["import-posts", "--platform", "myspace", files[0]])
     assert bad.exit_code == 2 and "unknown platform" in bad.output
     missing = runner.invoke(app, ["import-posts", "--platform", "x", str(tmp_path / "nope.json")])

@@ -54,9 +54,7 @@ def test_x_search_page_with_full_expansions(shared: Path) -> None:
 
 
 def test_x_engagement_sums_public_metrics() -> None:
-    body = x_response(
-        [tweet("1600000000000000001", "hi", author_id="7", likes=5)], [user("7", "Ann")]
-    )
+    body = x_response([tweet("1600000000000000001", "hi", author_id="7", likes=5)], [user("7", "Ann")])
     post = x.parse_response(body).posts[0]
     assert post.engagement == 5 + 2 + 1 + 0
     assert post.author is not None and post.author.handle == "ann"
@@ -135,9 +133,7 @@ def test_reddit_submission_with_comment_tree(shared: Path) -> None:
 
 
 def test_reddit_listings_comments_and_submissions(shared: Path) -> None:
-    comments = reddit.parse_listing(
-        _body(shared, "reddit", "TestSubredditListings.test_comments.1.json")
-    )
+    comments = reddit.parse_listing(_body(shared, "reddit", "TestSubredditListings.test_comments.1.json"))
     assert len(comments.posts) + comments.skipped == 100 and not comments.rejected
     assert all(p.external_id.startswith("t1_") and p.conversation_id for p in comments.posts)
     new = reddit.parse_listing(_body(shared, "reddit", "TestSubredditListings.test_new.1.json"))
@@ -193,9 +189,7 @@ def test_appstore_feed_and_its_traps() -> None:
 def test_googleplay_naive_local_times_reply_and_name_id() -> None:
     cet = timezone(timedelta(hours=1))
     naive = datetime(2026, 11, 2, 10, 0)
-    review = play_review(
-        "gp:1", at=naive, reply="Sorry! Fixed in 5.1.1", replied_at=datetime(2026, 11, 2, 12, 0)
-    )
+    review = play_review("gp:1", at=naive, reply="Sorry! Fixed in 5.1.1", replied_at=datetime(2026, 11, 2, 12, 0))
     page = googleplay.parse_reviews([review], naive_tz=cet, app_id="com.acme")
     post = page.posts[0]
     assert post.created_at == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -235,16 +229,12 @@ def test_csv_row_mapping_and_errors() -> None:
         "Reviewer": "@Bob",
         "Stars": "3",
     }
-    post = parse_row(
-        row, platform="csv", column_map={"Review": "text", "Date": "created_at", "Stars": "rating"}
-    )
+    post = parse_row(row, platform="csv", column_map={"Review": "text", "Date": "created_at", "Stars": "rating"})
     assert post.text == "Great food, slow service" and post.rating == 3
     assert post.author is not None and post.author.handle == "bob"
     assert (
         post.external_id
-        == parse_row(
-            row, platform="csv", column_map={"Review": "text", "Date": "created_at"}
-        ).external_id
+        == parse_row(row, platform="csv", column_map={"Review": "text", "Date": "created_at"}).external_id
     )
     with pytest.raises(RecordError, match="no text"):
         parse_row({"Date": "2026-10-30"}, platform="csv", column_map={})

@@ -33,14 +33,10 @@ from listener.ratelimit import RetryPolicy
 from listener.records import ParsedPage, RecordError
 from listener.settings import ListenerSettings, RetrySettings, SourceSettings
 
-scalars = (
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)
-)
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)
 json_values = st.recursive(
     scalars,
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
     max_leaves=25,
 )
 
@@ -106,20 +102,14 @@ def test_any_json_parses_or_is_rejected(platform: str, body: Any) -> None:
     seed=st.integers(0, 2**32),
     replacement=json_values | st.sampled_from(FIELDS),
 )
-def test_mutated_real_shapes_parse_or_are_rejected(
-    platform: str, seed: int, replacement: Any
-) -> None:
+def test_mutated_real_shapes_parse_or_are_rejected(platform: str, seed: int, replacement: Any) -> None:
     body = _mutate(VALID[platform], random.Random(seed), replacement)
     page = BODY_PARSERS[platform](body)
     _check(page)
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    row=st.dictionaries(
-        st.sampled_from(["text", "date", "id", "author", "rating", "x"]), json_values, max_size=6
-    )
-)
+@given(row=st.dictionaries(st.sampled_from(["text", "date", "id", "author", "rating", "x"]), json_values, max_size=6))
 def test_any_export_row_parses_or_raises_record_error(row: dict[str, Any]) -> None:
     try:
         post = parse_row(row, platform="csv", column_map={"date": "created_at"})
@@ -150,16 +140,12 @@ class GarbageSource:
         return parse_body(self.platform, body)
 
 
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     platform=st.sampled_from(API_PLATFORMS),
     bodies=st.lists(json_values | st.sampled_from(list(VALID.values())), min_size=1, max_size=4),
 )
-def test_nothing_raises_out_of_a_collect_run(
-    sqlite_engine: Engine, platform: str, bodies: list[Any]
-) -> None:
+def test_nothing_raises_out_of_a_collect_run(sqlite_engine: Engine, platform: str, bodies: list[Any]) -> None:
     name = f"garbage-{platform}-{uuid.uuid4().hex[:8]}"  # a fresh cursor for every example
 
     def factory(spec: SourceSettings, listener: ListenerSettings) -> Source:
@@ -182,9 +168,7 @@ def test_nothing_raises_out_of_a_collect_run(
 
 def test_nul_and_nan_survive_postgres(pg_engine: Engine, tmp_path: Path) -> None:
     """PostgreSQL refuses NUL in text and NaN in JSON: the store cleans both."""
-    body = x_response(
-        [tweet("1600000000000000009", "nul\x00byte", author_id="1")], [user("1", "ann")]
-    )
+    body = x_response([tweet("1600000000000000009", "nul\x00byte", author_id="1")], [user("1", "ann")])
     body["data"][0]["public_metrics"]["like_count"] = float("nan")
     (tmp_path / "x.json").write_text(json.dumps(body), encoding="utf-8")
     from listener.importer import import_files

@@ -29,9 +29,7 @@ class WorkerProcess:
         return self.process.poll() is None
 
 
-def wait_for(
-    check: Callable[[], object], *, timeout: float, what: str, every: float = 0.1
-) -> object:
+def wait_for(check: Callable[[], object], *, timeout: float, what: str, every: float = 0.1) -> object:
     """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:

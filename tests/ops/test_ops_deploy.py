@@ -55,9 +55,7 @@ def test_topology(compose: dict[str, Any]) -> None:
     assert services["migrate"]["command"] == ["init"]
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     for name in ("worker", "web"):
-        assert (
-            services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-        )
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert services[name]["env_file"] == ".env"
         assert "healthcheck" in services[name]
     assert services["worker"]["command"] == ["run", "--no-web"]
@@ -84,8 +82,6 @@ def test_env_example_is_valid_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_dockerfile_installs_cpu_torch_first() -> None:
     text = (REPO / "Dockerfile").read_text()
     assert text.startswith("#") and "FROM python:3.11-slim" in text
-    torch = re.search(
-        r"pip install torch==2\.13\.0 --index-url https://download\.pytorch\.org/whl/cpu", text
-    )
+    torch = re.search(r"pip install torch==2\.13\.0 --index-url https://download\.pytorch\.org/whl/cpu", text)
     project = text.find("pip install .")
     assert torch is not None and 0 < torch.start() < project

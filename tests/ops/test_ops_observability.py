@@ -35,15 +35,8 @@ def fill(engine: Engine) -> None:
     now = utcnow()
     with session_scope(engine) as session:
         posts = [
-            Post(
-                platform="x", external_id=str(i), source="x-brand", text=f"post {i}", created_at=now
-            )
-            for i in range(3)
-        ] + [
-            Post(
-                platform="reddit", external_id="r1", source="reddit-sub", text="hi", created_at=now
-            )
-        ]
+            Post(platform="x", external_id=str(i), source="x-brand", text=f"post {i}", created_at=now) for i in range(3)
+        ] + [Post(platform="reddit", external_id="r1", source="reddit-sub", text="hi", created_at=now)]
         session.add_all(posts)
         session.flush()
         session.add(
@@ -82,16 +75,8 @@ def fill(engine: Engine) -> None:
                 Outbox(channel="slack", kind="digest", dedupe_key="o3", status="failed"),
             ]
         )
-        session.add(
-            QuarantinedRecord(
-                source="x-brand", platform="x", fingerprint="f1", error="no id", raw="{}"
-            )
-        )
-        session.add(
-            JobRun(
-                job="collect", source="x-brand", status="ok", counts={"added": 3}, finished_at=now
-            )
-        )
+        session.add(QuarantinedRecord(source="x-brand", platform="x", fingerprint="f1", error="no id", raw="{}"))
+        session.add(JobRun(job="collect", source="x-brand", status="ok", counts={"added": 3}, finished_at=now))
         session.add(
             JobRun(
                 job="score",
@@ -126,9 +111,7 @@ def test_readyz_fails_before_migrations(tmp_path: Path) -> None:
 
 
 def test_readyz_fails_when_the_database_is_down() -> None:
-    engine = make_engine(
-        "postgresql://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2}
-    )
+    engine = make_engine("postgresql://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
     client = client_for(engine)
     assert client.get("/healthz").status_code == 200, "the process itself is up"
     response = client.get("/readyz")

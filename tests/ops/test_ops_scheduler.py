@@ -81,9 +81,7 @@ def test_shared_steps_are_left_to_the_work_loop(sqlite_engine: Engine) -> None:
     assert "score" not in ids and "notify" not in ids and "triage" in ids
 
 
-def test_a_failing_job_is_logged_and_stored_not_raised(
-    sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_failing_job_is_logged_and_stored_not_raised(sqlite_engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
     queue = JobQueue(get_settings(), sqlite_engine)
     with caplog.at_level(logging.ERROR, logger="engagebot.scheduler"):
         outcome = queue.run_job("ops_steps:boom")
@@ -101,9 +99,7 @@ def test_a_failing_job_is_logged_and_stored_not_raised(
 def test_a_step_that_recorded_its_failure_is_not_stored_twice(sqlite_engine: Engine) -> None:
     outcome = JobQueue(get_settings(), sqlite_engine).run_job("ops_steps:boom_recorded")
     assert not outcome.ok
-    assert [(r.job, r.status) for r in runs(sqlite_engine)] == [
-        ("ops_steps:boom_recorded", "failed")
-    ]
+    assert [(r.job, r.status) for r in runs(sqlite_engine)] == [("ops_steps:boom_recorded", "failed")]
 
 
 def test_unknown_step_is_a_stored_failure(sqlite_engine: Engine) -> None:

@@ -58,17 +58,14 @@ def add_outbox(engine: Engine, n: int) -> list[str]:
     keys = [f"case:{i}:new_case" for i in range(n)]
     with session_scope(engine) as session:
         session.add_all(
-            Outbox(channel="slack", kind="new_case", dedupe_key=key, payload={"i": i})
-            for i, key in enumerate(keys)
+            Outbox(channel="slack", kind="new_case", dedupe_key=key, payload={"i": i}) for i, key in enumerate(keys)
         )
     return keys
 
 
 def outbox_status(engine: Engine) -> dict[str, int]:
     with session_scope(engine) as session:
-        rows = session.execute(
-            select(col(Outbox.status), func.count()).group_by(col(Outbox.status))
-        )
+        rows = session.execute(select(col(Outbox.status), func.count()).group_by(col(Outbox.status)))
         return {str(status): int(n) for status, n in rows}
 
 
@@ -91,9 +88,7 @@ def test_exactly_one_leader_and_failover_on_kill_9(
     pids = {w.pid for w in workers}
     wait_for(lambda: lease_holder_pid(pg_engine) in pids, timeout=60, what="a leader")
     # let every follower poll a few times: none of them may lead as well
-    wait_for(
-        lambda: all("starting" in w.text() for w in workers), timeout=60, what="all workers up"
-    )
+    wait_for(lambda: all("starting" in w.text() for w in workers), timeout=60, what="all workers up")
     time.sleep(lease)
     assert len(advisory_holders(pg_engine)) == 1
     assert sorted(leader_logs(w) for w in workers) == [0, 0, 1]
@@ -115,9 +110,7 @@ def test_exactly_one_leader_and_failover_on_kill_9(
     assert sum(leader_logs(w) for w in survivors) == 1
 
 
-def test_lease_failover_on_sqlite(
-    tmp_path: Path, start_worker: Callable[..., WorkerProcess]
-) -> None:
+def test_lease_failover_on_sqlite(tmp_path: Path, start_worker: Callable[..., WorkerProcess]) -> None:
     url = f"sqlite:///{tmp_path / 'ops.db'}"
     engine = make_engine(url)
     upgrade(engine)
@@ -151,9 +144,7 @@ def test_kill_9_mid_batch_hands_the_batch_to_another_worker_exactly_once(
     keys = add_outbox(pg_engine, 300)
     sink = tmp_path / "out" / "sink.jsonl"
     # the victim writes 4 lines of its first batch, then hangs holding the other 6 rows locked
-    victim = start_worker(
-        pg_url, shared_work=[SINK_TASK], batch_size=batch, env_extra={"SINK_STALL_AFTER": "4"}
-    )
+    victim = start_worker(pg_url, shared_work=[SINK_TASK], batch_size=batch, env_extra={"SINK_STALL_AFTER": "4"})
     wait_for(lambda: len(delivered_keys(sink)) == 4, timeout=60, what="the victim's first lines")
     others = [
         start_worker(
@@ -238,7 +229,5 @@ def test_sigterm_releases_a_batch_that_cannot_finish(
     assert "its batch is released" in stuck.text()
 
     start_worker(pg_url, shared_work=[SINK_TASK], batch_size=10)
-    wait_for(
-        lambda: outbox_status(pg_engine) == {"sent": 30}, timeout=60, what="the rest delivered"
-    )
+    wait_for(lambda: outbox_status(pg_engine) == {"sent": 30}, timeout=60, what="the rest delivered")
     assert Counter(delivered_keys(sink)) == Counter(keys)

@@ -28,18 +28,14 @@ def _tweeteval_folder(root: Path) -> Path:
     folder.mkdir()
     (folder / "val_text.txt").write_text("".join(t + "\n" for t, _ in ROWS), encoding="utf-8")
     ids = {"negative": 0, "neutral": 1, "positive": 2}
-    (folder / "val_labels.txt").write_text(
-        "".join(f"{ids[lab]}\n" for _, lab in ROWS), encoding="utf-8"
-    )
+    (folder / "val_labels.txt").write_text("".join(f"{ids[lab]}\n" for _, lab in ROWS), encoding="utf-8")
     return folder
 
 
 def test_eval_tweeteval_folder_json(tmp_path: Path) -> None:
-    result = runner.invoke(
-        app, ["sentiment", "eval", "--data", str(_tweeteval_folder(tmp_path)), "--json"]
-    )
+    result = runner.invoke(app, ["sentiment", "eval", "--data", str(_tweeteval_folder(tmp_path)), "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["n"] == len(ROWS)
     assert 0.0 <= report["macro_recall"] <= 1.0
     assert report["macro_recall"] >= 0.5
@@ -70,7 +66,7 @@ def test_eval_csv_with_columns_and_table(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "macro recall" in result.output
     assert "n=6" in result.output
-    as_json = json.loads(runner.invoke(app, [*args, "--json"]).output)
+    as_json = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
     assert as_json["n"] == 6
 
 
@@ -80,9 +76,7 @@ def test_eval_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["sentiment", "eval", "--data", str(path), "--format", "csv"])
     assert result.exit_code == 2
     assert "line 2" in result.output and "angry" in result.output
-    missing = runner.invoke(
-        app, ["sentiment", "eval", "--data", str(tmp_path / "nope"), "--format", "tweeteval"]
-    )
+    missing = runner.invoke(app, ["sentiment", "eval", "--data", str(tmp_path / "nope"), "--format", "tweeteval"])
     assert missing.exit_code == 2
     assert "val_text.txt" in missing.output
 
@@ -98,15 +92,13 @@ def test_score_command_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     upgrade(engine)
     with session_scope(engine) as session:
         for i, (text, _) in enumerate(ROWS):
-            session.add(
-                Post(platform="x", external_id=str(i), source="t", text=text, created_at=utcnow())
-            )
+            session.add(Post(platform="x", external_id=str(i), source="t", text=text, created_at=utcnow()))
     monkeypatch.setenv("DATABASE_URL", url)
-    first = json.loads(runner.invoke(app, ["score", "--json"]).output)
+    first = json.loads(runner.invoke(app, ["score", "--json"]).stdout)
     assert first["scored"] == len(ROWS)
-    second = json.loads(runner.invoke(app, ["score", "--json"]).output)
+    second = json.loads(runner.invoke(app, ["score", "--json"]).stdout)
     assert second["scored"] == 0
-    again = json.loads(runner.invoke(app, ["score", "--rescore", "--json"]).output)
+    again = json.loads(runner.invoke(app, ["score", "--rescore", "--json"]).stdout)
     assert again["deleted"] == len(ROWS) and again["scored"] == len(ROWS)
 
 
@@ -131,7 +123,7 @@ def test_train_smoke_on_a_few_dozen_examples(tmp_path: Path, shared: Path) -> No
         ],
     )
     assert result.exit_code == 0, result.output
-    info = json.loads(result.output)
+    info = json.loads(result.stdout)
     assert info["examples"] == {"general": 24, "airline": 24}
     assert out.is_file() and out.stat().st_size < 15_000_000
     assert out.with_suffix(".md").is_file()

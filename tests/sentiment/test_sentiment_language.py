@@ -26,25 +26,12 @@ def test_platform_language(tag: str | None, expected: str | None) -> None:
 def test_detection_is_conservative() -> None:
     assert detect_language("Danke!") == "en"  # too short to tell
     assert detect_language("@lufthansa ok 👍 https://t.co/x") == "en"
-    assert (
-        detect_language("The flight was delayed again and nobody told us anything at the gate")
-        == "en"
-    )
+    assert detect_language("The flight was delayed again and nobody told us anything at the gate") == "en"
 
 
 def test_detection_finds_clear_other_languages() -> None:
-    assert (
-        detect_language(
-            "Der Flug hatte wieder drei Stunden Verspätung und niemand hat uns informiert"
-        )
-        == "de"
-    )
-    assert (
-        detect_language(
-            "Le vol a encore été annulé et personne ne nous a donné la moindre information"
-        )
-        == "fr"
-    )
+    assert detect_language("Der Flug hatte wieder drei Stunden Verspätung und niemand hat uns informiert") == "de"
+    assert detect_language("Le vol a encore été annulé et personne ne nous a donné la moindre information") == "fr"
 
 
 def test_platform_tag_wins() -> None:

@@ -34,21 +34,30 @@ def test_model_id_names_the_weights(default_model: SentimentModel) -> None:
 
 
 def test_predict_keeps_input_order_and_empty_input(default_model: SentimentModel) -> None:
-    texts = ["ok", "@united worst delay ever " * 20, "thanks!"]
+    texts = ["ok", "@united worst delay ever " * 20, "thanks so much!"]
     together = default_model.predict(texts)
     one_by_one = [default_model.predict([t])[0] for t in texts]
+    # dynamic int8 scales activations per batch, so batch-mates move probabilities slightly
+    tolerance = 0.05 if default_model.precision == "int8" else 1e-4
     for a, b in zip(together, one_by_one, strict=True):
         assert a.label == b.label
-        assert a.p_negative == pytest.approx(b.p_negative, abs=1e-3)
+        assert a.p_negative == pytest.approx(b.p_negative, abs=tolerance)
     assert default_model.predict([]) == []
 
 
-def test_fp32_and_int8_agree_on_clear_cases() -> None:
-    fp32 = load_model(SentimentSettings(precision="fp32", threads=1))
-    assert fp32.precision == "fp32"
-    assert fp32.model_id.startswith("all-MiniLM-L6-v2+engagebot@")
-    labels = [p.label for p in fp32.predict(NEGATIVE[:1] + POSITIVE[:1])]
+def test_int8_option_agrees_on_clear_cases() -> None:
+    int8 = load_model(SentimentSettings(precision="int8", threads=1))
+    assert int8.precision == "int8"
+    assert int8.model_id.startswith("all-MiniLM-L6-v2+engagebot@")
+    labels = [p.label for p in int8.predict(NEGATIVE[:1] + POSITIVE[:1])]
     assert labels == ["negative", "positive"]
+
+
+def test_auto_precision_follows_the_cpu(default_model: SentimentModel) -> None:
+    from sentiment.model import cpu_supports_bf16
+
+    # int8 cost more than a point of macro recall on validation, so auto never picks it here
+    assert default_model.precision == ("bf16" if cpu_supports_bf16() else "fp32")
 
 
 def test_missing_weights_is_a_clear_error(tmp_path: object) -> None:

@@ -25,9 +25,7 @@ TEXTS = [
 ]
 
 
-def _insert(
-    engine: Engine, texts: Sequence[str], *, lang: str | None = None, start: int = 0
-) -> None:
+def _insert(engine: Engine, texts: Sequence[str], *, lang: str | None = None, start: int = 0) -> None:
     with session_scope(engine) as session:
         for i, text in enumerate(texts, start=start):
             session.add(
@@ -100,9 +98,7 @@ def test_new_posts_and_rescore(sqlite_engine: Engine, default_model: SentimentMo
         assert session.execute(select(func.count()).select_from(Score)).scalar_one() == 4
 
 
-def test_unsupported_languages_are_marked(
-    sqlite_engine: Engine, default_model: SentimentModel
-) -> None:
+def test_unsupported_languages_are_marked(sqlite_engine: Engine, default_model: SentimentModel) -> None:
     with session_scope(sqlite_engine) as session:
         rows = [
             ("de-tag", "Toller Service, danke!", "de"),
@@ -130,9 +126,7 @@ def test_unsupported_languages_are_marked(
     assert counts["unsupported_language"] == 2
     with session_scope(sqlite_engine) as session:
         labels = dict(
-            session.execute(
-                select(Post.external_id, Score.label).join(Score, Score.post_id == Post.id)
-            ).all()
+            session.execute(select(Post.external_id, Score.label).join(Score, Score.post_id == Post.id)).all()
         )  # type: ignore[arg-type]
     assert labels["de-tag"] == labels["de-detected"] == "unsupported_language"
     assert {labels["short"], labels["en-tag"], labels["und"]} <= {"negative", "neutral", "positive"}

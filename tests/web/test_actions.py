@@ -14,7 +14,7 @@ from web_factories import Browser, seed
 
 from db.engine import session_scope
 from db.models import AuditEvent, Case, Identity, LabelCorrection, Reply, Score
-from engagement.settings import EngagementSettings
+from engagement.settings import EngagementSettings, ReplySettings
 from engagement.web import create_app
 
 Login = Callable[[str], Browser]
@@ -35,12 +35,8 @@ def test_next_reply_and_the_case_leaves_the_queue(engine: Engine) -> None:
     assert "You hold this case" in ana.get(taken.headers["location"]).text
     # Ben's next case skips Ana's claim.
     assert ben.post("/queue/next").headers["location"] == f"/cases/{ids.cases['hostile']}"
-    assert (
-        "<strong>Ana</strong> is working on this case" in ben.get(f"/cases/{ids.cases['top']}").text
-    )
-    sent = ana.post(
-        f"/cases/{ids.cases['top']}/reply", {"text": "Sorry {first_name}, we are on it."}
-    )
+    assert "<strong>Ana</strong> is working on this case" in ben.get(f"/cases/{ids.cases['top']}").text
+    sent = ana.post(f"/cases/{ids.cases['top']}/reply", {"text": "Sorry {first_name}, we are on it."})
     assert sent.status_code == 303 and sent.headers["location"] == "/queue"
     page = ana.get("/queue").text
     assert "dry run" in page
@@ -113,23 +109,16 @@ def test_template_reply_escalate_and_lead_only_reassign(browser: Login, seeded: 
         assert reply.text.startswith("Hi Zoë,") and f"case {top}" in reply.text
         moved = session.get(Case, hostile)
         assert moved is not None and moved.assignee == "Otto" and moved.team == "billing"
-        actions = [
-            e.action for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all()
-        ]
+        actions = [e.action for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all()]
         assert "escalated" in actions and "reassigned" in actions
 
 
-def test_label_correction_is_stored_and_becomes_the_newest_score(
-    browser: Login, seeded: Any
-) -> None:
+def test_label_correction_is_stored_and_becomes_the_newest_score(browser: Login, seeded: Any) -> None:
     ana = browser("ana@example.com")
     case, post = seeded.cases["low"], seeded.posts["low"]
     bad = ana.post(f"/cases/{case}/label", {"post_id": post, "new_label": "angry"})
     assert bad.status_code == 400 and "unknown label" in bad.text
-    assert (
-        ana.post(f"/cases/{case}/label", {"post_id": 99999, "new_label": "neutral"}).status_code
-        == 404
-    )
+    assert ana.post(f"/cases/{case}/label", {"post_id": 99999, "new_label": "neutral"}).status_code == 404
     done = ana.post(f"/cases/{case}/label", {"post_id": post, "new_label": "neutral"})
     assert done.status_code == 303
     with session_scope(ana.client.app.state.web.engine) as session:
@@ -155,11 +144,7 @@ def test_identity_suggestions_can_be_confirmed_or_rejected(browser: Login, seede
     assert ana.post(f"/cases/{case}/identities/{seeded.identity_id}/reject").status_code == 303
     with session_scope(ana.client.app.state.web.engine) as session:
         identity = session.get(Identity, seeded.identity_id)
-        assert (
-            identity is not None
-            and identity.status == "rejected"
-            and identity.confirmed_by == "Ana"
-        )
+        assert identity is not None and identity.status == "rejected" and identity.confirmed_by == "Ana"
     assert "Is this them?" not in ana.get(f"/cases/{case}").text
 
 
@@ -174,29 +159,14 @@ def test_json_api_flow_and_errors(browser: Login, seeded: Any) -> None:
     assert case["id"] == seeded.cases["top"] and case["claimed_by"] == "Ana"
     conflict = ben.client.post(f"/api/cases/{case['id']}/claim", headers=h_ben)
     assert conflict.status_code == 409 and "claimed by Ana" in conflict.json()["detail"]
-    assert (
-        ben.client.post(
-            f"/api/cases/{case['id']}/reply", headers=h_ben, json={"text": "x"}
-        ).status_code
-        == 403
-    )
+    assert ben.client.post(f"/api/cases/{case['id']}/reply", headers=h_ben, json={"text": "x"}).status_code == 403
     invalid = ana.client.post(f"/api/cases/{case['id']}/reply", headers=h_ana, json={"text": 5})
     assert invalid.status_code == 422 and "text" in invalid.json()["detail"]
-    assert (
-        ana.client.post(
-            f"/api/cases/{case['id']}/reply", headers=h_ana, content=b"{not json"
-        ).status_code
-        == 422
-    )
-    reply = ana.client.post(
-        f"/api/cases/{case['id']}/reply", headers=h_ana, json={"text": "On it."}
-    )
+    assert ana.client.post(f"/api/cases/{case['id']}/reply", headers=h_ana, content=b"{not json").status_code == 422
+    reply = ana.client.post(f"/api/cases/{case['id']}/reply", headers=h_ana, json={"text": "On it."})
     assert reply.status_code == 200 and reply.json()["status"] == "dry_run"
     assert ana.client.get("/api/cases/987654").status_code == 404
-    assert (
-        ana.client.post("/api/cases/1/reassign", headers=h_ana, json={"to": "Ben"}).status_code
-        == 403
-    )
+    assert ana.client.post("/api/cases/1/reassign", headers=h_ana, json={"to": "Ben"}).status_code == 403
     label = ana.client.post(
         f"/api/cases/{seeded.cases['low']}/label",
         headers=h_ana,
@@ -213,11 +183,43 @@ def test_queue_next_with_an_empty_queue_says_so(browser: Login, seeded: Any) -> 
     again = otto.post("/queue/next")
     assert again.headers["location"] == "/queue"
     assert "No open cases in team billing" in otto.get("/queue").text
-    assert otto.client.post("/api/cases/next", headers={"X-CSRF-Token": otto.csrf}).json() == {
-        "case": None
-    }
+    assert otto.client.post("/api/cases/next", headers={"X-CSRF-Token": otto.csrf}).json() == {"case": None}
 
 
 def test_anonymous_api_is_401_even_for_bad_ids(app: Any) -> None:
     client = TestClient(app, base_url="https://testserver")
     assert client.post("/api/cases/abc/reply", json={}).status_code == 401
+
+
+def test_replies_above_a_tier_wait_for_a_lead(sqlite_engine: Engine) -> None:
+    ids = seed(sqlite_engine)
+    settings = EngagementSettings(replies=ReplySettings(approval_tiers=["top"]))
+    app = create_app(sqlite_engine, settings)
+    ana, lea = Browser(app).login("ana@example.com"), Browser(app).login("lea@example.com")
+    top = ids.cases["top"]
+    ana.post(f"/cases/{top}/claim")
+    assert ana.post(f"/cases/{top}/reply", {"text": "Refund on its way"}).status_code == 303
+    assert "waits for a lead" in ana.get("/queue").text
+    case_html = lea.get(f"/cases/{top}").text
+    assert "A reply waits for a lead" in case_html and "Approve and send" in case_html
+    assert "Approve and send" not in ana.get(f"/cases/{top}").text
+    with session_scope(sqlite_engine) as session:
+        reply = session.exec(select(Reply).where(col(Reply.case_id) == top)).one()
+    assert ana.post(f"/replies/{reply.id}/approve").status_code == 403
+    api_denied = ana.client.post(f"/api/replies/{reply.id}/approve", headers={"X-CSRF-Token": ana.csrf})
+    assert api_denied.status_code == 403
+    approved = lea.client.post(f"/api/replies/{reply.id}/approve", headers={"X-CSRF-Token": lea.csrf})
+    assert approved.status_code == 200 and approved.json()["approved_by"] == "Lea"
+    assert approved.json()["status"] == "dry_run"
+    assert lea.post(f"/replies/{reply.id}/approve").status_code == 409  # already done
+
+
+def test_case_page_polls_who_holds_the_case(browser: Login, seeded: Any) -> None:
+    ana, ben = browser("ana@example.com"), browser("ben@example.com")
+    low = seeded.cases["low"]
+    before = ben.get(f"/cases/{low}/holder")
+    assert before.status_code == 200 and 'hx-trigger="every 10s"' in before.text
+    assert "working on this case" not in before.text
+    ana.post(f"/cases/{low}/claim")
+    assert "<strong>Ana</strong> is working on this case" in ben.get(f"/cases/{low}/holder").text
+    assert ben.get("/cases/31337/holder").status_code == 404

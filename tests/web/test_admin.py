@@ -24,9 +24,7 @@ from engagement.web import create_app
 Login = Callable[[str], Browser]
 
 
-def test_lead_view_shows_load_breaches_tiers_and_throughput(
-    browser: Login, seeded: Any, sqlite_engine: Engine
-) -> None:
+def test_lead_view_shows_load_breaches_tiers_and_throughput(browser: Login, seeded: Any, sqlite_engine: Engine) -> None:
     with session_scope(sqlite_engine) as session:
         for action in ("reply_sent", "reply_dry_run", "dismissed", "claimed"):
             session.add(AuditEvent(case_id=seeded.cases["low"], actor="Ana", action=action))
@@ -46,9 +44,7 @@ def test_lead_view_shows_load_breaches_tiers_and_throughput(
     assert browser("lea@example.com").get("/lead?days=0").status_code == 422
 
 
-def test_settings_view_shows_sources_runs_rules_users_and_no_secrets(
-    sqlite_engine: Engine, seeded: Any
-) -> None:
+def test_settings_view_shows_sources_runs_rules_users_and_no_secrets(sqlite_engine: Engine, seeded: Any) -> None:
     secrets = [
         "xoxb-very-secret-token",
         "https://hooks.slack.com/services/T000/B000/XXXX",
@@ -61,9 +57,7 @@ def test_settings_view_shows_sources_runs_rules_users_and_no_secrets(
             webhook_url=secrets[1],  # type: ignore[arg-type]
             signing_secret=secrets[2],  # type: ignore[arg-type]
         ),
-        routing=RoutingSettings(
-            rules=[RoutingRule(name="refunds", team="billing", keywords=["refund", "<charged>"])]
-        ),
+        routing=RoutingSettings(rules=[RoutingRule(name="refunds", team="billing", keywords=["refund", "<charged>"])]),
         web=WebSettings(session_secret=secrets[3]),  # type: ignore[arg-type]
     )
     try:

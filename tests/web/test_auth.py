@@ -8,11 +8,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from db.engine import session_scope
 from db.models import User
-from engagement.settings import EngagementSettings, WebSettings
+from engagement.settings import EngagementSettings, SlackSettings, WebSettings
 from engagement.users import (
     UserError,
     authenticate,
@@ -65,9 +66,7 @@ def test_every_route_but_login_needs_a_session(app: FastAPI) -> None:
     assert checked >= 25
 
 
-def test_login_redirects_back_and_logout_ends_the_session(
-    app: FastAPI, browser: Callable[..., object]
-) -> None:
+def test_login_redirects_back_and_logout_ends_the_session(app: FastAPI, browser: Callable[..., object]) -> None:
     client = anonymous(app)
     first = client.get("/cases/1", follow_redirects=False)
     assert first.headers["location"] == "/login?next=/cases/1"
@@ -98,12 +97,8 @@ def test_login_redirects_back_and_logout_ends_the_session(
 def test_wrong_password_and_unknown_user_look_the_same(app: FastAPI) -> None:
     client = anonymous(app)
     token = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
-    wrong = client.post(
-        "/login", data={"email": "ana@example.com", "password": "nope-nope", "csrf_token": token}
-    )
-    unknown = client.post(
-        "/login", data={"email": "who@example.com", "password": "nope-nope", "csrf_token": token}
-    )
+    wrong = client.post("/login", data={"email": "ana@example.com", "password": "nope-nope", "csrf_token": token})
+    unknown = client.post("/login", data={"email": "who@example.com", "password": "nope-nope", "csrf_token": token})
     assert wrong.status_code == unknown.status_code == 401
     assert "Wrong email or password." in wrong.text and "Wrong email or password." in unknown.text
 
@@ -111,16 +106,12 @@ def test_wrong_password_and_unknown_user_look_the_same(app: FastAPI) -> None:
 def test_login_form_needs_its_csrf_token(app: FastAPI) -> None:
     client = anonymous(app)
     client.get("/login")
-    response = client.post(
-        "/login", data={"email": "ana@example.com", "password": "correct horse battery"}
-    )
+    response = client.post("/login", data={"email": "ana@example.com", "password": "correct horse battery"})
     assert response.status_code == 403
     assert "CSRF" in response.text
 
 
-@pytest.mark.parametrize(
-    "target", ["//evil.example/x", "https://evil.example", "/\\evil", "", None]
-)
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example", "/\\evil", "", None])
 def test_next_never_leaves_the_site(target: str | None) -> None:
     assert safe_next(target) == "/queue"
 
@@ -160,9 +151,7 @@ def test_a_password_change_ends_sessions_and_tokens(
     assert api.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
-def test_api_tokens_work_without_csrf_and_bad_ones_are_refused(
-    app: FastAPI, sqlite_engine: Engine
-) -> None:
+def test_api_tokens_work_without_csrf_and_bad_ones_are_refused(app: FastAPI, sqlite_engine: Engine) -> None:
     tokens: ApiTokens = app.state.web.tokens
     with session_scope(sqlite_engine) as session:
         user = get_user_by_email(session=session, email="ben@example.com")
@@ -174,9 +163,7 @@ def test_api_tokens_work_without_csrf_and_bad_ones_are_refused(
     for bad in (
         token + "x",
         "garbage",
-        ApiTokens("another-secret", max_age_s=60).issue(
-            user_id=user.id, password_hash=user.password_hash
-        ),
+        ApiTokens("another-secret", max_age_s=60).issue(user_id=user.id, password_hash=user.password_hash),
     ):
         assert api.get("/api/me", headers={"Authorization": f"Bearer {bad}"}).status_code == 401
 
@@ -199,16 +186,11 @@ def test_users_hash_and_validate(sqlite_engine: Engine) -> None:
             role="lead",
         )
         assert user.email == "max@example.com"
-        assert (
-            user.password_hash.startswith("$argon2id$") and "longenough" not in user.password_hash
-        )
+        assert user.password_hash.startswith("$argon2id$") and "longenough" not in user.password_hash
         assert verify_password(user.password_hash, "longenough")
         assert not verify_password(user.password_hash, "wrong")
         assert not verify_password("not-a-hash", "longenough")
-        assert (
-            authenticate(session=session, email="MAX@example.com", password="longenough")
-            is not None
-        )
+        assert authenticate(session=session, email="MAX@example.com", password="longenough") is not None
         assert authenticate(session=session, email="max@example.com", password="nope") is None
         for kwargs, message in [
             ({"email": "max@example.com", "name": "Other"}, "already exists"),
@@ -233,9 +215,7 @@ def test_production_refuses_a_placeholder_secret() -> None:
     assert ok.session_secret is not None
 
 
-def test_a_configured_secret_keeps_sessions_across_app_restarts(
-    sqlite_engine: Engine, seeded: object
-) -> None:
+def test_a_configured_secret_keeps_sessions_across_app_restarts(sqlite_engine: Engine, seeded: object) -> None:
     settings = EngagementSettings(web=WebSettings(session_secret="s" * 48))  # type: ignore[arg-type]
     first = TestClient(create_app(sqlite_engine, settings), base_url="https://testserver")
     token = first.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
@@ -243,7 +223,21 @@ def test_a_configured_secret_keeps_sessions_across_app_restarts(
         "/login",
         data={"email": "ana@example.com", "password": "correct horse battery", "csrf_token": token},
     )
-    second = TestClient(
-        create_app(sqlite_engine, settings), base_url="https://testserver", cookies=first.cookies
-    )
+    second = TestClient(create_app(sqlite_engine, settings), base_url="https://testserver", cookies=first.cookies)
     assert second.get("/queue", follow_redirects=False).status_code == 200
+
+
+def test_slack_interactivity_is_mounted_and_refuses_unsigned_requests(sqlite_engine: Engine, seeded: object) -> None:
+    unconfigured = anonymous(create_app(sqlite_engine, EngagementSettings()))
+    assert unconfigured.post("/slack/interactivity", data={"payload": "{}"}).status_code == 503
+    settings = EngagementSettings(slack=SlackSettings(signing_secret=SecretStr("slack-signing-secret")))
+    client = anonymous(create_app(sqlite_engine, settings))
+    response = client.post("/slack/interactivity", data={"payload": "{}"}, follow_redirects=False)
+    assert response.status_code == 401  # Slack's signature, not a login, guards it
+
+
+def test_login_page_warns_when_the_secure_cookie_cannot_stick(app: FastAPI) -> None:
+    over_lan = TestClient(app, base_url="http://10.0.0.5:8000").get("/login")
+    assert "HTTPS only" in over_lan.text
+    assert "HTTPS only" not in TestClient(app, base_url="http://127.0.0.1:8000").get("/login").text
+    assert "HTTPS only" not in TestClient(app, base_url="https://care.example").get("/login").text

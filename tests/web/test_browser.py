@@ -64,9 +64,7 @@ def chromium() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} not found: install it with 'apt-get install -y chromium'")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
 
@@ -84,9 +82,7 @@ def _session(browser: Browser, base: str, email: str) -> tuple[BrowserContext, P
     return context, page
 
 
-def test_take_next_reply_and_the_case_leaves_the_queue(
-    server: tuple[str, Seed], chromium: Browser
-) -> None:
+def test_take_next_reply_and_the_case_leaves_the_queue(server: tuple[str, Seed], chromium: Browser) -> None:
     base, ids = server
     top = ids.cases["top"]
     _, ana = _session(chromium, base, "ana@example.com")
@@ -112,14 +108,10 @@ def test_take_next_reply_and_the_case_leaves_the_queue(
     expect(ana).to_have_url(re.compile(r"/queue$"))
     expect(ana.locator(".flash")).to_contain_text("dry run")
     expect(ana.locator(top_row)).to_have_count(0)
-    expect(ben.locator(top_row)).to_have_count(
-        0, timeout=10_000
-    )  # gone from Ben's screen by polling
+    expect(ben.locator(top_row)).to_have_count(0, timeout=10_000)  # gone from Ben's screen by polling
     ben_case.reload()
     expect(ben_case.locator("#case-status")).to_have_text("replied")
-    expect(ben_case.locator(".reply .text")).to_have_text(
-        "Sorry Zoë, a courier is bringing your bag today."
-    )
+    expect(ben_case.locator(".reply .text")).to_have_text("Sorry Zoë, a courier is bringing your bag today.")
 
 
 def test_keyboard_and_hostile_text(server: tuple[str, Seed], chromium: Browser) -> None:

@@ -32,14 +32,8 @@ def test_users_add_list_and_token(db_url: str, monkeypatch: pytest.MonkeyPatch) 
     )  # fmt: skip
     assert added.exit_code == 0, added.output
     assert json.loads(added.stdout)["role"] == "lead"
-    again = runner.invoke(
-        cli, ["users", "add", "ana@example.com", "--name", "Other", "--password", "long enough"]
-    )
-    assert (
-        again.exit_code == 2
-        and "already exists" in again.output
-        and "Traceback" not in again.output
-    )
+    again = runner.invoke(cli, ["users", "add", "ana@example.com", "--name", "Other", "--password", "long enough"])
+    assert again.exit_code == 2 and "already exists" in again.output and "Traceback" not in again.output
     bad_role = runner.invoke(
         cli,
         [
@@ -55,9 +49,7 @@ def test_users_add_list_and_token(db_url: str, monkeypatch: pytest.MonkeyPatch) 
         ],
     )
     assert bad_role.exit_code == 2 and "unknown role" in bad_role.output
-    prompted = runner.invoke(
-        cli, ["users", "add", "ben@example.com", "--name", "Ben"], input="secret pw\nsecret pw\n"
-    )
+    prompted = runner.invoke(cli, ["users", "add", "ben@example.com", "--name", "Ben"], input="secret pw\nsecret pw\n")
     assert prompted.exit_code == 0, prompted.output
     listed = runner.invoke(cli, ["users", "list", "--json"])
     assert [u["name"] for u in json.loads(listed.stdout)] == ["Ana", "Ben"]

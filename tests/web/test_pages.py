@@ -17,9 +17,7 @@ def case_ids(html: str) -> list[int]:
     return [int(x) for x in re.findall(r'<tr data-href="/cases/(\d+)"', html)]
 
 
-def test_queue_shows_my_team_by_priority_with_money_sla_and_reasons(
-    browser: Login, seeded: Any
-) -> None:
+def test_queue_shows_my_team_by_priority_with_money_sla_and_reasons(browser: Login, seeded: Any) -> None:
     page = browser("ana@example.com").get("/queue")
     assert page.status_code == 200
     ids = case_ids(page.text)
@@ -73,9 +71,7 @@ def test_hostile_post_text_is_escaped_everywhere(browser: Login, seeded: Any, ho
     ana = browser("ana@example.com")
     for url in ("/queue", f"/cases/{seeded.cases['hostile']}", "/queue/rows"):
         html = ana.get(url).text
-        assert (
-            "<script>alert" not in html and "<img src=x" not in html and "<b>Evil</b>" not in html
-        )
+        assert "<script>alert" not in html and "<img src=x" not in html and "<b>Evil</b>" not in html
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
         assert "שלום 😡" in html and "\u202eRTL" in html  # kept as text, shown in its own direction
         assert 'dir="auto"' in html
@@ -91,18 +87,14 @@ def test_pages_carry_security_headers(browser: Login) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
-def test_case_page_shows_thread_author_customer_card_and_suggestions(
-    browser: Login, seeded: Any
-) -> None:
+def test_case_page_shows_thread_author_customer_card_and_suggestions(browser: Login, seeded: Any) -> None:
     ana = browser("ana@example.com")
     html = ana.get(f"/cases/{seeded.cases['top']}").text
     assert "My bag is lost" in html and "@zoe" in html and "5,400 followers" in html
     assert "$1,200" in html and "$1,800" in html and "Voice" in html  # CLV, rCLV and its parts
     assert "83%" in html  # P(alive)
     assert "2 · $200" in html  # purchases
-    assert (
-        "Loved the flight last month" in html and "dot sent-positive" in html
-    )  # earlier posts, sentiment
+    assert "Loved the flight last month" in html and "dot sent-positive" in html  # earlier posts, sentiment
     assert "apology" in html  # reply templates
     low = ana.get(f"/cases/{seeded.cases['low']}").text
     assert "Is this them?" in low and f"/identities/{seeded.identity_id}/confirm" in low
@@ -118,9 +110,7 @@ def test_claims_by_others_are_visible(browser: Login, seeded: Any) -> None:
     assert '<span class="holder">Ana</span>' in queue_html
 
 
-def test_csv_export_of_the_filtered_queue_is_safe_for_spreadsheets(
-    browser: Login, seeded: Any, hostile: str
-) -> None:
+def test_csv_export_of_the_filtered_queue_is_safe_for_spreadsheets(browser: Login, seeded: Any, hostile: str) -> None:
     ana = browser("ana@example.com")
     response = ana.get("/export/queue.csv?team=all")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
@@ -129,9 +119,7 @@ def test_csv_export_of_the_filtered_queue_is_safe_for_spreadsheets(
     assert [int(r["case_id"]) for r in rows][:2] == [seeded.cases["top"], seeded.cases["billing"]]
     assert len(rows) == 4
     only = list(csv.DictReader(io.StringIO(ana.get("/export/queue.csv?lang=he").text)))
-    assert (
-        len(only) == 1 and only[0]["text"] == hostile
-    )  # starts with '<', no formula prefix needed
+    assert len(only) == 1 and only[0]["text"] == hostile  # starts with '<', no formula prefix needed
     assert ana.get("/export/queue.csv?status=nope").status_code == 400
 
 

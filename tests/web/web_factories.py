@@ -48,9 +48,7 @@ class Seed:
     customer_id: int
 
 
-def _post(
-    session: Any, author: Author, key: str, text: str, hours_ago: float, **extra: Any
-) -> Post:
+def _post(session: Any, author: Author, key: str, text: str, hours_ago: float, **extra: Any) -> Post:
     post = Post(
         platform=extra.pop("platform", "x"),
         external_id=key,
@@ -68,9 +66,7 @@ def _post(
     return post
 
 
-def _case(
-    session: Any, post: Post, author: Author, *, team: str, priority: float, **extra: Any
-) -> Case:
+def _case(session: Any, post: Post, author: Author, *, team: str, priority: float, **extra: Any) -> Case:
     assert post.id is not None
     case = Case(
         dedupe_key=f"x:{author.external_id}:{post.conversation_id}",
@@ -115,9 +111,7 @@ def seed(engine: Engine) -> Seed:
     """Users (agents ana, ben in 'care'; lead lea; admin adam; otto in 'billing') and cases."""
     with session_scope(engine) as session:
         for email, name, role, team in USERS:
-            session.add(
-                User(email=email, name=name, role=role, team=team, password_hash=password_hash())
-            )
+            session.add(User(email=email, name=name, role=role, team=team, password_hash=password_hash()))
         customer = Customer(
             crm_id="CRM-1",
             name="Zoë <Customer>",
@@ -131,19 +125,9 @@ def seed(engine: Engine) -> Seed:
         session.add(customer)
         session.flush()
         assert customer.id is not None
-        session.add(
-            Transaction(
-                customer_id=customer.id, occurred_at=utcnow() - timedelta(days=40), amount=120.0
-            )
-        )
-        session.add(
-            Transaction(
-                customer_id=customer.id, occurred_at=utcnow() - timedelta(days=10), amount=80.0
-            )
-        )
-        zoe = Author(
-            platform="x", external_id="u-zoe", handle="zoe", display_name="Zoë", followers=5400
-        )
+        session.add(Transaction(customer_id=customer.id, occurred_at=utcnow() - timedelta(days=40), amount=120.0))
+        session.add(Transaction(customer_id=customer.id, occurred_at=utcnow() - timedelta(days=10), amount=80.0))
+        zoe = Author(platform="x", external_id="u-zoe", handle="zoe", display_name="Zoë", followers=5400)
         hostile = Author(
             platform="x",
             external_id="u-evil",
@@ -151,12 +135,8 @@ def seed(engine: Engine) -> Seed:
             display_name="<b>Evil</b>",
             followers=10,
         )
-        plain = Author(
-            platform="x", external_id="u-sam", handle="sam", display_name="Sam", followers=50
-        )
-        bill = Author(
-            platform="reddit", external_id="u-pat", handle="pat", display_name="Pat", followers=None
-        )
+        plain = Author(platform="x", external_id="u-sam", handle="sam", display_name="Sam", followers=50)
+        bill = Author(platform="reddit", external_id="u-pat", handle="pat", display_name="Pat", followers=None)
         session.add_all([zoe, hostile, plain, bill])
         session.flush()
         session.add(
@@ -195,9 +175,7 @@ def seed(engine: Engine) -> Seed:
             "top": _post(session, zoe, "p-top", "My bag is lost and nobody answers", 2),
             "hostile": _post(session, hostile, "p-hostile", HOSTILE, 1, lang="he"),
             "low": _post(session, plain, "p-low", "Flight delayed again, meh", 3),
-            "billing": _post(
-                session, bill, "p-bill", "Charged twice for my ticket", 1, platform="reddit"
-            ),
+            "billing": _post(session, bill, "p-bill", "Charged twice for my ticket", 1, platform="reddit"),
         }
         cases = {
             "top": _case(
@@ -210,13 +188,9 @@ def seed(engine: Engine) -> Seed:
                 customer_id=customer.id,
                 sla_due_at=utcnow() - timedelta(minutes=30),
             ),
-            "hostile": _case(
-                session, posts["hostile"], hostile, team="care", priority=500.0, tier="standard"
-            ),
+            "hostile": _case(session, posts["hostile"], hostile, team="care", priority=500.0, tier="standard"),
             "low": _case(session, posts["low"], plain, team="care", priority=100.0),
-            "billing": _case(
-                session, posts["billing"], bill, team="billing", priority=700.0, tier="high"
-            ),
+            "billing": _case(session, posts["billing"], bill, team="billing", priority=700.0, tier="high"),
         }
         session.flush()
         return Seed(
@@ -252,9 +226,7 @@ class Browser:
         return self
 
     def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        return self.client.post(
-            url, data={"csrf_token": self.csrf, **(data or {})}, follow_redirects=False, **kwargs
-        )
+        return self.client.post(url, data={"csrf_token": self.csrf, **(data or {})}, follow_redirects=False, **kwargs)
 
     def get(self, url: str, **kwargs: Any) -> Any:
         return self.client.get(url, **kwargs)

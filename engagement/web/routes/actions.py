@@ -95,18 +95,14 @@ def reply(
 
 
 @router.post("/cases/{case_id}/dismiss")
-def dismiss(
-    request: Request, state: State, user: CsrfUser, case_id: int, reason: ReasonText = ""
-) -> Response:
+def dismiss(request: Request, state: State, user: CsrfUser, case_id: int, reason: ReasonText = "") -> Response:
     queue.dismiss(state.engine, case_id, agent=user.name, reason=reason)
     flash(request, f"Case {case_id} dismissed.")
     return _to_queue()
 
 
 @router.post("/cases/{case_id}/escalate")
-def escalate(
-    request: Request, state: State, user: CsrfUser, case_id: int, reason: ReasonText = ""
-) -> Response:
+def escalate(request: Request, state: State, user: CsrfUser, case_id: int, reason: ReasonText = "") -> Response:
     queue.escalate(state.engine, case_id, agent=user.name, reason=reason.strip() or None)
     flash(request, f"Case {case_id} escalated to the lead.")
     return _to_queue()
@@ -140,9 +136,7 @@ def approve(request: Request, state: State, user: CsrfLead, reply_id: int) -> Re
 
 
 @router.post("/replies/{reply_id}/reject")
-def reject(
-    request: Request, state: State, user: CsrfLead, reply_id: int, reason: ReasonText = ""
-) -> Response:
+def reject(request: Request, state: State, user: CsrfLead, reply_id: int, reason: ReasonText = "") -> Response:
     rejected = queue.reject_reply(
         state.engine, reply_id, lead=user.name, reason=reason.strip() or "rejected", role=user.role
     )
@@ -162,9 +156,7 @@ def label(
 ) -> Response:
     with session_scope(state.engine, write=True) as session:
         queue.get_case(session, case_id)
-        correction = correct_label(
-            session=session, post_id=post_id, new_label=new_label, by=user.name
-        )
+        correction = correct_label(session=session, post_id=post_id, new_label=new_label, by=user.name)
     background.add_task(retriage, state.engine, state.settings)
     flash(
         request,

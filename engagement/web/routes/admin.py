@@ -30,9 +30,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def csv_cell(value: object) -> str:
     """A cell that spreadsheets will not run as a formula (post text is untrusted)."""
-    text = (
-        "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else str(value))
-    )
+    text = "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else str(value))
     if text.startswith(_FORMULA_START) and not _is_number(text):
         return "'" + text
     return text
@@ -63,9 +61,7 @@ def _stream_csv(state: State, filters: QueueFilters) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     with session_scope(state.engine) as session:
-        for count, row in enumerate(
-            queue_view.iter_rows(session=session, filters=filters), start=1
-        ):
+        for count, row in enumerate(queue_view.iter_rows(session=session, filters=filters), start=1):
             writer.writerow(_csv_row(row))
             if count % 200 == 0:
                 yield buffer.getvalue()
@@ -95,9 +91,7 @@ def export_queue(
     q: Text = None,
 ) -> Response:
     """Every row of the filtered queue (not just the page on screen)."""
-    filters = filters_from_query(
-        user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q
-    )
+    filters = filters_from_query(user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q)
     return _csv_response(state, filters, "queue")
 
 
@@ -124,9 +118,7 @@ def export_closed(
         default_status="finished",
     )
     if not set(filters.statuses()) <= set(queue_view.CLOSED_STATUSES):
-        raise ValueError(
-            f"closed cases are {', '.join(queue_view.CLOSED_STATUSES)}; not {filters.status!r}"
-        )
+        raise ValueError(f"closed cases are {', '.join(queue_view.CLOSED_STATUSES)}; not {filters.status!r}")
     return _csv_response(state, filters, "closed")
 
 
@@ -152,9 +144,7 @@ def settings_page(request: Request, state: State, session: DbSession, user: Admi
         "sources": ops_view.source_statuses(session=session, configured=state.sources),
         "runs": ops_view.recent_runs(session=session),
         "rules": settings.routing.rules,
-        "routing": {
-            k: v for k, v in ops_view.public_settings(settings.routing).items() if k != "rules"
-        },
+        "routing": {k: v for k, v in ops_view.public_settings(settings.routing).items() if k != "rules"},
         "triage": ops_view.public_settings(settings.triage),
         "slack": ops_view.public_settings(settings.slack),
         "replies": ops_view.public_settings(settings.replies),

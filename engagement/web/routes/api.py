@@ -34,9 +34,7 @@ class ReplyIn(BaseModel):
         max_length=10_000,
         description="the reply; may be empty when a template is given",
     )
-    template: str | None = Field(
-        default=None, max_length=100, description="a template name from the settings"
-    )
+    template: str | None = Field(default=None, max_length=100, description="a template name from the settings")
 
 
 class ReasonIn(BaseModel):
@@ -104,9 +102,7 @@ def list_cases(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """The queue, highest priority first; ``team`` defaults to mine (``all`` for every team)."""
-    filters = filters_from_query(
-        user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q
-    )
+    filters = filters_from_query(user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q)
     page = queue_view.queue_page(session=session, filters=filters, limit=limit, offset=offset)
     return {
         "total": page.total,
@@ -155,28 +151,17 @@ def reply(state: State, user: CsrfUser, case_id: int, body: ReplyIn) -> dict[str
         role=user.role,
         template=body.template if body.template and not body.text.strip() else None,
     )
-    return {
-        "id": sent.id,
-        "case_id": sent.case_id,
-        "status": sent.status,
-        "text": sent.text,
-        "error": sent.error,
-        "platform_reply_id": sent.platform_reply_id,
-    }
+    return _reply_dict(sent)
 
 
 @router.post("/cases/{case_id}/dismiss")
 def dismiss(state: State, user: CsrfUser, case_id: int, body: ReasonIn) -> dict[str, Any]:
-    return queue.case_to_dict(
-        queue.dismiss(state.engine, case_id, agent=user.name, reason=body.reason)
-    )
+    return queue.case_to_dict(queue.dismiss(state.engine, case_id, agent=user.name, reason=body.reason))
 
 
 @router.post("/cases/{case_id}/escalate")
 def escalate(state: State, user: CsrfUser, case_id: int, body: ReasonIn) -> dict[str, Any]:
-    case = queue.escalate(
-        state.engine, case_id, agent=user.name, reason=body.reason.strip() or None
-    )
+    case = queue.escalate(state.engine, case_id, agent=user.name, reason=body.reason.strip() or None)
     return queue.case_to_dict(case)
 
 
@@ -188,21 +173,15 @@ def reassign(state: State, user: CsrfLead, case_id: int, body: ReassignIn) -> di
         if target is None:
             raise ValueError(f"no user named {body.to!r}")
         team = target.team
-    return queue.case_to_dict(
-        queue.reassign(state.engine, case_id, agent=user.name, to=body.to, team=team)
-    )
+    return queue.case_to_dict(queue.reassign(state.engine, case_id, agent=user.name, to=body.to, team=team))
 
 
 @router.post("/cases/{case_id}/label")
-def label(
-    state: State, user: CsrfUser, background: BackgroundTasks, case_id: int, body: LabelIn
-) -> dict[str, Any]:
+def label(state: State, user: CsrfUser, background: BackgroundTasks, case_id: int, body: LabelIn) -> dict[str, Any]:
     """Correct a post's sentiment label (stored for training; the post is re-triaged)."""
     with session_scope(state.engine, write=True) as session:
         queue.get_case(session, case_id)
-        correction = correct_label(
-            session=session, post_id=body.post_id, new_label=body.label, by=user.name
-        )
+        correction = correct_label(session=session, post_id=body.post_id, new_label=body.label, by=user.name)
         out = {
             "id": correction.id,
             "post_id": correction.post_id,
@@ -222,3 +201,33 @@ def openapi(request: Request, user: CurrentUser) -> JSONResponse:
 @docs_router.get("/docs")
 def docs(user: CurrentUser) -> HTMLResponse:
     return get_swagger_ui_html(openapi_url="/openapi.json", title="engagebot API")
+
+
+def _reply_dict(reply: Any) -> dict[str, Any]:
+    return {
+        "id": reply.id,
+        "case_id": reply.case_id,
+        "status": reply.status,
+        "text": reply.text,
+        "error": reply.error,
+        "approved_by": reply.approved_by,
+        "platform_reply_id": reply.platform_reply_id,
+    }
+
+
+@router.post("/replies/{reply_id}/approve")
+def approve_reply(state: State, user: CsrfLead, reply_id: int) -> dict[str, Any]:
+    """Approve a reply waiting for a lead; it is posted at once (lead or admin only)."""
+    approved = queue.approve_reply(
+        state.engine, reply_id, lead=user.name, settings=state.settings.replies, role=user.role
+    )
+    return _reply_dict(approved)
+
+
+@router.post("/replies/{reply_id}/reject")
+def reject_reply(state: State, user: CsrfLead, reply_id: int, body: ReasonIn) -> dict[str, Any]:
+    """Send a waiting reply back to its agent (lead or admin only)."""
+    rejected = queue.reject_reply(
+        state.engine, reply_id, lead=user.name, reason=body.reason.strip() or "rejected", role=user.role
+    )
+    return _reply_dict(rejected)

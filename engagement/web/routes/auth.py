@@ -37,15 +37,36 @@ def flash(request: Request, message: str, level: str = "info") -> None:
     request.session["flash"] = messages[-5:]
 
 
+def cookie_warning(request: Request, state: State) -> str | None:
+    """Why a browser would drop the session cookie here (Secure cookie over plain http), if so."""
+    local = request.url.hostname in ("localhost", "127.0.0.1", "::1", "testserver")
+    if state.settings.web.secure_cookies and request.url.scheme != "https" and not local:
+        return (
+            "This server sends its session cookie over HTTPS only, so signing in over plain http "
+            "will not stick. Open it over HTTPS, or on a trusted network set "
+            "ENGAGEBOT_ENGAGEMENT__WEB__SECURE_COOKIES=false."
+        )
+    return None
+
+
+def _login_page(
+    request: Request, state: State, *, next: str | None, error: str | None, email: str, status: int = 200
+) -> Response:
+    context = {
+        "csrf": csrf_token(request),
+        "next": safe_next(next),
+        "error": error,
+        "email": email,
+        "warning": cookie_warning(request, state),
+    }
+    return state.templates.TemplateResponse(request, "login.html", context, status_code=status)
+
+
 @router.get("/login")
 def login_form(request: Request, state: State, next: str | None = None) -> Response:
     if isinstance(request.session.get(SESSION_USER_KEY), int):
         return RedirectResponse(safe_next(next), status_code=303)
-    return state.templates.TemplateResponse(
-        request,
-        "login.html",
-        {"csrf": csrf_token(request), "next": safe_next(next), "error": None, "email": ""},
-    )
+    return _login_page(request, state, next=next, error=None, email="")
 
 
 @router.post("/login")
@@ -59,24 +80,10 @@ def login(
 ) -> Response:
     check_csrf_token(request, csrf_token_field)
     with session_scope(state.engine) as session:
-        user = (
-            authenticate(session=session, email=email, password=password)
-            if email and password
-            else None
-        )
+        user = authenticate(session=session, email=email, password=password) if email and password else None
         if user is None:
             log.info("failed login for %r", email[:255])
-            return state.templates.TemplateResponse(
-                request,
-                "login.html",
-                {
-                    "csrf": csrf_token(request),
-                    "next": safe_next(next),
-                    "error": "Wrong email or password.",
-                    "email": email,
-                },
-                status_code=401,
-            )
+            return _login_page(request, state, next=next, error="Wrong email or password.", email=email, status=401)
         uid, stamp, name = user.id, password_stamp(user.password_hash), user.name
     # A new session on login (no fixation): drop everything, then a new CSRF token.
     request.session.clear()

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from db.models import User
+from engagement import queue
 from engagement.web import queue_view
 from engagement.web.case_view import case_detail, sentiment_history
 from engagement.web.deps import CurrentUser, DbSession, State, WebState, csrf_token
@@ -67,9 +68,7 @@ def _queue_context(
     filters: QueueFilters,
     offset: int,
 ) -> dict[str, Any]:
-    page = queue_view.queue_page(
-        session=session, filters=filters, limit=state.settings.web.page_size, offset=offset
-    )
+    page = queue_view.queue_page(session=session, filters=filters, limit=state.settings.web.page_size, offset=offset)
     query = filters.as_query()
     if filters.team is None:
         query["team"] = "all"
@@ -96,9 +95,7 @@ def queue_page(
     q: Text = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
-    filters = filters_from_query(
-        user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q
-    )
+    filters = filters_from_query(user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q)
     context = _queue_context(request, state, session, user, filters, offset)
     return state.templates.TemplateResponse(request, "queue.html", context)
 
@@ -118,9 +115,7 @@ def queue_rows(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
     """The table body alone, for HTMX polling and the filter bar."""
-    filters = filters_from_query(
-        user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q
-    )
+    filters = filters_from_query(user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q)
     context = _queue_context(request, state, session, user, filters, offset)
     return state.templates.TemplateResponse(request, "_queue_table.html", context)
 
@@ -150,17 +145,13 @@ def closed_page(
         default_status="finished",
     )
     if not set(filters.statuses()) <= set(queue_view.CLOSED_STATUSES):
-        raise ValueError(
-            f"closed cases are {', '.join(queue_view.CLOSED_STATUSES)}; not {filters.status!r}"
-        )
+        raise ValueError(f"closed cases are {', '.join(queue_view.CLOSED_STATUSES)}; not {filters.status!r}")
     context = _queue_context(request, state, session, user, filters, offset)
     return state.templates.TemplateResponse(request, "closed.html", context)
 
 
 @router.get("/cases/{case_id}")
-def case_page(
-    request: Request, state: State, session: DbSession, user: CurrentUser, case_id: int
-) -> Response:
+def case_page(request: Request, state: State, session: DbSession, user: CurrentUser, case_id: int) -> Response:
     detail = case_detail(session=session, case_id=case_id)
     context = {
         **base_context(request, user),
@@ -171,3 +162,10 @@ def case_page(
         "is_lead": user.role in ("lead", "admin"),
     }
     return state.templates.TemplateResponse(request, "case.html", context)
+
+
+@router.get("/cases/{case_id}/holder")
+def case_holder(request: Request, state: State, session: DbSession, user: CurrentUser, case_id: int) -> Response:
+    """Who holds the case now (the case page polls this, so collisions show without a reload)."""
+    case = queue.get_case(session, case_id)
+    return state.templates.TemplateResponse(request, "_holder.html", {"case": case, "user": user})

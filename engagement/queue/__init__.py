@@ -1,0 +1,103 @@
+"""The reply queue: claim, release, reply, dismiss, escalate, reassign, snooze; all audited.
+
+Concurrency contract (what the web app and workers rely on):
+
+- A claim is a lease: ``claimed_by`` + ``claim_expires_at``. An expired lease counts as free,
+  so an abandoned case comes back to the queue without a sweeper.
+- ``claim_next`` is atomic: on PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` (agents never
+  wait on each other and never get the same case); on SQLite the whole read-then-update runs
+  in one short ``BEGIN IMMEDIATE`` transaction (``session_scope(engine, write=True)``).
+- Every state change writes an ``AuditEvent`` in the same transaction.
+- Functions taking an ``engine`` are steps: they commit (one short transaction each) and return
+  a detached ``Case``/``Reply`` whose attributes stay readable. Functions taking a ``session``
+  only read.
+
+Errors: ``CaseNotFound`` (a ``LookupError``, HTTP 404), ``AlreadyClaimed`` (409),
+``NotClaimant`` (403), ``InvalidTransition`` (409, e.g. replying to a closed case),
+``NotAllowed`` (403, e.g. approval by a non-lead). All but ``CaseNotFound`` are ``ValueError``.
+"""
+
+from engagement.queue.actions import (
+    approve_reply,
+    dismiss,
+    escalate,
+    reassign,
+    reject_reply,
+    reply,
+    snooze,
+)
+from engagement.queue.claims import claim, claim_next, claim_next_portable, release
+from engagement.queue.reads import (
+    case_audit,
+    case_detail,
+    case_posts,
+    case_replies,
+    case_to_dict,
+    count_cases,
+    get_case,
+    list_cases,
+)
+from engagement.queue.state import (
+    ACTIVE_STATUSES,
+    CLAIMED,
+    CLOSED,
+    DEFAULT_LEASE_MINUTES,
+    DISMISSED,
+    ESCALATED,
+    OPEN,
+    PENDING_APPROVAL,
+    REPLIED,
+    TERMINAL_STATUSES,
+    AlreadyClaimed,
+    CaseNotFound,
+    InvalidTransition,
+    NotAllowed,
+    NotClaimant,
+    QueueError,
+    audit,
+    lease_active,
+    lock_case,
+    require_claimant,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "CLAIMED",
+    "CLOSED",
+    "DEFAULT_LEASE_MINUTES",
+    "DISMISSED",
+    "ESCALATED",
+    "OPEN",
+    "PENDING_APPROVAL",
+    "REPLIED",
+    "TERMINAL_STATUSES",
+    "AlreadyClaimed",
+    "CaseNotFound",
+    "InvalidTransition",
+    "NotAllowed",
+    "NotClaimant",
+    "QueueError",
+    "approve_reply",
+    "audit",
+    "case_audit",
+    "case_detail",
+    "case_posts",
+    "case_replies",
+    "case_to_dict",
+    "claim",
+    "claim_next",
+    "claim_next_portable",
+    "count_cases",
+    "dismiss",
+    "escalate",
+    "get_case",
+    "lease_active",
+    "list_cases",
+    "lock_case",
+    "reassign",
+    "reject_reply",
+    "release",
+    "reply",
+    "require_claimant",
+    "snooze",
+]

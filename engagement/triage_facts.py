@@ -1,0 +1,198 @@
+"""What triage knows of a post: its newest score, author, linked customer and when it was answered.
+
+A handful of set queries per chunk of posts (no per-post round trips). Customers are read from
+the shared tables (a confirmed ``Identity`` links an author to a ``Customer``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, or_, select, tuple_
+from sqlmodel import Session, col
+
+from db.models import Author, CasePost, Customer, Identity, Post, Reply, Score
+from engagement.priority import combined_p_negative
+from engagement.settings import EngagementSettings
+
+ANSWERING_REPLY_STATUSES = ("sent", "dry_run", "sending")
+
+
+@dataclass
+class PostFacts:
+    """One post with everything triage needs to judge and price it."""
+
+    post: Post
+    label: str | None
+    p_text: float | None
+    p_negative: float | None
+    author: Author | None
+    customer: Customer | None
+    answered_at: datetime | None
+
+    @property
+    def thread(self) -> str:
+        return self.post.conversation_id or self.post.external_id
+
+    @property
+    def dedupe_key(self) -> str:
+        who = str(self.post.author_id) if self.post.author_id is not None else f"post-{self.post.external_id}"
+        return f"{self.post.platform}:{who}:{self.thread}"[:255]
+
+
+def dedupe_key_for(post: Post) -> str:
+    """``platform:author:thread``: one author's posts in one thread make one case."""
+    thread = post.conversation_id or post.external_id
+    who = str(post.author_id) if post.author_id is not None else f"post-{post.external_id}"
+    return f"{post.platform}:{who}:{thread}"[:255]
+
+
+def _latest_scores(session: Session, post_ids: Sequence[int]) -> dict[int, Score]:
+    """The newest score per post (several models may have scored it)."""
+    rows = session.execute(
+        select(Score).where(col(Score.post_id).in_(post_ids)).order_by(col(Score.scored_at), col(Score.id))
+    ).scalars()
+    latest: dict[int, Score] = {}
+    for score in rows:
+        latest[score.post_id] = score  # ordered oldest first, so the newest wins
+    return latest
+
+
+def _customers_for(session: Session, authors: Iterable[Author]) -> dict[int, Customer]:
+    """Author id -> linked customer, through a confirmed identity (by platform user id or
+    handle)."""
+    authors = list(authors)
+    if not authors:
+        return {}
+    platforms = {a.platform for a in authors}
+    ids = {a.external_id for a in authors}
+    handles = {a.handle.lower().lstrip("@") for a in authors if a.handle}
+    conditions = [col(Identity.platform_user_id).in_(ids)]
+    if handles:
+        conditions.append(col(Identity.handle).in_(handles))
+    rows = session.execute(
+        select(Identity, Customer)
+        .join(Customer, col(Customer.id) == col(Identity.customer_id))
+        .where(
+            col(Identity.status) == "confirmed",
+            col(Identity.platform).in_(platforms),
+            or_(*conditions),
+        )
+        .order_by(col(Identity.confidence).desc(), col(Identity.id))
+    ).all()
+    by_id: dict[tuple[str, str], Customer] = {}
+    by_handle: dict[tuple[str, str], Customer] = {}
+    for identity, customer in rows:
+        if identity.platform_user_id:
+            by_id.setdefault((identity.platform, identity.platform_user_id), customer)
+        if identity.handle:
+            by_handle.setdefault((identity.platform, identity.handle.lower().lstrip("@")), customer)
+    linked: dict[int, Customer] = {}
+    for author in authors:
+        assert author.id is not None
+        found = by_id.get((author.platform, author.external_id))
+        if found is None and author.handle:
+            found = by_handle.get((author.platform, author.handle.lower().lstrip("@")))
+        if found is not None:
+            linked[author.id] = found
+    return linked
+
+
+def _answered(session: Session, posts: Sequence[Post]) -> dict[int, datetime]:
+    """Post id -> when the brand (or we) answered it: its own ``answered_at``, a brand post in its
+    thread at or after it, a brand post replying to it, or a reply we sent on a case holding it."""
+    answered: dict[int, datetime] = {}
+    for post in posts:
+        if post.answered_at is not None:
+            assert post.id is not None
+            answered[post.id] = post.answered_at
+    threads = {(p.platform, p.conversation_id) for p in posts if p.conversation_id}
+    ext = {(p.platform, p.external_id) for p in posts}
+    brand: list[tuple[str, str | None, str | None, str, datetime]] = []
+    if threads or ext:
+        conditions = []
+        if threads:
+            conditions.append(tuple_(col(Post.platform), col(Post.conversation_id)).in_(list(threads)))
+        conditions.append(tuple_(col(Post.platform), col(Post.in_reply_to_id)).in_(list(ext)))
+        brand = [
+            (r[0], r[1], r[2], r[3], r[4])
+            for r in session.execute(
+                select(
+                    col(Post.platform),
+                    col(Post.conversation_id),
+                    col(Post.in_reply_to_id),
+                    col(Post.external_id),
+                    col(Post.created_at),
+                ).where(col(Post.is_brand).is_(True), or_(*conditions))
+            ).all()
+        ]
+    by_thread: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+    by_parent: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+    for platform, conversation, parent, _ext_id, created in brand:
+        if conversation:
+            by_thread[(platform, conversation)].append(created)
+        if parent:
+            by_parent[(platform, parent)].append(created)
+    post_ids = [p.id for p in posts if p.id is not None]
+    ours: dict[int, datetime] = {}
+    if post_ids:
+        rows = session.execute(
+            select(
+                col(CasePost.post_id),
+                func.min(func.coalesce(col(Reply.sent_at), col(Reply.created_at))),
+            )
+            .join(Reply, col(Reply.case_id) == col(CasePost.case_id))
+            .where(col(CasePost.post_id).in_(post_ids), col(Reply.status).in_(ANSWERING_REPLY_STATUSES))
+            .group_by(col(CasePost.post_id))
+        ).all()
+        ours = {int(r[0]): r[1] for r in rows if r[1] is not None}
+    for post in posts:
+        assert post.id is not None
+        times = [t for t in by_parent.get((post.platform, post.external_id), [])]
+        if post.conversation_id:
+            times += [t for t in by_thread.get((post.platform, post.conversation_id), []) if t >= post.created_at]
+        if post.id in ours:
+            mine = ours[post.id]
+            if mine.tzinfo is None:  # SQLite hands back naive times from an aggregate
+                mine = mine.replace(tzinfo=UTC)
+            if mine >= post.created_at:
+                times.append(mine)
+        if times:
+            first = min(times)
+            answered[post.id] = min(first, answered.get(post.id, first))
+    return answered
+
+
+def gather_facts(session: Session, posts: Sequence[Post], settings: EngagementSettings) -> list[PostFacts]:
+    """Score, author, customer and answered time for each post (a handful of set queries)."""
+    post_ids = [p.id for p in posts if p.id is not None]
+    scores = _latest_scores(session, post_ids)
+    author_ids = {p.author_id for p in posts if p.author_id is not None}
+    authors = (
+        {a.id: a for a in session.execute(select(Author).where(col(Author.id).in_(author_ids))).scalars()}
+        if author_ids
+        else {}
+    )
+    customers = _customers_for(session, authors.values())
+    answered = _answered(session, posts)
+    facts: list[PostFacts] = []
+    for post in posts:
+        assert post.id is not None
+        score = scores.get(post.id)
+        p_text = float(score.p_negative) if score is not None else None
+        label = score.label if score is not None else None
+        facts.append(
+            PostFacts(
+                post=post,
+                label=label,
+                p_text=p_text,
+                p_negative=combined_p_negative(p_text, post.rating, settings.triage),
+                author=authors.get(post.author_id) if post.author_id is not None else None,
+                customer=customers.get(post.author_id) if post.author_id is not None else None,
+                answered_at=answered.get(post.id),
+            )
+        )
+    return facts
