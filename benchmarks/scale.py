@@ -362,7 +362,10 @@ def explain_hot_queries(url: str, *, top: int = 2) -> None:
     for name, call in work.items():
         with captured(engine) as seen:
             started = time.perf_counter()
-            call()
+            try:
+                call()
+            except Exception as exc:  # report the queries that ran before it failed
+                print(f"\n=== {name} failed: {type(exc).__name__}: {exc}")
             took = time.perf_counter() - started
         slowest = sorted(seen, key=lambda s: s[0], reverse=True)[:top]
         print(f"\n=== {name}: {took:.2f}s, {len(seen)} SELECTs; slowest {len(slowest)}:")
@@ -376,8 +379,10 @@ def explain_hot_queries(url: str, *, top: int = 2) -> None:
 def _report_queries(engine: Engine, session_scope: Any, load_posts: Any, load_cases: Any) -> None:
     end = NOW + timedelta(hours=1)
     start = end - timedelta(days=7)
+    from engagement.report.query import newest_labels
+
     with session_scope(engine) as session:
-        load_posts(start, end, session=session)
+        load_posts(start, end, session=session, labels=newest_labels(start, end, session=session))
         load_cases(start, end, session=session, count_dry_runs=True)
 
 
@@ -406,6 +411,7 @@ def run_size(args: argparse.Namespace, texts: list[str], size: int, workers: int
             started = time.perf_counter()
             generate_posts(engine, texts, posts=size, authors=authors)
             figures["generate"] = (time.perf_counter() - started, size)
+            print(f"generate {figures['generate'][0]:.1f}s", flush=True)
         scored = False
         if size <= args.score_limit:
             try:
@@ -421,6 +427,7 @@ def run_size(args: argparse.Namespace, texts: list[str], size: int, workers: int
             started = time.perf_counter()
             generate_scores(engine)
             figures["generate_scores"] = (time.perf_counter() - started, size)
+            print(f"generate_scores {figures['generate_scores'][0]:.1f}s", flush=True)
         for step, items in (
             ("link", "select count(*) from identities"),
             (
@@ -428,6 +435,8 @@ def run_size(args: argparse.Namespace, texts: list[str], size: int, workers: int
                 "select count(*) from posts where created_at > now() - interval '72 hours'",
             ),
         ):
+            if step in args.skip:
+                continue
             try:
                 seconds, counts = run_workers(step, url, workers if step in SHARED else 1)
             except Exception as exc:  # too slow, or failed (e.g. a deadlock between workers)
@@ -460,6 +469,7 @@ def main() -> None:
     )
     parser.add_argument("--score-limit", type=int, default=100_000, help="score with the model up to this size")
     parser.add_argument("--no-explain", dest="explain", action="store_false")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["link", "triage"], help="steps to leave out")
     parser.add_argument("--step-timeout", type=float, default=1800, help="stop a step after this many seconds")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark schemas")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -481,7 +491,10 @@ def main() -> None:
                             f"{step:<16} {items:>10,} items {seconds:8.1f}s {items / max(seconds, 1e-9):10,.0f}/s",
                             flush=True,
                         )
-                print(f"cases {figures['cases']:,}; link {figures['link_counts']}; triage {figures['triage_counts']}")
+                print(
+                    f"cases {figures['cases']:,}; link {figures.get('link_counts')}; "
+                    f"triage {figures.get('triage_counts')}"
+                )
     summarise(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))

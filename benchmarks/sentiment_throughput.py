@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "tweeteval" / "sentiment" / "val_text.txt"
@@ -40,7 +41,7 @@ def _measure(method: str, texts: list[str], threads: int, precision: str) -> dic
         from transformers import pipeline
 
         model = load_model(SentimentSettings(precision="fp32", threads=threads))
-        classify = pipeline("text-classification", model=model.network, tokenizer=model.tokenizer, device="cpu")
+        classify = pipeline("text-classification", model=model.network, tokenizer=model.tokenizer, device="cpu")  # type: ignore[call-overload]
         classify(texts[0])
         started = time.perf_counter()
         for text in texts:
@@ -48,7 +49,7 @@ def _measure(method: str, texts: list[str], threads: int, precision: str) -> dic
         seconds = time.perf_counter() - started
         precision_used = "fp32"
     else:
-        model = load_model(SentimentSettings(precision=precision, threads=threads))  # type: ignore[arg-type]
+        model = load_model(SentimentSettings(precision=precision, threads=threads))  # type: ignore[arg-type,unused-ignore]
         model.predict(texts[:8])
         started = time.perf_counter()
         model.predict(texts)
@@ -71,39 +72,30 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="a file of texts, one per line")
     parser.add_argument("--texts", type=int, default=600)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--precision", default="auto", help="auto, fp32, bf16 or int8 for ours")
+    parser.add_argument("--precision", default="auto,fp32,int8", help="comma-separated: auto, fp32, bf16, int8")
     parser.add_argument("--method", choices=["naive", "ours"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     texts = _texts(args.data, args.texts)
     if args.method:
         print(json.dumps(_measure(args.method, texts, args.threads, args.precision)))
         return
-    results = {}
-    for method in ("naive", "ours"):
-        command = [
-            sys.executable,
-            __file__,
-            "--method",
-            method,
-            "--data",
-            str(args.data),
-            "--texts",
-            str(args.texts),
-            "--threads",
-            str(args.threads),
-            "--precision",
-            args.precision,
-        ]
+    results: dict[str, Any] = {}
+    runs = [("naive", "fp32")] + [("ours", p) for p in args.precision.split(",")]
+    for method, precision in runs:
+        command = [sys.executable, __file__, "--method", method, "--data", str(args.data)]
+        command += ["--texts", str(args.texts), "--threads", str(args.threads)]
+        command += ["--precision", precision]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        results[method] = json.loads(output.strip().splitlines()[-1])
+        results[f"{method}:{precision}"] = json.loads(output.strip().splitlines()[-1])
+    naive = float(results["naive:fp32"]["texts_per_second"])
     for r in results.values():
+        r["speedup"] = float(r["texts_per_second"]) / naive
         print(
             f"{r['method']:>6} ({r['precision']}): {r['texts_per_second']:8.1f} texts/s  "
-            f"peak RSS {r['peak_rss_mb']:.0f} MB  ({r['texts']} texts, {r['threads']} threads)"
+            f"x{r['speedup']:.2f}  peak RSS {r['peak_rss_mb']:.0f} MB  "
+            f"({r['texts']} texts, {r['threads']} threads)"
         )
-    ratio = results["ours"]["texts_per_second"] / results["naive"]["texts_per_second"]  # type: ignore[operator]
-    print(f"speed-up: {ratio:.2f}x")
-    print(json.dumps({"speedup": ratio, **results}))
+    print(json.dumps(results))
 
 
 if __name__ == "__main__":

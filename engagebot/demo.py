@@ -132,7 +132,7 @@ def _report_counts(report: Any) -> dict[str, Any]:
 
 
 def run_demo(settings: Settings, engine: Engine, *, now: datetime | None = None) -> DemoResult:
-    """Import the demo CRM and posts, then score, link, value, triage, notify and report."""
+    """Import the demo CRM and posts, then score, link, value, triage, report and notify."""
     settings = demo_settings(settings)
     shift = time_shift(engine, now=now)
     result = DemoResult(time_shift=shift, workdir=settings.output_dir)
@@ -141,8 +141,9 @@ def run_demo(settings: Settings, engine: Engine, *, now: datetime | None = None)
     result.steps.append(pipeline.score(settings, engine, progress=True))
     result.steps.append(pipeline.link_and_value(settings, engine, now=now))
     result.steps.append(pipeline.triage(settings, engine, now=now))
-    result.steps.append(pipeline.notify(settings, engine, now=now))
+    # The report queues its Slack summary, so it runs before notify delivers the outbox.
     result.steps.append(pipeline.weekly_report(settings, engine, week=demo_week(now), now=now))
+    result.steps.append(pipeline.notify(settings, engine, now=now))
     return result
 
 

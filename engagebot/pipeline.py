@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
+from db.claims import stop_requested
 from db.jobs import job_run
 from engagebot.config import Settings
 
@@ -43,12 +44,32 @@ def _timed(step: str, counts: dict[str, Any], started: float) -> StepResult:
     return result
 
 
+class StopRequested(Exception):
+    """The worker was asked to stop while a source waited for a rate-limit reset."""
+
+
+def stop_aware_sleep(seconds: float) -> None:
+    """Sleep like ``time.sleep``, but end a long rate-limit wait as soon as a stop is requested.
+
+    Collectors may wait up to their configured cap (minutes) for an API's reset; SIGTERM must
+    not wait that long. Raising ends this source's run (recorded as a failed JobRun); its
+    cursor only covers pages already saved, so the next run resumes where it stopped.
+    """
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if stop_requested():
+            raise StopRequested(f"stop requested during a {seconds:.0f} s wait")
+        time.sleep(min(0.5, left))
+
+
 def collect(settings: Settings, engine: Engine, *, only: Sequence[str] | None = None) -> StepResult:
     """Run the configured sources (each records its own JobRun; one failing never stops the rest)."""
     from listener.collect import collect as collect_sources
+    from listener.ratelimit import RetryPolicy
 
     started = time.perf_counter()
-    results = collect_sources(engine, settings.listener, only=only)
+    policy = RetryPolicy(settings.listener.retry, sleep=stop_aware_sleep)
+    results = collect_sources(engine, settings.listener, only=only, policy=policy)
     counts: dict[str, Any] = {}
     for result in results:
         counts[result.source] = {

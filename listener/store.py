@@ -127,7 +127,9 @@ def upsert_authors(
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     updated_keys: list[tuple[str, str]] = []
-    for key, values in merged.items():
+    # Rows in key order: two imports upserting overlapping authors then lock them in the same
+    # order, so they wait for each other instead of deadlocking.
+    for key, values in sorted(merged.items()):
         current = existing.get(key)
         if current is None:
             inserts.append({"platform": key[0], "external_id": key[1], **values, "updated_at": now})

@@ -37,7 +37,7 @@ def write_card(info: dict[str, Any], path: Path) -> Path:
         "# engagebot default sentiment model",
         "",
         f"all-MiniLM-L6-v2 with mean pooling and a 3-class head (negative / neutral / positive); "
-        f"the file `{Path(info['weights']).name}` ({info['size_bytes'] / 1e6:.1f} MB, sha256 "
+        f"the file `{Path(info['weights']).name}` ({info['size_bytes'] / 1e3:.0f} kB, sha256 "
         f"{info['weights_sha256_12']}...) holds only what training changed.",
         "",
         "## Training data used",

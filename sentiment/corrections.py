@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, select
+from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import LabelCorrection, Post
@@ -15,9 +16,18 @@ def load_corrections(engine: Engine) -> list[LabelledText]:
     """The latest correction of each post whose new label is a sentiment, with the post's text."""
     with session_scope(engine) as session:
         rows = session.execute(
-            select(LabelCorrection.post_id, LabelCorrection.new_label, Post.text, Post.title)
-            .join(Post, Post.id == LabelCorrection.post_id)  # type: ignore[arg-type]
-            .order_by(LabelCorrection.post_id, LabelCorrection.created_at, LabelCorrection.id)  # type: ignore[arg-type]
+            select(
+                col(LabelCorrection.post_id),
+                col(LabelCorrection.new_label),
+                col(Post.text),
+                col(Post.title),
+            )
+            .join(Post, col(Post.id) == col(LabelCorrection.post_id))
+            .order_by(
+                col(LabelCorrection.post_id),
+                col(LabelCorrection.created_at),
+                col(LabelCorrection.id),
+            )
         ).all()
     latest: dict[int, LabelledText] = {}
     for post_id, label, text, title in rows:

@@ -154,7 +154,7 @@ def load_model(settings: SentimentSettings) -> SentimentModel:
             network = AutoModelForSequenceClassification.from_pretrained(settings.model)
         except OSError as exc:
             raise OSError(f"cannot load sentiment model {settings.model!r}: {exc}") from exc
-        columns = label_map(network.config.id2label)
+        columns = label_map(getattr(network, "config").id2label)  # noqa: B009
         model_id = _hub_model_id(settings.model, network)
         validated_int8 = False
         unk = tokenizer.unk_token_id

@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -42,7 +42,7 @@ def base_encoder_dir() -> Path:
     return path
 
 
-class MeanPoolClassifier(BertPreTrainedModel):  # type: ignore[misc]
+class MeanPoolClassifier(BertPreTrainedModel):  # type: ignore[no-untyped-call]
     """BERT encoder, attention-masked mean pooling (how all-MiniLM-L6-v2 was trained), linear head.
 
     ``config.pool_layers`` (default: the last layer) lists the layers whose mean-pooled states
@@ -57,8 +57,8 @@ class MeanPoolClassifier(BertPreTrainedModel):  # type: ignore[misc]
         self.pool_layers = [int(i) for i in getattr(config, "pool_layers", None) or [config.num_hidden_layers]]
         self.bert = BertModel(config, add_pooling_layer=False)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
-        self.classifier = nn.Linear(config.hidden_size * len(self.pool_layers), config.num_labels)
-        self.post_init()
+        self.classifier = nn.Linear(config.hidden_size * len(self.pool_layers), int(config.num_labels or 3))
+        self.post_init()  # type: ignore[no-untyped-call]
 
     def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Concatenated masked means of the ``pool_layers`` states: the head's input."""
@@ -99,7 +99,8 @@ class LoRALinear(nn.Module):
         nn.init.kaiming_uniform_(self.lora_a, a=math.sqrt(5))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base(x) + (x @ self.lora_a.t() @ self.lora_b.t()) * self.scale
+        out: torch.Tensor = self.base(x) + (x @ self.lora_a.t() @ self.lora_b.t()) * self.scale
+        return out
 
     def delta(self) -> torch.Tensor:
         return (self.lora_b @ self.lora_a) * self.scale
@@ -121,7 +122,7 @@ def build_classifier(base_dir: Path, *, seed: int = 0, pool_layers: list[int] | 
     missing = [k for k in missing if not k.endswith("position_ids")]
     if missing:
         raise ValueError(f"encoder weights under {base_dir} lack {missing[:3]}...")
-    model.eval()
+    model.eval()  # type: ignore[no-untyped-call]
     return model
 
 
@@ -209,15 +210,15 @@ def apply_delta(model: MeanPoolClassifier, path: Path) -> dict[str, str]:
             kind, _, name = key.partition("::")
             if kind == "lora_a":
                 b = tensors[f"lora_b::{name}"]
-                weight = model.get_submodule(name).weight
+                weight = cast(torch.Tensor, model.get_submodule(name).weight)
                 weight += (b @ value * scales[name]).to(weight.dtype)
             elif kind == "delta":
-                params[name] += value.to(params[name].dtype)
+                params[name].add_(value.to(params[name].dtype))
             elif kind == "new":
                 params[name].copy_(value)
             elif kind != "lora_b":
                 raise ValueError(f"{path}: unknown tensor kind {key!r}")
-    model.eval()
+    model.eval()  # type: ignore[no-untyped-call]
     return metadata
 
 
@@ -291,8 +292,10 @@ def quantise_encoder(model: MeanPoolClassifier, *, per_channel: bool = True) -> 
     )
 
     qconfig = per_channel_dynamic_qconfig if per_channel else default_dynamic_qconfig
-    quantised = copy.deepcopy(model).cpu().float()
+    quantised: MeanPoolClassifier = copy.deepcopy(model).cpu().float()  # type: ignore[no-untyped-call]
     with warnings.catch_warnings():  # torch deprecates quantized tensors in favour of torchao
         warnings.simplefilter("ignore", UserWarning)
-        quantised.bert.encoder = quantize_dynamic(quantised.bert.encoder, {nn.Linear: qconfig}, dtype=torch.qint8)
+        quantised.bert.encoder = quantize_dynamic(  # type: ignore[no-untyped-call]
+            quantised.bert.encoder, {nn.Linear: qconfig}, dtype=torch.qint8
+        )
     return quantised

@@ -23,9 +23,9 @@ DEFAULT_RECIPE: dict[str, Any] = {
     "warmup": 0.0,
     "batch_size": 64,
     "max_length": 96,
-    "general_sample": 6000,
-    "class_balance": False,
-    "repeats": {"general": 1, "airline": 1, "corrections": 3},
+    "general_sample": None,
+    "class_balance": True,
+    "repeats": {"general": 1, "airline": 2, "corrections": 3},
     "seed": 13,
 }
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
 
 from db.engine import is_sqlite, session_scope
 from db.models import Post, Score
@@ -21,8 +22,9 @@ log = logging.getLogger(__name__)
 
 
 def _pending(model_id: str) -> Any:
-    scored = and_(Score.post_id == Post.id, Score.model_id == model_id)
-    return select(Post.id, Post.text, Post.title, Post.lang).outerjoin(Score, scored).where(Score.id.is_(None))  # type: ignore[union-attr,arg-type]
+    scored = and_(col(Score.post_id) == col(Post.id), col(Score.model_id) == model_id)
+    columns = (col(Post.id), col(Post.text), col(Post.title), col(Post.lang))
+    return select(*columns).outerjoin(Score, scored).where(col(Score.id).is_(None))
 
 
 def count_pending(engine: Engine, model_id: str) -> int:
@@ -61,12 +63,12 @@ def score_pending(
         while True:
             with session_scope(engine) as session:
                 rows = session.execute(
-                    _pending(model.model_id).where(Post.id > last_id).order_by(Post.id).limit(chunk_size)  # type: ignore[operator,arg-type]
+                    _pending(model.model_id).where(col(Post.id) > last_id).order_by(col(Post.id)).limit(chunk_size)
                 ).all()
             if not rows:
                 break
             last_id = rows[-1][0]
-            values = _score_rows(model, rows)
+            values = _score_rows(model, list(rows))
             statement = (sqlite_insert if is_sqlite(engine) else pg_insert)(Score).values(values)
             with session_scope(engine, write=True) as session:
                 session.execute(statement.on_conflict_do_nothing(index_elements=["post_id", "model_id"]))

@@ -131,12 +131,12 @@ def run_job(
             metadata={"config": json.dumps(config.as_dict())},
             dtype=torch.float16 if config.variant in ("top", "full") else torch.float32,
         )
-        model.to(device)
+        model.to(device)  # type: ignore[arg-type]
     merge_lora(model)
     sets = {"val": data["val"], **({"held": held} if held else {})}
     result["fp32"] = {k: _evaluate(model, tokenizer, v, device) for k, v in sets.items()}
     if int8:
-        cpu_model = model.cpu().float()
+        cpu_model = model.cpu().float()  # type: ignore[no-untyped-call]
         torch.set_num_threads(2)
         for per_channel in (False, True):
             q = quantise_encoder(cpu_model, per_channel=per_channel)

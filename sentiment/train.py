@@ -162,13 +162,13 @@ def _fit(
             logits = forward(batch)
             loss = torch.nn.functional.cross_entropy(logits.float(), labels, weight=weight)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             step += 1
             if on_step is not None:
                 on_step(step, total, float(loss.detach()))
-    model.eval()
+    model.eval()  # type: ignore[no-untyped-call]
 
 
 def train_classifier(
@@ -190,7 +190,7 @@ def train_classifier(
     model = build_classifier(base_dir, seed=config.seed, pool_layers=config.pool_layers)
     trained = _trainable(model, config)
     device = torch.device(config.device)
-    model.to(device)
+    model.to(device)  # type: ignore[arg-type]
     label_ids = [LABELS.index(ex.label) for ex in examples]
     encoded = tokenizer([ex.text for ex in examples], truncation=True, max_length=config.max_length)["input_ids"]
     pad = int(tokenizer.pad_token_id or 0)
@@ -274,7 +274,7 @@ def pooled_features(
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     features = torch.empty(len(encoded), model.classifier.in_features)
     pad = int(tokenizer.pad_token_id or 0)
-    model.eval()
+    model.eval()  # type: ignore[no-untyped-call]
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
@@ -322,7 +322,7 @@ def fit_head(
     _fit(model, pool, label_ids, forward, config, on_step)
     with torch.no_grad():
         weight = model.classifier.weight / spread
-        model.classifier.bias -= weight @ mean
+        model.classifier.bias.sub_(weight @ mean)
         model.classifier.weight.copy_(weight)
     return names
 

@@ -8,7 +8,7 @@ layers and the head on those cached states, about a third of the cost of a full 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -23,8 +23,8 @@ def _bidirectional_mask(config: Any, hidden: torch.Tensor, mask: torch.Tensor) -
     except ImportError:  # transformers 4.x: additive [batch, 1, 1, seq] mask
         extended = mask[:, None, None, :].to(hidden.dtype)
         return (1.0 - extended) * torch.finfo(hidden.dtype).min
-    result: torch.Tensor | None = create_bidirectional_mask(config=config, inputs_embeds=hidden, attention_mask=mask)
-    return result
+    result = create_bidirectional_mask(config=config, inputs_embeds=hidden, attention_mask=mask)
+    return cast(torch.Tensor | None, result)
 
 
 def encode_lower(
@@ -91,8 +91,8 @@ def upper_probabilities(
 ) -> torch.Tensor:
     """Class probabilities for cached states (length-sorted batches, input order kept)."""
     order = sorted(range(len(states)), key=lambda i: states[i].shape[0])
-    out = torch.empty(len(states), model.config.num_labels)
-    model.eval()
+    out = torch.empty(len(states), int(model.config.num_labels or 3))
+    model.eval()  # type: ignore[no-untyped-call]
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]

@@ -2,13 +2,13 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 15:58:49.148811
+Create Date: 2026-11-23 17:44:07.576545
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import db.types
@@ -202,6 +202,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('dedupe_key')
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.create_index('ix_cases_active_by_team', ['team', 'priority', 'id'], unique=False, postgresql_where=sa.text("status IN ('open', 'claimed', 'pending_approval', 'escalated')"), sqlite_where=sa.text("status IN ('open', 'claimed', 'pending_approval', 'escalated')"))
         batch_op.create_index(batch_op.f('ix_cases_author_id'), ['author_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_platform'), ['platform'], unique=False)
@@ -397,6 +398,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cases_platform'))
         batch_op.drop_index(batch_op.f('ix_cases_customer_id'))
         batch_op.drop_index(batch_op.f('ix_cases_author_id'))
+        batch_op.drop_index('ix_cases_active_by_team', postgresql_where=sa.text("status IN ('open', 'claimed', 'pending_approval', 'escalated')"), sqlite_where=sa.text("status IN ('open', 'claimed', 'pending_approval', 'escalated')"))
 
     op.drop_table('cases')
     with op.batch_alter_table('posts', schema=None) as batch_op:
