@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, or_, select, tuple_
 from sqlmodel import Session, col
 
-from db.models import Author, CasePost, Customer, Identity, Post, Reply, Score
+from db.models import Author, CasePost, Customer, Identity, Post, Reply
+from db.scores import current_scores
 from engagement.priority import combined_p_negative
 from engagement.settings import EngagementSettings
 
@@ -48,17 +49,6 @@ def dedupe_key_for(post: Post) -> str:
     thread = post.conversation_id or post.external_id
     who = str(post.author_id) if post.author_id is not None else f"post-{post.external_id}"
     return f"{post.platform}:{who}:{thread}"[:255]
-
-
-def _latest_scores(session: Session, post_ids: Sequence[int]) -> dict[int, Score]:
-    """The newest score per post (several models may have scored it)."""
-    rows = session.execute(
-        select(Score).where(col(Score.post_id).in_(post_ids)).order_by(col(Score.scored_at), col(Score.id))
-    ).scalars()
-    latest: dict[int, Score] = {}
-    for score in rows:
-        latest[score.post_id] = score  # ordered oldest first, so the newest wins
-    return latest
 
 
 def _customers_for(session: Session, authors: Iterable[Author]) -> dict[int, Customer]:
@@ -169,7 +159,7 @@ def _answered(session: Session, posts: Sequence[Post]) -> dict[int, datetime]:
 def gather_facts(session: Session, posts: Sequence[Post], settings: EngagementSettings) -> list[PostFacts]:
     """Score, author, customer and answered time for each post (a handful of set queries)."""
     post_ids = [p.id for p in posts if p.id is not None]
-    scores = _latest_scores(session, post_ids)
+    scores = current_scores(session, post_ids)
     author_ids = {p.author_id for p in posts if p.author_id is not None}
     authors = (
         {a.id: a for a in session.execute(select(Author).where(col(Author.id).in_(author_ids))).scalars()}

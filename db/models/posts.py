@@ -80,8 +80,12 @@ class Post(PostBase, table=True):
     )
 
 
+HUMAN_CORRECTION_MODEL_ID = "human-correction"
+"""The ``Score.model_id`` of an agent's label correction: it outranks every model's score."""
+
+
 class Score(SQLModel, table=True):
-    """A sentiment score of one post by one model (name + weights hash)."""
+    """A sentiment score of one post by one model (name + weights hash), or by a person."""
 
     __tablename__ = "scores"
     __table_args__ = (UniqueConstraint("post_id", "model_id", name="uq_scores_post_model"),)

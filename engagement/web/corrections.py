@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from db.models import LabelCorrection, Post, Score
+from db.models.posts import HUMAN_CORRECTION_MODEL_ID
 from db.types import utcnow
 from engagement.settings import EngagementSettings
 from engagement.triage import triage
@@ -16,7 +17,7 @@ from engagement.web.queue_view import latest_scores
 log = logging.getLogger(__name__)
 
 LABELS = ("negative", "neutral", "positive")
-HUMAN_MODEL_ID = "human-correction"
+HUMAN_MODEL_ID = HUMAN_CORRECTION_MODEL_ID
 
 
 def correct_label(*, session: Session, post_id: int, new_label: str, by: str) -> LabelCorrection:
@@ -24,7 +25,7 @@ def correct_label(*, session: Session, post_id: int, new_label: str, by: str) ->
 
     The ``LabelCorrection`` row is what ``engagebot sentiment train`` reads as extra training
     data. The one-hot ``Score`` under the model id ``human-correction`` is what triage reads
-    (it takes each post's newest score), so the correction changes the queue right away.
+    (it prefers a person's label to any model's), so the correction changes the queue right away.
     """
     if new_label not in LABELS:
         raise ValueError(f"unknown label {new_label!r}: choose one of {', '.join(LABELS)}")

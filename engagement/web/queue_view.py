@@ -11,6 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from db.models import Author, Case, Customer, Post, Score
+from db.scores import current_scores
 from engagement import queue
 
 ACTIVE_STATUSES = queue.ACTIVE_STATUSES
@@ -177,13 +178,8 @@ def _rows(session: Session, cases: Sequence[Case]) -> list[QueueRow]:
 
 
 def latest_scores(*, session: Session, post_ids: Sequence[int]) -> dict[int, Score]:
-    """The newest score of each post (one post may be scored by several models over time)."""
-    if not post_ids:
-        return {}
-    rows = session.exec(
-        select(Score).where(col(Score.post_id).in_(list(post_ids))).order_by(col(Score.scored_at))
-    ).all()
-    return {score.post_id: score for score in rows}
+    """The score that counts for each post (an agent's correction, else the newest model's)."""
+    return current_scores(session, post_ids)
 
 
 def rows_for_cases(*, session: Session, cases: Sequence[Case]) -> list[QueueRow]:
