@@ -20,6 +20,7 @@ from db.models import (
     Reply,
     Score,
 )
+from db.models.posts import HUMAN_CORRECTION_MODEL_ID
 from engagement.report.rows import (
     NEGATIVE,
     CaseRow,
@@ -105,18 +106,27 @@ def load_customers(ids: Iterable[int], *, session: Session, fractions: Mapping[s
 
 
 def newest_labels(start: datetime, end: datetime, *, session: Session) -> dict[int, str]:
-    """Post id -> the label of its newest score, for posts written in [start, end).
+    """Post id -> the label that counts, for posts written in [start, end).
 
-    Read in score order and resolved here: a window function joined back to the posts made
-    SQLite crawl on a 12-week window.
+    As everywhere (``db.scores.current_scores``): an agent's correction, else the newest model
+    score. Read in score order and resolved here: a window function joined back to the posts
+    made SQLite crawl on a 12-week window.
     """
     statement = (
-        select(col(Score.post_id), col(Score.label))
+        select(col(Score.post_id), col(Score.label), col(Score.model_id))
         .join(Post, col(Post.id) == col(Score.post_id))
         .where(col(Post.created_at) >= start, col(Post.created_at) < end)
         .order_by(col(Score.post_id), col(Score.scored_at), col(Score.id))
     )
-    return {post_id: label for post_id, label in session.execute(statement).all()}
+    labels: dict[int, str] = {}
+    corrected: set[int] = set()
+    for post_id, label, model_id in session.execute(statement).all():
+        if post_id in corrected:
+            continue  # a newer model score never undoes a person's correction
+        labels[post_id] = label
+        if model_id == HUMAN_CORRECTION_MODEL_ID:
+            corrected.add(post_id)
+    return labels
 
 
 def author_customers(*, session: Session) -> dict[int, int]:

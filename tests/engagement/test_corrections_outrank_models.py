@@ -56,3 +56,15 @@ def test_without_a_correction_the_newest_model_score_counts(engine: Engine) -> N
     with session_scope(engine) as session:
         assert current_scores(session, [post])[post].model_id == "model-b"
         assert current_scores(session, []) == {}
+
+
+def test_the_weekly_report_counts_the_corrected_label_too(engine: Engine) -> None:
+    from engagement.report.query import newest_labels
+
+    ada = f.author(engine, handle="ada")
+    post = f.post(engine, author_id=ada, text="lovely, another 3 hour delay", p_negative=0.2, model_id="model-a")
+    _add_score(engine, post, model_id=HUMAN_CORRECTION_MODEL_ID, label="negative", p_negative=1.0, minutes_ago=10)
+    _add_score(engine, post, model_id="model-b", label="neutral", p_negative=0.1, minutes_ago=1)
+    with session_scope(engine) as session:
+        labels = newest_labels(NOW - timedelta(days=7), NOW + timedelta(days=1), session=session)
+    assert labels == {post: "negative"}
