@@ -32,12 +32,17 @@ def _add_score(engine: Engine, post_id: int, *, model_id: str, label: str, p_neg
         )
 
 
-def test_a_re_score_after_a_correction_does_not_undo_it(engine: Engine) -> None:
+def _corrected_then_rescored(engine: Engine) -> int:
+    """A model thought it neutral; an agent corrected it to negative; a newer model re-scored it neutral."""
     ada = f.author(engine, handle="ada")
-    # A model thought it neutral; an agent corrected it to negative; a newer model re-scored it neutral.
     post = f.post(engine, author_id=ada, text="lovely, another 3 hour delay", p_negative=0.2, model_id="model-a")
     _add_score(engine, post, model_id=HUMAN_CORRECTION_MODEL_ID, label="negative", p_negative=1.0, minutes_ago=10)
     _add_score(engine, post, model_id="model-b", label="neutral", p_negative=0.1, minutes_ago=1)
+    return post
+
+
+def test_a_re_score_after_a_correction_does_not_undo_it(engine: Engine) -> None:
+    post = _corrected_then_rescored(engine)
 
     with session_scope(engine) as session:
         counted = current_scores(session, [post])[post]
@@ -61,10 +66,7 @@ def test_without_a_correction_the_newest_model_score_counts(engine: Engine) -> N
 def test_the_weekly_report_counts_the_corrected_label_too(engine: Engine) -> None:
     from engagement.report.query import newest_labels
 
-    ada = f.author(engine, handle="ada")
-    post = f.post(engine, author_id=ada, text="lovely, another 3 hour delay", p_negative=0.2, model_id="model-a")
-    _add_score(engine, post, model_id=HUMAN_CORRECTION_MODEL_ID, label="negative", p_negative=1.0, minutes_ago=10)
-    _add_score(engine, post, model_id="model-b", label="neutral", p_negative=0.1, minutes_ago=1)
+    post = _corrected_then_rescored(engine)
     with session_scope(engine) as session:
         labels = newest_labels(NOW - timedelta(days=7), NOW + timedelta(days=1), session=session)
     assert labels == {post: "negative"}

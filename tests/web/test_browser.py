@@ -4,7 +4,6 @@ see it leave the queue; a second browser session sees the claim and the queue up
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from chromium import CHROMIUM, CHROMIUM_ARGS, free_port
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from sqlalchemy import Engine
 from web_factories import HOSTILE, PASSWORD, Seed, seed
@@ -21,22 +21,6 @@ from engagement.web import create_app
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @pytest.fixture
 def server(sqlite_engine: Engine) -> Iterator[tuple[str, Seed]]:
@@ -44,7 +28,7 @@ def server(sqlite_engine: Engine) -> Iterator[tuple[str, Seed]]:
     ids = seed(sqlite_engine)
     settings = EngagementSettings(web=WebSettings(poll_seconds=2))
     app = create_app(sqlite_engine, settings)
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
