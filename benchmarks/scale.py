@@ -11,7 +11,9 @@ worker processes at once, each calling the product's own step function:
   with ``INSERT ... SELECT generate_series`` instead (timed as ``generate``);
 - score: ``pipeline.score`` (the transformer; bf16 where the CPU has it) up to
   ``--score-limit`` posts; above it scores are bulk-generated (25 % negative);
-- link: ``engagement.identities.link_authors`` (CRM handles and ids → authors);
+- link: ``engagement.identities.link_authors`` (CRM handles and ids → authors), then
+  ``relink``: the same again with nothing new, what every later scheduled run costs (it
+  compares only new or changed authors and customers);
 - triage: ``pipeline.triage`` (negative, unanswered, last 72 h → cases).
 
 It prints throughput per step, the ratio 2 workers / 1 worker, the growth per post from the
@@ -47,7 +49,7 @@ from sqlalchemy import Engine, create_engine, event, text
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("ENGAGEBOT_SHARED", REPO.parent / "shared"))
 DEFAULT_PG = os.environ.get("ENGAGEBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-STEPS = ("import", "score", "link", "triage")
+STEPS = ("import", "score", "link", "relink", "triage")
 #: steps that several workers split; link and triage run on the scheduler leader only
 #: (concurrent triage runs would race on the same new cases), so "2 workers" runs them once
 SHARED = {"import", "score"}
@@ -273,7 +275,7 @@ def _step(args: tuple[str, str, list[str]]) -> tuple[float, float, Any]:
         counts = {"added": result.added, "duplicates": result.duplicates, "rejected": result.rejected}
     elif step == "score":
         counts = pipeline.score(settings, engine).counts
-    elif step == "link":
+    elif step in ("link", "relink"):
         counts = link_authors(engine)
     elif step == "triage":
         counts = pipeline.triage(settings, engine).counts
@@ -415,10 +417,13 @@ def run_size(args: argparse.Namespace, texts: list[str], size: int, workers: int
         scored = False
         if size <= args.score_limit:
             try:
-                seconds, _ = run_workers("score", url, workers)
+                seconds, counts = run_workers("score", url, workers)
                 items = count(engine, "select count(distinct post_id) from scores")
                 figures["score"] = (seconds, items)
-                print(f"score {seconds:.1f}s", flush=True)
+                # each worker claims its own chunks: the per-worker counts add up to the posts
+                figures["score_split"] = [c.get("scored") for c in counts]
+                figures["score_rows"] = count(engine, "select count(*) from scores")
+                print(f"score {seconds:.1f}s, per worker {figures['score_split']}", flush=True)
                 scored = True
             except Exception as exc:  # e.g. the model's weights are not trained yet
                 print(f"score skipped: {type(exc).__name__}: {exc}", flush=True)
@@ -430,12 +435,13 @@ def run_size(args: argparse.Namespace, texts: list[str], size: int, workers: int
             print(f"generate_scores {figures['generate_scores'][0]:.1f}s", flush=True)
         for step, items in (
             ("link", "select count(*) from identities"),
+            ("relink", "select count(*) from authors"),
             (
                 "triage",
                 "select count(*) from posts where created_at > now() - interval '72 hours'",
             ),
         ):
-            if step in args.skip:
+            if step in args.skip or (step == "relink" and "link" in args.skip):
                 continue
             try:
                 seconds, counts = run_workers(step, url, workers if step in SHARED else 1)
@@ -484,7 +490,7 @@ def main() -> None:
                 print(f"\n##### {size:,} posts, {workers} worker(s)", flush=True)
                 figures = run_size(args, texts, size, workers, Path(tmp))
                 results.append(figures)
-                for step in ("import", "generate", "score", "generate_scores", "link", "triage"):
+                for step in ("import", "generate", "score", "generate_scores", "link", "relink", "triage"):
                     if step in figures:
                         seconds, items = figures[step]
                         print(
@@ -493,6 +499,7 @@ def main() -> None:
                         )
                 print(
                     f"cases {figures['cases']:,}; link {figures.get('link_counts')}; "
+                    f"relink {figures.get('relink_counts')}; "
                     f"triage {figures.get('triage_counts')}"
                 )
     summarise(results)
@@ -506,7 +513,7 @@ def summarise(results: list[dict[str, Any]]) -> None:
     by = {(r["posts"], r["workers"]): r for r in results}
     sizes = sorted({r["posts"] for r in results})
     for size in sizes:
-        for step in ("import", "score", "link", "triage"):
+        for step in ("import", "score", "link", "relink", "triage"):
             one, two = by.get((size, 1), {}).get(step), by.get((size, 2), {}).get(step)
             if not one:
                 continue
@@ -520,7 +527,7 @@ def summarise(results: list[dict[str, Any]]) -> None:
     if len(sizes) > 1:
         small, large = sizes[0], sizes[-1]
         print(f"\n##### growth of seconds per post, {small:,} → {large:,} posts (1.0 = linear)")
-        for step in ("import", "score", "link", "triage"):
+        for step in ("import", "score", "link", "relink", "triage"):
             a, b = by.get((small, 1), {}).get(step), by.get((large, 1), {}).get(step)
             if a and b:
                 growth = (b[0] / max(large, 1)) / (a[0] / max(small, 1))

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select
+from sqlalchemy import Engine, Row, Select, text
 from sqlmodel import Session
 
 from db.engine import session_scope
@@ -44,6 +44,38 @@ def claim(session: Session, statement: Select[tuple[T]], *, limit: int) -> list[
     """
     locked = statement.limit(limit).with_for_update(skip_locked=True)
     return list(session.scalars(locked).all())  # type: ignore[arg-type]
+
+
+def claim_rows(session: Session, statement: Select[Any], *, limit: int, of: Any) -> list[Row[Any]]:
+    """Like ``claim`` for a statement of several columns or a join: lock the rows of ``of`` only.
+
+    The lock is ``FOR NO KEY UPDATE OF <of> SKIP LOCKED``: claimers skip each other's rows as
+    with ``FOR UPDATE``, but inserts elsewhere that reference the claimed rows (their foreign
+    key checks take ``FOR KEY SHARE``) are not held up for the length of the batch. Use it
+    when the batch's results go to other tables and the claimed rows' keys never change.
+    """
+    locked = statement.limit(limit).with_for_update(skip_locked=True, of=of, key_share=True)
+    return list(session.execute(locked).all())
+
+
+def serialise(session: Session, name: str) -> None:
+    """Let one transaction at a time past this point for ``name``, until it commits or rolls back.
+
+    For work that reads, decides and writes in one transaction and must not interleave with
+    a second copy of itself (two runs would both decide to add the same rows). PostgreSQL:
+    ``pg_advisory_xact_lock`` keyed by database, schema and ``name`` (so test schemas do not
+    block each other); the next statement then sees what the previous holder committed.
+    SQLite: a write transaction (``session_scope(engine, write=True)``) already is the lock.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    session.execute(
+        text(
+            "select pg_advisory_xact_lock(hashtextextended("
+            "'engagebot:' || current_database() || '.' || current_schema() || ':' || :name, 0))"
+        ),
+        {"name": name},
+    )
 
 
 def drain(

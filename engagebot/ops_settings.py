@@ -37,10 +37,10 @@ class OpsSettings(BaseModel):
         description="leader lease: a follower takes over at most this long after the leader dies",
     )
     shared_work: list[str] = Field(
-        default_factory=lambda: ["notify"],
+        default_factory=lambda: ["notify", "score"],
         description="steps every worker runs, each claiming its own batches with SKIP LOCKED "
         "(a pipeline step name or 'module:function' taking (settings, engine)); the others "
-        "run on the leader only. Add 'score' once the score step claims its chunks",
+        "run on the leader only. Never 'triage' or 'refresh_values': they do not claim",
     )
     batch_size: int = Field(default=100, ge=1, description="rows claimed per batch of shared work")
     idle_seconds: float = Field(default=2.0, gt=0, description="wait between polls when no shared work is left")

@@ -26,16 +26,19 @@ from typing import Any
 from sqlalchemy import Engine, String, cast, or_
 from sqlmodel import Session, col, select
 
+from db.claims import serialise
 from db.engine import session_scope
 from db.models.customers import Customer, Identity
 from db.models.posts import Author, Post
 from db.types import utcnow
+from engagement import identity_checks as checks
 from engagement.name_matching import CustomerIndex
 
 log = logging.getLogger(__name__)
 
 CHUNK = 500
 DEFAULT_THRESHOLD = 0.86
+LINK_LOCK = "link_authors"
 EMAIL_IN_TEXT = re.compile(r"[^@\s\"'<>,;:]+@[^@\s\"'<>,;:]+\.[a-z]{2,}", re.IGNORECASE)
 
 
@@ -208,15 +211,8 @@ def _link_emails(session: Session) -> int:
 # --- 3. suggested links ------------------------------------------------------------------------
 
 
-def _suggest(session: Session, threshold: float) -> int:
-    confirmed = _confirmed_authors(session)
-    authors = [
-        a
-        for a in session.exec(select(Author).where(col(Author.is_brand).is_(False))).all()
-        if a.id is not None and a.id not in confirmed
-    ]
-    if not authors:
-        return 0
+def _suggest(session: Session, threshold: float) -> tuple[int, int]:
+    """Suggest customers for new or changed authors (``identity_checks``); returns (added, compared)."""
     handles_of: dict[int, list[str]] = defaultdict(list)
     for customer_id, handle in session.exec(
         select(Identity.customer_id, Identity.handle).where(
@@ -225,10 +221,37 @@ def _suggest(session: Session, threshold: float) -> int:
     ).all():
         if handle:
             handles_of[customer_id].append(handle)
+    people = {
+        cid: (name, email, handles_of.get(cid, []))
+        for cid, name, email in session.exec(select(Customer.id, Customer.name, Customer.email)).all()
+        if cid is not None
+    }
+    changed = checks.changed_customers(
+        session, {cid: checks.customer_digest(*person) for cid, person in people.items()}
+    )
+    authors = checks.changed_authors(session, threshold)
+    authors += checks.authors_for_customers(
+        session,
+        {cid: people[cid] for cid in changed},
+        threshold=threshold,
+        skip={a.id for a in authors if a.id is not None},
+    )
+    added = _suggest_for(session, authors, people, threshold) if authors else 0
+    checks.record_checks(session, authors, changed, threshold=threshold)
+    session.flush()
+    return added, len(authors)
+
+
+def _suggest_for(
+    session: Session,
+    authors: list[Author],
+    people: dict[int, tuple[str | None, str | None, list[str]]],
+    threshold: float,
+) -> int:
+    """Compare ``authors`` with every customer and add the suggestions not decided yet."""
     index = CustomerIndex()
-    for cid, name, email in session.exec(select(Customer.id, Customer.name, Customer.email)).all():
-        if cid is not None:
-            index.add(cid, name, email, handles_of.get(cid, []))
+    for cid, (name, email, handles) in people.items():
+        index.add(cid, name, email, handles)
     accounts = {
         (c, platform): handle or user_id
         for c, platform, handle, user_id in session.exec(
@@ -266,32 +289,43 @@ def _suggest(session: Session, threshold: float) -> int:
                 confidence=confidence,
                 evidence=evidence,
             )
-    session.flush()
     return added
 
 
 def link_authors(engine: Engine, *, threshold: float = DEFAULT_THRESHOLD) -> dict[str, int]:
-    """Run the three linking passes (one transaction each) and return what each did."""
-    with session_scope(engine) as session:
+    """Run the three linking passes (one transaction each) and return what each did.
+
+    Two runs at once (a scheduled one and ``engagebot link``, or an old leader's run still
+    going after a failover) take turns pass by pass (``db.claims.serialise``): each pass
+    decides what to add from what is committed, so running them interleaved would add the
+    same links twice. ``compared`` counts the authors compared with the customers this run
+    (new or changed ones only, see ``engagement.identity_checks``).
+    """
+    with session_scope(engine, write=True) as session:
+        serialise(session, LINK_LOCK)
         exact, conflicts = _link_crm(session)
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
+        serialise(session, LINK_LOCK)
         email = _link_emails(session)
-    with session_scope(engine) as session:
-        suggested = _suggest(session, threshold)
+    with session_scope(engine, write=True) as session:
+        serialise(session, LINK_LOCK)
+        suggested, compared = _suggest(session, threshold)
     with session_scope(engine) as session:
         linked_authors = len(_confirmed_authors(session))
     counts = {
         "exact": exact,
         "email": email,
         "suggested": suggested,
+        "compared": compared,
         "conflicts": conflicts,
         "linked_authors": linked_authors,
     }
     log.info(
-        "identities: %d exact, %d by email, %d suggested; %d authors linked",
+        "identities: %d exact, %d by email, %d suggested (%d authors compared); %d authors linked",
         exact,
         email,
         suggested,
+        compared,
         linked_authors,
     )
     return counts

@@ -89,6 +89,10 @@ class CustomerIndex:
         """The best customers for an author: (customer id, similarity, evidence), best first."""
         best: dict[int, tuple[float, str]] = {}
         for text, what in author_strings(handle, display_name).items():
+            # Upper bounds of ratio() that need no alignment (lengths, shared letters) rule out
+            # most keys of a block; they are symmetric, so one matcher holding the author's
+            # letter counts (b) serves every key (a).
+            bounds = SequenceMatcher(None, "", text)
             for customer_id, key, why, strong in self.blocks.get(text[:3], []):
                 if text == key and not strong:
                     # 'Diego C.' may be any Diego C.: only if the handle names nobody else
@@ -98,6 +102,9 @@ class CustomerIndex:
                 elif text == key:
                     score = 1.0
                 elif strong and len(text) >= 5:
+                    bounds.set_seq1(key)
+                    if bounds.real_quick_ratio() < threshold or bounds.quick_ratio() < threshold:
+                        continue
                     score = SequenceMatcher(None, text, key).ratio()
                 else:
                     continue

@@ -1,16 +1,18 @@
 """All tables, importable from one place: ``from db.models import Post, Case``."""
 
 from db.models.cases import AuditEvent, Case, CasePost, LabelCorrection, Reply
-from db.models.customers import Customer, Identity, Transaction
+from db.models.customers import AuthorMatchCheck, Customer, CustomerMatchCheck, Identity, Transaction
 from db.models.ops import JobRun, Outbox, SchedulerLease, User
 from db.models.posts import Author, Post, QuarantinedRecord, Score, SourceCursor
 
 __all__ = [
     "AuditEvent",
     "Author",
+    "AuthorMatchCheck",
     "Case",
     "CasePost",
     "Customer",
+    "CustomerMatchCheck",
     "Identity",
     "JobRun",
     "LabelCorrection",

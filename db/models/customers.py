@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from db.types import json_column, utc_column, utcnow
@@ -61,6 +61,16 @@ class Identity(SQLModel, table=True):
     __tablename__ = "identities"
     __table_args__ = (
         UniqueConstraint("customer_id", "platform", "handle", "platform_user_id", name="uq_identities_link"),
+        # uq_identities_link cannot stop a second suggestion of one customer for one author when
+        # the author has no handle (NULLs never collide); this can, whatever the handle.
+        Index(
+            "uq_identities_suggested_pair",
+            "customer_id",
+            "author_id",
+            unique=True,
+            postgresql_where=text("method = 'suggested'"),
+            sqlite_where=text("method = 'suggested'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -80,6 +90,38 @@ class Identity(SQLModel, table=True):
     )
     decided_at: datetime | None = Field(default=None, sa_column=utc_column())
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class AuthorMatchCheck(SQLModel, table=True):
+    """An author's handle and name as ``engagebot link`` last compared them with the customers.
+
+    Suggestions are only looked for again when the author's handle or name (or the threshold)
+    differ from what is stored here, so a run costs O(new or changed authors). The row holds
+    the compared values rather than a time: a late-committing collector can never slip an
+    author past it.
+    """
+
+    __tablename__ = "author_match_checks"
+
+    author_id: int = Field(primary_key=True, foreign_key="authors.id", sa_column_kwargs={"autoincrement": False})
+    handle: str | None = Field(default=None, max_length=255)
+    display_name: str | None = Field(default=None, max_length=255)
+    threshold: float
+    checked_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class CustomerMatchCheck(SQLModel, table=True):
+    """A digest of a customer's match keys (name, email, CRM handles) as ``engagebot link`` last used them.
+
+    A customer whose digest changed (or who is new) is compared with the authors already
+    checked, so a CRM import reaches old authors without re-checking everyone.
+    """
+
+    __tablename__ = "customer_match_checks"
+
+    customer_id: int = Field(primary_key=True, foreign_key="customers.id", sa_column_kwargs={"autoincrement": False})
+    digest: str = Field(max_length=32)
+    checked_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
 
 
 class ClvFit(SQLModel, table=True):

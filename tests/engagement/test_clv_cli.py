@@ -116,7 +116,7 @@ def test_import_link_and_review_from_the_cli(database_url: str, tmp_path: Path) 
         session.add(Author(platform="reddit", external_id="analima", handle="analima", display_name="Ana L."))
     code, out = invoke("link", "--json")
     assert code == 0 and json.loads(out) == {
-        "exact": 1, "email": 0, "suggested": 1, "conflicts": 0, "linked_authors": 1,
+        "exact": 1, "email": 0, "suggested": 1, "compared": 1, "conflicts": 0, "linked_authors": 1,
     }  # fmt: skip
     code, out = invoke("identities", "list", "--status", "suggested", "--json")
     suggestions = json.loads(out)

@@ -101,7 +101,8 @@ def customer_of(engine: Engine, author_id: int) -> str | None:
 
 def test_link_authors_exact_email_and_suggested(engine: Engine, authors: dict[str, int]) -> None:
     counts = link_authors(engine)
-    assert counts == {"exact": 2, "email": 1, "suggested": 2, "conflicts": 0, "linked_authors": 3}
+    # compared: ana_x, hugo_reddit and stranger (the others are the brand or already linked)
+    assert counts == {"exact": 2, "email": 1, "suggested": 2, "compared": 3, "conflicts": 0, "linked_authors": 3}
     assert customer_of(engine, authors["rosa_x"]) == "C1"
     assert customer_of(engine, authors["diego_reddit"]) == "C2"
     assert customer_of(engine, authors["zoe_review"]) == "C3"
@@ -125,7 +126,7 @@ def test_link_authors_exact_email_and_suggested(engine: Engine, authors: dict[st
         assert "hugo_n" in (suggested[authors["hugo_reddit"]].evidence or "")
 
     again = link_authors(engine)
-    assert again == {"exact": 0, "email": 0, "suggested": 0, "conflicts": 0, "linked_authors": 3}
+    assert again == {"exact": 0, "email": 0, "suggested": 0, "compared": 0, "conflicts": 0, "linked_authors": 3}
 
 
 def test_people_confirm_and_reject_suggestions(engine: Engine, authors: dict[str, int]) -> None:

@@ -81,6 +81,20 @@ def test_shared_steps_are_left_to_the_work_loop(sqlite_engine: Engine) -> None:
     assert "score" not in ids and "notify" not in ids and "triage" in ids
 
 
+def test_scoring_and_delivery_are_shared_by_default(sqlite_engine: Engine) -> None:
+    """Every worker scores (claimed chunks); the leader's schedule leaves score and notify out."""
+    from engagebot.worker import Worker
+
+    settings = settings_with_sources()
+    assert sorted(settings.ops.shared_work) == ["notify", "score"]
+    worker = Worker(settings, sqlite_engine)
+    scheduled = {job.id for job in worker.queue.scheduler.get_jobs()}
+    assert scheduled == {"collect:x-brand", "collect:reddit-sub", "refresh_values", "triage", "weekly_report"}
+    assert sorted(step.step for step in worker.shared.steps) == ["notify", "score"]
+    # an idle worker asks for scoring work at most once per score interval
+    assert {s.step: s.max_wait for s in worker.shared.steps}["score"] == settings.ops.scheduler.score_minutes * 60
+
+
 def test_a_failing_job_is_logged_and_stored_not_raised(sqlite_engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
     queue = JobQueue(get_settings(), sqlite_engine)
     with caplog.at_level(logging.ERROR, logger="engagebot.scheduler"):

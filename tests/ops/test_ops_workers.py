@@ -22,10 +22,12 @@ from sqlmodel import col
 
 from db.engine import make_engine, session_scope
 from db.migrate import upgrade
-from db.models import Outbox, SchedulerLease
+from db.models import Outbox, Post, SchedulerLease, Score
+from db.types import utcnow
 from engagebot.leader import SCHEDULER_LEASE, advisory_key
 
 SINK_TASK = "ops_sink:deliver"
+SCORE_TASK = "ops_score:score"
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -231,3 +233,40 @@ def test_sigterm_releases_a_batch_that_cannot_finish(
     start_worker(pg_url, shared_work=[SINK_TASK], batch_size=10)
     wait_for(lambda: outbox_status(pg_engine) == {"sent": 30}, timeout=60, what="the rest delivered")
     assert Counter(delivered_keys(sink)) == Counter(keys)
+
+
+def add_posts(engine: Engine, n: int) -> None:
+    with session_scope(engine) as session:
+        session.add_all(
+            Post(platform="x", external_id=f"p{i}", source="test", text=f"post {i}", created_at=utcnow())
+            for i in range(n)
+        )
+
+
+def scores_per_post(engine: Engine) -> Counter[int]:
+    with session_scope(engine) as session:
+        rows = session.execute(select(col(Score.post_id), func.count()).group_by(col(Score.post_id)))
+        return Counter({int(post_id): int(n) for post_id, n in rows})
+
+
+@pytest.mark.postgres
+def test_kill_9_mid_chunk_hands_the_scoring_chunk_to_another_worker(
+    pg_engine: Engine, pg_url: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """Scoring as shared work: a worker killed while scoring a chunk loses nothing, doubles nothing."""
+    posts, chunk = 60, 10
+    add_posts(pg_engine, posts)
+    victim = start_worker(pg_url, shared_work=[SCORE_TASK], env_extra={"SCORE_STALL": "1", "SCORE_CHUNK": str(chunk)})
+    wait_for(lambda: "stalling mid-chunk" in victim.text(), timeout=60, what="the victim to hold a chunk")
+    other = start_worker(pg_url, shared_work=[SCORE_TASK], env_extra={"SCORE_CHUNK": str(chunk)})
+    # the other worker skips the locked chunk and scores everything else
+    wait_for(lambda: len(scores_per_post(pg_engine)) == posts - chunk, timeout=90, what="all but the held chunk")
+    time.sleep(1)  # it keeps polling, and still cannot take the held chunk
+    assert len(scores_per_post(pg_engine)) == posts - chunk
+
+    victim.process.send_signal(signal.SIGKILL)
+    victim.process.wait(timeout=10)
+    wait_for(lambda: len(scores_per_post(pg_engine)) == posts, timeout=60, what="the released chunk scored")
+    assert set(scores_per_post(pg_engine).values()) == {1}, "each post scored exactly once"
+    assert json_counts(other, "scored") == posts
+    assert other.alive()

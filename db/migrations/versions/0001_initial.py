@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 17:44:07.576545
+Create Date: 2026-11-23 18:39:19.056372
 """
 
 from collections.abc import Sequence
@@ -112,6 +112,15 @@ def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_email'), ['email'], unique=True)
 
+    op.create_table('author_match_checks',
+    sa.Column('author_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('handle', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('display_name', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('threshold', sa.Float(), nullable=False),
+    sa.Column('checked_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['authors.id'], ),
+    sa.PrimaryKeyConstraint('author_id')
+    )
     op.create_table('customers',
     sa.Column('crm_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
@@ -211,6 +220,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_sla_due_at'), ['sla_due_at'], unique=False)
         batch_op.create_index('ix_cases_status_priority', ['status', 'priority'], unique=False)
 
+    op.create_table('customer_match_checks',
+    sa.Column('customer_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('digest', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('checked_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
+    sa.PrimaryKeyConstraint('customer_id')
+    )
     op.create_table('identities',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
@@ -236,6 +252,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_identities_handle'), ['handle'], unique=False)
         batch_op.create_index(batch_op.f('ix_identities_platform'), ['platform'], unique=False)
         batch_op.create_index(batch_op.f('ix_identities_platform_user_id'), ['platform_user_id'], unique=False)
+        batch_op.create_index('uq_identities_suggested_pair', ['customer_id', 'author_id'], unique=True, postgresql_where=sa.text("method = 'suggested'"), sqlite_where=sa.text("method = 'suggested'"))
 
     op.create_table('label_corrections',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -383,6 +400,7 @@ def downgrade() -> None:
 
     op.drop_table('label_corrections')
     with op.batch_alter_table('identities', schema=None) as batch_op:
+        batch_op.drop_index('uq_identities_suggested_pair', postgresql_where=sa.text("method = 'suggested'"), sqlite_where=sa.text("method = 'suggested'"))
         batch_op.drop_index(batch_op.f('ix_identities_platform_user_id'))
         batch_op.drop_index(batch_op.f('ix_identities_platform'))
         batch_op.drop_index(batch_op.f('ix_identities_handle'))
@@ -390,6 +408,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_identities_author_id'))
 
     op.drop_table('identities')
+    op.drop_table('customer_match_checks')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_status_priority')
         batch_op.drop_index(batch_op.f('ix_cases_sla_due_at'))
@@ -414,6 +433,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_customers_crm_id'))
 
     op.drop_table('customers')
+    op.drop_table('author_match_checks')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_email'))
 
