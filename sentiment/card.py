@@ -25,7 +25,7 @@ _LIMITS = """\
 - Trained on tweets (general and customer-to-airline); reviews and long posts are truncated at
   the configured `max_length` tokens and are out of the training domain.
 - Sarcasm and mixed feelings are often wrong; "neutral" is the least reliable class.
-- Macro recall on unseen brands is estimated by leaving one airline out; the held-out brands of
+- Macro recall on unseen brands is estimated by leaving whole airlines out; the held-out brands of
   the product's own test set may differ.
 """
 
@@ -33,11 +33,18 @@ _LIMITS = """\
 def write_card(info: dict[str, Any], path: Path) -> Path:
     """Render the model card for a training run (plus the recorded validation, if any)."""
     validation = json.loads(VALIDATION_FILE.read_text(encoding="utf-8")) if VALIDATION_FILE.is_file() else None
+    config = info["config"]
+    trained = {
+        "top": f"its top {config.get('top_layers')} encoder layers fine-tuned",
+        "head": "a frozen encoder",
+        "lora": "LoRA adapters on every layer",
+        "full": "every layer fine-tuned",
+    }.get(config.get("variant"), "")
     lines = [
         "# engagebot default sentiment model",
         "",
-        f"all-MiniLM-L6-v2 with mean pooling and a 3-class head (negative / neutral / positive); "
-        f"the file `{Path(info['weights']).name}` ({info['size_bytes'] / 1e3:.0f} kB, sha256 "
+        f"all-MiniLM-L6-v2 ({trained}) with mean pooling and a 3-class head (negative / neutral / "
+        f"positive); the file `{Path(info['weights']).name}` ({info['size_bytes'] / 1e3:.0f} kB, sha256 "
         f"{info['weights_sha256_12']}...) holds only what training changed.",
         "",
         "## Training data used",

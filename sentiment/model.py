@@ -24,6 +24,7 @@ from sentiment.network import (
     file_hash,
     quantise_encoder,
 )
+from sentiment.onnx_backend import OnnxClassifier, load_int8, onnxruntime_available
 from sentiment.settings import SentimentSettings
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class SentimentModel:
         self,
         *,
         model_id: str,
-        network: nn.Module,
+        network: nn.Module | OnnxClassifier,
         tokenizer: Any,
         columns: dict[int, str],
         settings: SentimentSettings,
@@ -104,11 +105,12 @@ class SentimentModel:
 
 
 def _resolve_precision(requested: str, *, validated_int8: bool) -> str:
+    """``auto``: the validated int8 path where it exists (fastest here), else bf16 or fp32."""
     if requested != "auto":
         return requested
-    if cpu_supports_bf16():
-        return "bf16"
-    return "int8" if validated_int8 else "fp32"
+    if validated_int8:
+        return "onnx-int8" if onnxruntime_available() else "int8"
+    return "bf16" if cpu_supports_bf16() else "fp32"
 
 
 def _hub_model_id(name: str, model: nn.Module) -> str:
@@ -161,16 +163,19 @@ def load_model(settings: SentimentSettings) -> SentimentModel:
         spell_emoji = unk is not None and tokenizer.convert_tokens_to_ids("😀") == unk
     network.eval()
     precision = _resolve_precision(settings.precision, validated_int8=validated_int8)
-    if precision == "int8":
+    runner: nn.Module | OnnxClassifier = network
+    if precision == "onnx-int8":
+        runner = load_int8(network, model_id, settings.onnx_cache, torch.get_num_threads())
+    elif precision == "int8":
         if not hasattr(network, "bert"):
             raise ValueError("precision int8 is implemented for BERT-style encoders; use fp32 or bf16")
-        network = quantise_encoder(network)  # type: ignore[arg-type]
+        runner = quantise_encoder(network)  # type: ignore[arg-type]
     elif precision == "bf16":
-        network = network.to(torch.bfloat16)
+        runner = network.to(torch.bfloat16)
     log.info("sentiment model %s loaded (%s, %d threads)", model_id, precision, torch.get_num_threads())
     return SentimentModel(
         model_id=model_id,
-        network=network,
+        network=runner,
         tokenizer=tokenizer,
         columns=columns,
         settings=settings,

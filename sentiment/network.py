@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -232,7 +232,7 @@ def file_hash(path: Path) -> str:
 
 
 def batched_probabilities(
-    model: nn.Module,
+    model: Callable[..., Any],
     tokenizer: Any,
     texts: list[str],
     *,

@@ -22,8 +22,14 @@ SHARED = Path(os.environ.get("ENGAGEBOT_SHARED", REPO.parent / "shared"))
 PG_URL = os.environ.get("ENGAGEBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(scope="session")
+def cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``XDG_CACHE_HOME`` per test session: built ONNX graphs are made fresh, then shared."""
+    return tmp_path_factory.mktemp("cache-home")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cache_home: Path) -> None:
     """Run every test in its own folder with no engagebot settings leaking in from outside."""
     for key in list(os.environ):
         if key.startswith("ENGAGEBOT_") and key not in ("ENGAGEBOT_TEST_PG", "ENGAGEBOT_SHARED"):
@@ -31,6 +37,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
     monkeypatch.chdir(tmp_path)
 
 

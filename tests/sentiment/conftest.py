@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sentiment.model import SentimentModel, load_model
@@ -9,6 +11,6 @@ from sentiment.settings import SentimentSettings
 
 
 @pytest.fixture(scope="session")
-def default_model() -> SentimentModel:
+def default_model(cache_home: Path) -> SentimentModel:
     """The offline default (base encoder from pip + committed delta), as the score step uses it."""
-    return load_model(SentimentSettings(threads=1))
+    return load_model(SentimentSettings(threads=1, onnx_cache=cache_home / "engagebot" / "onnx"))
