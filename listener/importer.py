@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from db.engine import session_scope
 from db.jobs import job_run
+from db.statistics import GrowthWatch
 from listener.parsers import API_PLATFORMS, PLATFORMS, parse_body
 from listener.parsers.tabular import parse_row, validate_map
 from listener.records import ParsedPage, ParsedPost, RecordError, Rejected, reject
@@ -231,6 +232,7 @@ def import_files(
     source_name = source or f"import:{platform}"
     brand = normalise_brand_handles(brand_handles)
     result = ImportResult()
+    growth = GrowthWatch(engine, ("authors", "posts"))
     with job_run(engine, "import", source=source_name) as counts:
         for path in files:
             pages = read_pages(path, platform, column_map=column_map, chunk_size=chunk_size)
@@ -245,12 +247,16 @@ def import_files(
                 for item in page.rejected:
                     result.rejections.append(Rejection(file=path.name, ref=item.ref, error=item.error))
                 while len(buffer) >= chunk_size:
+                    added_before = result.added
                     done += _flush(engine, source_name, platform, buffer[:chunk_size], rejects, brand, result)
+                    growth.added(result.added - added_before)
                     del buffer[:chunk_size]
                     rejects = []
                     if on_progress:
                         on_progress(path, done)
+            added_before = result.added
             done += _flush(engine, source_name, platform, buffer, rejects, brand, result)
+            growth.added(result.added - added_before)
             if on_progress:
                 on_progress(path, done)
             result.files += 1

@@ -18,7 +18,7 @@ from listener_payloads import (
     write_json,
     x_response,
 )
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select, text
 from sqlmodel import Session
 from typer.testing import CliRunner
 
@@ -227,3 +227,30 @@ def test_cli_import_posts(tmp_path: Path, shared: Path, monkeypatch) -> None:  #
     assert missing.exit_code == 2 and "no such file" in missing.output
     badmap = runner.invoke(app, ["import-posts", "--platform", "csv", files[0], "--map", "a=b"])
     assert badmap.exit_code == 2 and "unknown field" in badmap.output
+
+
+def _last_analyzed(engine: Engine, table: str) -> object:
+    with engine.connect() as connection:
+        return connection.execute(
+            text(
+                "select last_analyze from pg_stat_user_tables where schemaname = current_schema() and relname = :t"
+            ),
+            {"t": table},
+        ).scalar_one()
+
+
+def test_long_imports_refresh_planner_statistics(pg_engine: Engine, shared: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import db.statistics
+
+    files = sorted((shared / "fixtures/x/twarc").glob("*.jsonl"))
+    monkeypatch.setattr(db.statistics, "ANALYZE_EVERY", 1_000)
+    import_files(pg_engine, platform="x", paths=files, chunk_size=50)  # 216 posts: under the mark
+    assert _last_analyzed(pg_engine, "posts") is None and _last_analyzed(pg_engine, "authors") is None
+    monkeypatch.setattr(db.statistics, "ANALYZE_EVERY", 100)
+    import_files(pg_engine, platform="x", paths=files, chunk_size=50)  # nothing new: no analyze
+    assert _last_analyzed(pg_engine, "posts") is None
+    with Session(pg_engine) as session:
+        session.exec(delete(Post))  # type: ignore[call-overload]
+        session.commit()
+    import_files(pg_engine, platform="x", paths=files, chunk_size=50)  # 216 new: past 100
+    assert _last_analyzed(pg_engine, "posts") is not None and _last_analyzed(pg_engine, "authors") is not None
