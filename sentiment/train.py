@@ -356,7 +356,7 @@ def train_head(
     on_encode: Callable[[int], None] | None = None,
     on_step: Callable[[int, int, float], None] | None = None,
 ) -> tuple[MeanPoolClassifier, set[str]]:
-    """The CPU recipe: one frozen forward pass for the features, then a seeded head fit."""
+    """The cheapest variant (head only): one frozen forward pass for the features, then a head fit."""
     if not examples:
         raise ValueError("no training examples")
     seed_everything(config.seed)
