@@ -32,16 +32,16 @@ def analyze(engine: Engine, tables: tuple[str, ...]) -> None:
 
 
 class GrowthWatch:
-    """Calls ``analyze`` each time ``ANALYZE_EVERY`` more rows have been added."""
+    """Calls ``analyze`` each time the running total of added rows passes ``ANALYZE_EVERY`` more."""
 
     def __init__(self, engine: Engine, tables: tuple[str, ...], every: int | None = None) -> None:
         self.engine = engine
         self.tables = tables
         self.every = every or ANALYZE_EVERY
-        self.pending = 0
+        self.analyzed_at = 0
 
-    def added(self, rows: int) -> None:
-        self.pending += rows
-        if self.pending >= self.every:
+    def total(self, added: int) -> None:
+        """The number of rows added so far (a running total, e.g. ``ImportResult.added``)."""
+        if added - self.analyzed_at >= self.every:
             analyze(self.engine, self.tables)
-            self.pending = 0
+            self.analyzed_at = added

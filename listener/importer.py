@@ -247,16 +247,14 @@ def import_files(
                 for item in page.rejected:
                     result.rejections.append(Rejection(file=path.name, ref=item.ref, error=item.error))
                 while len(buffer) >= chunk_size:
-                    added_before = result.added
                     done += _flush(engine, source_name, platform, buffer[:chunk_size], rejects, brand, result)
-                    growth.added(result.added - added_before)
+                    growth.total(result.added)
                     del buffer[:chunk_size]
                     rejects = []
                     if on_progress:
                         on_progress(path, done)
-            added_before = result.added
             done += _flush(engine, source_name, platform, buffer, rejects, brand, result)
-            growth.added(result.added - added_before)
+            growth.total(result.added)
             if on_progress:
                 on_progress(path, done)
             result.files += 1

@@ -18,10 +18,10 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
+from transformers.modeling_outputs import SequenceClassifierOutput
 
 log = logging.getLogger(__name__)
 
@@ -118,16 +118,11 @@ class OnnxClassifier:
         self.path = path
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-    def __call__(self, *, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Any:
+    def __call__(self, *, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> SequenceClassifierOutput:
         (logits,) = self.session.run(
             ["logits"], {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()}
         )
-        return _Output(torch.from_numpy(logits))
-
-
-class _Output:
-    def __init__(self, logits: torch.Tensor) -> None:
-        self.logits = logits
+        return SequenceClassifierOutput(logits=torch.from_numpy(logits))
 
 
 def load_int8(network: nn.Module, model_id: str, cache_dir: Path | None, threads: int) -> OnnxClassifier:

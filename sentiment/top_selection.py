@@ -85,15 +85,12 @@ def run(cache: Path, config_name: str, holdout: set[str], out: Path, overrides: 
     states = _split(data["states"], data["lengths"])
     rows = data["rows"]
     config = TrainConfig(**{**CONFIGS[config_name], **overrides})
-    n_layers = 6
-    if n_layers - config.top_layers != data["layers"]:
-        raise ValueError(
-            f"cache holds layer {data['layers']} states; {config_name} needs {n_layers - config.top_layers}"
-        )
+    model = build_classifier(base_encoder_dir(), seed=config.seed)
+    first = len(model.bert.encoder.layer) - config.top_layers
+    if first != data["layers"]:
+        raise ValueError(f"cache holds layer {data['layers']} states; {config_name} needs layer {first}")
     train_ids = [i for i, (source, _, group) in enumerate(rows) if source != "val" and group not in holdout]
     examples = [Example("", rows[i][1], rows[i][0]) for i in train_ids]
-    model = build_classifier(base_encoder_dir(), seed=config.seed)
-    first = data["layers"]
     sets = {
         "val": [i for i, row in enumerate(rows) if row[0] == "val"],
         **{f"held:{g}": [i for i, row in enumerate(rows) if row[2] == g] for g in sorted(holdout)},
