@@ -25,6 +25,8 @@ _LIMITS = """\
 - Trained on tweets (general and customer-to-airline); reviews and long posts are truncated at
   the configured `max_length` tokens and are out of the training domain.
 - Sarcasm and mixed feelings are often wrong; "neutral" is the least reliable class.
+- Tuned for customer-to-brand posts: on general tweets (politics, sport, celebrities) it is a few
+  points weaker than on brand traffic, and it calls more of them negative than a general model.
 - Macro recall on unseen brands is estimated by leaving whole airlines out; the held-out brands of
   the product's own test set may differ.
 """
@@ -38,7 +40,7 @@ def write_card(info: dict[str, Any], path: Path) -> Path:
         "top": f"its top {config.get('top_layers')} encoder layers fine-tuned",
         "head": "a frozen encoder",
         "lora": "LoRA adapters on every layer",
-        "full": "every layer fine-tuned",
+        "full": "every layer fine-tuned" + (", word embeddings frozen" if config.get("freeze_word_embeddings") else ""),
     }.get(config.get("variant"), "")
     lines = [
         "# engagebot default sentiment model",

@@ -123,7 +123,8 @@ def run(cache: Path, config_name: str, holdout: set[str], out: Path, overrides: 
 
     label_ids = [LABELS.index(ex.label) for ex in examples]
     local_states = [states[i] for i in train_ids]
-    train_top_cached(model, local_states, label_ids, expand(examples, config), config, on_step=on_step)
+    sources = [ex.source for ex in examples]
+    train_top_cached(model, local_states, label_ids, expand(examples, config), config, on_step=on_step, sources=sources)
     result["train_s"] = round(time.time() - started, 1)
     result["final"] = evaluate()
     result.update(checkpoints)

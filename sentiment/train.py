@@ -46,6 +46,9 @@ class TrainConfig:
     lora_alpha: float = 32.0
     top_layers: int = 2
     train_layer_norms: bool = True
+    # The word-embedding matrix is half of MiniLM's weights; frozen, a full fine-tune's delta
+    # (what is committed) halves too.
+    freeze_word_embeddings: bool = False
     epochs: float = 2.0
     lr: float = 5e-4
     head_lr: float = 2e-3
@@ -54,6 +57,10 @@ class TrainConfig:
     batch_size: int = 32
     max_length: int = 96
     class_balance: bool = False
+    # Balance classes within each source rather than over the whole pool: the airline tweets'
+    # many complaints would otherwise outweigh the general tweets' few negatives, and the model
+    # would learn "negative" as "complaint to an airline".
+    balance_by_source: bool = False
     general_sample: int | None = None
     pool_layers: list[int] | None = None
     repeats: dict[str, int] = field(default_factory=lambda: {"general": 1, "airline": 1, "corrections": 3})
@@ -82,7 +89,7 @@ def _trainable(model: MeanPoolClassifier, config: TrainConfig) -> set[str]:
     for name, param in model.named_parameters():
         train = name.startswith("classifier.")
         if config.variant == "full":
-            train = True
+            train = not (config.freeze_word_embeddings and name.startswith("bert.embeddings.word_embeddings."))
         elif config.variant == "top":
             train = train or any(name.startswith(p) for p in top)
         elif config.variant == "lora":
@@ -128,6 +135,22 @@ def batch_order(
     return [batches[k] for k in torch.randperm(len(batches), generator=generator).tolist()]
 
 
+def example_weights(pool: Sequence[int], label_ids: Sequence[int], sources: Sequence[str] | None) -> dict[int, float]:
+    """Class-balancing loss weight of each example in ``pool`` (repeats counted).
+
+    Each class gets the same total weight, within each source when ``sources`` is given (each
+    source keeping its share of the pool): weight = source size / (classes in it x class count).
+    """
+
+    def key(i: int) -> tuple[str, int]:
+        return (sources[i] if sources is not None else "", label_ids[i])
+
+    counts = Counter(key(i) for i in pool)
+    source_sizes = Counter(key(i)[0] for i in pool)
+    classes = Counter(source for source, _ in counts)
+    return {i: source_sizes[key(i)[0]] / (classes[key(i)[0]] * counts[key(i)]) for i in set(pool)}
+
+
 def _fit(
     model: MeanPoolClassifier,
     pool: list[int],
@@ -136,16 +159,15 @@ def _fit(
     config: TrainConfig,
     on_step: Callable[[int, int, float], None] | None,
     lengths: Sequence[int] | None = None,
+    sources: Sequence[str] | None = None,
 ) -> None:
     """The shared loop: seeded shuffles, AdamW, linear warm-up and decay, clipped gradients."""
     device = torch.device(config.device)
-    weight = None
+    if config.balance_by_source and sources is None:
+        raise ValueError("balance_by_source needs each example's source (train_classifier passes them)")
+    weights = None
     if config.class_balance:
-        counts = Counter(label_ids[i] for i in pool)
-        weight = torch.tensor(
-            [len(pool) / (len(LABELS) * max(1, counts[c])) for c in range(len(LABELS))],
-            device=device,
-        )
+        weights = example_weights(pool, label_ids, sources if config.balance_by_source else None)
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
         {
@@ -177,10 +199,12 @@ def _fit(
             if step >= total:
                 break
             labels = torch.tensor([label_ids[i] for i in batch], device=device)
+            weight = None if weights is None else torch.tensor([weights[i] for i in batch], device=device)
             for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
                 group["lr"] = base_lr * _schedule(step, total, warmup)
             logits = forward(batch)
-            loss = torch.nn.functional.cross_entropy(logits.float(), labels, weight=weight)
+            losses = torch.nn.functional.cross_entropy(logits.float(), labels, reduction="none")
+            loss = losses.mean() if weight is None else (losses * weight).sum() / weight.sum()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -227,7 +251,8 @@ def train_classifier(
         return logits
 
     lengths = [len(ids) for ids in encoded]
-    _fit(model, expand(examples, config), label_ids, forward, config, on_step, lengths)
+    sources = [ex.source for ex in examples]
+    _fit(model, expand(examples, config), label_ids, forward, config, on_step, lengths, sources)
     return model, trained
 
 
@@ -239,6 +264,7 @@ def train_top_cached(
     config: TrainConfig,
     *,
     on_step: Callable[[int, int, float], None] | None = None,
+    sources: Sequence[str] | None = None,
 ) -> set[str]:
     """Train the top ``config.top_layers`` layers + head of ``model`` on cached lower states."""
     seed_everything(config.seed)
@@ -249,7 +275,7 @@ def train_top_cached(
     def forward(batch: list[int]) -> torch.Tensor:
         return upper_logits(model, [states[i] for i in batch], first_layer=first)
 
-    _fit(model, pool, label_ids, forward, config, on_step, [s.shape[0] for s in states])
+    _fit(model, pool, label_ids, forward, config, on_step, [s.shape[0] for s in states], sources)
     return trained
 
 
@@ -277,7 +303,10 @@ def train_top(
         on_batch=on_encode,
     )
     label_ids = [LABELS.index(ex.label) for ex in examples]
-    trained = train_top_cached(model, states, label_ids, expand(examples, config), config, on_step=on_step)
+    sources = [ex.source for ex in examples]
+    trained = train_top_cached(
+        model, states, label_ids, expand(examples, config), config, on_step=on_step, sources=sources
+    )
     return model, trained
 
 
@@ -319,6 +348,7 @@ def fit_head(
     config: TrainConfig,
     *,
     on_step: Callable[[int, int, float], None] | None = None,
+    sources: Sequence[str] | None = None,
 ) -> set[str]:
     """Train only the head on precomputed pooled features (dropout on the features).
 
@@ -340,7 +370,7 @@ def fit_head(
         logits: torch.Tensor = model.classifier(model.dropout(scaled[batch]))
         return logits
 
-    _fit(model, pool, label_ids, forward, config, on_step)
+    _fit(model, pool, label_ids, forward, config, on_step, sources=sources)
     with torch.no_grad():
         weight = model.classifier.weight / spread
         model.classifier.bias.sub_(weight @ mean)
@@ -366,5 +396,6 @@ def train_head(
         model, tokenizer, [ex.text for ex in examples], max_length=config.max_length, on_batch=on_encode
     )
     label_ids = [LABELS.index(ex.label) for ex in examples]
-    trained = fit_head(model, features, label_ids, expand(examples, config), config, on_step=on_step)
+    sources = [ex.source for ex in examples]
+    trained = fit_head(model, features, label_ids, expand(examples, config), config, on_step=on_step, sources=sources)
     return model, trained

@@ -93,7 +93,7 @@ def train(
     general_sample: int | None = typer.Option(
         None, "--general-sample", min=1, help="General tweets sampled (default: the recipe's)."
     ),
-    variant: str | None = typer.Option(None, "--variant", help="top (default), lora, full or head."),
+    variant: str | None = typer.Option(None, "--variant", help="full (the default), top, lora or head."),
     corrections: bool = typer.Option(
         True,
         "--corrections/--no-corrections",

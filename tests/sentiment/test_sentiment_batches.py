@@ -1,12 +1,17 @@
-"""Training batches: seeded, every example once per epoch, and length-bucketed when asked."""
+"""Training batches: seeded, every example once per epoch, length-bucketed when asked; loss weights."""
 
 from __future__ import annotations
 
 import random
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
-from sentiment.train import batch_order
+from sentiment.data import read_airline_tweets, read_tweeteval
+from sentiment.labels import LABELS
+from sentiment.train import Example, TrainConfig, batch_order, example_weights, expand
 
 
 def _pool_and_lengths(n: int) -> tuple[list[int], list[int]]:
@@ -46,3 +51,37 @@ def test_without_lengths_batches_are_plain_seeded_shuffles() -> None:
     batches = batch_order(pool, 10, torch.Generator().manual_seed(5))
     expected = torch.randperm(100, generator=torch.Generator().manual_seed(5)).tolist()
     assert [i for batch in batches for i in batch] == expected
+
+
+def _totals(pool: list[int], weights: dict[int, float], key: Callable[[int], object]) -> dict[object, float]:
+    totals: dict[object, float] = defaultdict(float)
+    for i in pool:
+        totals[key(i)] += weights[i]
+    return dict(totals)
+
+
+def test_class_balance_within_each_source_on_the_real_training_labels(shared: Path) -> None:
+    general = read_tweeteval(shared / "data/tweet-sentiment-train", "train")[:10_000]
+    airline = read_airline_tweets(shared / "data/airline-tweets/tweets.csv")
+    examples = [Example(r.text, r.label, "general") for r in general]
+    examples += [Example(r.text, r.label, "airline") for r in airline]
+    labels = [LABELS.index(ex.label) for ex in examples]
+    sources = [ex.source for ex in examples]
+    pool = expand(examples, TrainConfig(repeats={"general": 1, "airline": 2}))
+
+    by_source = example_weights(pool, labels, sources)
+    per_class = _totals(pool, by_source, lambda i: (sources[i], labels[i]))
+    for source, size in (("general", len(general)), ("airline", 2 * len(airline))):
+        shares = [per_class[(source, c)] for c in range(len(LABELS))]
+        assert max(shares) - min(shares) < 1e-6 * size  # each class weighs the same in its source
+        assert abs(sum(shares) - size) < 1e-6 * size  # and the source keeps its share of the pool
+    negative = LABELS.index("negative")
+    general_negative = next(i for i in pool if sources[i] == "general" and labels[i] == negative)
+    airline_negative = next(i for i in pool if sources[i] == "airline" and labels[i] == negative)
+    # Airline complaints are 63% of their source, general negatives about 15% of theirs.
+    assert by_source[general_negative] > 3 * by_source[airline_negative]
+
+    pooled = example_weights(pool, labels, None)
+    totals = _totals(pool, pooled, lambda i: labels[i])
+    assert max(totals.values()) - min(totals.values()) < 1e-6 * len(pool)
+    assert pooled[general_negative] == pooled[airline_negative]

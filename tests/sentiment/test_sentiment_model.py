@@ -70,7 +70,8 @@ def test_auto_precision_takes_validated_int8_only(default_model: SentimentModel)
 
 @pytest.mark.slow
 def test_onnx_int8_agrees_with_fp32_on_real_tweets(shared: Path, tmp_path: Path) -> None:
-    rows = read_tweeteval(shared / "data" / "tweeteval" / "sentiment", "val")[::8]
+    # 1,000 texts: on 250 the share of flipped labels swings by a few points between samples.
+    rows = read_tweeteval(shared / "data" / "tweeteval" / "sentiment", "val")[::2]
     texts = [r.text for r in rows]
     fp32 = load_model(SentimentSettings(precision="fp32", threads=1))
     fast = load_model(SentimentSettings(precision="onnx-int8", threads=1, onnx_cache=tmp_path))
