@@ -158,13 +158,11 @@ def _fit(
     forward: Callable[[list[int]], torch.Tensor],
     config: TrainConfig,
     on_step: Callable[[int, int, float], None] | None,
-    lengths: Sequence[int] | None = None,
-    sources: Sequence[str] | None = None,
+    lengths: Sequence[int] | None,
+    sources: Sequence[str],
 ) -> None:
     """The shared loop: seeded shuffles, AdamW, linear warm-up and decay, clipped gradients."""
     device = torch.device(config.device)
-    if config.balance_by_source and sources is None:
-        raise ValueError("balance_by_source needs each example's source (train_classifier passes them)")
     weights = None
     if config.class_balance:
         weights = example_weights(pool, label_ids, sources if config.balance_by_source else None)
@@ -263,8 +261,8 @@ def train_top_cached(
     pool: list[int],
     config: TrainConfig,
     *,
+    sources: Sequence[str],
     on_step: Callable[[int, int, float], None] | None = None,
-    sources: Sequence[str] | None = None,
 ) -> set[str]:
     """Train the top ``config.top_layers`` layers + head of ``model`` on cached lower states."""
     seed_everything(config.seed)
@@ -347,8 +345,8 @@ def fit_head(
     pool: list[int],
     config: TrainConfig,
     *,
+    sources: Sequence[str],
     on_step: Callable[[int, int, float], None] | None = None,
-    sources: Sequence[str] | None = None,
 ) -> set[str]:
     """Train only the head on precomputed pooled features (dropout on the features).
 
@@ -370,7 +368,7 @@ def fit_head(
         logits: torch.Tensor = model.classifier(model.dropout(scaled[batch]))
         return logits
 
-    _fit(model, pool, label_ids, forward, config, on_step, sources=sources)
+    _fit(model, pool, label_ids, forward, config, on_step, None, sources)
     with torch.no_grad():
         weight = model.classifier.weight / spread
         model.classifier.bias.sub_(weight @ mean)
