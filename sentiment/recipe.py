@@ -20,9 +20,10 @@ Row = TypeVar("Row")
 
 # The committed default's recipe (chosen by the validation in MODEL_CARD.md): fine-tune every
 # encoder layer and the head (word embeddings frozen, so the committed delta stays ~20 MB) on
-# 20,000 sampled general tweets and the airline tweets twice over, classes balanced within each
+# 30,000 sampled general tweets and the airline tweets twice over, classes balanced within each
 # source. Airline tweets are what unseen brands look like; the general tweets keep it general
-# (20,000 instead of 10,000 lifted TweetEval val by a point and left unseen airlines level).
+# (10k -> 20k -> 30k of them lifted TweetEval val 0.710 -> 0.722 -> 0.730 on the held-out-airline
+# folds and left unseen airlines level at 0.80).
 DEFAULT_RECIPE: dict[str, Any] = {
     "variant": "full",
     "freeze_word_embeddings": True,
@@ -32,7 +33,7 @@ DEFAULT_RECIPE: dict[str, Any] = {
     "warmup": 0.06,
     "batch_size": 32,
     "max_length": 96,
-    "general_sample": 20_000,
+    "general_sample": 30_000,
     "class_balance": True,
     "balance_by_source": True,
     "repeats": {"general": 1, "airline": 2, "corrections": 3},
