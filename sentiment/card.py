@@ -26,8 +26,8 @@ _LIMITS = """\
   the configured `max_length` tokens and are out of the training domain.
 - Sarcasm and mixed feelings are often wrong; "neutral" is the least reliable class.
 - Tuned for customer-to-brand posts: on general tweets (politics, sport, celebrities) its macro
-  recall is about 7 points lower than on brand traffic, and it over-calls negative there (on
-  TweetEval val 1.6 times as many posts labelled negative as are; negative precision ~0.5).
+  recall is several points lower than on brand traffic, and it labels more of them negative than
+  are (the validation below has the figures).
 - Macro recall on unseen brands is estimated by leaving whole airlines out; the held-out brands of
   the product's own test set may differ.
 """
