@@ -22,8 +22,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engagement.clv import bgnbd, gammagamma, summarize  # noqa: E402
-from engagement.clv.datasets import read_cdnow  # noqa: E402
+from engagement.customers.clv import bgnbd, gammagamma, summarize  # noqa: E402
+from engagement.customers.clv.datasets import read_cdnow  # noqa: E402
 
 
 def timed(func: Callable[[], Any], repeat: int) -> tuple[float, Any]:

@@ -11,7 +11,7 @@ worker processes at once, each calling the product's own step function:
   with ``INSERT ... SELECT generate_series`` instead (timed as ``generate``);
 - score: ``pipeline.score`` (the transformer; bf16 where the CPU has it) up to
   ``--score-limit`` posts; above it scores are bulk-generated (25 % negative);
-- link: ``engagement.identities.link_authors`` (CRM handles and ids → authors), then
+- link: ``engagement.customers.identities.link_authors`` (CRM handles and ids → authors), then
   ``relink``: the same again with nothing new, what every later scheduled run costs (it
   compares only new or changed authors and customers);
 - triage: ``pipeline.triage`` (negative, unanswered, last 72 h → cases).
@@ -260,7 +260,7 @@ def _step(args: tuple[str, str, list[str]]) -> tuple[float, float, Any]:
     step, url, files = args
     from db.engine import make_engine
     from engagebot import pipeline
-    from engagement.identities import link_authors
+    from engagement.customers.identities import link_authors
     from listener.importer import import_files
 
     settings = _settings(url)

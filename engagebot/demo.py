@@ -93,7 +93,7 @@ def shifted_transactions(source: Path, target: Path, shift: timedelta) -> Path:
 
 
 def import_crm(settings: Settings, engine: Engine, shift: timedelta) -> pipeline.StepResult:
-    from engagement.customers import import_customers, import_transactions
+    from engagement.customers.crm_import import import_customers, import_transactions
 
     customers = import_customers(engine, DEMO_DATA / "customers.csv")
     transactions_file = shifted_transactions(

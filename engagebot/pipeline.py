@@ -105,8 +105,8 @@ def score(settings: Settings, engine: Engine, *, progress: bool = False) -> Step
 
 def link_and_value(settings: Settings, engine: Engine, *, now: datetime | None = None) -> StepResult:
     """Link authors to customers, then refresh CLV, P(alive) and rCLV."""
-    from engagement.identities import link_authors
-    from engagement.value import refresh_values
+    from engagement.customers.identities import link_authors
+    from engagement.customers.value import refresh_values
 
     started = time.perf_counter()
     with job_run(engine, "link_and_value") as counts:
@@ -117,7 +117,7 @@ def link_and_value(settings: Settings, engine: Engine, *, now: datetime | None =
 
 def triage(settings: Settings, engine: Engine, *, now: datetime | None = None) -> StepResult:
     """Turn unanswered negative posts into prioritised, routed cases; close answered ones."""
-    from engagement.triage import triage as triage_posts
+    from engagement.triage.cases import triage as triage_posts
 
     started = time.perf_counter()
     with job_run(engine, "triage") as counts:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 
 
 class TriageSettings(BaseModel):
-    """When a post becomes a case and how much it is worth (see ``engagement.priority``)."""
+    """When a post becomes a case and how much it is worth (see ``engagement.triage.priority``)."""
 
     negative_threshold: float = Field(default=0.5, description="P(negative) at or above which a post is negative")
     window_hours: float = Field(default=72.0, description="only posts this recent become cases")
@@ -76,7 +76,7 @@ class RoutingRule(BaseModel):
 
 
 class RoutingSettings(BaseModel):
-    """Which team gets a case, by when, and who in it (``engagement.routing``)."""
+    """Which team gets a case, by when, and who in it (``engagement.triage.routing``)."""
 
     rules: list[RoutingRule] = Field(default_factory=list, description="first match wins")
     default_team: str = "default"
@@ -92,7 +92,7 @@ class RoutingSettings(BaseModel):
 
 
 class ReplySettings(BaseModel):
-    """Posting replies: dry-run until turned on and given credentials (``engagement.replies``)."""
+    """Posting replies: dry-run until turned on and given credentials (``engagement.queue.replies``)."""
 
     dry_run: bool = Field(default=True, description="log replies instead of posting them")
     templates: dict[str, str] = Field(
@@ -200,7 +200,7 @@ class ReportSettings(BaseModel):
 
 
 class RclvSettings(BaseModel):
-    """Weights of rCLV = CLV + the value of a customer's voice (``engagement.value``)."""
+    """Weights of rCLV = CLV + the value of a customer's voice (``engagement.customers.value``)."""
 
     value_per_follower: float = Field(
         default=0.02, ge=0, description="value of each follower of a linked account"
@@ -217,7 +217,7 @@ class RclvSettings(BaseModel):
 
 
 class ClvSettings(BaseModel):
-    """How CLV, P(alive) and rCLV are fitted (``engagement.value``, ``engagement.clv``)."""
+    """How CLV, P(alive) and rCLV are fitted (``engagement.customers.value``, ``engagement.customers.clv``)."""
 
     horizon_days: float = Field(
         default=365.0, gt=0, description="CLV is the discounted value expected over this horizon"

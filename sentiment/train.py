@@ -1,7 +1,7 @@
 """The training recipe of the default model: seeded fine-tuning of all-MiniLM-L6-v2 + a head.
 
 Used by ``engagebot sentiment train`` (CPU or GPU) and by the model-selection sweep
-(``sentiment/selection.py``), so the committed default is exactly what this recipe makes.
+(``research/selection.py``), so the committed default is exactly what this recipe makes.
 Examples come in already normalised (``sentiment.text``); this module knows no files or DB.
 """
 

@@ -83,7 +83,7 @@ def import_customers_command(
 
     Example: engagebot customers import crm.csv
     """
-    from engagement.customers import import_customers
+    from engagement.customers.crm_import import import_customers
 
     engine = engine_for(load_settings())
     with _progress(file, quiet=as_json) as advance:
@@ -102,8 +102,8 @@ def import_transactions_command(
 
     Example: engagebot transactions import transactions.csv
     """
-    from engagement.customers import import_transactions
-    from engagement.value import refresh_values
+    from engagement.customers.crm_import import import_transactions
+    from engagement.customers.value import refresh_values
 
     settings = load_settings()
     engine = engine_for(settings)
@@ -150,9 +150,9 @@ def clv_fit_command(
 
     Example: engagebot clv fit transactions.csv --calibration-end 1997-09-30 --json
     """
-    from engagement.clv import holdout, summarize
-    from engagement.customers import read_purchases
-    from engagement.value import MODEL, apply_file_fit, estimate
+    from engagement.customers.clv import holdout, summarize
+    from engagement.customers.crm_import import read_purchases
+    from engagement.customers.value import MODEL, apply_file_fit, estimate
 
     settings = load_settings()
     clv_settings = settings.engagement.clv
@@ -184,7 +184,7 @@ def clv_fit_command(
         total_clv=_number(float(result.clv.sum()), 2),
     )
     if fitted and hold_end is not None:
-        from engagement.clv.bgnbd import BgNbdParams
+        from engagement.customers.clv.bgnbd import BgNbdParams
 
         bg = BgNbdParams(*(result.params[k] for k in ("r", "alpha", "a", "b")))
         report = holdout.check(bg, summary)
@@ -249,7 +249,7 @@ def clv_refresh_command(
 
     Example: engagebot clv refresh
     """
-    from engagement.value import refresh_values
+    from engagement.customers.value import refresh_values
 
     settings = load_settings()
     values = refresh_values(engine_for(settings), settings.engagement.clv)
@@ -265,7 +265,7 @@ def link_command(
 
     Example: engagebot link
     """
-    from engagement.identities import link_authors
+    from engagement.customers.identities import link_authors
 
     counts = link_authors(engine_for(load_settings()), threshold=threshold)
     if as_json:
@@ -294,7 +294,7 @@ def identities_list_command(
 
     from db.engine import session_scope
     from db.models import Customer
-    from engagement.identities import list_identities
+    from engagement.customers.identities import list_identities
 
     with session_scope(engine_for(load_settings())) as session:
         rows = list_identities(session, status=status, limit=limit)
@@ -340,7 +340,7 @@ def identities_list_command(
 
 def _decide(identity_id: int, by: str, confirm: bool) -> None:
     from db.engine import session_scope
-    from engagement.identities import confirm_identity, reject_identity
+    from engagement.customers.identities import confirm_identity, reject_identity
 
     with session_scope(engine_for(load_settings())) as session:
         identity = (confirm_identity if confirm else reject_identity)(session, identity_id, by)

@@ -16,9 +16,10 @@ from db.engine import session_scope
 from db.jobs import job_run
 from db.models import Case, User
 from engagebot.runtime import console, engine_for, friendly_errors, load_settings
-from engagement import notify, queue, replies
-from engagement.routing import CaseFacts, explain, validate_rules
-from engagement.triage import triage
+from engagement import notify, queue
+from engagement.queue import replies
+from engagement.triage.cases import triage
+from engagement.triage.routing import CaseFacts, explain, validate_rules
 
 queue_app = typer.Typer(help="The reply queue: list, claim and work cases.", no_args_is_help=True)
 rules_app = typer.Typer(help="Routing rules from the settings file.", no_args_is_help=True)

@@ -160,7 +160,7 @@ def reply(
     unless ``role`` is ``lead``/``admin``. Returns the ``Reply`` (status ``sent``, ``dry_run``,
     ``pending_approval`` or ``failed`` with its ``error``; the error is on the case too).
     """
-    import engagement.replies as replies
+    import engagement.queue.replies as replies
 
     return replies.submit_reply(
         engine,
@@ -184,7 +184,7 @@ def approve_reply(
     now: datetime | None = None,
 ) -> Reply:
     """A lead approves a reply waiting for approval; it is then posted (audited)."""
-    import engagement.replies as replies
+    import engagement.queue.replies as replies
 
     return replies.approve(engine, reply_id, lead=lead, settings=settings, role=role, now=_now(now))
 
@@ -199,6 +199,6 @@ def reject_reply(
     now: datetime | None = None,
 ) -> Reply:
     """A lead rejects a reply waiting for approval; the case goes back to its agent (audited)."""
-    import engagement.replies as replies
+    import engagement.queue.replies as replies
 
     return replies.reject(engine, reply_id, lead=lead, reason=reason, role=role, now=_now(now))

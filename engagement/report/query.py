@@ -21,6 +21,7 @@ from db.models import (
     Score,
 )
 from db.models.posts import HUMAN_CORRECTION_MODEL_ID
+from engagement.customers.tiers import STANDARD, UNLINKED, customer_value, tier_cutoffs, tier_for
 from engagement.report.rows import (
     NEGATIVE,
     CaseRow,
@@ -32,7 +33,6 @@ from engagement.report.rows import (
     TextRow,
 )
 from engagement.report.weeks import Week
-from engagement.tiers import STANDARD, UNLINKED, customer_value, tier_cutoffs, tier_for
 
 _CHUNK = 500
 ANSWERED_REPLY_STATUSES = ("sent", "dry_run")

@@ -17,6 +17,7 @@ from db.engine import session_scope
 from db.jobs import job_run
 from db.models import Outbox
 from db.types import utcnow
+from engagement.customers.tiers import DEFAULT_FRACTIONS
 from engagement.report.charts import (
     Chart,
     platform_chart,
@@ -49,7 +50,6 @@ from engagement.report.volume import (
 )
 from engagement.report.weeks import resolve_week
 from engagement.settings import EngagementSettings, ReportSettings, SlackSettings
-from engagement.tiers import DEFAULT_FRACTIONS
 
 log = logging.getLogger(__name__)
 HTML_NAME, PDF_NAME, EML_NAME = "weekly-report.html", "weekly-report.pdf", "weekly-report.eml"

@@ -11,7 +11,7 @@ from db.models import LabelCorrection, Post, Score
 from db.models.posts import HUMAN_CORRECTION_MODEL_ID
 from db.types import utcnow
 from engagement.settings import EngagementSettings
-from engagement.triage import triage
+from engagement.triage.cases import triage
 from engagement.web.queue_view import latest_scores
 
 log = logging.getLogger(__name__)

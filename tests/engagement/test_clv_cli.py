@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from db.engine import make_engine, session_scope
 from db.models import Author, Customer, Identity
 from engagebot.cli import app
-from engagement.clv.datasets import read_cdnow
+from engagement.customers.clv.datasets import read_cdnow
 
 runner = CliRunner()
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from lifetimes import BetaGeoFitter, GammaGammaFitter
 
-from engagement.clv import FitError, Summary, bgnbd, gammagamma, holdout, summarize
-from engagement.clv.datasets import read_cdnow
-from engagement.clv.lifetime import ClvModel, customer_values
+from engagement.customers.clv import FitError, Summary, bgnbd, gammagamma, holdout, summarize
+from engagement.customers.clv.datasets import read_cdnow
+from engagement.customers.clv.lifetime import ClvModel, customer_values
 
 CALIBRATION_END = date(1997, 9, 30)  # the end of week 39
 HOLDOUT_END = date(1998, 6, 30)  # the end of week 78

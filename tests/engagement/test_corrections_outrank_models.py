@@ -13,7 +13,7 @@ from db.models import Case, Score
 from db.models.posts import HUMAN_CORRECTION_MODEL_ID
 from db.scores import current_scores
 from engagement.settings import EngagementSettings
-from engagement.triage import triage
+from engagement.triage.cases import triage
 
 
 def _add_score(engine: Engine, post_id: int, *, model_id: str, label: str, p_negative: float, minutes_ago: int) -> None:

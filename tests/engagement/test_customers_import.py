@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from db.engine import session_scope
 from db.models import Customer, Identity, Transaction
-from engagement.customers import ImportReport, RejectedRow, import_customers, import_transactions
+from engagement.customers.crm_import import ImportReport, RejectedRow, import_customers, import_transactions
 
 HEADER = "crm_id,name,email,segment,currency,clv,x_handle,x_user_id,reddit_username,appstore_user,googleplay_user\n"
 

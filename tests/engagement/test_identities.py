@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from db.engine import session_scope
 from db.models import Author, Identity, Post
-from engagement.customers import import_customers
-from engagement.identities import (
+from engagement.customers.crm_import import import_customers
+from engagement.customers.identities import (
     confirm_identity,
     customer_for_author,
     emails_in,
@@ -21,7 +21,7 @@ from engagement.identities import (
     link_manually,
     reject_identity,
 )
-from engagement.name_matching import CustomerIndex, customer_keys, normalise
+from engagement.customers.name_matching import CustomerIndex, customer_keys, normalise
 
 CRM = (
     "crm_id,name,email,segment,currency,clv,x_handle,x_user_id,reddit_username,appstore_user,googleplay_user\n"

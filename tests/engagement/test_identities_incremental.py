@@ -21,8 +21,8 @@ from sqlmodel import col, select
 from db.engine import make_engine, session_scope
 from db.migrate import upgrade
 from db.models import Author, AuthorMatchCheck, Customer, CustomerMatchCheck, Identity
-from engagement.customers import import_customers
-from engagement.identities import link_authors
+from engagement.customers.crm_import import import_customers
+from engagement.customers.identities import link_authors
 
 FIRST = ["ana", "diego", "rosa", "hugo", "maya", "liam", "noah", "emma", "olivia", "lucas", "zoe", "ines"]
 LAST = ["lima", "garcia", "singh", "nakamura", "khan", "smith", "brown", "costa", "alvarez", "chen", "novak"]

@@ -19,7 +19,7 @@ from engagement import notify
 from engagement.notify.deliver import deliver_pending as deliver_with
 from engagement.notify.transport import WebhookTransport
 from engagement.settings import EngagementSettings, SlackSettings
-from engagement.triage import triage
+from engagement.triage.cases import triage
 
 
 @pytest.fixture

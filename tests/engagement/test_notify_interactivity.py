@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from db.engine import session_scope
 from engagement import notify, queue
 from engagement.settings import EngagementSettings, SlackSettings
-from engagement.triage import triage
+from engagement.triage.cases import triage
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from queue_factories import NOW
 
-from engagement.priority import ValueFacts, age_factor, assess, combined_p_negative, reach_value
 from engagement.settings import TriageSettings
+from engagement.triage.priority import ValueFacts, age_factor, assess, combined_p_negative, reach_value
 
 
 def test_money_at_risk_is_rclv_times_p_negative_times_p_churn() -> None:

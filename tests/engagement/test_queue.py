@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from db.engine import session_scope
 from engagement import queue
 from engagement.settings import EngagementSettings, ReplySettings
-from engagement.triage import triage
+from engagement.triage.cases import triage
 
 
 def _three_cases(engine: Engine) -> list[int]:

@@ -19,9 +19,10 @@ from vcr.persisters.filesystem import FilesystemPersister
 from vcr.serialize import deserialize
 
 from db.engine import session_scope
-from engagement import queue, replies
+from engagement import queue
+from engagement.queue import replies
 from engagement.settings import EngagementSettings, ReplySettings
-from engagement.triage import triage
+from engagement.triage.cases import triage
 
 LIVE_X = ReplySettings(
     dry_run=False,
@@ -224,7 +225,7 @@ def test_crash_before_the_send_posts_it_once_on_retry(
     engine: Engine, fake_x: FakeX, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     case_id = _claimed_case(engine)
-    from engagement.platforms.x import XPoster
+    from engagement.queue.platforms.x import XPoster
 
     def killed(self: XPoster, target: Any, text: str) -> str:
         raise SystemExit("killed before the request left")

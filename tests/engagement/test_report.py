@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from test_report_dataset import BASE_URL, NOW, build_dataset
 
 from db.engine import session_scope
+from engagement.customers.tiers import DEFAULT_FRACTIONS
 from engagement.report.headline import headline
 from engagement.report.query import load_report_data
 from engagement.report.risk import top_unanswered
@@ -20,7 +21,6 @@ from engagement.report.terms import Vocabulary, log_odds
 from engagement.report.weekly import compute_tables
 from engagement.report.weeks import parse_week, resolve_week, week_of
 from engagement.settings import ReportSettings
-from engagement.tiers import DEFAULT_FRACTIONS
 
 SETTINGS = ReportSettings(base_url=BASE_URL)
 

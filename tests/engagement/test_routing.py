@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from queue_factories import NOW
 
-from engagement.routing import CaseFacts, explain, route, sla_due, validate_rules
 from engagement.settings import RoutingRule, RoutingSettings
+from engagement.triage.routing import CaseFacts, explain, route, sla_due, validate_rules
 
 SETTINGS = RoutingSettings(
     default_team="care",

@@ -13,7 +13,7 @@ from db.engine import session_scope
 from db.models import AuditEvent, Case, CasePost, Score
 from engagement import queue
 from engagement.settings import EngagementSettings, RoutingRule, RoutingSettings
-from engagement.triage import triage
+from engagement.triage.cases import triage
 
 
 def _cases(engine: Engine) -> list[dict[str, Any]]:

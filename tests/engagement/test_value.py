@@ -14,10 +14,10 @@ from sqlmodel import select
 from db.engine import session_scope
 from db.models import Author, Customer, Identity, Post
 from db.models.customers import ClvFit
-from engagement.customers import import_customers, import_transactions
-from engagement.identities import link_authors
+from engagement.customers.crm_import import import_customers, import_transactions
+from engagement.customers.identities import link_authors
+from engagement.customers.value import refresh_values, voice_value
 from engagement.settings import ClvSettings, RclvSettings
-from engagement.value import refresh_values, voice_value
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -122,7 +122,7 @@ def test_too_few_customers_fall_back_to_mean_spend_and_say_why(
     engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     load(engine, tmp_path, 8)
-    with caplog.at_level(logging.WARNING, logger="engagement.value"):
+    with caplog.at_level(logging.WARNING, logger="engagement.customers.value"):
         counts = refresh_values(engine, ClvSettings(min_customers=30), now=NOW)
     assert counts["model"] == 0 and counts["fallback"] == 8
     assert "fewer than min_customers=30" in caplog.text

@@ -15,7 +15,8 @@ from sqlmodel import col, select
 
 from db.engine import session_scope
 from db.models import User
-from engagement import identities, queue
+from engagement import queue
+from engagement.customers import identities
 from engagement.web.corrections import correct_label, retriage
 from engagement.web.deps import CsrfLead, CsrfUser, State
 from engagement.web.routes.auth import flash

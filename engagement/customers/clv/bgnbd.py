@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from engagement.clv._optimize import FitError, FloatArray, compress, maximise
+from engagement.customers.clv._optimize import FitError, FloatArray, compress, maximise
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ from db.engine import session_scope
 from db.models.customers import Customer, Identity
 from db.models.posts import Author, Post
 from db.types import utcnow
-from engagement import identity_checks as checks
-from engagement.name_matching import CustomerIndex
+from engagement.customers import identity_checks as checks
+from engagement.customers.name_matching import CustomerIndex
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +299,7 @@ def link_authors(engine: Engine, *, threshold: float = DEFAULT_THRESHOLD) -> dic
     going after a failover) take turns pass by pass (``db.claims.serialise``): each pass
     decides what to add from what is committed, so running them interleaved would add the
     same links twice. ``compared`` counts the authors compared with the customers this run
-    (new or changed ones only, see ``engagement.identity_checks``).
+    (new or changed ones only, see ``engagement.customers.identity_checks``).
     """
     with session_scope(engine, write=True) as session:
         serialise(session, LINK_LOCK)

@@ -28,14 +28,6 @@ from sqlmodel import Session, col
 from db.engine import session_scope
 from db.models import Author, Case, CasePost, Customer, Post, Reply
 from db.types import utcnow
-from engagement.platforms import (
-    PermanentPostError,
-    Poster,
-    ReplyTarget,
-    TransientPostError,
-    UnknownOutcome,
-    poster_for,
-)
 from engagement.queue import (
     CLAIMED,
     PENDING_APPROVAL,
@@ -48,6 +40,14 @@ from engagement.queue import (
     audit,
     lock_case,
     require_claimant,
+)
+from engagement.queue.platforms import (
+    PermanentPostError,
+    Poster,
+    ReplyTarget,
+    TransientPostError,
+    UnknownOutcome,
+    poster_for,
 )
 from engagement.settings import ReplySettings
 

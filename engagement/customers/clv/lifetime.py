@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engagement.clv import bgnbd, gammagamma
-from engagement.clv._optimize import FloatArray
-from engagement.clv.summary import Summary
+from engagement.customers.clv import bgnbd, gammagamma
+from engagement.customers.clv._optimize import FloatArray
+from engagement.customers.clv.summary import Summary
 
 MONTH_DAYS = 365.25 / 12
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import logging
 
-from engagement.platforms.base import (
+from engagement.queue.platforms.base import (
     PermanentPostError,
     Poster,
     ReplyTarget,
     TransientPostError,
     UnknownOutcome,
 )
-from engagement.platforms.dryrun import DryRunPoster
+from engagement.queue.platforms.dryrun import DryRunPoster
 from engagement.settings import ReplySettings
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def poster_for(platform: str, settings: ReplySettings) -> Poster:
         settings.x_access_token,
         settings.x_access_token_secret,
     ):
-        from engagement.platforms.x import XPoster
+        from engagement.queue.platforms.x import XPoster
 
         return XPoster.from_settings(settings)
     if platform == "reddit" and _has(
@@ -58,7 +58,7 @@ def poster_for(platform: str, settings: ReplySettings) -> Poster:
         settings.reddit_username,
         settings.reddit_password,
     ):
-        from engagement.platforms.reddit import RedditPoster
+        from engagement.queue.platforms.reddit import RedditPoster
 
         return RedditPoster.from_settings(settings)
     reason = f"no credentials for {platform!r}" if platform in ("x", "reddit") else f"{platform!r} takes no replies"

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from engagement.clv._optimize import FloatArray, compress, maximise
+from engagement.customers.clv._optimize import FloatArray, compress, maximise
 
 
 @dataclass(frozen=True)

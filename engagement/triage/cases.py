@@ -7,7 +7,7 @@ reopens threads the author came back to, and closes cases whose thread got a bra
 
 Rules (settings ``[engagement.triage]``):
 - negative: P(negative) >= ``negative_threshold``, where reviews blend text and stars
-  (``engagement.priority.combined_p_negative``); label ``unsupported_language`` never opens a case;
+  (``engagement.triage.priority.combined_p_negative``); label ``unsupported_language`` never opens a case;
 - unanswered: no ``answered_at``, no brand post in its thread at or after it, no reply of ours;
 - recent: created within ``window_hours`` of ``now``.
 One case per author and thread (``dedupe_key`` = ``platform:author:thread``).
@@ -27,13 +27,13 @@ from sqlmodel import Session, col
 from db.engine import session_scope
 from db.models import Case, CasePost, Post, Score
 from db.types import utcnow
-from engagement.assignment import Assigner
-from engagement.priority import ValueFacts, assess
+from engagement.customers.tiers import TierCutoffs, customer_value, tier_cutoffs, tier_for
 from engagement.queue import ACTIVE_STATUSES, CLOSED, DISMISSED, OPEN, audit
-from engagement.routing import CaseFacts, route, sla_due, sla_hours, validate_rules
 from engagement.settings import EngagementSettings
-from engagement.tiers import TierCutoffs, customer_value, tier_cutoffs, tier_for
-from engagement.triage_facts import PostFacts, dedupe_key_for, gather_facts
+from engagement.triage.assignment import Assigner
+from engagement.triage.facts import PostFacts, dedupe_key_for, gather_facts
+from engagement.triage.priority import ValueFacts, assess
+from engagement.triage.routing import CaseFacts, route, sla_due, sla_hours, validate_rules
 
 log = logging.getLogger(__name__)
 

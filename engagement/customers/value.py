@@ -1,7 +1,7 @@
 """Keep every customer's CLV, P(alive), churn risk and rCLV fresh, recording where each came from.
 
 CLV: the CRM's imported value wins. Otherwise BG/NBD + Gamma-Gamma are fitted on all stored
-transactions up to ``now`` (see ``engagement.clv``) and each customer's discounted value over
+transactions up to ``now`` (see ``engagement.customers.clv``) and each customer's discounted value over
 ``horizon_days`` is stored. With too few customers or repeat buyers for a stable fit (settings
 ``min_customers``, ``min_repeat_customers``) or a fit that fails, the fallback is *mean spend*:
 the customer's mean spend per purchase day x the population's repeat-purchase rate over the
@@ -37,9 +37,9 @@ from db.engine import session_scope
 from db.models.customers import ClvFit, Customer, Identity, Transaction
 from db.models.posts import Author, Post
 from db.types import utcnow
-from engagement.clv import FitError, Summary, customer_values, fit, summarize
-from engagement.clv._optimize import FloatArray
-from engagement.clv.lifetime import MONTH_DAYS
+from engagement.customers.clv import FitError, Summary, customer_values, fit, summarize
+from engagement.customers.clv._optimize import FloatArray
+from engagement.customers.clv.lifetime import MONTH_DAYS
 from engagement.settings import ClvSettings, RclvSettings
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from engagement.platforms.base import ReplyTarget
+from engagement.queue.platforms.base import ReplyTarget
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 from db.models.customers import AuthorMatchCheck, CustomerMatchCheck, Identity
 from db.models.posts import Author
 from db.types import utcnow
-from engagement.name_matching import CustomerIndex
+from engagement.customers.name_matching import CustomerIndex
 
 CHUNK = 500
 

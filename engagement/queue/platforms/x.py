@@ -8,7 +8,7 @@ from typing import Any
 import requests
 import tweepy
 
-from engagement.platforms.base import (
+from engagement.queue.platforms.base import (
     PermanentPostError,
     ReplyTarget,
     TransientPostError,

@@ -1,6 +1,6 @@
 """Reading the CRM's CSV files: header checks, rows with their line numbers, dates and amounts.
 
-Shared by the customers and transactions imports and by ``clv fit``; see ``engagement.customers``
+Shared by the customers and transactions imports and by ``clv fit``; see ``engagement.customers.crm_import``
 (and ``docs/crm-format.md``) for the formats.
 """
 

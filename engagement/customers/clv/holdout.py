@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from engagement.clv import bgnbd
-from engagement.clv.summary import Summary
+from engagement.customers.clv import bgnbd
+from engagement.customers.clv.summary import Summary
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from sqlmodel import Session, col
 
 from db.models import Author, CasePost, Customer, Identity, Post, Reply
 from db.scores import current_scores
-from engagement.priority import combined_p_negative
 from engagement.settings import EngagementSettings
+from engagement.triage.priority import combined_p_negative
 
 ANSWERING_REPLY_STATUSES = ("sent", "dry_run", "sending")
 

@@ -43,7 +43,7 @@ from sqlmodel import Session, col, select
 from db.engine import is_sqlite, session_scope
 from db.models.customers import Customer, Identity, Transaction
 from db.types import utcnow
-from engagement.crm_csv import (
+from engagement.customers.crm_csv import (
     ImportReport,
     RejectedRow,
     csv_rows,

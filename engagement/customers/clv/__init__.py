@@ -4,12 +4,12 @@ Implemented from the published likelihoods with numpy/scipy (see each module's d
 the paper and equations) and checked in tests against the CDNOW figures and ``lifetimes``.
 """
 
-from engagement.clv._optimize import FitError
-from engagement.clv.bgnbd import BgNbdParams
-from engagement.clv.gammagamma import GammaGammaParams
-from engagement.clv.holdout import HoldoutReport
-from engagement.clv.lifetime import ClvModel, CustomerValues, customer_values, fit
-from engagement.clv.summary import Summary, summarize
+from engagement.customers.clv._optimize import FitError
+from engagement.customers.clv.bgnbd import BgNbdParams
+from engagement.customers.clv.gammagamma import GammaGammaParams
+from engagement.customers.clv.holdout import HoldoutReport
+from engagement.customers.clv.lifetime import ClvModel, CustomerValues, customer_values, fit
+from engagement.customers.clv.summary import Summary, summarize
 
 __all__ = [
     "BgNbdParams",

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
-from engagement.clv._optimize import FloatArray
+from engagement.customers.clv._optimize import FloatArray
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Model selection: whole airlines held out, and TweetEval-val scores of training variants.
 
 Over a prepared data file (``prepare`` writes it from ``../shared``), on a GPU or a CPU:
-    python -m sentiment.selection prepare --shared ../shared --out .gpu/data.json
-    python -m sentiment.selection run --data .gpu/data.json --out OUT \
+    python -m research.selection prepare --shared ../shared --out .gpu/data.json
+    python -m research.selection run --data .gpu/data.json --out OUT \
         --configs default --folds "United+Southwest,US Airways+American" --no-int8
 Each job trains one variant with one or more airlines held out (or ``all`` airlines, the final
 model) and writes its validation numbers (fp32, and dynamic int8 on CPU) as JSON."""

@@ -3,8 +3,8 @@
 Leave-airlines-out validation as the issue asks (whole brands held out) plus TweetEval val,
 never TweetEval test. The frozen bottom layers' states are computed once for every text and
 shared by all folds and variants, so each job pays only for the layers it trains:
-    python -m sentiment.top_selection encode --shared ../shared --layers 3 --out /tmp/cache.pt
-    python -m sentiment.top_selection run --cache /tmp/cache.pt --config top3 \
+    python -m research.top_selection encode --shared ../shared --layers 3 --out /tmp/cache.pt
+    python -m research.top_selection run --cache /tmp/cache.pt --config top3 \
         --holdout "United,Southwest" --out results.jsonl
 """
 
