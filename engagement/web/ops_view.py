@@ -49,7 +49,48 @@ class LeadView:
     tiers: list[TierCount]
     agents: list[AgentThroughput]
     breaches: list[QueueRow]
+    escalations: list[QueueRow]
     since: datetime
+
+
+#: audit actions that finish a case by answering it (the reply rows' own events are not counted)
+ANSWERED_ACTIONS = ("reply_sent", "reply_dry_run")
+
+
+def agent_throughput(*, session: Session, since: datetime) -> list[AgentThroughput]:
+    """Cases each person replied to, dismissed or escalated since ``since``, and their claims.
+
+    Counts distinct cases, not audit rows (a reply writes ``reply_submitted`` then
+    ``reply_sent``), and only actors who are users: the ``triage`` step and ``system`` jobs
+    write audit rows too, but they are not agents.
+    """
+    kind = when(
+        (col(AuditEvent.action).in_(ANSWERED_ACTIONS), "replied"),
+        (col(AuditEvent.action) == "dismissed", "dismissed"),
+        (col(AuditEvent.action) == "escalated", "escalated"),
+        (col(AuditEvent.action) == "claimed", "claimed"),
+        else_="other",
+    )
+    rows = session.execute(
+        sa_select(col(AuditEvent.actor), kind, func.count(func.distinct(col(AuditEvent.case_id))), func.count())
+        .where(col(AuditEvent.created_at) >= since, col(AuditEvent.actor).in_(select(User.name)))
+        .group_by(col(AuditEvent.actor), kind)
+    ).all()
+    per: dict[str, dict[str, tuple[int, int]]] = {}
+    for actor, what, n_cases, n_events in rows:
+        per.setdefault(str(actor), {})[str(what)] = (int(n_cases), int(n_events))
+    agents = [
+        AgentThroughput(
+            agent=actor,
+            replied=acts.get("replied", (0, 0))[0],
+            dismissed=acts.get("dismissed", (0, 0))[0],
+            escalated=acts.get("escalated", (0, 0))[0],
+            claimed=acts.get("claimed", (0, 0))[1],
+        )
+        for actor, acts in per.items()
+    ]
+    agents.sort(key=lambda a: (-a.replied, a.agent))
+    return agents
 
 
 def lead_view(*, session: Session, days: int = 7, team: str | None = None) -> LeadView:
@@ -85,31 +126,21 @@ def lead_view(*, session: Session, days: int = 7, team: str | None = None) -> Le
         for t, n, m in session.exec(tier_q.group_by(func.coalesce(Case.tier, "unlinked"))).all()
     ]
     tiers.sort(key=lambda t: -t.money_at_risk)
-    counts: dict[str, dict[str, int]] = {}
-    audit_q = (
-        select(AuditEvent.actor, AuditEvent.action, func.count())
-        .where(col(AuditEvent.created_at) >= since)
-        .group_by(col(AuditEvent.actor), col(AuditEvent.action))
-    )
-    for actor, action, n in session.exec(audit_q).all():
-        counts.setdefault(actor, {})[action] = int(n)
-    agents = [
-        AgentThroughput(
-            agent=actor,
-            replied=sum(n for a, n in acts.items() if a.startswith("repl")),
-            dismissed=acts.get("dismiss", 0) + acts.get("dismissed", 0),
-            escalated=acts.get("escalate", 0) + acts.get("escalated", 0),
-            claimed=sum(n for a, n in acts.items() if a.startswith("claim")),
-        )
-        for actor, acts in counts.items()
-    ]
-    agents.sort(key=lambda a: (-a.replied, a.agent))
+    agents = agent_throughput(session=session, since=since)
     breach_q = select(Case).where(active, col(Case.sla_due_at) < now)
+    escalated_q = select(Case).where(col(Case.status) == "escalated")
     if team:
         breach_q = breach_q.where(col(Case.team) == team)
-    breach_cases = session.exec(breach_q.order_by(col(Case.sla_due_at)).limit(25)).all()
-    breaches = rows_for_cases(session=session, cases=breach_cases)
-    return LeadView(teams=teams, tiers=tiers, agents=agents, breaches=breaches, since=since)
+        escalated_q = escalated_q.where(col(Case.team) == team)
+    # Money at risk first: the $8,000 top-tier case leads, however young its breach.
+    by_money = (col(Case.money_at_risk).desc(), col(Case.sla_due_at), col(Case.id))
+    breaches = rows_for_cases(session=session, cases=session.exec(breach_q.order_by(*by_money).limit(25)).all())
+    escalations = rows_for_cases(
+        session=session, cases=session.exec(escalated_q.order_by(*by_money).limit(25)).all()
+    )
+    return LeadView(
+        teams=teams, tiers=tiers, agents=agents, breaches=breaches, escalations=escalations, since=since
+    )
 
 
 @dataclass

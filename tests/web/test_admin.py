@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -11,7 +12,8 @@ from web_factories import Browser
 
 from db.engine import session_scope
 from db.jobs import job_run
-from db.models import AuditEvent
+from db.models import AuditEvent, Case
+from db.types import utcnow
 from engagement.settings import (
     EngagementSettings,
     RoutingRule,
@@ -26,19 +28,38 @@ Login = Callable[[str], Browser]
 
 def test_lead_view_shows_load_breaches_tiers_and_throughput(browser: Login, seeded: Any, sqlite_engine: Engine) -> None:
     with session_scope(sqlite_engine) as session:
-        for action in ("reply_sent", "reply_dry_run", "dismissed", "claimed"):
-            session.add(AuditEvent(case_id=seeded.cases["low"], actor="Ana", action=action))
+        # Two replies by Ana, each writing its submitted + sent rows: "Replied 2", not 4.
+        for case in ("low", "hostile"):
+            for action in ("reply_submitted", "reply_dry_run", "claimed"):
+                session.add(AuditEvent(case_id=seeded.cases[case], actor="Ana", action=action))
+        session.add(AuditEvent(case_id=seeded.cases["top"], actor="Ana", action="dismissed"))
+        for robot in ("triage", "system"):
+            session.add(AuditEvent(case_id=seeded.cases["top"], actor=robot, action="opened"))
+        top = session.get(Case, seeded.cases["top"])
+        billing = session.get(Case, seeded.cases["billing"])
+        assert top is not None and billing is not None
+        # A younger breach worth more money leads the list; both are escalated.
+        billing.sla_due_at = utcnow() - timedelta(minutes=5)
+        billing.money_at_risk = top.money_at_risk * 10
+        top.status = billing.status = "escalated"
+        session.add_all([top, billing])
     html = browser("lea@example.com").get("/lead").text
     load = html.split('id="team-load"')[1].split("</table>")[0]
-    assert 'care</a></td><td class="num">3</td>' in load and "billing" in load
+    num = '<td class="num">{}</td>'.format
+    assert "care</a></td>" + num(2) + num(0) + num(1) in load and "billing" in load
     assert 'class="num overdue">1</td>' in load  # the top case is past its SLA
     breaches = html.split('id="breaches"')[1].split("</table>")[0]
     assert f'/cases/{seeded.cases["top"]}"' in breaches
     assert f'/cases/{seeded.cases["low"]}"' not in breaches
+    assert breaches.index(f'/cases/{seeded.cases["billing"]}"') < breaches.index(f'/cases/{seeded.cases["top"]}"')
+    escalations = html.split('id="escalations"')[1].split("</table>")[0]
+    assert escalations.index(f'/cases/{seeded.cases["billing"]}"') < escalations.index(f'/cases/{seeded.cases["top"]}"')
+    assert f'/cases/{seeded.cases["low"]}"' not in escalations
     tiers = html.split('id="tiers"')[1].split("</table>")[0]
     assert "tier-top" in tiers and "tier-high" in tiers and "tier-unlinked" in tiers
     agents = html.split('id="agents"')[1].split("</table>")[0]
-    assert '<td>Ana</td><td class="num">2</td><td class="num">1</td>' in agents
+    assert "<td>Ana</td>" + num(2) + num(1) + num(0) + num(2) in agents  # replied, dismissed, escalated, claims
+    assert "<td>triage</td>" not in agents and "<td>system</td>" not in agents
     only = browser("lea@example.com").get("/lead?team=billing").text.split('id="breaches"')[1]
     assert f'/cases/{seeded.cases["top"]}"' not in only
     assert browser("lea@example.com").get("/lead?days=0").status_code == 422
