@@ -7,13 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from db.models import Case
+from engagement.slack_text import escape, link
 
 MAX_TEXT = 600
-
-
-def escape(text: str) -> str:
-    """Slack's mrkdwn escaping: only &, < and > are control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _money(value: float | None) -> str:
@@ -51,7 +47,7 @@ def case_blocks(
             "type": "header",
             "text": {
                 "type": "plain_text",
-                "text": f"{title} #{case.id}: {_money(case.money_at_risk)} at risk"[:150],
+                "text": escape(f"{title} #{case.id}: {_money(case.money_at_risk)} at risk", limit=150),
             },
         },
         {
@@ -62,7 +58,7 @@ def case_blocks(
                     "text": f"*Priority*\n{case.priority:,.0f} (x{reasons.get('age_factor', 1):.2f} for waiting)",
                 },
                 {"type": "mrkdwn", "text": f"*Money at risk*\n{_money(case.money_at_risk)}"},
-                {"type": "mrkdwn", "text": f"*Customer*\n{who} ({case.tier or 'unknown'} tier)"},
+                {"type": "mrkdwn", "text": f"*Customer*\n{who} ({escape(case.tier or 'unknown')} tier)"},
                 {
                     "type": "mrkdwn",
                     "text": f"*CLV / rCLV*\n{_money(reasons.get('clv'))} / {_money(reasons.get('rclv'))}",
@@ -77,7 +73,7 @@ def case_blocks(
         {"type": "section", "text": {"type": "mrkdwn", "text": quoted}},
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": escape(str(reasons.get("why", "")))[:2000] or " "}],
+            "elements": [{"type": "mrkdwn", "text": escape(reasons.get("why", ""), limit=2000) or " "}],
         },
     ]
     blocks.append(actions_block(case, web_base_url=web_base_url, agents=agents))
@@ -110,7 +106,7 @@ def actions_block(case: Case, *, web_base_url: str, agents: Sequence[str] = ()) 
                 "placeholder": {"type": "plain_text", "text": "Assign to…"},
                 "options": [
                     {
-                        "text": {"type": "plain_text", "text": name[:75]},
+                        "text": {"type": "plain_text", "text": escape(name, limit=75)},
                         "value": f"{case.id}:{name}"[:150],
                     }
                     for name in list(agents)[:100]
@@ -142,7 +138,7 @@ def digest_blocks(
     total."""
     at_risk = sum(c.money_at_risk for c, _ in cases)
     lines = [
-        f"• <{case_url(c.id, web_base_url)}|#{c.id}> {_money(c.money_at_risk)} at risk · "
+        f"• {link(case_url(c.id, web_base_url), f'#{c.id}')} {_money(c.money_at_risk)} at risk · "
         f"{escape(who or 'unlinked')} · {escape(c.platform or '?')}"
         for c, who in cases[:15]
     ]
@@ -150,7 +146,7 @@ def digest_blocks(
     return [
         {
             "type": "header",
-            "text": {"type": "plain_text", "text": f"Digest for {team}: {total} new case(s)"[:150]},
+            "text": {"type": "plain_text", "text": escape(f"Digest for {team}: {total} new case(s)", limit=150)},
         },
         {
             "type": "section",
@@ -172,7 +168,7 @@ def breach_blocks(case: Case, *, web_base_url: str, now: datetime) -> list[dict[
                 "type": "mrkdwn",
                 "text": (
                     f":alarm_clock: *SLA breached* on "
-                    f"<{case_url(case.id, web_base_url)}|case #{case.id}> "
+                    f"{link(case_url(case.id, web_base_url), f'case #{case.id}')} "
                     f"({escape(case.tier or '?')} tier, team {escape(case.team)}): "
                     f"{late:,.0f} min late, "
                     f"{_money(case.money_at_risk)} at risk, held by {escape(holder)}."
@@ -189,7 +185,7 @@ def spike_blocks(kind: str, name: str, count: int, baseline: float, window_hours
             "text": {
                 "type": "mrkdwn",
                 "text": (
-                    f":chart_with_upwards_trend: *Negative spike* in {kind} *{escape(name)}*: "
+                    f":chart_with_upwards_trend: *Negative spike* in {escape(kind)} *{escape(name)}*: "
                     f"{count} negative posts in the "
                     f"last {window_hours:g} h against a baseline of {baseline:.1f}."
                 ),

@@ -20,6 +20,7 @@ from db.types import utcnow
 from engagement.notify import blocks
 from engagement.queue import ACTIVE_STATUSES, OPEN, audit
 from engagement.settings import EngagementSettings, SlackSettings
+from engagement.slack_text import escape
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def _case_messages(session: Session, settings: EngagementSettings, now: datetime
         text = texts.get(case.post_id, "")
         payload: dict[str, Any] = {
             "channel": channel_for(case.team, slack),
-            "text": f"New case #{case.id}: {case.money_at_risk:,.0f} at risk ({case.tier} tier) — {text[:150]}",
+            "text": escape(f"New case #{case.id}: {case.money_at_risk:,.0f} at risk ({case.tier} tier) — {text[:150]}"),
             "blocks": blocks.case_blocks(
                 case,
                 text=text,
@@ -153,7 +154,7 @@ def _case_messages(session: Session, settings: EngagementSettings, now: datetime
         listed = [(c, names.get(c.customer_id) if c.customer_id is not None else None) for c in cases]
         digest: dict[str, Any] = {
             "channel": channel_for(team, slack),
-            "text": f"Digest for {team}: {len(cases)} new case(s)",
+            "text": escape(f"Digest for {team}: {len(cases)} new case(s)"),
             "blocks": blocks.digest_blocks(team, listed, web_base_url=slack.web_base_url, total=len(cases)),
             "case_ids": [c.id for c in cases],
         }
@@ -182,7 +183,7 @@ def _breaches(session: Session, settings: EngagementSettings, now: datetime, cou
     for case in late:
         payload = {
             "channel": slack.lead_channel or slack.default_channel,
-            "text": f"SLA breached on case #{case.id} (team {case.team}); lead: {settings.routing.lead}",
+            "text": escape(f"SLA breached on case #{case.id} (team {case.team}); lead: {settings.routing.lead}"),
             "blocks": blocks.breach_blocks(case, web_base_url=slack.web_base_url, now=now),
             "lead": settings.routing.lead,
         }
@@ -264,7 +265,9 @@ def _spikes(session: Session, settings: EngagementSettings, now: datetime, count
     for spike in found:
         payload: dict[str, Any] = {
             "channel": slack.lead_channel or slack.default_channel,
-            "text": f"Negative spike in {spike.kind} {spike.name}: {spike.count} vs baseline {spike.baseline:.1f}",
+            "text": escape(
+                f"Negative spike in {spike.kind} {spike.name}: {spike.count} vs baseline {spike.baseline:.1f}"
+            ),
             "blocks": blocks.spike_blocks(
                 spike.kind, spike.name, spike.count, spike.baseline, slack.spike_window_hours
             ),

@@ -28,6 +28,7 @@ from engagement import queue
 from engagement.notify.blocks import taken_blocks
 from engagement.notify.enqueue import _add
 from engagement.settings import EngagementSettings
+from engagement.slack_text import escape
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def handle_interaction(
             now=now,
             case_id=case_id,
             message={
-                "text": f"Could not {action_id.removeprefix('case_')} case {case_id}: {exc}",
+                "text": escape(f"Could not {action_id.removeprefix('case_')} case {case_id}: {exc}"),
                 "replace_original": False,
                 "response_type": "ephemeral",
             },
@@ -161,7 +162,7 @@ def handle_interaction(
         now=now,
         case_id=case_id,
         message={
-            "text": note,
+            "text": escape(note),
             "replace_original": True,
             "blocks": taken_blocks(message_blocks, note),
         },

@@ -7,13 +7,9 @@ from typing import Any
 from engagement.report import format as fmt
 from engagement.report.headline import Headline
 from engagement.report.tables import Table
+from engagement.slack_text import escape, link
 
 TOP_IN_SLACK = 3
-
-
-def escape(text: str) -> str:
-    """Slack mrkdwn escaping: &, < and > (so a post cannot inject links or mentions)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def summary_text(h: Headline, currency: str, report_link: str) -> str:
@@ -24,7 +20,7 @@ def summary_text(h: Headline, currency: str, report_link: str) -> str:
         f"({h.unanswered_high_value_cases} high-value cases)",
         f"median first reply {fmt.hours(h.median_response_hours)}, {fmt.pct(h.sla_hit_rate)} within SLA",
     ]
-    return "; ".join(parts) + f". {report_link}"
+    return escape("; ".join(parts) + f". {report_link}")
 
 
 def summary_blocks(h: Headline, top: Table, currency: str, report_link: str) -> list[dict[str, Any]]:
@@ -33,7 +29,7 @@ def summary_blocks(h: Headline, top: Table, currency: str, report_link: str) -> 
     posts_change = "" if h.posts_change is None else f" ({h.posts_change:+.0%})"
     title = f"Weekly sentiment report {h.week}" + (" (so far)" if h.partial else "")
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": title}},
+        {"type": "header", "text": {"type": "plain_text", "text": escape(title, limit=150)}},
         {
             "type": "section",
             "fields": [
@@ -59,7 +55,7 @@ def summary_blocks(h: Headline, top: Table, currency: str, report_link: str) -> 
     ]
     if top.rows:
         lines = [
-            f"• <{row['url']}|#{row['case']}> {escape(str(row['customer']))} ({row['tier']}): "
+            f"• {link(str(row['url']), '#' + str(row['case']))} {escape(row['customer'])} ({escape(row['tier'])}): "
             f"{fmt.money(row['money_at_risk'], currency)} at risk, waiting "
             f"{fmt.hours(row['waiting_hours'])}"
             for row in top.rows[:TOP_IN_SLACK]
@@ -76,7 +72,7 @@ def summary_blocks(h: Headline, top: Table, currency: str, report_link: str) -> 
     blocks.append(
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": f"<{report_link}|Open the full report>"}],
+            "elements": [{"type": "mrkdwn", "text": link(report_link, "Open the full report")}],
         }
     )
     return blocks
