@@ -19,6 +19,7 @@ from engagement import queue
 from engagement.customers import identities
 from engagement.web.corrections import correct_label, retriage
 from engagement.web.deps import CsrfLead, CsrfUser, State
+from engagement.web.ids import MAX_ID, DbId
 from engagement.web.routes.auth import flash
 
 log = logging.getLogger(__name__)
@@ -47,14 +48,14 @@ def take_next(request: Request, state: State, user: CsrfUser) -> Response:
 
 
 @router.post("/cases/{case_id}/claim")
-def claim(request: Request, state: State, user: CsrfUser, case_id: int) -> Response:
+def claim(request: Request, state: State, user: CsrfUser, case_id: DbId) -> Response:
     case = queue.claim(state.engine, case_id, agent=user.name)
     flash(request, f"Case {case_id} is yours until {case.claim_expires_at:%H:%M} UTC.")
     return _to_case(case_id)
 
 
 @router.post("/cases/{case_id}/release")
-def release(request: Request, state: State, user: CsrfUser, case_id: int) -> Response:
+def release(request: Request, state: State, user: CsrfUser, case_id: DbId) -> Response:
     queue.release(state.engine, case_id, agent=user.name)
     flash(request, f"Case {case_id} is back in the queue.")
     return _to_queue()
@@ -65,7 +66,7 @@ def reply(
     request: Request,
     state: State,
     user: CsrfUser,
-    case_id: int,
+    case_id: DbId,
     text: Annotated[str, Form(max_length=10_000)] = "",
     template: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
@@ -96,14 +97,14 @@ def reply(
 
 
 @router.post("/cases/{case_id}/dismiss")
-def dismiss(request: Request, state: State, user: CsrfUser, case_id: int, reason: ReasonText = "") -> Response:
+def dismiss(request: Request, state: State, user: CsrfUser, case_id: DbId, reason: ReasonText = "") -> Response:
     queue.dismiss(state.engine, case_id, agent=user.name, reason=reason)
     flash(request, f"Case {case_id} dismissed.")
     return _to_queue()
 
 
 @router.post("/cases/{case_id}/escalate")
-def escalate(request: Request, state: State, user: CsrfUser, case_id: int, reason: ReasonText = "") -> Response:
+def escalate(request: Request, state: State, user: CsrfUser, case_id: DbId, reason: ReasonText = "") -> Response:
     queue.escalate(state.engine, case_id, agent=user.name, reason=reason.strip() or None)
     flash(request, f"Case {case_id} escalated to the lead.")
     return _to_queue()
@@ -114,7 +115,7 @@ def reassign(
     request: Request,
     state: State,
     user: CsrfLead,
-    case_id: int,
+    case_id: DbId,
     to: Annotated[str, Form(max_length=255)] = "",
 ) -> Response:
     with session_scope(state.engine) as session:
@@ -128,7 +129,7 @@ def reassign(
 
 
 @router.post("/replies/{reply_id}/approve")
-def approve(request: Request, state: State, user: CsrfLead, reply_id: int) -> Response:
+def approve(request: Request, state: State, user: CsrfLead, reply_id: DbId) -> Response:
     approved = queue.approve_reply(
         state.engine, reply_id, lead=user.name, settings=state.settings.replies, role=user.role
     )
@@ -137,7 +138,7 @@ def approve(request: Request, state: State, user: CsrfLead, reply_id: int) -> Re
 
 
 @router.post("/replies/{reply_id}/reject")
-def reject(request: Request, state: State, user: CsrfLead, reply_id: int, reason: ReasonText = "") -> Response:
+def reject(request: Request, state: State, user: CsrfLead, reply_id: DbId, reason: ReasonText = "") -> Response:
     rejected = queue.reject_reply(
         state.engine, reply_id, lead=user.name, reason=reason.strip() or "rejected", role=user.role
     )
@@ -151,8 +152,8 @@ def label(
     state: State,
     user: CsrfUser,
     background: BackgroundTasks,
-    case_id: int,
-    post_id: Annotated[int, Form()],
+    case_id: DbId,
+    post_id: Annotated[int, Form(ge=1, le=MAX_ID)],
     new_label: Annotated[str, Form(max_length=32)],
 ) -> Response:
     with session_scope(state.engine, write=True) as session:
@@ -172,8 +173,8 @@ def decide_identity(
     state: State,
     user: CsrfUser,
     background: BackgroundTasks,
-    case_id: int,
-    identity_id: int,
+    case_id: DbId,
+    identity_id: DbId,
     decision: str,
 ) -> Response:
     if decision not in ("confirm", "reject"):

@@ -13,6 +13,7 @@ from engagement import queue
 from engagement.web import queue_view
 from engagement.web.case_view import case_detail, sentiment_history
 from engagement.web.deps import CurrentUser, DbSession, State, WebState, csrf_token
+from engagement.web.ids import DbId
 from engagement.web.queue_view import QueueFilters
 
 router = APIRouter(include_in_schema=False)
@@ -151,7 +152,7 @@ def closed_page(
 
 
 @router.get("/cases/{case_id}")
-def case_page(request: Request, state: State, session: DbSession, user: CurrentUser, case_id: int) -> Response:
+def case_page(request: Request, state: State, session: DbSession, user: CurrentUser, case_id: DbId) -> Response:
     detail = case_detail(session=session, case_id=case_id)
     context = {
         **base_context(request, user),
@@ -165,7 +166,7 @@ def case_page(request: Request, state: State, session: DbSession, user: CurrentU
 
 
 @router.get("/cases/{case_id}/holder")
-def case_holder(request: Request, state: State, session: DbSession, user: CurrentUser, case_id: int) -> Response:
+def case_holder(request: Request, state: State, session: DbSession, user: CurrentUser, case_id: DbId) -> Response:
     """Who holds the case now (the case page polls this, so collisions show without a reload)."""
     case = queue.get_case(session, case_id)
     return state.templates.TemplateResponse(request, "_holder.html", {"case": case, "user": user})
