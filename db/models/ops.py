@@ -11,7 +11,14 @@ from db.types import json_column, utc_column, utcnow
 
 
 class Outbox(SQLModel, table=True):
-    """A notification to deliver (Slack): written first, delivered at least once, deduped."""
+    """A notification to deliver (Slack): written first, sent once, its outcome checked before a
+    re-send.
+
+    ``attempt_started_at`` is set when a sender claims the message and cleared once the outcome
+    of that attempt is known (sent, refused, rate limited). Still set when the message is
+    claimed again means the earlier attempt's outcome is unknown (the sender died, timed out or
+    got a 5xx): the next sender looks for the message in Slack before sending it again.
+    """
 
     __tablename__ = "outbox"
 
@@ -24,6 +31,8 @@ class Outbox(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16, index=True, description="pending | sent | failed")
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False, index=True))
+    attempt_started_at: datetime | None = Field(default=None, sa_column=utc_column())
+    claimed_by: str | None = Field(default=None, max_length=255, description="the sender of the last attempt")
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=utc_column())
@@ -56,6 +65,9 @@ class User(SQLModel, table=True):
     role: str = Field(default="agent", max_length=16, description="agent | lead | admin")
     team: str = Field(default="default", max_length=64)
     is_away: bool = False
+    slack_user_id: str | None = Field(
+        default=None, max_length=32, unique=True, description="the person's Slack member id (U…), for Slack actions"
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
 
 

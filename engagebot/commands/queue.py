@@ -9,14 +9,14 @@ from typing import Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine, select
-from sqlmodel import col
+from sqlalchemy import Engine
 
 from db.engine import session_scope
 from db.jobs import job_run
-from db.models import Case, User
+from db.models import Case
 from engagebot.runtime import console, engine_for, friendly_errors, load_settings
 from engagement import notify, queue
+from engagement.actors import resolve_actor
 from engagement.queue import replies
 from engagement.triage.cases import triage
 from engagement.triage.routing import CaseFacts, explain, validate_rules
@@ -24,7 +24,7 @@ from engagement.triage.routing import CaseFacts, explain, validate_rules
 queue_app = typer.Typer(help="The reply queue: list, claim and work cases.", no_args_is_help=True)
 rules_app = typer.Typer(help="Routing rules from the settings file.", no_args_is_help=True)
 
-AGENT = typer.Option(..., "--agent", help="Who acts (the agent's name).")
+AGENT = typer.Option(..., "--agent", help="Who acts: an engagebot user's name or email (their role and team apply).")
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 
 
@@ -58,10 +58,10 @@ def _print_case(case: Case | None, as_json: bool, verb: str) -> None:
         console.print(f"  why: {why}", highlight=False)
 
 
-def _team_of(engine: Engine, agent: str) -> str | None:
+def _actor(engine: Engine, who: str) -> queue.Actor:
+    """The user behind ``--agent``/``--lead``: a made-up name is refused, not a new holder."""
     with session_scope(engine) as session:
-        team = session.execute(select(col(User.team)).where(col(User.name) == agent)).scalar_one_or_none()
-        return str(team) if team is not None else None
+        return resolve_actor(session, who)
 
 
 def triage_command(
@@ -194,8 +194,10 @@ def next_command(
     Example: engagebot queue next --agent amy --json
     """
     settings, engine = _engine()
-    team = team or _team_of(engine, agent)
-    case = queue.claim_next(engine, agent=agent, team=team, lease_minutes=settings.engagement.routing.lease_minutes)
+    actor = _actor(engine, agent)
+    case = queue.claim_next(
+        engine, actor=actor, team=team or actor.team, lease_minutes=settings.engagement.routing.lease_minutes
+    )
     _print_case(case, as_json, "claimed")
 
 
@@ -207,7 +209,7 @@ def claim_command(case_id: int = typer.Argument(...), agent: str = AGENT, as_jso
     Example: engagebot queue claim 12 --agent amy
     """
     settings, engine = _engine()
-    case = queue.claim(engine, case_id, agent=agent, lease_minutes=settings.engagement.routing.lease_minutes)
+    case = queue.claim(engine, case_id, actor=_actor(engine, agent), lease_minutes=settings.engagement.routing.lease_minutes)
     _print_case(case, as_json, "claimed")
 
 
@@ -219,7 +221,21 @@ def release_command(case_id: int = typer.Argument(...), agent: str = AGENT, as_j
     Example: engagebot queue release 12 --agent amy
     """
     _, engine = _engine()
-    _print_case(queue.release(engine, case_id, agent=agent), as_json, "released")
+    _print_case(queue.release(engine, case_id, actor=_actor(engine, agent)), as_json, "released")
+
+
+@queue_app.command("take-over")
+@friendly_errors
+def take_over_command(case_id: int = typer.Argument(...), agent: str = AGENT, as_json: bool = JSON) -> None:
+    """A lead takes over a case someone else holds (audited; the holder is told on their page).
+
+    Example: engagebot queue take-over 12 --agent lena
+    """
+    settings, engine = _engine()
+    case = queue.take_over(
+        engine, case_id, actor=_actor(engine, agent), lease_minutes=settings.engagement.routing.lease_minutes
+    )
+    _print_case(case, as_json, "took over")
 
 
 @queue_app.command("reply")
@@ -233,7 +249,6 @@ def reply_command(
     template: str | None = typer.Option(
         None, "--template", help="A template name from the settings instead of --text."
     ),
-    role: str = typer.Option("agent", help="agent, lead or admin (leads skip approval)."),
     as_json: bool = JSON,
 ) -> None:
     """Reply to a claimed case (dry-run unless replies are turned on and configured).
@@ -246,11 +261,11 @@ def reply_command(
     result = queue.reply(
         engine,
         case_id,
-        agent=agent,
+        actor=_actor(engine, agent),
         text=text,
         template=template,
-        role=role,
         settings=settings.engagement.replies,
+        lease_minutes=settings.engagement.routing.lease_minutes,
     )
     if as_json:
         with session_scope(engine) as session:
@@ -277,7 +292,7 @@ def dismiss_command(
     Example: engagebot queue dismiss 12 --agent amy --reason spam
     """
     _, engine = _engine()
-    _print_case(queue.dismiss(engine, case_id, agent=agent, reason=reason), as_json, "dismissed")
+    _print_case(queue.dismiss(engine, case_id, actor=_actor(engine, agent), reason=reason), as_json, "dismissed")
 
 
 @queue_app.command("escalate")
@@ -293,7 +308,9 @@ def escalate_command(
     Example: engagebot queue escalate 12 --agent amy --reason "legal threat"
     """
     settings, engine = _engine()
-    case = queue.escalate(engine, case_id, agent=agent, reason=reason, to=settings.engagement.routing.lead)
+    case = queue.escalate(
+        engine, case_id, actor=_actor(engine, agent), reason=reason, to=settings.engagement.routing.lead
+    )
     _print_case(case, as_json, "escalated")
 
 
@@ -311,7 +328,10 @@ def reassign_command(
     Example: engagebot queue reassign 12 --agent lena --to ben --team billing
     """
     _, engine = _engine()
-    _print_case(queue.reassign(engine, case_id, agent=agent, to=to, team=team), as_json, "reassigned")
+    with session_scope(engine) as session:
+        target = resolve_actor(session, to)
+    case = queue.reassign(engine, case_id, actor=_actor(engine, agent), to=target.name, team=team or target.team)
+    _print_case(case, as_json, "reassigned")
 
 
 @queue_app.command("approve")
@@ -326,7 +346,13 @@ def approve_command(
     Example: engagebot queue approve 7 --lead lena
     """
     settings, engine = _engine()
-    result = queue.approve_reply(engine, reply_id, lead=lead, settings=settings.engagement.replies)
+    result = queue.approve_reply(
+        engine,
+        reply_id,
+        actor=_actor(engine, lead),
+        settings=settings.engagement.replies,
+        lease_minutes=settings.engagement.routing.lease_minutes,
+    )
     typer.echo(json.dumps(replies.reply_to_dict(result), indent=2) if as_json else f"reply {reply_id}: {result.status}")
 
 
@@ -342,8 +368,14 @@ def reject_command(
 
     Example: engagebot queue reject 7 --lead lena --reason "offer a refund"
     """
-    _, engine = _engine()
-    result = queue.reject_reply(engine, reply_id, lead=lead, reason=reason)
+    settings, engine = _engine()
+    result = queue.reject_reply(
+        engine,
+        reply_id,
+        actor=_actor(engine, lead),
+        reason=reason,
+        lease_minutes=settings.engagement.routing.lease_minutes,
+    )
     typer.echo(json.dumps(replies.reply_to_dict(result), indent=2) if as_json else f"reply {reply_id}: {result.status}")
 
 

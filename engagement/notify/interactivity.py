@@ -25,6 +25,7 @@ from db.engine import session_scope
 from db.models import Outbox
 from db.types import utcnow
 from engagement import queue
+from engagement.actors import find_user, slack_actor
 from engagement.notify.blocks import taken_blocks
 from engagement.notify.enqueue import _add
 from engagement.settings import EngagementSettings
@@ -62,10 +63,23 @@ def verify_request(body: bytes, headers: Mapping[str, Any], signing_secret: str,
         return False
 
 
-def _agent(payload: dict[str, Any], settings: EngagementSettings) -> str:
-    user = payload.get("user") or {}
-    user_id = str(user.get("id", ""))
-    return settings.slack.user_map.get(user_id) or str(user.get("username") or user.get("name") or user_id or "slack")
+def _actor(engine: Engine, payload: dict[str, Any], settings: EngagementSettings) -> queue.Actor | None:
+    """The engagebot user behind the Slack member who clicked (None: not one of ours)."""
+    user_id = str((payload.get("user") or {}).get("id", ""))
+    with session_scope(engine) as session:
+        return slack_actor(session, user_id, settings.slack.user_map)
+
+
+def _refuse(engine: Engine, payload: dict[str, Any], *, key: str, text: str, now: datetime, case_id: int | None) -> None:
+    """Tell only the clicker (ephemeral) why nothing happened."""
+    _respond(
+        engine,
+        payload,
+        key=key,
+        now=now,
+        case_id=case_id,
+        message={"text": escape(text), "replace_original": False, "response_type": "ephemeral"},
+    )
 
 
 def _respond(
@@ -120,7 +134,6 @@ def handle_interaction(
         return InteractionResult(200, {}, error="ignored: not a block action")
     action = actions[0]
     action_id = str(action.get("action_id", ""))
-    agent = _agent(payload, settings)
     raw_value = str((action.get("selected_option") or {}).get("value") or action.get("value") or "")
     case_part, _, assignee = raw_value.partition(":")
     try:
@@ -128,30 +141,44 @@ def handle_interaction(
     except ValueError:
         return InteractionResult(400, {"error": f"bad case id {case_part!r}"}, error="bad value")
     stamp = str(payload.get("trigger_id") or action.get("action_ts") or now.timestamp())
+    actor = _actor(engine, payload, settings)
+    if actor is None:
+        _refuse(
+            engine,
+            payload,
+            key=f"update:{case_id}:{action_id}:{stamp}:unknown",
+            now=now,
+            case_id=case_id,
+            text="You are not an engagebot user, so engagebot did nothing. Ask an admin to link your Slack "
+            "account (engagebot users add ... --slack-id, or [engagement.slack] user_map).",
+        )
+        return InteractionResult(200, {}, action=action_id, case_id=case_id, error="unknown Slack user")
+    lease = settings.routing.lease_minutes
     try:
         if action_id == "case_claim":
-            case = queue.claim(engine, case_id, agent=agent, now=now, lease_minutes=settings.routing.lease_minutes)
-            note = f"Claimed by {agent} at {now:%H:%M} UTC"
+            case = queue.claim(engine, case_id, actor=actor, now=now, lease_minutes=lease)
+            note = f"Claimed by {actor.name} at {now:%H:%M} UTC"
         elif action_id == "case_snooze":
-            case = queue.snooze(engine, case_id, agent=agent, minutes=settings.slack.snooze_minutes, now=now)
-            note = f"Snoozed by {agent} until {case.snoozed_until:%H:%M} UTC"
+            case = queue.snooze(engine, case_id, actor=actor, minutes=settings.slack.snooze_minutes, now=now)
+            note = f"Snoozed by {actor.name} until {case.snoozed_until:%H:%M} UTC"
         elif action_id == "case_assign" and assignee:
-            case = queue.reassign(engine, case_id, agent=agent, to=assignee, now=now)
-            note = f"Assigned to {assignee} by {agent}"
+            with session_scope(engine) as session:
+                target = find_user(session, assignee)
+                target_team = target.team if target is not None else None
+            if target is None:
+                raise queue.QueueError(f"no engagebot user {assignee!r} to assign to")
+            case = queue.reassign(engine, case_id, actor=actor, to=target.name, team=target_team, now=now)
+            note = f"Assigned to {target.name} by {actor.name}"
         else:
             return InteractionResult(200, {}, action=action_id, case_id=case_id, error="ignored: unknown action")
     except (queue.QueueError, queue.CaseNotFound) as exc:
-        _respond(
+        _refuse(
             engine,
             payload,
             key=f"update:{case_id}:{action_id}:{stamp}:error",
             now=now,
             case_id=case_id,
-            message={
-                "text": escape(f"Could not {action_id.removeprefix('case_')} case {case_id}: {exc}"),
-                "replace_original": False,
-                "response_type": "ephemeral",
-            },
+            text=f"Could not {action_id.removeprefix('case_')} case {case_id}: {exc}",
         )
         return InteractionResult(200, {}, action=action_id, case_id=case_id, error=str(exc))
     message_blocks = list((payload.get("message") or {}).get("blocks") or [])
@@ -167,7 +194,7 @@ def handle_interaction(
             "blocks": taken_blocks(message_blocks, note),
         },
     )
-    log.info("slack: %s on case %s by %s", action_id, case.id, agent)
+    log.info("slack: %s on case %s by %s", action_id, case.id, actor.name)
     return InteractionResult(200, {}, action=action_id, case_id=case_id)
 
 

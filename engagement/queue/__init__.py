@@ -7,7 +7,9 @@ Concurrency contract (what the web app and workers rely on):
 - ``claim_next`` is atomic: on PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` (agents never
   wait on each other and never get the same case); on SQLite the whole read-then-update runs
   in one short ``BEGIN IMMEDIATE`` transaction (``session_scope(engine, write=True)``).
-- Every state change writes an ``AuditEvent`` in the same transaction.
+- Every status change goes through ``transitions.transition`` (the allowed-moves table, lease
+  fields, the ``AuditEvent``), and every person's action is checked by ``policy.authorize``
+  first; people are ``Actor``s (real users), never free-form names.
 - Functions taking an ``engine`` are steps: they commit (one short transaction each) and return
   a detached ``Case``/``Reply`` whose attributes stay readable. Functions taking a ``session``
   only read.
@@ -23,10 +25,21 @@ from engagement.queue.actions import (
     escalate,
     reassign,
     reject_reply,
+    reopen,
     reply,
     snooze,
+    take_over,
 )
-from engagement.queue.claims import claim, claim_next, claim_next_portable, release
+from engagement.queue.claims import claim, claim_next, release
+from engagement.queue.policy import (
+    Action,
+    Actor,
+    ClaimState,
+    Verdict,
+    authorize,
+    authorize_label,
+    authorize_link_decision,
+)
 from engagement.queue.reads import (
     case_audit,
     case_detail,
@@ -39,46 +52,43 @@ from engagement.queue.reads import (
 )
 from engagement.queue.state import (
     ACTIVE_STATUSES,
-    CLAIMED,
-    CLOSED,
     DEFAULT_LEASE_MINUTES,
-    DISMISSED,
-    ESCALATED,
-    OPEN,
-    PENDING_APPROVAL,
-    REPLIED,
     TERMINAL_STATUSES,
     AlreadyClaimed,
     CaseNotFound,
+    CaseStatus,
     InvalidTransition,
     NotAllowed,
     NotClaimant,
     QueueError,
+    ReplyStatus,
     audit,
     lease_active,
     lock_case,
-    require_claimant,
 )
+from engagement.queue.transitions import transition
 
 __all__ = [
     "ACTIVE_STATUSES",
-    "CLAIMED",
-    "CLOSED",
     "DEFAULT_LEASE_MINUTES",
-    "DISMISSED",
-    "ESCALATED",
-    "OPEN",
-    "PENDING_APPROVAL",
-    "REPLIED",
     "TERMINAL_STATUSES",
+    "Action",
+    "Actor",
     "AlreadyClaimed",
     "CaseNotFound",
+    "CaseStatus",
+    "ClaimState",
     "InvalidTransition",
     "NotAllowed",
     "NotClaimant",
     "QueueError",
+    "ReplyStatus",
+    "Verdict",
     "approve_reply",
     "audit",
+    "authorize",
+    "authorize_label",
+    "authorize_link_decision",
     "case_audit",
     "case_detail",
     "case_posts",
@@ -86,7 +96,6 @@ __all__ = [
     "case_to_dict",
     "claim",
     "claim_next",
-    "claim_next_portable",
     "count_cases",
     "dismiss",
     "escalate",
@@ -97,7 +106,9 @@ __all__ = [
     "reassign",
     "reject_reply",
     "release",
+    "reopen",
     "reply",
-    "require_claimant",
     "snooze",
+    "take_over",
+    "transition",
 ]

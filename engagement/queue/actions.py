@@ -1,4 +1,10 @@
-"""What an agent does with a case: dismiss, escalate, reassign, snooze, reply, approvals."""
+"""What a person does with a case: dismiss, escalate, reassign, snooze, reopen, take over, reply,
+approvals.
+
+Each action is one short write transaction: lock the case, ask the policy
+(``engagement.queue.policy.authorize``), move the case through the state machine
+(``engagement.queue.transitions.transition``, which writes the audit event) and commit.
+"""
 
 from __future__ import annotations
 
@@ -8,54 +14,37 @@ from sqlalchemy import Engine
 
 from db.engine import session_scope
 from db.models import Case, Reply
+from engagement.queue.policy import Action, Actor, authorize
+from engagement.queue.replies import approve, reject, submit_reply
 from engagement.queue.state import (
-    CLAIMED,
-    DISMISSED,
-    ESCALATED,
-    TERMINAL_STATUSES,
-    InvalidTransition,
+    DEFAULT_LEASE_MINUTES,
+    CaseStatus,
     QueueError,
-    _check_not_held_by_other,
-    _finish,
     _now,
-    _reopen,
-    audit,
     lock_case,
 )
+from engagement.queue.transitions import transition
 from engagement.settings import ReplySettings
 
 
-def dismiss(engine: Engine, case_id: int, *, agent: str, reason: str, now: datetime | None = None) -> Case:
-    """Close a case without replying (spam, not ours, already solved), with the reason audited.
-
-    Allowed for the claimant, or anyone while no one else holds a lease.
-    """
+def dismiss(engine: Engine, case_id: int, *, actor: Actor, reason: str, now: datetime | None = None) -> Case:
+    """Close a case without replying (spam, not ours, already solved), with the reason audited."""
     now = _now(now)
     if not reason.strip():
         raise QueueError("a dismissal needs a reason")
     with session_scope(engine, write=True) as session:
         case = lock_case(session, case_id)
-        if case.status in TERMINAL_STATUSES:
-            raise InvalidTransition(f"case {case_id} is already {case.status}")
-        _check_not_held_by_other(case, agent, now)
-        _finish(case, DISMISSED, reason.strip(), now)
-        session.add(case)
-        audit(
-            session,
-            case_id=case.id,
-            actor=agent,
-            action="dismissed",
-            now=now,
-            reason=reason.strip(),
+        authorize(actor, Action.DISMISS, case, now)
+        return transition(
+            session, case, CaseStatus.DISMISSED, actor=actor.name, action="dismissed", now=now, reason=reason.strip()
         )
-        return case
 
 
 def escalate(
     engine: Engine,
     case_id: int,
     *,
-    agent: str,
+    actor: Actor,
     reason: str | None = None,
     to: str | None = None,
     now: datetime | None = None,
@@ -64,113 +53,148 @@ def escalate(
     now = _now(now)
     with session_scope(engine, write=True) as session:
         case = lock_case(session, case_id)
-        if case.status in TERMINAL_STATUSES:
-            raise InvalidTransition(f"case {case_id} is {case.status}; it cannot be escalated")
-        _check_not_held_by_other(case, agent, now)
-        case.status = ESCALATED
-        case.claimed_by = None
-        case.claim_expires_at = None
+        authorize(actor, Action.ESCALATE, case, now)
         if to:
             case.assignee = to
-        case.updated_at = now
-        session.add(case)
-        audit(session, case_id=case.id, actor=agent, action="escalated", now=now, reason=reason, to=to)
-        return case
+        return transition(
+            session, case, CaseStatus.ESCALATED, actor=actor.name, action="escalated", now=now, reason=reason, assignee=to
+        )
 
 
 def reassign(
     engine: Engine,
     case_id: int,
     *,
-    agent: str,
+    actor: Actor,
     to: str,
     team: str | None = None,
     now: datetime | None = None,
 ) -> Case:
-    """Assign a case to another agent (and optionally team); any claim is dropped so ``to`` can take
-    it."""
+    """A lead assigns a case to another person (and their team); any claim is dropped so ``to``
+    can take it."""
     now = _now(now)
     with session_scope(engine, write=True) as session:
         case = lock_case(session, case_id)
-        if case.status in TERMINAL_STATUSES:
-            raise InvalidTransition(f"case {case_id} is {case.status}; it cannot be reassigned")
-        _check_not_held_by_other(case, agent, now)
-        previous = {"assignee": case.assignee, "team": case.team}
+        authorize(actor, Action.REASSIGN, case, now)
+        previous = {"assignee": case.assignee, "team": case.team, "holder": case.claimed_by}
         case.assignee = to
         if team:
             case.team = team
-        if case.status in (CLAIMED, ESCALATED):
-            _reopen(case, now)
-        case.updated_at = now
-        session.add(case)
-        audit(
+        return transition(
             session,
-            case_id=case.id,
-            actor=agent,
+            case,
+            CaseStatus.OPEN,
+            actor=actor.name,
             action="reassigned",
             now=now,
-            to=to,
+            assignee=to,
             team=case.team,
             previous=previous,
         )
-        return case
 
 
-def snooze(engine: Engine, case_id: int, *, agent: str, minutes: float, now: datetime | None = None) -> Case:
-    """Hide a case from ``claim_next`` for a while (Slack's Snooze button); drops the agent's
-    claim."""
+def snooze(
+    engine: Engine,
+    case_id: int,
+    *,
+    actor: Actor,
+    until: datetime | None = None,
+    minutes: float | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """Hide a case from the open list and ``claim_next`` until ``until`` (or for ``minutes``);
+    drops the claim. It comes back by itself when due."""
+    now = _now(now)
+    if until is None:
+        if minutes is None:
+            raise QueueError("snooze needs a time (until) or a duration (minutes)")
+        until = now + timedelta(minutes=minutes)
+    if until <= now:
+        raise QueueError(f"snooze until {until.isoformat(timespec='minutes')} is not in the future")
+    with session_scope(engine, write=True) as session:
+        case = lock_case(session, case_id)
+        authorize(actor, Action.SNOOZE, case, now)
+        case.snoozed_until = until
+        target = CaseStatus.ESCALATED if case.status == CaseStatus.ESCALATED else CaseStatus.OPEN
+        return transition(session, case, target, actor=actor.name, action="snoozed", now=now, until=until.isoformat())
+
+
+def reopen(
+    engine: Engine, case_id: int, *, actor: Actor, reason: str | None = None, now: datetime | None = None
+) -> Case:
+    """Bring a replied, dismissed or closed case back to the open queue (audited)."""
     now = _now(now)
     with session_scope(engine, write=True) as session:
         case = lock_case(session, case_id)
-        if case.status in TERMINAL_STATUSES:
-            raise InvalidTransition(f"case {case_id} is {case.status}; it cannot be snoozed")
-        _check_not_held_by_other(case, agent, now)
-        case.snoozed_until = now + timedelta(minutes=minutes)
-        if case.status == CLAIMED:
-            _reopen(case, now)
-        case.updated_at = now
-        session.add(case)
-        audit(
+        authorize(actor, Action.REOPEN, case, now)
+        previous = case.status
+        case.snoozed_until = None
+        return transition(
             session,
-            case_id=case.id,
-            actor=agent,
-            action="snoozed",
+            case,
+            CaseStatus.OPEN,
+            actor=actor.name,
+            action="reopened",
             now=now,
-            until=case.snoozed_until.isoformat(),
+            reason=reason,
+            previous_status=previous,
         )
-        return case
+
+
+def take_over(
+    engine: Engine,
+    case_id: int,
+    *,
+    actor: Actor,
+    now: datetime | None = None,
+    lease_minutes: float = DEFAULT_LEASE_MINUTES,
+) -> Case:
+    """A lead takes a case someone else holds: the claim becomes the lead's, audited as
+    ``taken_over`` with the previous holder (who is shown it on their case page)."""
+    now = _now(now)
+    with session_scope(engine, write=True) as session:
+        case = lock_case(session, case_id)
+        authorize(actor, Action.TAKE_OVER, case, now)
+        previous = case.claimed_by
+        return transition(
+            session,
+            case,
+            CaseStatus.CLAIMED,
+            actor=actor.name,
+            action="taken_over",
+            now=now,
+            lease_minutes=lease_minutes,
+            previous_holder=previous,
+        )
 
 
 def reply(
     engine: Engine,
     case_id: int,
     *,
-    agent: str,
+    actor: Actor,
     text: str,
     settings: ReplySettings,
-    role: str = "agent",
     template: str | None = None,
     now: datetime | None = None,
+    lease_minutes: float = DEFAULT_LEASE_MINUTES,
 ) -> Reply:
-    """Reply to a claimed case: recorded with an idempotency key, then posted (dry-run by default).
+    """Reply to a case: recorded with an idempotency key, then posted (dry-run by default).
 
-    ``text`` may be a template name from ``ReplySettings.templates`` when ``template`` is None
-    and the text matches one, or pass ``template=`` explicitly; variables are filled from the
-    case. Cases of a tier listed in ``approval_tiers`` wait for a lead (``pending_approval``)
-    unless ``role`` is ``lead``/``admin``. Returns the ``Reply`` (status ``sent``, ``dry_run``,
-    ``pending_approval`` or ``failed`` with its ``error``; the error is on the case too).
+    Needs the claim (a free case is claimed by the reply). ``template`` names a template from
+    ``ReplySettings.templates``; variables are filled from the case. Cases of a tier listed in
+    ``approval_tiers`` wait for a lead (``pending_approval``) unless the actor is a lead.
+    Returns the ``Reply`` (status ``sent``, ``dry_run``, ``pending_approval`` or ``failed``).
     """
-    import engagement.queue.replies as replies
-
-    return replies.submit_reply(
+    return submit_reply(
         engine,
         case_id,
-        agent=agent,
+        actor=actor,
         text=text,
         settings=settings,
-        role=role,
         template=template,
         now=_now(now),
+        lease_minutes=lease_minutes,
     )
 
 
@@ -178,27 +202,23 @@ def approve_reply(
     engine: Engine,
     reply_id: int,
     *,
-    lead: str,
+    actor: Actor,
     settings: ReplySettings,
-    role: str = "lead",
     now: datetime | None = None,
+    lease_minutes: float = DEFAULT_LEASE_MINUTES,
 ) -> Reply:
     """A lead approves a reply waiting for approval; it is then posted (audited)."""
-    import engagement.queue.replies as replies
-
-    return replies.approve(engine, reply_id, lead=lead, settings=settings, role=role, now=_now(now))
+    return approve(engine, reply_id, actor=actor, settings=settings, now=_now(now), lease_minutes=lease_minutes)
 
 
 def reject_reply(
     engine: Engine,
     reply_id: int,
     *,
-    lead: str,
+    actor: Actor,
     reason: str,
-    role: str = "lead",
     now: datetime | None = None,
+    lease_minutes: float = DEFAULT_LEASE_MINUTES,
 ) -> Reply:
-    """A lead rejects a reply waiting for approval; the case goes back to its agent (audited)."""
-    import engagement.queue.replies as replies
-
-    return replies.reject(engine, reply_id, lead=lead, reason=reason, role=role, now=_now(now))
+    """A lead rejects a reply waiting for approval; the case goes back to its writer (audited)."""
+    return reject(engine, reply_id, actor=actor, reason=reason, now=_now(now), lease_minutes=lease_minutes)

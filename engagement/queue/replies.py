@@ -28,19 +28,6 @@ from sqlmodel import Session, col
 from db.engine import session_scope
 from db.models import Author, Case, CasePost, Customer, Post, Reply
 from db.types import utcnow
-from engagement.queue import (
-    CLAIMED,
-    PENDING_APPROVAL,
-    REPLIED,
-    TERMINAL_STATUSES,
-    CaseNotFound,
-    InvalidTransition,
-    NotAllowed,
-    QueueError,
-    audit,
-    lock_case,
-    require_claimant,
-)
 from engagement.queue.platforms import (
     PermanentPostError,
     Poster,
@@ -49,12 +36,23 @@ from engagement.queue.platforms import (
     UnknownOutcome,
     poster_for,
 )
+from engagement.queue.policy import Action, Actor, Verdict, authorize
+from engagement.queue.state import (
+    DEFAULT_LEASE_MINUTES,
+    CaseNotFound,
+    CaseStatus,
+    InvalidTransition,
+    QueueError,
+    ReplyStatus,
+    audit,
+    lock_case,
+)
+from engagement.queue.transitions import is_allowed, transition
 from engagement.settings import ReplySettings
 
 log = logging.getLogger(__name__)
 
 IN_FLIGHT = timedelta(minutes=2)
-LEAD_ROLES = ("lead", "admin")
 VARIABLES = ("first_name", "name", "handle", "case_id", "agent")
 PosterFactory = Callable[[str, ReplySettings], Poster]
 
@@ -118,54 +116,70 @@ def submit_reply(
     engine: Engine,
     case_id: int,
     *,
-    agent: str,
+    actor: Actor,
     text: str,
     settings: ReplySettings,
-    role: str = "agent",
     template: str | None = None,
     now: datetime | None = None,
+    lease_minutes: float = DEFAULT_LEASE_MINUTES,
     poster_factory: PosterFactory = poster_for,
 ) -> Reply:
-    """Record a reply (idempotency key first), then post it unless it must wait for approval."""
+    """Record a reply (idempotency key first), then post it unless it must wait for approval.
+
+    The actor needs the case's claim; a free case is claimed by the reply itself. A case someone
+    else holds is refused, leads included, until a lead takes it over.
+    """
     now = now or utcnow()
     with session_scope(engine, write=True) as session:
         case = lock_case(session, case_id)
-        if case.status in TERMINAL_STATUSES or case.status == PENDING_APPROVAL:
-            raise InvalidTransition(f"case {case_id} is {case.status}; it cannot take a reply")
-        if role not in LEAD_ROLES:
-            require_claimant(case, agent, now)
+        if authorize(actor, Action.REPLY, case, now) is Verdict.CLAIM_FIRST:
+            transition(
+                session,
+                case,
+                CaseStatus.CLAIMED,
+                actor=actor.name,
+                action="claimed",
+                now=now,
+                lease_minutes=lease_minutes,
+                by_reply=True,
+            )
         body = template_text(template, settings) if template else text
-        body = render(body, _variables(session, case, agent)).strip()
+        body = render(body, _variables(session, case, actor.name)).strip()
         if not body:
             raise QueueError("the reply is empty")
         post = _target_post(session, case)
-        needs_approval = case.tier in settings.approval_tiers and role not in LEAD_ROLES
+        needs_approval = case.tier in settings.approval_tiers and not actor.is_lead
         reply = Reply(
             case_id=case_id,
             post_id=post.id or 0,
             text=body,
-            author=agent,
-            status=PENDING_APPROVAL if needs_approval else "draft",
+            author=actor.name,
+            status=ReplyStatus.PENDING_APPROVAL if needs_approval else ReplyStatus.DRAFT,
             idempotency_key=f"case-{case_id}-{uuid.uuid4().hex}",
             created_at=now,
         )
         session.add(reply)
         session.flush()
-        if needs_approval:
-            case.status = PENDING_APPROVAL
-            case.claim_expires_at = None
-            case.updated_at = now
-            session.add(case)
         audit(
             session,
             case_id=case_id,
-            actor=agent,
+            actor=actor.name,
             action="reply_submitted",
             now=now,
             reply_id=reply.id,
             needs_approval=needs_approval,
             template=template,
         )
+        if needs_approval:
+            transition(
+                session,
+                case,
+                CaseStatus.PENDING_APPROVAL,
+                actor=actor.name,
+                action="awaiting_approval",
+                now=now,
+                reply_id=reply.id,
+            )
         reply_id = reply.id
     assert reply_id is not None
     if needs_approval:
@@ -182,39 +196,50 @@ def _lock_reply(session: Session, reply_id: int) -> Reply:
     return reply
 
 
+def _decide_waiting(
+    session: Session, reply_id: int, *, actor: Actor, now: datetime, lease_minutes: float, action: str, **detail: Any
+) -> tuple[Reply, Case]:
+    """Lock a reply waiting for approval and its case, check the lead, and hand the case back to
+    the reply's writer, claimed with a normal lease (so a failed send is handed out again)."""
+    reply = _lock_reply(session, reply_id)
+    case = lock_case(session, reply.case_id)
+    authorize(actor, Action.APPROVE_REPLY, case, now)
+    if reply.status != ReplyStatus.PENDING_APPROVAL:
+        raise InvalidTransition(f"reply {reply_id} is {reply.status}, not waiting for approval")
+    transition(
+        session,
+        case,
+        CaseStatus.CLAIMED,
+        actor=actor.name,
+        action=action,
+        now=now,
+        holder=reply.author,
+        lease_minutes=lease_minutes,
+        reply_id=reply_id,
+        **detail,
+    )
+    return reply, case
+
+
 def approve(
     engine: Engine,
     reply_id: int,
     *,
-    lead: str,
+    actor: Actor,
     settings: ReplySettings,
-    role: str = "lead",
     now: datetime | None = None,
+    lease_minutes: float = DEFAULT_LEASE_MINUTES,
     poster_factory: PosterFactory = poster_for,
 ) -> Reply:
     """A lead approves a waiting reply (audited); it is posted at once."""
     now = now or utcnow()
-    if role not in LEAD_ROLES:
-        raise NotAllowed(f"{lead} is {role}; only a lead or admin approves replies")
     with session_scope(engine, write=True) as session:
-        reply = _lock_reply(session, reply_id)
-        if reply.status != PENDING_APPROVAL:
-            raise InvalidTransition(f"reply {reply_id} is {reply.status}, not waiting for approval")
-        case = lock_case(session, reply.case_id)
-        reply.status = "draft"
-        reply.approved_by = lead
-        case.status = CLAIMED
-        case.claimed_by = reply.author
-        case.updated_at = now
-        session.add_all([reply, case])
-        audit(
-            session,
-            case_id=case.id,
-            actor=lead,
-            action="reply_approved",
-            now=now,
-            reply_id=reply_id,
+        reply, _case = _decide_waiting(
+            session, reply_id, actor=actor, now=now, lease_minutes=lease_minutes, action="reply_approved"
         )
+        reply.status = ReplyStatus.DRAFT
+        reply.approved_by = actor.name
+        session.add(reply)
     return deliver_reply(engine, reply_id, settings=settings, now=now, poster_factory=poster_factory)
 
 
@@ -222,37 +247,26 @@ def reject(
     engine: Engine,
     reply_id: int,
     *,
-    lead: str,
+    actor: Actor,
     reason: str,
-    role: str = "lead",
     now: datetime | None = None,
-    lease_minutes: float = 15.0,
+    lease_minutes: float = DEFAULT_LEASE_MINUTES,
 ) -> Reply:
-    """A lead rejects a waiting reply (audited); the case goes back to its agent, claimed."""
+    """A lead rejects a waiting reply (audited); the case goes back to its writer, claimed."""
     now = now or utcnow()
-    if role not in LEAD_ROLES:
-        raise NotAllowed(f"{lead} is {role}; only a lead or admin rejects replies")
     with session_scope(engine, write=True) as session:
-        reply = _lock_reply(session, reply_id)
-        if reply.status != PENDING_APPROVAL:
-            raise InvalidTransition(f"reply {reply_id} is {reply.status}, not waiting for approval")
-        case = lock_case(session, reply.case_id)
-        reply.status = "rejected"
-        reply.error = f"rejected by {lead}: {reason}"
-        case.status = CLAIMED
-        case.claimed_by = reply.author
-        case.claim_expires_at = now + timedelta(minutes=lease_minutes)
-        case.updated_at = now
-        session.add_all([reply, case])
-        audit(
+        reply, _case = _decide_waiting(
             session,
-            case_id=case.id,
-            actor=lead,
-            action="reply_rejected",
+            reply_id,
+            actor=actor,
             now=now,
-            reply_id=reply_id,
+            lease_minutes=lease_minutes,
+            action="reply_rejected",
             reason=reason,
         )
+        reply.status = ReplyStatus.REJECTED
+        reply.error = f"rejected by {actor.name}: {reason}"
+        session.add(reply)
         return reply
 
 
@@ -282,26 +296,26 @@ def _record_outcome(
         reply = _lock_reply(session, reply_id)
         case = lock_case(session, reply.case_id)
         if platform_id is not None:
-            reply.status = "dry_run" if dry_run else "sent"
+            reply.status = ReplyStatus.DRY_RUN if dry_run else ReplyStatus.SENT
             reply.platform_reply_id = platform_id
             reply.sent_at = now
             reply.error = None
-            case.status = REPLIED
-            case.close_reason = "replied (dry-run)" if dry_run else "replied"
-            case.closed_at = now
-            case.claimed_by = None
-            case.claim_expires_at = None
             case.last_error = None
             action = "reply_dry_run" if dry_run else "reply_sent"
-            audit(
-                session,
-                case_id=case.id,
-                actor=reply.author,
-                action=action,
-                now=now,
-                reply_id=reply_id,
-                platform_reply_id=platform_id,
-            )
+            detail: dict[str, Any] = {"reply_id": reply_id, "platform_reply_id": platform_id}
+            if is_allowed(case.status, CaseStatus.REPLIED):
+                transition(
+                    session,
+                    case,
+                    CaseStatus.REPLIED,
+                    actor=reply.author,
+                    action=action,
+                    now=now,
+                    reason="replied (dry-run)" if dry_run else "replied",
+                    **detail,
+                )
+            else:  # the case was closed meanwhile (e.g. answered elsewhere): record the send only
+                audit(session, case_id=case.id, actor=reply.author, action=action, now=now, **detail)
         else:
             reply.status = status or reply.status
             reply.error = error
@@ -333,15 +347,25 @@ def deliver_reply(
     now = now or utcnow()
     with session_scope(engine, write=True) as session:
         reply = _lock_reply(session, reply_id)
-        if reply.status in ("sent", "dry_run", "failed", "rejected", PENDING_APPROVAL):
+        if reply.status in (
+            ReplyStatus.SENT,
+            ReplyStatus.DRY_RUN,
+            ReplyStatus.FAILED,
+            ReplyStatus.REJECTED,
+            ReplyStatus.PENDING_APPROVAL,
+        ):
             return reply
-        if reply.status == "sending" and reply.last_attempt_at is not None and now - reply.last_attempt_at < IN_FLIGHT:
+        if (
+            reply.status == ReplyStatus.SENDING
+            and reply.last_attempt_at is not None
+            and now - reply.last_attempt_at < IN_FLIGHT
+        ):
             return reply  # another worker is sending it right now
         post = session.get(Post, reply.post_id)
         if post is None:
             raise InvalidTransition(f"reply {reply_id}: its post is gone")
-        uncertain = reply.status == "sending"
-        reply.status = "sending"
+        uncertain = reply.status == ReplyStatus.SENDING
+        reply.status = ReplyStatus.SENDING
         reply.attempts += 1
         reply.last_attempt_at = now
         session.add(reply)
@@ -355,9 +379,9 @@ def deliver_reply(
                 return _record_outcome(engine, reply_id, now=now, platform_id=existing)
         platform_id = poster.post_reply(target, text)
     except PermanentPostError as exc:
-        return _record_outcome(engine, reply_id, now=now, platform_id=None, error=str(exc), status="failed")
+        return _record_outcome(engine, reply_id, now=now, platform_id=None, error=str(exc), status=ReplyStatus.FAILED)
     except TransientPostError as exc:
-        return _record_outcome(engine, reply_id, now=now, platform_id=None, error=str(exc), status="draft")
+        return _record_outcome(engine, reply_id, now=now, platform_id=None, error=str(exc), status=ReplyStatus.DRAFT)
     except UnknownOutcome as exc:
         return _record_outcome(
             engine,
@@ -365,7 +389,7 @@ def deliver_reply(
             now=now,
             platform_id=None,
             error=f"unknown outcome, will check before retrying: {exc}",
-            status="sending",
+            status=ReplyStatus.SENDING,
         )
     return _record_outcome(engine, reply_id, now=now, platform_id=platform_id, dry_run=poster.dry_run)
 
@@ -383,7 +407,9 @@ def retry_replies(
     with session_scope(engine) as session:
         ids = list(
             session.execute(
-                select(col(Reply.id)).where(col(Reply.status).in_(("draft", "sending"))).order_by(col(Reply.id))
+                select(col(Reply.id))
+                .where(col(Reply.status).in_((ReplyStatus.DRAFT, ReplyStatus.SENDING)))
+                .order_by(col(Reply.id))
             ).scalars()
         )
     counts: dict[str, int] = {"considered": len(ids)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -12,15 +13,42 @@ from db.models import AuditEvent, Case
 from db.types import utcnow
 
 DEFAULT_LEASE_MINUTES = 15.0
-OPEN = "open"
-CLAIMED = "claimed"
-PENDING_APPROVAL = "pending_approval"
-REPLIED = "replied"
-DISMISSED = "dismissed"
-ESCALATED = "escalated"
-CLOSED = "closed"
-ACTIVE_STATUSES = (OPEN, CLAIMED, PENDING_APPROVAL, ESCALATED)
-TERMINAL_STATUSES = (REPLIED, DISMISSED, CLOSED)
+
+
+class CaseStatus(StrEnum):
+    """Where a case is in its life. Stored as the string value in ``cases.status``."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    PENDING_APPROVAL = "pending_approval"
+    ESCALATED = "escalated"
+    REPLIED = "replied"
+    DISMISSED = "dismissed"
+    CLOSED = "closed"
+
+
+class ReplyStatus(StrEnum):
+    """Where a reply is on its way to the platform. Stored in ``replies.status``."""
+
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    SENDING = "sending"
+    SENT = "sent"
+    DRY_RUN = "dry_run"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
+#: Someone should still act on these: the queue, ``status``, ``/metrics``, Slack and the report
+#: all count open cases with this one tuple.
+ACTIVE_STATUSES: tuple[CaseStatus, ...] = (
+    CaseStatus.OPEN,
+    CaseStatus.CLAIMED,
+    CaseStatus.PENDING_APPROVAL,
+    CaseStatus.ESCALATED,
+)
+#: Finished: answered, dismissed or closed (a brand reply elsewhere, a relabel). Reopenable.
+TERMINAL_STATUSES: tuple[CaseStatus, ...] = (CaseStatus.REPLIED, CaseStatus.DISMISSED, CaseStatus.CLOSED)
 
 
 class QueueError(ValueError):
@@ -42,11 +70,12 @@ class CaseNotFound(LookupError):
 class AlreadyClaimed(QueueError):
     """Someone else holds an unexpired claim on the case (HTTP 409)."""
 
-    def __init__(self, case_id: int, holder: str | None, expires_at: datetime | None) -> None:
+    def __init__(self, case_id: int, holder: str | None, expires_at: datetime | None, *, hint: str = "") -> None:
         until = f" until {expires_at.isoformat(timespec='seconds')}" if expires_at else ""
-        super().__init__(f"case {case_id} is claimed by {holder}{until}")
+        super().__init__(f"case {case_id} is claimed by {holder}{until}{hint}")
         self.case_id = case_id
         self.holder = holder
+        self.expires_at = expires_at
 
 
 class NotClaimant(QueueError):
@@ -79,9 +108,14 @@ def audit(session: Session, *, case_id: int | None, actor: str, action: str, now
     session.add(AuditEvent(case_id=case_id, actor=actor, action=action, detail=detail, created_at=now))
 
 
+MAX_ID = 2**63 - 1
+
+
 def lock_case(session: Session, case_id: int) -> Case:
     """Load a case with a row lock (PostgreSQL ``FOR UPDATE``; SQLite holds the write lock
-    already)."""
+    already). Ids outside the 64-bit key range are simply not found (never a driver error)."""
+    if not 1 <= case_id <= MAX_ID:
+        raise CaseNotFound(case_id)
     case: Case | None = session.execute(
         select(Case).where(col(Case.id) == case_id).with_for_update()
     ).scalar_one_or_none()
@@ -92,35 +126,4 @@ def lock_case(session: Session, case_id: int) -> Case:
 
 def lease_active(case: Case, now: datetime) -> bool:
     """True when the case is claimed and the claim has not expired."""
-    return case.status == CLAIMED and case.claim_expires_at is not None and case.claim_expires_at > now
-
-
-def require_claimant(case: Case, agent: str, now: datetime) -> None:
-    """Raise ``NotClaimant`` unless ``agent`` holds the claim (an expired one of their own still
-    counts
-    while nobody else took the case)."""
-    assert case.id is not None
-    if case.status != CLAIMED or case.claimed_by != agent:
-        raise NotClaimant(case.id, agent, case.claimed_by if lease_active(case, now) else None)
-
-
-def _reopen(case: Case, now: datetime) -> None:
-    case.status = OPEN
-    case.claimed_by = None
-    case.claim_expires_at = None
-    case.updated_at = now
-
-
-def _finish(case: Case, status: str, reason: str, now: datetime) -> None:
-    case.status = status
-    case.close_reason = reason
-    case.closed_at = now
-    case.claimed_by = None
-    case.claim_expires_at = None
-    case.updated_at = now
-
-
-def _check_not_held_by_other(case: Case, agent: str, now: datetime) -> None:
-    assert case.id is not None
-    if lease_active(case, now) and case.claimed_by != agent:
-        raise AlreadyClaimed(case.id, case.claimed_by, case.claim_expires_at)
+    return case.status == CaseStatus.CLAIMED and case.claim_expires_at is not None and case.claim_expires_at > now

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from db.engine import session_scope
 from db.models import Author, Customer, Identity, Post, Score, User
+from engagement.queue.policy import Actor
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -137,3 +138,11 @@ def user(engine: Engine, *, name: str, team: str = "default", role: str = "agent
                 is_away=is_away,
             )
         )
+
+
+LEADS = frozenset({"lead", "lena"})
+
+
+def person(name: str, *, team: str = "default", role: str | None = None) -> Actor:
+    """The queue's view of a person (tests of the queue steps; the surfaces resolve real users)."""
+    return Actor(name=name, role=role or ("lead" if name in LEADS else "agent"), team=team)

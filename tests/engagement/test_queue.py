@@ -28,16 +28,16 @@ def _three_cases(engine: Engine) -> list[int]:
 
 def test_next_claims_highest_priority_and_leases_expire(engine: Engine) -> None:
     high, mid, low = _three_cases(engine)
-    first = queue.claim_next(engine, agent="amy", team="default", now=NOW)
+    first = queue.claim_next(engine, actor=f.person("amy"), team="default", now=NOW)
     assert first is not None and first.id == high and first.claimed_by == "amy"
-    second = queue.claim_next(engine, agent="ben", team="default", now=NOW)
+    second = queue.claim_next(engine, actor=f.person("ben"), team="default", now=NOW)
     assert second is not None and second.id == mid
-    assert queue.claim_next(engine, agent="cy", team="other-team", now=NOW) is None
+    assert queue.claim_next(engine, actor=f.person("cy", team="other-team"), team="other-team", now=NOW) is None
     with pytest.raises(queue.AlreadyClaimed, match="claimed by amy"):
-        queue.claim(engine, high, agent="ben", now=NOW + timedelta(minutes=5))
+        queue.claim(engine, high, actor=f.person("ben"), now=NOW + timedelta(minutes=5))
     # amy's lease runs out: the case comes back, to the highest-priority slot
     later = NOW + timedelta(minutes=queue.DEFAULT_LEASE_MINUTES + 1)
-    back = queue.claim_next(engine, agent="cy", team="default", now=later)
+    back = queue.claim_next(engine, actor=f.person("cy"), team="default", now=later)
     assert back is not None and back.id == high and back.claimed_by == "cy"
     with session_scope(engine) as session:
         trail = [(e.actor, e.action) for e in queue.case_audit(session, high)]
@@ -47,27 +47,30 @@ def test_next_claims_highest_priority_and_leases_expire(engine: Engine) -> None:
 
 def test_release_dismiss_escalate_reassign_snooze(engine: Engine) -> None:
     high, mid, low = _three_cases(engine)
-    queue.claim(engine, high, agent="amy", now=NOW)
+    queue.claim(engine, high, actor=f.person("amy"), now=NOW)
     with pytest.raises(queue.NotClaimant):
-        queue.release(engine, high, agent="ben", now=NOW)
-    released = queue.release(engine, high, agent="amy", now=NOW)
+        queue.release(engine, high, actor=f.person("ben"), now=NOW)
+    released = queue.release(engine, high, actor=f.person("amy"), now=NOW)
     assert released.status == "open" and released.claimed_by is None
     with pytest.raises(queue.QueueError, match="needs a reason"):
-        queue.dismiss(engine, mid, agent="amy", reason=" ", now=NOW)
-    assert queue.dismiss(engine, mid, agent="amy", reason="spam", now=NOW).status == "dismissed"
+        queue.dismiss(engine, mid, actor=f.person("amy"), reason=" ", now=NOW)
+    assert queue.dismiss(engine, mid, actor=f.person("amy"), reason="spam", now=NOW).status == "dismissed"
     with pytest.raises(queue.InvalidTransition):
-        queue.claim(engine, mid, agent="amy", now=NOW)
-    assert queue.escalate(engine, low, agent="amy", reason="legal threat", now=NOW).status == "escalated"
-    assert queue.claim(engine, low, agent="lead", now=NOW).status == "claimed"  # a lead picks it up
-    moved = queue.reassign(engine, low, agent="lead", to="ben", team="billing", now=NOW)
+        queue.claim(engine, mid, actor=f.person("amy"), now=NOW)
+    assert queue.escalate(engine, low, actor=f.person("amy"), reason="legal threat", now=NOW).status == "escalated"
+    assert queue.claim(engine, low, actor=f.person("lead"), now=NOW).status == "claimed"  # a lead picks it up
+    moved = queue.reassign(engine, low, actor=f.person("lead"), to="ben", team="billing", now=NOW)
     assert (moved.status, moved.assignee, moved.team) == ("open", "ben", "billing")
-    assert queue.claim_next(engine, agent="amy", team="billing", now=NOW) is None  # assigned to ben
-    assert queue.claim_next(engine, agent="ben", team="billing", now=NOW) is not None
-    queue.snooze(engine, high, agent="amy", minutes=30, now=NOW)
-    assert queue.claim_next(engine, agent="amy", team="default", now=NOW) is None
-    assert queue.claim_next(engine, agent="amy", team="default", now=NOW + timedelta(minutes=31)) is not None
+    billing_amy, billing_ben = f.person("amy", team="billing"), f.person("ben", team="billing")
+    assert queue.claim_next(engine, actor=billing_amy, team="billing", now=NOW) is None  # assigned to ben
+    assert queue.claim_next(engine, actor=billing_ben, team="billing", now=NOW) is not None
+    with pytest.raises(queue.NotAllowed, match="own team"):
+        queue.claim_next(engine, actor=f.person("amy"), team="billing", now=NOW)
+    queue.snooze(engine, high, actor=f.person("amy"), minutes=30, now=NOW)
+    assert queue.claim_next(engine, actor=f.person("amy"), team="default", now=NOW) is None
+    assert queue.claim_next(engine, actor=f.person("amy"), team="default", now=NOW + timedelta(minutes=31)) is not None
     with pytest.raises(queue.CaseNotFound):
-        queue.claim(engine, 999_999, agent="amy", now=NOW)
+        queue.claim(engine, 999_999, actor=f.person("amy"), now=NOW)
     with session_scope(engine) as session:
         actions = {e.action for cid in (high, mid, low) for e in queue.case_audit(session, cid)}
     assert {"released", "dismissed", "escalated", "reassigned", "snoozed", "claimed"} <= actions
@@ -76,13 +79,17 @@ def test_release_dismiss_escalate_reassign_snooze(engine: Engine) -> None:
 def test_reply_is_dry_run_by_default_and_needs_the_claim(engine: Engine) -> None:
     high, *_ = _three_cases(engine)
     settings = ReplySettings()
-    with pytest.raises(queue.NotClaimant):
-        queue.reply(engine, high, agent="amy", text="Sorry!", settings=settings, now=NOW)
-    queue.claim(engine, high, agent="amy", now=NOW)
+    queue.claim(engine, high, actor=f.person("ben"), now=NOW)
+    with pytest.raises(queue.AlreadyClaimed, match="claimed by ben"):
+        queue.reply(engine, high, actor=f.person("amy"), text="Sorry!", settings=settings, now=NOW)
+    with pytest.raises(queue.AlreadyClaimed, match="take it over first"):  # a lead too, unless taking over
+        queue.reply(engine, high, actor=f.person("lena"), text="Sorry!", settings=settings, now=NOW)
+    queue.release(engine, high, actor=f.person("ben"), now=NOW)
+    # a free case of my team: the reply claims it first (audited), then goes out
     reply = queue.reply(
         engine,
         high,
-        agent="amy",
+        actor=f.person("amy"),
         text="Sorry {first_name}, case {case_id}",
         settings=settings,
         now=NOW,
@@ -94,7 +101,7 @@ def test_reply_is_dry_run_by_default_and_needs_the_claim(engine: Engine) -> None
         assert case.status == "replied" and case.close_reason == "replied (dry-run)"
         detail = queue.case_detail(session, high)
     assert detail["replies"][0]["status"] == "dry_run"
-    assert [a["action"] for a in detail["audit"]][-2:] == ["reply_submitted", "reply_dry_run"]
+    assert [a["action"] for a in detail["audit"]][-3:] == ["claimed", "reply_submitted", "reply_dry_run"]
     # a replied case stays answered on the next triage run (our reply counts as an answer)
     assert triage(engine, EngagementSettings(), now=NOW + timedelta(minutes=1))["reopened"] == 0
 
@@ -108,19 +115,19 @@ def test_templates_and_approval_above_a_tier(engine: Engine) -> None:
         [case] = queue.list_cases(session)
     assert case.tier == "top" and case.id is not None
     settings = ReplySettings(approval_tiers=["top"], templates={"sorry": "Hi {first_name}, we're on it ({case_id})."})
-    queue.claim(engine, case.id, agent="amy", now=NOW)
+    queue.claim(engine, case.id, actor=f.person("amy"), now=NOW)
     with pytest.raises(queue.QueueError, match="unknown reply template 'nope'"):
-        queue.reply(engine, case.id, agent="amy", text="", template="nope", settings=settings, now=NOW)
-    waiting = queue.reply(engine, case.id, agent="amy", text="", template="sorry", settings=settings, now=NOW)
+        queue.reply(engine, case.id, actor=f.person("amy"), text="", template="nope", settings=settings, now=NOW)
+    waiting = queue.reply(engine, case.id, actor=f.person("amy"), text="", template="sorry", settings=settings, now=NOW)
     assert waiting.status == "pending_approval" and waiting.text == f"Hi Ada, we're on it ({case.id})."
     assert waiting.id is not None
     with pytest.raises(queue.NotAllowed):
-        queue.approve_reply(engine, waiting.id, lead="amy", role="agent", settings=settings, now=NOW)
-    rejected = queue.reject_reply(engine, waiting.id, lead="lena", reason="too casual", now=NOW)
+        queue.approve_reply(engine, waiting.id, actor=f.person("amy", role="agent"), settings=settings, now=NOW)
+    rejected = queue.reject_reply(engine, waiting.id, actor=f.person("lena"), reason="too casual", now=NOW)
     assert rejected.status == "rejected"
-    second = queue.reply(engine, case.id, agent="amy", text="Dear {name}, sorry.", settings=settings, now=NOW)
+    second = queue.reply(engine, case.id, actor=f.person("amy"), text="Dear {name}, sorry.", settings=settings, now=NOW)
     assert second.id is not None
-    sent = queue.approve_reply(engine, second.id, lead="lena", settings=settings, now=NOW)
+    sent = queue.approve_reply(engine, second.id, actor=f.person("lena"), settings=settings, now=NOW)
     assert sent.status == "dry_run" and sent.approved_by == "lena"
     with session_scope(engine) as session:
         actions = [e.action for e in queue.case_audit(session, case.id)]

@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-from queue_factories import NOW
+from queue_factories import NOW, person
 from sqlalchemy import Engine, func, insert, select
 
 from db.engine import make_engine, session_scope
@@ -79,7 +79,7 @@ def _drain(engine: Engine, agent: str, start: threading.Barrier | None = None) -
     if start is not None:
         start.wait()
     mine: list[int] = []
-    while (case := queue.claim_next(engine, agent=agent, team="care", now=NOW)) is not None:
+    while (case := queue.claim_next(engine, actor=person(agent, team="care"), team="care", now=NOW)) is not None:
         assert case.id is not None and case.claimed_by == agent
         mine.append(case.id)
     return mine
@@ -142,12 +142,12 @@ def test_twenty_processes_never_claim_a_case_twice(pg_url: str, pg_engine: Engin
 def test_expired_leases_are_reclaimed_once_under_contention(pg_engine: Engine) -> None:
     _seed(pg_engine, 40)
     for _ in range(40):
-        assert queue.claim_next(pg_engine, agent="gone", team="care", now=NOW) is not None
+        assert queue.claim_next(pg_engine, actor=person("gone", team="care"), team="care", now=NOW) is not None
     later = NOW + timedelta(minutes=queue.DEFAULT_LEASE_MINUTES + 1)
 
     def drain_later(agent: str) -> list[int]:
         out: list[int] = []
-        while (case := queue.claim_next(pg_engine, agent=agent, team="care", now=later)) is not None:
+        while (case := queue.claim_next(pg_engine, actor=person(agent, team="care"), team="care", now=later)) is not None:
             out.append(case.id or 0)
         return out
 

@@ -61,7 +61,7 @@ def _claimed_case(
         conversation_id=conversation_id,
     )
     triage(engine, EngagementSettings(), now=NOW)
-    case = queue.claim_next(engine, agent="amy", team="default", now=NOW)
+    case = queue.claim_next(engine, actor=f.person("amy"), team="default", now=NOW)
     assert case is not None and case.id is not None
     return case.id
 
@@ -69,7 +69,7 @@ def _claimed_case(
 def test_dry_run_is_the_default_and_sends_nothing(engine: Engine) -> None:
     case_id = _claimed_case(engine)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        reply = queue.reply(engine, case_id, agent="amy", text="Sorry!", settings=ReplySettings(), now=NOW)
+        reply = queue.reply(engine, case_id, actor=f.person("amy"), text="Sorry!", settings=ReplySettings(), now=NOW)
         assert len(mock.calls) == 0
     assert reply.status == "dry_run"
     # credentials alone do not switch it on: dry_run must be turned off too
@@ -95,7 +95,7 @@ def test_x_reply_replays_the_recorded_create_tweet(engine: Engine, shared: Path)
         before_record_request=seen,
     )
     with tape.use_cassette("test_client_create_and_delete_tweet.yaml"):
-        reply = queue.reply(engine, case_id, agent="amy", text="Test Tweet", settings=LIVE_X, now=NOW)
+        reply = queue.reply(engine, case_id, actor=f.person("amy"), text="Test Tweet", settings=LIVE_X, now=NOW)
     sent_body = sent[-1]
     assert reply.status == "sent" and reply.platform_reply_id == "1456012973835788293"
     assert sent_body == {
@@ -129,14 +129,14 @@ def _reddit_tape(shared: Path) -> vcr.VCR:
 def test_reddit_reply_replays_the_recorded_comment(engine: Engine, shared: Path) -> None:
     case_id = _claimed_case(engine, platform="reddit", external_id="t1_d1616q2", conversation_id="t3_4b1tfm")
     with _reddit_tape(shared).use_cassette("TestComment.test_reply.json"):
-        reply = queue.reply(engine, case_id, agent="amy", text="Comment reply", settings=LIVE_REDDIT, now=NOW)
+        reply = queue.reply(engine, case_id, actor=f.person("amy"), text="Comment reply", settings=LIVE_REDDIT, now=NOW)
     assert reply.status == "sent" and reply.platform_reply_id == "t1_d1680wu"
 
 
 def test_a_refused_reply_fails_visibly_on_the_case(engine: Engine, shared: Path) -> None:
     case_id = _claimed_case(engine, platform="reddit", external_id="eear2ml", conversation_id="t3_abc")
     with _reddit_tape(shared).use_cassette("TestComment.test_reply__none.json"):
-        reply = queue.reply(engine, case_id, agent="amy", text="TEST", settings=LIVE_REDDIT, now=NOW)
+        reply = queue.reply(engine, case_id, actor=f.person("amy"), text="TEST", settings=LIVE_REDDIT, now=NOW)
     assert reply.status == "failed" and "did not create" in (reply.error or "")
     with session_scope(engine) as session:
         case = queue.get_case(session, case_id)
@@ -201,7 +201,7 @@ def test_crash_between_send_and_record_does_not_send_twice(
 
     monkeypatch.setattr(replies, "_record_outcome", crash)
     with pytest.raises(SystemExit):
-        queue.reply(engine, case_id, agent="amy", text="Sorry about that", settings=LIVE_X, now=NOW)
+        queue.reply(engine, case_id, actor=f.person("amy"), text="Sorry about that", settings=LIVE_X, now=NOW)
     monkeypatch.setattr(replies, "_record_outcome", original)
     assert fake_x.posts == 1
     with session_scope(engine) as session:
@@ -233,7 +233,7 @@ def test_crash_before_the_send_posts_it_once_on_retry(
     with monkeypatch.context() as patch:
         patch.setattr(XPoster, "post_reply", killed)
         with pytest.raises(SystemExit):
-            queue.reply(engine, case_id, agent="amy", text="Sorry", settings=LIVE_X, now=NOW)
+            queue.reply(engine, case_id, actor=f.person("amy"), text="Sorry", settings=LIVE_X, now=NOW)
     assert fake_x.posts == 0
     assert replies.retry_replies(engine, settings=LIVE_X, now=NOW + timedelta(minutes=5))["sent"] == 1
     assert fake_x.posts == 1 and len(fake_x.tweets) == 1
@@ -245,7 +245,7 @@ def test_server_error_is_an_unknown_outcome_checked_before_retrying(
 ) -> None:
     case_id = _claimed_case(engine)
     fake_x.fail_next, fake_x.create_despite_failure = 503, created
-    first = queue.reply(engine, case_id, agent="amy", text="On it", settings=LIVE_X, now=NOW)
+    first = queue.reply(engine, case_id, actor=f.person("amy"), text="On it", settings=LIVE_X, now=NOW)
     assert first.status == "sending" and "unknown outcome" in (first.error or "")
     with session_scope(engine) as session:
         assert "unknown outcome" in (queue.get_case(session, case_id).last_error or "")
@@ -260,7 +260,7 @@ def test_server_error_is_an_unknown_outcome_checked_before_retrying(
 def test_forbidden_is_permanent(engine: Engine, fake_x: FakeX) -> None:
     case_id = _claimed_case(engine)
     fake_x.fail_next = 403
-    reply = queue.reply(engine, case_id, agent="amy", text="On it", settings=LIVE_X, now=NOW)
+    reply = queue.reply(engine, case_id, actor=f.person("amy"), text="On it", settings=LIVE_X, now=NOW)
     assert reply.status == "failed" and "refused" in (reply.error or "")
     assert replies.retry_replies(engine, settings=LIVE_X, now=NOW + timedelta(minutes=5)) == {"considered": 0}
     assert fake_x.posts == 1

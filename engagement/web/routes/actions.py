@@ -15,7 +15,9 @@ from sqlmodel import col, select
 
 from db.engine import session_scope
 from db.models import User
+from db.types import utcnow
 from engagement import queue
+from engagement.actors import actor_for
 from engagement.customers import identities
 from engagement.web.corrections import correct_label, retriage
 from engagement.web.deps import CsrfLead, CsrfUser, State
@@ -38,7 +40,7 @@ def _to_queue() -> Response:
 
 @router.post("/queue/next")
 def take_next(request: Request, state: State, user: CsrfUser) -> Response:
-    case = queue.claim_next(state.engine, agent=user.name, team=user.team)
+    case = queue.claim_next(state.engine, actor=actor_for(user), team=user.team, lease_minutes=state.settings.routing.lease_minutes)
     if case is None:
         flash(request, f"No open cases in team {user.team} right now.")
         return _to_queue()
@@ -49,14 +51,23 @@ def take_next(request: Request, state: State, user: CsrfUser) -> Response:
 
 @router.post("/cases/{case_id}/claim")
 def claim(request: Request, state: State, user: CsrfUser, case_id: DbId) -> Response:
-    case = queue.claim(state.engine, case_id, agent=user.name)
+    case = queue.claim(state.engine, case_id, actor=actor_for(user), lease_minutes=state.settings.routing.lease_minutes)
     flash(request, f"Case {case_id} is yours until {case.claim_expires_at:%H:%M} UTC.")
+    return _to_case(case_id)
+
+
+@router.post("/cases/{case_id}/take-over")
+def take_over(request: Request, state: State, user: CsrfLead, case_id: DbId) -> Response:
+    case = queue.take_over(
+        state.engine, case_id, actor=actor_for(user), lease_minutes=state.settings.routing.lease_minutes
+    )
+    flash(request, f"You took over case {case_id}; it is yours until {case.claim_expires_at:%H:%M} UTC.")
     return _to_case(case_id)
 
 
 @router.post("/cases/{case_id}/release")
 def release(request: Request, state: State, user: CsrfUser, case_id: DbId) -> Response:
-    queue.release(state.engine, case_id, agent=user.name)
+    queue.release(state.engine, case_id, actor=actor_for(user))
     flash(request, f"Case {case_id} is back in the queue.")
     return _to_queue()
 
@@ -77,10 +88,10 @@ def reply(
     sent = queue.reply(
         state.engine,
         case_id,
-        agent=user.name,
+        actor=actor_for(user),
         text=text.strip(),
         settings=state.settings.replies,
-        role=user.role,
+        lease_minutes=state.settings.routing.lease_minutes,
         # An edited template arrives as text (its {variables} are still filled in).
         template=template if template and not text.strip() else None,
     )
@@ -98,14 +109,14 @@ def reply(
 
 @router.post("/cases/{case_id}/dismiss")
 def dismiss(request: Request, state: State, user: CsrfUser, case_id: DbId, reason: ReasonText = "") -> Response:
-    queue.dismiss(state.engine, case_id, agent=user.name, reason=reason)
+    queue.dismiss(state.engine, case_id, actor=actor_for(user), reason=reason)
     flash(request, f"Case {case_id} dismissed.")
     return _to_queue()
 
 
 @router.post("/cases/{case_id}/escalate")
 def escalate(request: Request, state: State, user: CsrfUser, case_id: DbId, reason: ReasonText = "") -> Response:
-    queue.escalate(state.engine, case_id, agent=user.name, reason=reason.strip() or None)
+    queue.escalate(state.engine, case_id, actor=actor_for(user), reason=reason.strip() or None)
     flash(request, f"Case {case_id} escalated to the lead.")
     return _to_queue()
 
@@ -123,7 +134,7 @@ def reassign(
         if target is None:
             raise ValueError(f"no user named {to!r}")
         team = target.team
-    queue.reassign(state.engine, case_id, agent=user.name, to=to, team=team)
+    queue.reassign(state.engine, case_id, actor=actor_for(user), to=to, team=team)
     flash(request, f"Case {case_id} assigned to {to} ({team}).")
     return _to_case(case_id)
 
@@ -131,7 +142,7 @@ def reassign(
 @router.post("/replies/{reply_id}/approve")
 def approve(request: Request, state: State, user: CsrfLead, reply_id: DbId) -> Response:
     approved = queue.approve_reply(
-        state.engine, reply_id, lead=user.name, settings=state.settings.replies, role=user.role
+        state.engine, reply_id, actor=actor_for(user), settings=state.settings.replies, lease_minutes=state.settings.routing.lease_minutes
     )
     flash(request, f"Reply {reply_id} approved: {approved.status}.")
     return _to_case(approved.case_id)
@@ -140,7 +151,7 @@ def approve(request: Request, state: State, user: CsrfLead, reply_id: DbId) -> R
 @router.post("/replies/{reply_id}/reject")
 def reject(request: Request, state: State, user: CsrfLead, reply_id: DbId, reason: ReasonText = "") -> Response:
     rejected = queue.reject_reply(
-        state.engine, reply_id, lead=user.name, reason=reason.strip() or "rejected", role=user.role
+        state.engine, reply_id, actor=actor_for(user), reason=reason.strip() or "rejected", lease_minutes=state.settings.routing.lease_minutes
     )
     flash(request, f"Reply {reply_id} sent back to its agent.")
     return _to_case(rejected.case_id)
@@ -157,7 +168,8 @@ def label(
     new_label: Annotated[str, Form(max_length=32)],
 ) -> Response:
     with session_scope(state.engine, write=True) as session:
-        queue.get_case(session, case_id)
+        case = queue.lock_case(session, case_id)
+        queue.authorize_label(session, actor_for(user), case, post_id, utcnow())
         correction = correct_label(session=session, post_id=post_id, new_label=new_label, by=user.name)
     background.add_task(retriage, state.engine, state.settings)
     flash(
@@ -180,6 +192,8 @@ def decide_identity(
     if decision not in ("confirm", "reject"):
         raise ValueError(f"unknown decision {decision!r}: confirm or reject")
     with session_scope(state.engine, write=True) as session:
+        case = queue.lock_case(session, case_id)
+        queue.authorize_link_decision(session, actor_for(user), case, identity_id, utcnow())
         if decision == "confirm":
             identities.confirm_identity(session, identity_id, by=user.name)
         else:

@@ -8,22 +8,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import APIRouter, BackgroundTasks, Query
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from db.engine import session_scope
 from db.models import User
+from db.types import utcnow
 from engagement import queue
+from engagement.actors import actor_for
 from engagement.web import queue_view
 from engagement.web.corrections import LABELS, correct_label, retriage
 from engagement.web.deps import CsrfLead, CsrfUser, CurrentUser, DbSession, State
+from engagement.web.ids import MAX_ID, DbId, DbOffset
 from engagement.web.routes.pages import filters_from_query
 
 router = APIRouter(prefix="/api", tags=["queue"])
-docs_router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str | None, Query(max_length=200)]
 
@@ -46,7 +46,7 @@ class ReassignIn(BaseModel):
 
 
 class LabelIn(BaseModel):
-    post_id: int
+    post_id: int = Field(ge=1, le=MAX_ID)
     label: str = Field(description=f"one of {', '.join(LABELS)}")
 
 
@@ -99,7 +99,7 @@ def list_cases(
     lang: Text = None,
     q: Text = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: DbOffset = 0,
 ) -> dict[str, Any]:
     """The queue, highest priority first; ``team`` defaults to mine (``all`` for every team)."""
     filters = filters_from_query(user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q)
@@ -113,7 +113,7 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}")
-def get_case(session: DbSession, user: CurrentUser, case_id: int) -> dict[str, Any]:
+def get_case(session: DbSession, user: CurrentUser, case_id: DbId) -> dict[str, Any]:
     """One case with its posts, replies and audit trail."""
     return queue.case_detail(session, case_id)
 
@@ -121,22 +121,29 @@ def get_case(session: DbSession, user: CurrentUser, case_id: int) -> dict[str, A
 @router.post("/cases/next")
 def next_case(state: State, user: CsrfUser) -> dict[str, Any]:
     """Claim the highest-priority free case of my team; ``case`` is null when the queue is empty."""
-    case = queue.claim_next(state.engine, agent=user.name, team=user.team)
+    case = queue.claim_next(state.engine, actor=actor_for(user), team=user.team, lease_minutes=state.settings.routing.lease_minutes)
     return {"case": queue.case_to_dict(case) if case is not None else None}
 
 
 @router.post("/cases/{case_id}/claim")
-def claim(state: State, user: CsrfUser, case_id: int) -> dict[str, Any]:
-    return queue.case_to_dict(queue.claim(state.engine, case_id, agent=user.name))
+def claim(state: State, user: CsrfUser, case_id: DbId) -> dict[str, Any]:
+    return queue.case_to_dict(queue.claim(state.engine, case_id, actor=actor_for(user), lease_minutes=state.settings.routing.lease_minutes))
+
+
+@router.post("/cases/{case_id}/take-over")
+def take_over(state: State, user: CsrfLead, case_id: DbId) -> dict[str, Any]:
+    """A lead takes over a case another person holds (audited; the holder is told)."""
+    case = queue.take_over(state.engine, case_id, actor=actor_for(user), lease_minutes=state.settings.routing.lease_minutes)
+    return queue.case_to_dict(case)
 
 
 @router.post("/cases/{case_id}/release")
-def release(state: State, user: CsrfUser, case_id: int) -> dict[str, Any]:
-    return queue.case_to_dict(queue.release(state.engine, case_id, agent=user.name))
+def release(state: State, user: CsrfUser, case_id: DbId) -> dict[str, Any]:
+    return queue.case_to_dict(queue.release(state.engine, case_id, actor=actor_for(user)))
 
 
 @router.post("/cases/{case_id}/reply")
-def reply(state: State, user: CsrfUser, case_id: int, body: ReplyIn) -> dict[str, Any]:
+def reply(state: State, user: CsrfUser, case_id: DbId, body: ReplyIn) -> dict[str, Any]:
     """Reply to a case I hold (dry-run unless replies are turned on); returns the reply."""
     if not body.text.strip() and not body.template:
         raise ValueError("write a reply or give a template")
@@ -145,42 +152,43 @@ def reply(state: State, user: CsrfUser, case_id: int, body: ReplyIn) -> dict[str
     sent = queue.reply(
         state.engine,
         case_id,
-        agent=user.name,
+        actor=actor_for(user),
         text=body.text.strip(),
         settings=state.settings.replies,
-        role=user.role,
+        lease_minutes=state.settings.routing.lease_minutes,
         template=body.template if body.template and not body.text.strip() else None,
     )
     return _reply_dict(sent)
 
 
 @router.post("/cases/{case_id}/dismiss")
-def dismiss(state: State, user: CsrfUser, case_id: int, body: ReasonIn) -> dict[str, Any]:
-    return queue.case_to_dict(queue.dismiss(state.engine, case_id, agent=user.name, reason=body.reason))
+def dismiss(state: State, user: CsrfUser, case_id: DbId, body: ReasonIn) -> dict[str, Any]:
+    return queue.case_to_dict(queue.dismiss(state.engine, case_id, actor=actor_for(user), reason=body.reason))
 
 
 @router.post("/cases/{case_id}/escalate")
-def escalate(state: State, user: CsrfUser, case_id: int, body: ReasonIn) -> dict[str, Any]:
-    case = queue.escalate(state.engine, case_id, agent=user.name, reason=body.reason.strip() or None)
+def escalate(state: State, user: CsrfUser, case_id: DbId, body: ReasonIn) -> dict[str, Any]:
+    case = queue.escalate(state.engine, case_id, actor=actor_for(user), reason=body.reason.strip() or None)
     return queue.case_to_dict(case)
 
 
 @router.post("/cases/{case_id}/reassign")
-def reassign(state: State, user: CsrfLead, case_id: int, body: ReassignIn) -> dict[str, Any]:
+def reassign(state: State, user: CsrfLead, case_id: DbId, body: ReassignIn) -> dict[str, Any]:
     """Assign a case to another user (lead or admin only)."""
     with session_scope(state.engine) as session:
         target = session.exec(select(User).where(col(User.name) == body.to)).first()
         if target is None:
             raise ValueError(f"no user named {body.to!r}")
         team = target.team
-    return queue.case_to_dict(queue.reassign(state.engine, case_id, agent=user.name, to=body.to, team=team))
+    return queue.case_to_dict(queue.reassign(state.engine, case_id, actor=actor_for(user), to=body.to, team=team))
 
 
 @router.post("/cases/{case_id}/label")
-def label(state: State, user: CsrfUser, background: BackgroundTasks, case_id: int, body: LabelIn) -> dict[str, Any]:
+def label(state: State, user: CsrfUser, background: BackgroundTasks, case_id: DbId, body: LabelIn) -> dict[str, Any]:
     """Correct a post's sentiment label (stored for training; the post is re-triaged)."""
     with session_scope(state.engine, write=True) as session:
-        queue.get_case(session, case_id)
+        case = queue.lock_case(session, case_id)
+        queue.authorize_label(session, actor_for(user), case, body.post_id, utcnow())
         correction = correct_label(session=session, post_id=body.post_id, new_label=body.label, by=user.name)
         out = {
             "id": correction.id,
@@ -191,16 +199,6 @@ def label(state: State, user: CsrfUser, background: BackgroundTasks, case_id: in
         }
     background.add_task(retriage, state.engine, state.settings)
     return out
-
-
-@docs_router.get("/openapi.json")
-def openapi(request: Request, user: CurrentUser) -> JSONResponse:
-    return JSONResponse(request.app.openapi())
-
-
-@docs_router.get("/docs")
-def docs(user: CurrentUser) -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="engagebot API")
 
 
 def _reply_dict(reply: Any) -> dict[str, Any]:
@@ -216,18 +214,18 @@ def _reply_dict(reply: Any) -> dict[str, Any]:
 
 
 @router.post("/replies/{reply_id}/approve")
-def approve_reply(state: State, user: CsrfLead, reply_id: int) -> dict[str, Any]:
+def approve_reply(state: State, user: CsrfLead, reply_id: DbId) -> dict[str, Any]:
     """Approve a reply waiting for a lead; it is posted at once (lead or admin only)."""
     approved = queue.approve_reply(
-        state.engine, reply_id, lead=user.name, settings=state.settings.replies, role=user.role
+        state.engine, reply_id, actor=actor_for(user), settings=state.settings.replies, lease_minutes=state.settings.routing.lease_minutes
     )
     return _reply_dict(approved)
 
 
 @router.post("/replies/{reply_id}/reject")
-def reject_reply(state: State, user: CsrfLead, reply_id: int, body: ReasonIn) -> dict[str, Any]:
+def reject_reply(state: State, user: CsrfLead, reply_id: DbId, body: ReasonIn) -> dict[str, Any]:
     """Send a waiting reply back to its agent (lead or admin only)."""
     rejected = queue.reject_reply(
-        state.engine, reply_id, lead=user.name, reason=body.reason.strip() or "rejected", role=user.role
+        state.engine, reply_id, actor=actor_for(user), reason=body.reason.strip() or "rejected", lease_minutes=state.settings.routing.lease_minutes
     )
     return _reply_dict(rejected)

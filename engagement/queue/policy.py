@@ -1,0 +1,207 @@
+"""Who may do what to a case: the one permission policy for the web, the API, the CLI and Slack.
+
+Why one place: each surface used to check a little, differently (an agent of another team could
+dismiss a case, a lead's reply went out over an agent's claim, any Slack user could claim).
+Now every surface resolves the person to an ``Actor`` (a real engagebot user) and asks
+``authorize``; the answer depends only on the person's role, the action and the case's claim
+state, so it can be written as a table (``docs/queue.md``) and tested cell by cell.
+
+The rules:
+
+- Acting on a case needs its claim. A free case (open, escalated, or a lapsed lease) is claimed
+  by the action itself, for an agent of the case's team (or its assignee) and for leads/admins.
+- A case someone else holds is refused (HTTP 409). A lead or admin may take it over explicitly
+  (``take_over``): audited, and the holder is told.
+- Reassigning, reopening other teams' cases, approving/rejecting replies and deciding CRM or
+  confirmed identity links need the lead role. Labels only for posts of that case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Session
+
+from db.models import Case, CasePost, Identity
+from engagement.queue.state import (
+    TERMINAL_STATUSES,
+    AlreadyClaimed,
+    CaseStatus,
+    InvalidTransition,
+    NotAllowed,
+    NotClaimant,
+    lease_active,
+)
+
+LEAD_ROLES = frozenset({"lead", "admin"})
+ROLES = ("agent", "lead", "admin")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person acting through any surface: always a real engagebot user."""
+
+    name: str
+    role: str
+    team: str | None = None
+    email: str | None = None
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role in LEAD_ROLES
+
+
+class Action(StrEnum):
+    """Everything a person can do to a case (the policy table's rows)."""
+
+    CLAIM = "claim"
+    RELEASE = "release"
+    TAKE_OVER = "take_over"
+    REPLY = "reply"
+    DISMISS = "dismiss"
+    ESCALATE = "escalate"
+    SNOOZE = "snooze"
+    LABEL = "label"
+    NOTE = "note"
+    TAG = "tag"
+    REASSIGN = "reassign"
+    REOPEN = "reopen"
+    APPROVE_REPLY = "approve_reply"
+    DECIDE_SUGGESTED_LINK = "decide_suggested_link"
+    DECIDE_CRM_LINK = "decide_crm_link"
+
+
+class ClaimState(StrEnum):
+    """The case's claim as seen by the person asking (the policy table's columns)."""
+
+    FREE = "free"  # open/escalated, nobody's lease running: the action takes it
+    MINE = "mine"  # the person holds the claim
+    OTHERS = "others"  # someone else's lease is running
+    FINISHED = "finished"  # replied, dismissed or closed
+    WAITING = "waiting"  # a reply waits for a lead's approval
+
+
+class Verdict(StrEnum):
+    """The policy's answer. ``claim_first``: allowed, and the action claims the free case."""
+
+    ALLOW = "allow"
+    CLAIM_FIRST = "claim_first"
+    HELD = "held"  # refused: someone else holds it (409); leads may take it over
+    NOT_CLAIMANT = "not_claimant"  # refused: only the holder may (403)
+    LEAD_ONLY = "lead_only"  # refused: needs the lead role (403)
+    OTHER_TEAM = "other_team"  # refused: a free case of another team (403)
+    WRONG_STATE = "wrong_state"  # refused: not in this status (409)
+
+
+#: Actions that work a case: they need the claim, and take a free case.
+_WORK = frozenset({Action.REPLY, Action.DISMISS, Action.ESCALATE, Action.SNOOZE, Action.LABEL})
+#: Actions a person may take on any case they can see, whoever holds it.
+_ANYONE = frozenset({Action.NOTE, Action.TAG, Action.DECIDE_SUGGESTED_LINK})
+_LEAD = frozenset({Action.REASSIGN, Action.APPROVE_REPLY, Action.DECIDE_CRM_LINK})
+
+
+def decide(role: str, action: Action, state: ClaimState, *, own_team: bool = True) -> Verdict:
+    """The policy table as a pure function: role x action x claim state -> verdict.
+
+    ``own_team``: the case belongs to the person's team or is assigned to them (only matters
+    for agents acting on free or finished cases).
+    """
+    lead = role in LEAD_ROLES
+    if action in _ANYONE:
+        return Verdict.ALLOW
+    if action in _LEAD:
+        if not lead:
+            return Verdict.LEAD_ONLY
+        if action is Action.APPROVE_REPLY and state is not ClaimState.WAITING:
+            return Verdict.WRONG_STATE
+        if action is Action.REASSIGN and state is ClaimState.FINISHED:
+            return Verdict.WRONG_STATE
+        return Verdict.ALLOW
+    if action is Action.REOPEN:
+        if state is not ClaimState.FINISHED:
+            return Verdict.WRONG_STATE
+        return Verdict.ALLOW if lead or own_team else Verdict.OTHER_TEAM
+    if state in (ClaimState.FINISHED, ClaimState.WAITING):
+        return Verdict.WRONG_STATE
+    if action is Action.TAKE_OVER:
+        if not lead:
+            return Verdict.LEAD_ONLY
+        return Verdict.ALLOW if state is ClaimState.OTHERS else Verdict.CLAIM_FIRST
+    if action is Action.RELEASE:
+        return Verdict.ALLOW if state is ClaimState.MINE else Verdict.NOT_CLAIMANT
+    # CLAIM and the working actions
+    if state is ClaimState.MINE:
+        return Verdict.ALLOW
+    if state is ClaimState.OTHERS:
+        return Verdict.HELD
+    if not lead and not own_team:
+        return Verdict.OTHER_TEAM
+    return Verdict.ALLOW if action is Action.CLAIM else Verdict.CLAIM_FIRST
+
+
+assert _WORK | {Action.CLAIM, Action.RELEASE, Action.TAKE_OVER, Action.REOPEN} | _ANYONE | _LEAD == set(Action)
+
+
+def claim_state(case: Case, actor: Actor, now: datetime) -> ClaimState:
+    """How ``case``'s claim looks to ``actor`` at ``now``."""
+    status = CaseStatus(case.status)
+    if status in TERMINAL_STATUSES:
+        return ClaimState.FINISHED
+    if status is CaseStatus.PENDING_APPROVAL:
+        return ClaimState.WAITING
+    if lease_active(case, now):
+        return ClaimState.MINE if case.claimed_by == actor.name else ClaimState.OTHERS
+    return ClaimState.FREE
+
+
+def own_team(case: Case, actor: Actor) -> bool:
+    """The case is the actor's team's, or assigned to the actor."""
+    return case.team == actor.team or case.assignee == actor.name
+
+
+def authorize(actor: Actor, action: Action, case: Case, now: datetime) -> Verdict:
+    """Return ``ALLOW`` or ``CLAIM_FIRST``, or raise the refusal (``NotAllowed`` 403,
+    ``AlreadyClaimed`` 409, ``NotClaimant`` 403, ``InvalidTransition`` 409)."""
+    assert case.id is not None
+    verdict = decide(actor.role, action, claim_state(case, actor, now), own_team=own_team(case, actor))
+    if verdict in (Verdict.ALLOW, Verdict.CLAIM_FIRST):
+        return verdict
+    if verdict is Verdict.HELD:
+        hint = " (a lead can take it over)" if not actor.is_lead else "; take it over first"
+        raise AlreadyClaimed(case.id, case.claimed_by, case.claim_expires_at, hint=hint)
+    if verdict is Verdict.NOT_CLAIMANT:
+        raise NotClaimant(case.id, actor.name, case.claimed_by if lease_active(case, now) else None)
+    if verdict is Verdict.LEAD_ONLY:
+        raise NotAllowed(f"{actor.name} is {actor.role}: only a lead or admin may {action.value.replace('_', ' ')}")
+    if verdict is Verdict.OTHER_TEAM:
+        raise NotAllowed(
+            f"case {case.id} belongs to team {case.team}; {actor.name} ({actor.team}) may not "
+            f"{action.value.replace('_', ' ')} it"
+        )
+    raise InvalidTransition(f"case {case.id} is {case.status}: '{action.value}' is not possible now")
+
+
+def authorize_label(session: Session, actor: Actor, case: Case, post_id: int, now: datetime) -> None:
+    """A label needs the case's claim (or a free case of one's team) and a post of that case."""
+    assert case.id is not None
+    authorize(actor, Action.LABEL, case, now)
+    in_case = session.get(CasePost, (case.id, post_id)) is not None or case.post_id == post_id
+    if not in_case:
+        raise NotAllowed(f"post {post_id} is not part of case {case.id}; relabel it from its own case")
+
+
+def authorize_link_decision(session: Session, actor: Actor, case: Case, identity_id: int, now: datetime) -> Identity:
+    """Deciding an identity link shown on a case: only links of that case's author; links from
+    the CRM or already confirmed need a lead (they carry the customer's value)."""
+    identity = session.get(Identity, identity_id) if 1 <= identity_id <= 2**63 - 1 else None
+    if identity is None or identity.author_id is None or identity.author_id != case.author_id:
+        raise LookupError(f"link {identity_id} not found on case {case.id}")
+    action = (
+        Action.DECIDE_CRM_LINK
+        if identity.method == "crm_import" or identity.status == "confirmed"
+        else Action.DECIDE_SUGGESTED_LINK
+    )
+    authorize(actor, action, case, now)
+    return identity
