@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Row, Select, text
 from sqlmodel import Session
+from sqlmodel.sql.expression import SelectOfScalar
 
 from db.engine import session_scope
 
@@ -35,7 +36,7 @@ def stop_requested() -> bool:
     return _stopping.is_set()
 
 
-def claim(session: Session, statement: Select[tuple[T]], *, limit: int) -> list[T]:
+def claim(session: Session, statement: Select[tuple[T]] | SelectOfScalar[T], *, limit: int) -> list[T]:
     """Lock and return up to ``limit`` rows of ``statement`` that no other transaction holds.
 
     ``statement`` selects one entity (``select(Outbox).where(...).order_by(...)``); the lock
@@ -43,7 +44,7 @@ def claim(session: Session, statement: Select[tuple[T]], *, limit: int) -> list[
     the session with ``session_scope(engine, write=True)`` so the claim is a write transaction.
     """
     locked = statement.limit(limit).with_for_update(skip_locked=True)
-    return list(session.scalars(locked).all())  # type: ignore[arg-type]
+    return list(session.scalars(locked).all())
 
 
 def claim_rows(session: Session, statement: Select[Any], *, limit: int, of: Any) -> list[Row[Any]]:

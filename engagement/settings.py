@@ -55,8 +55,23 @@ class SlackSettings(BaseModel):
     max_attempts: int = Field(default=8, description="deliveries tried before a message is marked failed")
     backoff_seconds: float = Field(default=30.0, description="first retry delay; doubles each attempt (with jitter)")
     backoff_cap_seconds: float = Field(default=3600.0, description="longest wait between attempts (Retry-After too)")
+    timeout_seconds: int = Field(default=15, ge=1, description="how long one Slack call may take")
+    send_lease_seconds: float = Field(
+        default=60.0,
+        description="a sender holds each message this long; a message whose sender died is taken over "
+        "after it (and checked in Slack first). Must exceed timeout_seconds",
+    )
     snooze_minutes: float = Field(default=60.0, description="how long the Snooze button hides a case")
     user_map: dict[str, str] = Field(default_factory=dict, description="Slack user id -> agent name")
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> SlackSettings:
+        # a send still in flight when its lease ends could be taken over and sent twice
+        if self.send_lease_seconds <= self.timeout_seconds:
+            raise ValueError(
+                f"send_lease_seconds ({self.send_lease_seconds}) must exceed timeout_seconds ({self.timeout_seconds})"
+            )
+        return self
 
 
 class RoutingRule(BaseModel):

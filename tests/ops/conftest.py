@@ -16,6 +16,7 @@ from ops_procs import WorkerProcess
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 ENGAGEBOT = Path(sys.executable).parent / "engagebot"
+sys.path.append(str(HERE.parent / "engagement"))  # slack_server: the local Slack-like server
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from ops_procs import WorkerProcess, wait_for
+from ops_procs import WorkerProcess, json_counts, outbox_status, wait_for
 from ops_sink import delivered_keys
 from sqlalchemy import Engine, func, select, text
 from sqlmodel import col
@@ -63,22 +62,6 @@ def add_outbox(engine: Engine, n: int) -> list[str]:
             Outbox(channel="slack", kind="new_case", dedupe_key=key, payload={"i": i}) for i, key in enumerate(keys)
         )
     return keys
-
-
-def outbox_status(engine: Engine) -> dict[str, int]:
-    with session_scope(engine) as session:
-        rows = session.execute(select(col(Outbox.status), func.count()).group_by(col(Outbox.status)))
-        return {str(status): int(n) for status, n in rows}
-
-
-def json_counts(worker: WorkerProcess, key: str) -> int:
-    """Sum a count the sink step reported in the worker's JSON log lines."""
-    total = 0
-    for line in worker.text().splitlines():
-        if line.startswith("{"):
-            record: dict[str, Any] = json.loads(line)
-            total += int(record.get("counts", {}).get(key, 0))
-    return total
 
 
 @pytest.mark.postgres

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 18:39:19.056372
+Create Date: 2026-12-06 09:35:02.963049
 """
 
 from collections.abc import Sequence
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
+import db.search
 import db.types
 
 
@@ -71,6 +72,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_job_runs_source'), ['source'], unique=False)
         batch_op.create_index(batch_op.f('ix_job_runs_started_at'), ['started_at'], unique=False)
 
+    op.create_table('login_throttles',
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('last_failure_at', db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('retry_at', db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('locked_until', db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('key')
+    )
+    with op.batch_alter_table('login_throttles', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_throttles_locked_until'), ['locked_until'], unique=False)
+
     op.create_table('quarantined_records',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('fingerprint', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -86,6 +98,16 @@ def upgrade() -> None:
     with op.batch_alter_table('quarantined_records', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_quarantined_records_source'), ['source'], unique=False)
 
+    op.create_table('saved_replies',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('team', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=10000), nullable=False),
+    sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('updated_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('team', 'name', name='uq_saved_replies_team_name')
+    )
     op.create_table('scheduler_leases',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
@@ -106,8 +128,10 @@ def upgrade() -> None:
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('team', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('is_away', sa.Boolean(), nullable=False),
+    sa.Column('slack_user_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('slack_user_id')
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_email'), ['email'], unique=True)
@@ -161,6 +185,7 @@ def upgrade() -> None:
     sa.Column('rating', sa.Integer(), nullable=True),
     sa.Column('engagement', sa.Integer(), nullable=True),
     sa.Column('app_version', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('text_truncated', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False),
@@ -177,6 +202,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_posts_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_posts_is_brand'), ['is_brand'], unique=False)
         batch_op.create_index(batch_op.f('ix_posts_source'), ['source'], unique=False)
+
+    op.create_table('web_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_reason', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('client_address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('user_agent', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_hash')
+    )
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_sessions_user_id'), ['user_id'], unique=False)
 
     op.create_table('cases',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -204,6 +247,7 @@ def upgrade() -> None:
     sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('closed_at', db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('similar_group', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['author_id'], ['authors.id'], ),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
     sa.ForeignKeyConstraint(['post_id'], ['posts.id'], ),
@@ -217,6 +261,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_platform'), ['platform'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_post_id'), ['post_id'], unique=False)
         batch_op.create_index('ix_cases_queue', ['status', 'team', 'priority'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cases_similar_group'), ['similar_group'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_sla_due_at'), ['sla_due_at'], unique=False)
         batch_op.create_index('ix_cases_status_priority', ['status', 'priority'], unique=False)
 
@@ -311,6 +356,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_events_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_events_created_at'), ['created_at'], unique=False)
 
+    op.create_table('case_notes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('author', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=5000), nullable=False),
+    sa.Column('mentions', sa.JSON(), nullable=False),
+    sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('case_notes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_notes_case_id'), ['case_id'], unique=False)
+
     op.create_table('case_posts',
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('post_id', sa.Integer(), nullable=False),
@@ -319,6 +377,38 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('case_id', 'post_id'),
     sa.UniqueConstraint('post_id')
     )
+    op.create_table('case_presence',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('user_name', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('activity', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('seen_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('case_id', 'user_name', name='uq_case_presence_case_user')
+    )
+    with op.batch_alter_table('case_presence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_presence_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_presence_seen_at'), ['seen_at'], unique=False)
+
+    op.create_table('case_sketches',
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('band', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.PrimaryKeyConstraint('case_id', 'band')
+    )
+    with op.batch_alter_table('case_sketches', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_sketches_band'), ['band'], unique=False)
+
+    op.create_table('case_tags',
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('tag', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.PrimaryKeyConstraint('case_id', 'tag')
+    )
+    with op.batch_alter_table('case_tags', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_tags_tag'), ['tag'], unique=False)
+
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -329,6 +419,8 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('attempt_started_at', db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', db.types.UTCDateTime(timezone=True), nullable=True),
@@ -364,11 +456,31 @@ def upgrade() -> None:
     with op.batch_alter_table('replies', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_replies_case_id'), ['case_id'], unique=False)
 
+    op.create_table('reply_drafts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('user_name', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=10000), nullable=False),
+    sa.Column('updated_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('case_id', 'user_name', name='uq_reply_drafts_case_user')
+    )
+    with op.batch_alter_table('reply_drafts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reply_drafts_case_id'), ['case_id'], unique=False)
+
     # ### end Alembic commands ###
+    # Full-text search DDL that models cannot express (FTS5 table, GIN expression index).
+    db.search.upgrade_search()
 
 
 def downgrade() -> None:
+    db.search.downgrade_search()
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('reply_drafts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reply_drafts_case_id'))
+
+    op.drop_table('reply_drafts')
     with op.batch_alter_table('replies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_replies_case_id'))
 
@@ -379,7 +491,24 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_case_id'))
 
     op.drop_table('outbox')
+    with op.batch_alter_table('case_tags', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_tags_tag'))
+
+    op.drop_table('case_tags')
+    with op.batch_alter_table('case_sketches', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_sketches_band'))
+
+    op.drop_table('case_sketches')
+    with op.batch_alter_table('case_presence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_presence_seen_at'))
+        batch_op.drop_index(batch_op.f('ix_case_presence_case_id'))
+
+    op.drop_table('case_presence')
     op.drop_table('case_posts')
+    with op.batch_alter_table('case_notes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_notes_case_id'))
+
+    op.drop_table('case_notes')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_created_at'))
         batch_op.drop_index(batch_op.f('ix_audit_events_case_id'))
@@ -412,6 +541,7 @@ def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_status_priority')
         batch_op.drop_index(batch_op.f('ix_cases_sla_due_at'))
+        batch_op.drop_index(batch_op.f('ix_cases_similar_group'))
         batch_op.drop_index('ix_cases_queue')
         batch_op.drop_index(batch_op.f('ix_cases_post_id'))
         batch_op.drop_index(batch_op.f('ix_cases_platform'))
@@ -420,6 +550,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_cases_active_by_team', postgresql_where=sa.text("status IN ('open', 'claimed', 'pending_approval', 'escalated')"), sqlite_where=sa.text("status IN ('open', 'claimed', 'pending_approval', 'escalated')"))
 
     op.drop_table('cases')
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_sessions_user_id'))
+
+    op.drop_table('web_sessions')
     with op.batch_alter_table('posts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_posts_source'))
         batch_op.drop_index(batch_op.f('ix_posts_is_brand'))
@@ -440,10 +574,15 @@ def downgrade() -> None:
     op.drop_table('users')
     op.drop_table('source_cursors')
     op.drop_table('scheduler_leases')
+    op.drop_table('saved_replies')
     with op.batch_alter_table('quarantined_records', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_quarantined_records_source'))
 
     op.drop_table('quarantined_records')
+    with op.batch_alter_table('login_throttles', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_throttles_locked_until'))
+
+    op.drop_table('login_throttles')
     with op.batch_alter_table('job_runs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_job_runs_started_at'))
         batch_op.drop_index(batch_op.f('ix_job_runs_source'))
