@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
+import db.search
 import db.types
 ${imports if imports else ""}
 
@@ -22,7 +23,10 @@ depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
 def upgrade() -> None:
     ${upgrades if upgrades else "pass"}
+    # Full-text search DDL that models cannot express (FTS5 table, GIN expression index).
+    db.search.upgrade_search()
 
 
 def downgrade() -> None:
+    db.search.downgrade_search()
     ${downgrades if downgrades else "pass"}

@@ -1,6 +1,6 @@
 """All tables, importable from one place: ``from db.models import Post, Case``."""
 
-from db.models.cases import AuditEvent, Case, CasePost, LabelCorrection, Reply
+from db.models.cases import AuditEvent, Case, CaseNote, CasePost, CaseSketch, CaseTag, LabelCorrection, Reply
 from db.models.customers import AuthorMatchCheck, Customer, CustomerMatchCheck, Identity, Transaction
 from db.models.ops import JobRun, Outbox, SchedulerLease, User
 from db.models.posts import Author, Post, QuarantinedRecord, Score, SourceCursor
@@ -10,7 +10,10 @@ __all__ = [
     "Author",
     "AuthorMatchCheck",
     "Case",
+    "CaseNote",
     "CasePost",
+    "CaseSketch",
+    "CaseTag",
     "Customer",
     "CustomerMatchCheck",
     "Identity",

@@ -74,6 +74,11 @@ class Case(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
     closed_at: datetime | None = Field(default=None, sa_column=utc_column())
+    similar_group: int | None = Field(
+        default=None,
+        index=True,
+        description="id of the first case with near-identical text from another author (see CaseSketch)",
+    )
 
 
 class CasePost(SQLModel, table=True):
@@ -138,3 +143,38 @@ class LabelCorrection(SQLModel, table=True):
     new_label: str = Field(max_length=32)
     corrected_by: str = Field(max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class CaseNote(SQLModel, table=True):
+    """An internal note on a case (never posted); ``@name`` mentions notify those people."""
+
+    __tablename__ = "case_notes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    author: str = Field(max_length=255)
+    text: str = Field(max_length=5000)
+    mentions: list[str] = Field(default_factory=list, sa_column=json_column(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class CaseTag(SQLModel, table=True):
+    """A free-form label people put on a case ("refund", "press") to find and group it."""
+
+    __tablename__ = "case_tags"
+
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    tag: str = Field(max_length=64, primary_key=True, index=True)
+
+
+class CaseSketch(SQLModel, table=True):
+    """One MinHash band of a case's opening text: cases sharing a band are similar candidates.
+
+    Finding near-identical complaints by comparing every new case with every open one is
+    quadratic; banded MinHash turns it into an index look-up (``engagement.triage.similar``).
+    """
+
+    __tablename__ = "case_sketches"
+
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    band: str = Field(max_length=32, primary_key=True, index=True)

@@ -3,114 +3,99 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlmodel import Session, col
 
-from db.models import AuditEvent, Case, CasePost, Post, Reply
+from db.models import AuditEvent, Case, CasePost, CaseTag, Post, Reply
+from db.search import SearchMethod, post_matches
+from db.types import utcnow
 from engagement.queue.state import (
-    OPEN,
     CaseNotFound,
+    CaseStatus,
 )
 
 
-def _filtered(
-    query: Select[Any],
-    *,
-    team: str | None,
-    status: str | Iterable[str] | None,
-    platform: str | None,
-    tier: str | None,
-    lang: str | None,
-    search: str | None,
-    assignee: str | None,
-    claimed_by: str | None,
-) -> Select[Any]:
-    if status is not None:
-        statuses = [status] if isinstance(status, str) else list(status)
-        query = query.where(col(Case.status).in_(statuses))
-    if team is not None:
-        query = query.where(col(Case.team) == team)
-    if platform is not None:
-        query = query.where(col(Case.platform) == platform)
-    if tier is not None:
-        query = query.where(col(Case.tier) == tier)
-    if lang is not None:
-        query = query.where(col(Case.lang) == lang)
-    if assignee is not None:
-        query = query.where(col(Case.assignee) == assignee)
-    if claimed_by is not None:
-        query = query.where(col(Case.claimed_by) == claimed_by)
-    if search:
-        pattern = f"%{search.lower()}%"
-        matching = (
-            select(col(CasePost.case_id))
-            .join(Post, col(Post.id) == col(CasePost.post_id))
-            .where(func.lower(col(Post.text)).like(pattern))
-        )
-        query = query.where(col(Case.id).in_(matching))
-    return query
+@dataclass(frozen=True)
+class CaseFilter:
+    """Every filter of the queue's listings, in one place (web, API, CLI and exports use it).
 
-
-def list_cases(
-    session: Session,
-    *,
-    team: str | None = None,
-    status: str | Iterable[str] | None = OPEN,
-    platform: str | None = None,
-    tier: str | None = None,
-    lang: str | None = None,
-    search: str | None = None,
-    assignee: str | None = None,
-    claimed_by: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> list[Case]:
-    """Cases matching every filter given, highest priority first (``status=None``: any status).
-
-    ``search`` matches any of the case's posts' text, case-insensitively.
+    ``status=None``: any status. ``mine``: assigned to or claimed by that person.
+    ``unassigned``: no assignee and nobody holding it. ``snoozed``: ``hide`` (the open list:
+    snoozed cases leave it until due), ``only`` (what is snoozed now) or ``any``.
+    ``search`` holds every word in any of the case's posts (full-text index; ``search_method
+    ="like"`` is the old substring scan, kept as the benchmark's baseline).
     """
-    query = _filtered(
-        select(Case),
-        team=team,
-        status=status,
-        platform=platform,
-        tier=tier,
-        lang=lang,
-        search=search,
-        assignee=assignee,
-        claimed_by=claimed_by,
-    )
+
+    team: str | None = None
+    status: str | Iterable[str] | None = CaseStatus.OPEN
+    platform: str | None = None
+    tier: str | None = None
+    lang: str | None = None
+    search: str | None = None
+    assignee: str | None = None
+    claimed_by: str | None = None
+    mine: str | None = None
+    unassigned: bool = False
+    tag: str | None = None
+    snoozed: Literal["hide", "only", "any"] = "hide"
+    now: datetime | None = None
+    search_method: SearchMethod = "fulltext"
+
+    def apply(self, query: Select[Any], *, dialect: str) -> Select[Any]:
+        """``query`` (over ``cases``) narrowed by every filter given."""
+        if self.status is not None:
+            statuses = [self.status] if isinstance(self.status, str) else list(self.status)
+            query = query.where(col(Case.status).in_(statuses))
+        for column, value in (
+            (Case.team, self.team),
+            (Case.platform, self.platform),
+            (Case.tier, self.tier),
+            (Case.lang, self.lang),
+            (Case.assignee, self.assignee),
+            (Case.claimed_by, self.claimed_by),
+        ):
+            if value is not None:
+                query = query.where(col(column) == value)
+        if self.mine is not None:
+            query = query.where(or_(col(Case.assignee) == self.mine, col(Case.claimed_by) == self.mine))
+        if self.unassigned:
+            query = query.where(col(Case.assignee).is_(None), col(Case.claimed_by).is_(None))
+        if self.tag:
+            tagged = select(col(CaseTag.case_id)).where(col(CaseTag.tag) == self.tag.strip().lower())
+            query = query.where(col(Case.id).in_(tagged))
+        now = self.now or utcnow()
+        if self.snoozed == "hide":
+            query = query.where(or_(col(Case.snoozed_until).is_(None), col(Case.snoozed_until) <= now))
+        elif self.snoozed == "only":
+            query = query.where(col(Case.snoozed_until) > now)
+        if self.search:
+            matching = (
+                select(col(CasePost.case_id))
+                .join(Post, col(Post.id) == col(CasePost.post_id))
+                .where(post_matches(self.search, dialect=dialect, method=self.search_method))
+            )
+            query = query.where(col(Case.id).in_(matching))
+        return query
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def list_cases(session: Session, *, limit: int = 50, offset: int = 0, **filters: Any) -> list[Case]:
+    """Cases matching every filter given (``CaseFilter``'s fields), highest priority first."""
+    query = CaseFilter(**filters).apply(select(Case), dialect=_dialect(session))
     query = query.order_by(col(Case.priority).desc(), col(Case.id)).limit(limit).offset(offset)
     return list(session.execute(query).scalars().all())
 
 
-def count_cases(
-    session: Session,
-    *,
-    team: str | None = None,
-    status: str | Iterable[str] | None = OPEN,
-    platform: str | None = None,
-    tier: str | None = None,
-    lang: str | None = None,
-    search: str | None = None,
-    assignee: str | None = None,
-    claimed_by: str | None = None,
-) -> int:
+def count_cases(session: Session, **filters: Any) -> int:
     """How many cases ``list_cases`` would page through with the same filters."""
-    query = _filtered(
-        select(func.count()).select_from(Case),
-        team=team,
-        status=status,
-        platform=platform,
-        tier=tier,
-        lang=lang,
-        search=search,
-        assignee=assignee,
-        claimed_by=claimed_by,
-    )
+    query = CaseFilter(**filters).apply(select(func.count()).select_from(Case), dialect=_dialect(session))
     return int(session.execute(query).scalar_one())
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 09:35:02.963049
+Create Date: 2026-12-06 09:39:15.290753
 """
 
 from collections.abc import Sequence
