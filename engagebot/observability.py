@@ -86,7 +86,11 @@ class DatabaseCollector(Collector):
         yield collected
         yield CounterMetricFamily("engagebot_posts_scored", "Posts with a sentiment score", value=data.scored_posts)
         yield GaugeMetricFamily("engagebot_unscored_posts", "Posts waiting for a score", value=data.unscored_posts)
-        cases = GaugeMetricFamily("engagebot_open_cases", "Open, claimed or escalated cases, per tier", labels=["tier"])
+        cases = GaugeMetricFamily(
+            "engagebot_open_cases",
+            "Cases still to act on (open, claimed, pending approval, escalated), per tier",
+            labels=["tier"],
+        )
         for tier, n in sorted(data.open_cases_by_tier.items()):
             cases.add_metric([tier], n)
         yield cases

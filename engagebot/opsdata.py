@@ -16,8 +16,7 @@ from sqlmodel import Session, col
 from db.engine import session_scope
 from db.models import Case, JobRun, Outbox, Post, QuarantinedRecord, SchedulerLease, Score
 from db.types import utcnow
-
-OPEN_STATUSES = ("open", "claimed", "escalated")
+from engagement.queue.state import ACTIVE_STATUSES
 
 
 @dataclass
@@ -57,7 +56,11 @@ class Leader:
 
 
 def backlog(session: Session, *, now: datetime | None = None) -> Backlog:
-    """Count posts, scores, open cases, breaches, outbox and quarantine in one pass each."""
+    """Count posts, scores, open cases, breaches, outbox and quarantine in one pass each.
+
+    Open cases are the queue's own ``ACTIVE_STATUSES`` (``pending_approval`` included), the one
+    definition the queue page, lead view, Slack and ``/metrics`` share.
+    """
     now = now or utcnow()
     by_source = {
         str(source): int(n)
@@ -67,12 +70,12 @@ def backlog(session: Session, *, now: datetime | None = None) -> Backlog:
     by_tier = {
         str(tier or "none"): int(n)
         for tier, n in session.execute(
-            select(col(Case.tier), func.count()).where(col(Case.status).in_(OPEN_STATUSES)).group_by(col(Case.tier))
+            select(col(Case.tier), func.count()).where(col(Case.status).in_(ACTIVE_STATUSES)).group_by(col(Case.tier))
         )
     }
     breaches = session.execute(
         select(func.count())
-        .where(and_(col(Case.status).in_(OPEN_STATUSES), col(Case.sla_due_at) < now))
+        .where(and_(col(Case.status).in_(ACTIVE_STATUSES), col(Case.sla_due_at) < now))
         .select_from(Case)
     ).scalar_one()
     outbox = {

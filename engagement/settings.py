@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
@@ -20,9 +21,6 @@ class TriageSettings(BaseModel):
         default_factory=lambda: {1: 0.95, 2: 0.85, 3: 0.45, 4: 0.1, 5: 0.05},
         description="P(negative) implied by each star rating",
     )
-    reach_base_value: float = Field(default=10.0, description="value of an unlinked author's voice before followers")
-    value_per_follower: float = Field(default=0.02, description="value of each follower who may read the post")
-    reach_value_cap: float = Field(default=5000.0, description="the most an unlinked author's reach is worth")
     aging_weight: float = Field(default=1.0, description="priority grows by this x (age / SLA): 2x when due")
     aging_cap: float = Field(default=2.0, description="age / SLA stops counting above this (breached cases)")
     chunk_size: int = Field(default=500, description="posts triaged and committed per chunk")
@@ -215,10 +213,14 @@ class ReportSettings(BaseModel):
 
 
 class RclvSettings(BaseModel):
-    """Weights of rCLV = CLV + the value of a customer's voice (``engagement.customers.value``)."""
+    """Reach value, the one formula of what a voice is worth (``engagement.customers.value``): it
+    is added to a linked customer's CLV (rCLV) and values an unlinked author's case on its own."""
 
+    base_value: float = Field(
+        default=10.0, ge=0, description="what any voice is worth before followers and engagement"
+    )
     value_per_follower: float = Field(
-        default=0.02, ge=0, description="value of each follower of a linked account"
+        default=0.02, ge=0, description="value of each follower (of the author, or of a customer's linked accounts)"
     )
     value_per_engagement: float = Field(
         default=0.5, ge=0, description="value of each like/reply/repost on their recent posts"
@@ -227,7 +229,7 @@ class RclvSettings(BaseModel):
         default=90.0, gt=0, description="posts this recent count towards engagement"
     )
     reach_value_cap: float = Field(
-        default=5000.0, ge=0, description="the most a customer's voice adds to their CLV"
+        default=5000.0, ge=0, description="the most a voice is worth (added to CLV, or an unlinked author's value)"
     )
 
 
@@ -252,6 +254,15 @@ class ClvSettings(BaseModel):
     rclv: RclvSettings = Field(default_factory=RclvSettings)
 
 
+#: Reach settings that ``[engagement.triage]`` had until the one reach-value rule: old key -> new key in
+#: ``[engagement.clv.rclv]``.
+MOVED_REACH_SETTINGS = {
+    "reach_base_value": "base_value",
+    "value_per_follower": "value_per_follower",
+    "reach_value_cap": "reach_value_cap",
+}
+
+
 class EngagementSettings(BaseModel):
     triage: TriageSettings = Field(default_factory=TriageSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
@@ -260,3 +271,40 @@ class EngagementSettings(BaseModel):
     web: WebSettings = Field(default_factory=WebSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     clv: ClvSettings = Field(default_factory=ClvSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_reach_settings(cls, data: object) -> object:
+        """Move ``triage.reach_base_value``, ``triage.value_per_follower`` and
+        ``triage.reach_value_cap`` to ``clv.rclv`` with a warning; refuse them where ``clv.rclv``
+        sets the same weight to another value (which one was meant cannot be known)."""
+        if not isinstance(data, dict) or not isinstance(data.get("triage"), dict):
+            return data
+        triage = dict(data["triage"])
+        moved = {old: triage.pop(old) for old in list(triage) if old in MOVED_REACH_SETTINGS}
+        if not moved:
+            return data
+        clv = data.get("clv") or {}
+        rclv = clv.get("rclv") or {} if isinstance(clv, dict) else None
+        if not isinstance(clv, dict) or not isinstance(rclv, dict):
+            raise ValueError(
+                f"engagement.triage.{', '.join(moved)} moved to the table engagement.clv.rclv: set them there"
+            )
+        clv, rclv = dict(clv), dict(rclv)
+        for old, value in moved.items():
+            new = MOVED_REACH_SETTINGS[old]
+            if new in rclv and rclv[new] != value:
+                raise ValueError(
+                    f"engagement.triage.{old} = {value!r} was removed and conflicts with "
+                    f"engagement.clv.rclv.{new} = {rclv[new]!r}: reach value has one formula now; "
+                    f"delete engagement.triage.{old}"
+                )
+            rclv.setdefault(new, value)
+            warnings.warn(
+                f"engagement.triage.{old} was removed: reach value has one formula and one settings "
+                f"section, engagement.clv.rclv (used as engagement.clv.rclv.{new}; move it there)",
+                FutureWarning,
+                stacklevel=2,
+            )
+        clv["rclv"] = rclv
+        return {**data, "triage": triage, "clv": clv}

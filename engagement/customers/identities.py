@@ -20,10 +20,11 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
-from sqlalchemy import Engine, String, cast, or_
+from sqlalchemy import Engine, Select, String, Subquery, and_, cast, func, or_, union_all
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from db.claims import serialise
@@ -402,16 +403,73 @@ def link_manually(session: Session, customer_id: int, author_id: int, by: str) -
     return identity
 
 
+def customer_links(author_ids: Collection[int] | None = None) -> Subquery:
+    """Subquery ``(author_id, customer_id)``: the one customer behind each author (THE rule).
+
+    Only confirmed identities count. An identity matches an author it was attached to
+    (``Identity.author_id``) or, on the same platform, by platform user id or by handle (a
+    CRM row whose author has not been attached yet by ``link_authors``). Where several
+    customers claim one author, the most confident link wins, then the oldest link. Triage,
+    the queue and case pages, Slack and the weekly report all read the customer through this
+    rule (``customers_for_authors``, ``customer_for_author`` or a join on the subquery).
+
+    Three equi-joins in a UNION rather than one OR join, so each can use its index (an OR join
+    made SQLite compare every author with every identity). ``author_ids`` narrows every branch.
+    """
+    confirmed = col(Identity.status) == "confirmed"
+    same_platform = col(Identity.platform) == col(Author.platform)
+    ways = (
+        col(Identity.author_id) == col(Author.id),
+        and_(same_platform, col(Identity.platform_user_id) == col(Author.external_id)),
+        and_(same_platform, col(Identity.handle) == col(Author.handle)),
+    )
+    branches: list[Select[int, int, int, float]] = []
+    for on in ways:
+        branch: Select[int, int, int, float] = (
+            sa_select(
+                col(Author.id).label("author_id"),
+                col(Identity.id).label("identity_id"),
+                col(Identity.customer_id).label("customer_id"),
+                col(Identity.confidence).label("confidence"),
+            )
+            .select_from(Author)
+            .join(Identity, on)
+            .where(confirmed)
+        )
+        if author_ids is not None:
+            branch = branch.where(col(Author.id).in_(sorted(set(author_ids))))
+        branches.append(branch)
+    matches = union_all(*branches).subquery("identity_matches")
+    ranked = sa_select(
+        matches.c.author_id,
+        matches.c.customer_id,
+        func.row_number()
+        .over(partition_by=matches.c.author_id, order_by=(matches.c.confidence.desc(), matches.c.identity_id))
+        .label("rank"),
+    ).subquery("ranked_matches")
+    return (
+        sa_select(ranked.c.author_id, ranked.c.customer_id)
+        .where(ranked.c.rank == 1)
+        .subquery("author_customers")
+    )
+
+
+def customers_for_authors(session: Session, author_ids: Collection[int]) -> dict[int, Customer]:
+    """Author id -> the customer behind that author (``customer_links``); unlinked are left out."""
+    found: dict[int, Customer] = {}
+    wanted = sorted(set(author_ids))
+    for chunk in _chunks(wanted):
+        links = customer_links(chunk)
+        rows = session.execute(
+            sa_select(links.c.author_id, Customer).join(Customer, col(Customer.id) == links.c.customer_id)
+        ).all()
+        found.update((int(author_id), customer) for author_id, customer in rows)
+    return found
+
+
 def customer_for_author(session: Session, author_id: int) -> Customer | None:
-    """The customer behind an author, through confirmed links only (best confidence first)."""
-    identity = session.exec(
-        select(Identity)
-        .where(Identity.author_id == author_id, Identity.status == "confirmed")
-        .order_by(col(Identity.confidence).desc(), col(Identity.id))
-    ).first()
-    if identity is None:
-        return None
-    return session.get(Customer, identity.customer_id)
+    """The customer behind one author (``customer_links``), or ``None``."""
+    return customers_for_authors(session, [author_id]).get(author_id)
 
 
 def list_identities(session: Session, *, status: str | None = None, limit: int = 100) -> list[Identity]:

@@ -11,14 +11,19 @@ customer's own inputs (x, t_x, T, spend) and ``clv_updated_at`` the time.
 
 rCLV (real CLV) adds the value of the customer's voice::
 
-    reach_value = min(reach_value_cap,
-                      value_per_follower x followers + value_per_engagement x engagement)
+    reach_value = min(reach_value_cap, base_value
+                      + value_per_follower x followers + value_per_engagement x engagement)
     rclv        = (clv or 0) + reach_value
 
 where ``followers`` is the sum over the customer's confirmed linked accounts and ``engagement``
-the likes + replies + reposts on their posts of the last ``engagement_window_days``. Weights
-live in ``[engagement.clv.rclv]``; ``rclv_parts`` stores every term and weight for the agents.
-Unlinked authors are valued by ``voice_value`` alone (the same formula, no CLV).
+the likes + replies + reposts on their posts of the last ``engagement_window_days``; a customer
+with no linked account has no voice (reach value 0). Weights live in ``[engagement.clv.rclv]``;
+``rclv_parts`` stores every term and weight for the agents.
+
+This is the one reach-value rule (``voice_value``, ``case_reach_value``): triage prices an
+unlinked author by the same formula over the author's own followers and engagement, and a
+linked customer's case shows the reach value stored in their ``rclv_parts``, so the case's
+"why" and its customer card always show the same number.
 """
 
 from __future__ import annotations
@@ -47,7 +52,9 @@ log = logging.getLogger(__name__)
 CHUNK = 500
 MODEL = "bgnbd+gammagamma"
 FALLBACK = "fallback_mean_spend"
-FORMULA = "rclv = clv + min(reach_value_cap, value_per_follower*followers + value_per_engagement*engagement)"
+FORMULA = (
+    "rclv = clv + min(reach_value_cap, base_value + value_per_follower*followers + value_per_engagement*engagement)"
+)
 
 
 def voice_value(
@@ -55,12 +62,52 @@ def voice_value(
     engagement: int | float | None,
     settings: RclvSettings | ClvSettings,
 ) -> float:
-    """What a voice is worth: followers and engagement, weighted and capped (see module doc)."""
+    """What a voice is worth: a base, plus followers and engagement, weighted and capped.
+
+    The one reach-value formula (see module doc), for linked customers and unlinked authors.
+    """
     weights = settings.rclv if isinstance(settings, ClvSettings) else settings
-    raw = weights.value_per_follower * max(0.0, float(followers or 0)) + weights.value_per_engagement * max(
-        0.0, float(engagement or 0)
+    raw = (
+        weights.base_value
+        + weights.value_per_follower * max(0.0, float(followers or 0))
+        + weights.value_per_engagement * max(0.0, float(engagement or 0))
     )
     return float(min(weights.reach_value_cap, raw))
+
+
+def case_reach_value(
+    customer: Customer | None,
+    *,
+    followers: int | None,
+    engagement: int | None,
+    settings: RclvSettings,
+) -> float:
+    """The reach value a case shows and prices with, for its author (and linked customer).
+
+    A linked customer whose rCLV has been computed: the reach value stored in their
+    ``rclv_parts`` (the one inside their rCLV, the customer card's number). Anyone else: the
+    author's own voice by ``voice_value``.
+    """
+    parts = customer.rclv_parts if customer is not None and customer.rclv is not None else None
+    if parts and isinstance(parts.get("reach_value"), int | float):
+        return float(parts["reach_value"])
+    return round(voice_value(followers, engagement, settings), 2)
+
+
+def author_engagement(session: Session, author_ids: Sequence[int], *, since: datetime) -> dict[int, int]:
+    """Likes + replies + reposts on each author's own posts since ``since`` (the voice's reach)."""
+    if not author_ids:
+        return {}
+    rows = session.exec(
+        select(Post.author_id, func.sum(Post.engagement))
+        .where(
+            col(Post.author_id).in_(sorted(set(author_ids))),
+            col(Post.created_at) >= since,
+            col(Post.is_brand).is_(False),
+        )
+        .group_by(col(Post.author_id))
+    ).all()
+    return {int(author_id): int(total or 0) for author_id, total in rows if author_id is not None}
 
 
 @dataclass(frozen=True)
@@ -222,7 +269,7 @@ def voices(session: Session, customer_ids: Sequence[int], *, since: datetime) ->
 
 
 def _set_rclv(customer: Customer, voice: Voice, settings: RclvSettings) -> None:
-    reach = voice_value(voice.followers, voice.engagement, settings)
+    reach = voice_value(voice.followers, voice.engagement, settings) if voice.accounts else 0.0
     customer.rclv = round((customer.clv or 0.0) + reach, 2)
     customer.rclv_parts = {
         "clv": customer.clv,
@@ -233,6 +280,7 @@ def _set_rclv(customer: Customer, voice: Voice, settings: RclvSettings) -> None:
         "posts": voice.posts,
         "linked_accounts": voice.accounts,
         "weights": {
+            "base_value": settings.base_value,
             "value_per_follower": settings.value_per_follower,
             "value_per_engagement": settings.value_per_engagement,
             "reach_value_cap": settings.reach_value_cap,

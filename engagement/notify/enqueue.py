@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from db.engine import session_scope
 from db.models import Case, Customer, Outbox, Post, Score, User
+from db.scores import current_score_id
 from db.types import utcnow
 from engagement.notify import blocks
 from engagement.queue import ACTIVE_STATUSES, OPEN, audit
@@ -219,18 +220,12 @@ def negative_counts(
     width = timedelta(hours=slack.spike_window_hours)
     windows = slack.spike_baseline_windows + 1
     start = now - width * windows
-    newest = (
-        select(col(Score.post_id), func.max(col(Score.id)).label("score_id"))
-        .join(Post, col(Post.id) == col(Score.post_id))
-        .where(col(Post.created_at) >= start, col(Post.created_at) < now)
-        .group_by(col(Score.post_id))
-        .subquery()
-    )
     rows = session.execute(
         select(col(Post.source), col(Post.text), col(Post.created_at))
-        .join(newest, newest.c.post_id == col(Post.id))
-        .join(Score, col(Score.id) == newest.c.score_id)
+        .join(Score, col(Score.id) == current_score_id(col(Post.id)))
         .where(
+            col(Post.created_at) >= start,
+            col(Post.created_at) < now,
             col(Post.is_brand).is_(False),
             col(Score.p_negative) >= settings.triage.negative_threshold,
             col(Score.label) != "unsupported_language",

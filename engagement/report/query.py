@@ -6,21 +6,21 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, union_all
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from db.models import (
     Author,
     Case,
     Customer,
-    Identity,
     JobRun,
     Post,
     QuarantinedRecord,
     Reply,
     Score,
 )
-from db.models.posts import HUMAN_CORRECTION_MODEL_ID
+from db.scores import current_score_id
+from engagement.customers.identities import customer_links
 from engagement.customers.tiers import STANDARD, UNLINKED, customer_value, tier_cutoffs, tier_for
 from engagement.report.rows import (
     NEGATIVE,
@@ -50,33 +50,9 @@ def newest_post_time(*, session: Session) -> datetime | None:
 
 
 def _author_links() -> Any:
-    """Subquery: author id -> one confirmed customer, matched by linked author, platform user id
-    or handle (the lowest customer id where several claim the account).
-
-    Three equi-joins in a UNION rather than one OR join, so each can use its index (an OR join
-    made SQLite compare every author with every identity).
-    """
-    confirmed = col(Identity.status) == "confirmed"
-    same_platform = col(Identity.platform) == col(Author.platform)
-    by_author: Select[int, int] = select(
-        col(Identity.author_id).label("author_id"), col(Identity.customer_id).label("customer_id")
-    ).where(confirmed, col(Identity.author_id).is_not(None))
-    by_user_id: Select[int, int] = (
-        select(col(Author.id).label("author_id"), col(Identity.customer_id).label("customer_id"))
-        .join(Identity, and_(same_platform, col(Identity.platform_user_id) == col(Author.external_id)))
-        .where(confirmed)
-    )
-    by_handle: Select[int, int] = (
-        select(col(Author.id).label("author_id"), col(Identity.customer_id).label("customer_id"))
-        .join(Identity, and_(same_platform, col(Identity.handle) == col(Author.handle)))
-        .where(confirmed)
-    )
-    links = union_all(by_author, by_user_id, by_handle).subquery()
-    return (
-        select(links.c.author_id, func.min(links.c.customer_id).label("customer_id"))
-        .group_by(links.c.author_id)
-        .subquery()
-    )
+    """Subquery: author id -> the customer behind that author (the one rule,
+    ``engagement.customers.identities.customer_links``)."""
+    return customer_links()
 
 
 def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
@@ -108,25 +84,19 @@ def load_customers(ids: Iterable[int], *, session: Session, fractions: Mapping[s
 def newest_labels(start: datetime, end: datetime, *, session: Session) -> dict[int, str]:
     """Post id -> the label that counts, for posts written in [start, end).
 
-    As everywhere (``db.scores.current_scores``): an agent's correction, else the newest model
-    score. Read in score order and resolved here: a window function joined back to the posts
-    made SQLite crawl on a 12-week window.
+    The one rule (``db.scores.current_score_id``): an agent's correction, else the newest model
+    score.
     """
     statement = (
-        select(col(Score.post_id), col(Score.label), col(Score.model_id))
+        select(col(Score.post_id), col(Score.label))
         .join(Post, col(Post.id) == col(Score.post_id))
-        .where(col(Post.created_at) >= start, col(Post.created_at) < end)
-        .order_by(col(Score.post_id), col(Score.scored_at), col(Score.id))
+        .where(
+            col(Post.created_at) >= start,
+            col(Post.created_at) < end,
+            col(Score.id) == current_score_id(col(Post.id)),
+        )
     )
-    labels: dict[int, str] = {}
-    corrected: set[int] = set()
-    for post_id, label, model_id in session.execute(statement).all():
-        if post_id in corrected:
-            continue  # a newer model score never undoes a person's correction
-        labels[post_id] = label
-        if model_id == HUMAN_CORRECTION_MODEL_ID:
-            corrected.add(post_id)
-    return labels
+    return {int(post_id): str(label) for post_id, label in session.execute(statement).all()}
 
 
 def author_customers(*, session: Session) -> dict[int, int]:

@@ -31,8 +31,8 @@ from engagement.customers.tiers import TierCutoffs, customer_value, tier_cutoffs
 from engagement.queue import ACTIVE_STATUSES, CLOSED, DISMISSED, OPEN, audit
 from engagement.settings import EngagementSettings
 from engagement.triage.assignment import Assigner
-from engagement.triage.facts import PostFacts, dedupe_key_for, gather_facts
-from engagement.triage.priority import ValueFacts, assess
+from engagement.triage.facts import PostFacts, dedupe_key_for, gather_facts, value_facts
+from engagement.triage.priority import assess
 from engagement.triage.routing import CaseFacts, route, sla_due, sla_hours, validate_rules
 
 log = logging.getLogger(__name__)
@@ -44,21 +44,6 @@ UNSUPPORTED = "unsupported_language"
 def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _value_facts(fact: PostFacts) -> ValueFacts:
-    customer = fact.customer
-    followers = fact.author.followers if fact.author is not None else None
-    if customer is None:
-        return ValueFacts(linked=False, followers=followers)
-    return ValueFacts(
-        linked=True,
-        clv=customer.clv,
-        rclv=customer.rclv,
-        churn_risk=customer.churn_risk,
-        followers=followers,
-        customer_name=customer.name,
-    )
 
 
 def _tier(fact: PostFacts, cutoffs: TierCutoffs) -> str:
@@ -80,7 +65,7 @@ def _price(
     tier = _tier(worst, cutoffs)
     hours = sla_hours(tier, settings.routing)
     priority = assess(
-        facts=_value_facts(worst),
+        facts=value_facts(worst),
         p_negative=float(worst.p_negative or 0.0),
         created_at=opened_at,
         now=now,
@@ -260,7 +245,7 @@ def _refresh_cases(
     for case_id, post in links:
         posts_of[int(case_id)].append(post)
     all_posts = [p for posts in posts_of.values() for p in posts]
-    facts = {f.post.id: f for f in gather_facts(session, all_posts, settings)}
+    facts = {f.post.id: f for f in gather_facts(session, all_posts, settings, now=now)}
     for case in cases:
         assert case.id is not None
         fact_list = [facts[p.id] for p in posts_of.get(case.id, []) if p.id in facts]
@@ -351,7 +336,7 @@ def triage(engine: Engine, settings: EngagementSettings, *, now: datetime | None
         with session_scope(engine, write=True) as session:
             assigner = Assigner(session, settings.routing.agent_capacity) if settings.routing.auto_assign else None
             posts = list(session.execute(select(Post).where(col(Post.id).in_(ids)).order_by(col(Post.id))).scalars())
-            facts = gather_facts(session, posts, settings)
+            facts = gather_facts(session, posts, settings, now=now)
             counts["considered"] += len(facts)
             candidates = [f for f in facts if _is_candidate(f, settings, counts)]
             _open_cases(session, settings, candidates, cutoffs, assigner, now, counts)

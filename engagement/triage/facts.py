@@ -1,23 +1,28 @@
-"""What triage knows of a post: its newest score, author, linked customer and when it was answered.
+"""What triage knows of a post: its current score, author, customer, reach value and when it was answered.
 
-A handful of set queries per chunk of posts (no per-post round trips). Customers are read from
-the shared tables (a confirmed ``Identity`` links an author to a ``Customer``).
+A handful of set queries per chunk of posts (no per-post round trips). The score, the customer
+behind the author and the reach value each come from their one shared rule.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select, tuple_
 from sqlmodel import Session, col
 
-from db.models import Author, CasePost, Customer, Identity, Post, Reply
+from db.models import Author, CasePost, Customer, Post, Reply
+from db.models.posts import HUMAN_CORRECTION_MODEL_ID
 from db.scores import current_scores
+from db.types import utcnow
+from engagement.customers.identities import customers_for_authors
+from engagement.customers.value import author_engagement, case_reach_value
 from engagement.settings import EngagementSettings
-from engagement.triage.priority import combined_p_negative
+from engagement.triage.labels import UNSUPPORTED_LANGUAGE
+from engagement.triage.priority import ValueFacts, combined_p_negative
 
 ANSWERING_REPLY_STATUSES = ("sent", "dry_run", "sending")
 
@@ -33,6 +38,8 @@ class PostFacts:
     author: Author | None
     customer: Customer | None
     answered_at: datetime | None
+    reach_value: float = 0.0
+    labelled_by_person: bool = False
 
     @property
     def thread(self) -> str:
@@ -49,46 +56,6 @@ def dedupe_key_for(post: Post) -> str:
     thread = post.conversation_id or post.external_id
     who = str(post.author_id) if post.author_id is not None else f"post-{post.external_id}"
     return f"{post.platform}:{who}:{thread}"[:255]
-
-
-def _customers_for(session: Session, authors: Iterable[Author]) -> dict[int, Customer]:
-    """Author id -> linked customer, through a confirmed identity (by platform user id or
-    handle)."""
-    authors = list(authors)
-    if not authors:
-        return {}
-    platforms = {a.platform for a in authors}
-    ids = {a.external_id for a in authors}
-    handles = {a.handle.lower().lstrip("@") for a in authors if a.handle}
-    conditions = [col(Identity.platform_user_id).in_(ids)]
-    if handles:
-        conditions.append(col(Identity.handle).in_(handles))
-    rows = session.execute(
-        select(Identity, Customer)
-        .join(Customer, col(Customer.id) == col(Identity.customer_id))
-        .where(
-            col(Identity.status) == "confirmed",
-            col(Identity.platform).in_(platforms),
-            or_(*conditions),
-        )
-        .order_by(col(Identity.confidence).desc(), col(Identity.id))
-    ).all()
-    by_id: dict[tuple[str, str], Customer] = {}
-    by_handle: dict[tuple[str, str], Customer] = {}
-    for identity, customer in rows:
-        if identity.platform_user_id:
-            by_id.setdefault((identity.platform, identity.platform_user_id), customer)
-        if identity.handle:
-            by_handle.setdefault((identity.platform, identity.handle.lower().lstrip("@")), customer)
-    linked: dict[int, Customer] = {}
-    for author in authors:
-        assert author.id is not None
-        found = by_id.get((author.platform, author.external_id))
-        if found is None and author.handle:
-            found = by_handle.get((author.platform, author.handle.lower().lstrip("@")))
-        if found is not None:
-            linked[author.id] = found
-    return linked
 
 
 def _answered(session: Session, posts: Sequence[Post]) -> dict[int, datetime]:
@@ -156,8 +123,12 @@ def _answered(session: Session, posts: Sequence[Post]) -> dict[int, datetime]:
     return answered
 
 
-def gather_facts(session: Session, posts: Sequence[Post], settings: EngagementSettings) -> list[PostFacts]:
-    """Score, author, customer and answered time for each post (a handful of set queries)."""
+def gather_facts(
+    session: Session, posts: Sequence[Post], settings: EngagementSettings, *, now: datetime | None = None
+) -> list[PostFacts]:
+    """Score, author, customer, reach value and answered time for each post (a handful of set
+    queries). The score, customer and reach value come from the one rule of each
+    (``db.scores``, ``customers_for_authors``, ``case_reach_value``)."""
     post_ids = [p.id for p in posts if p.id is not None]
     scores = current_scores(session, post_ids)
     author_ids = {p.author_id for p in posts if p.author_id is not None}
@@ -166,23 +137,55 @@ def gather_facts(session: Session, posts: Sequence[Post], settings: EngagementSe
         if author_ids
         else {}
     )
-    customers = _customers_for(session, authors.values())
+    customers = customers_for_authors(session, list(authors))
+    rclv = settings.clv.rclv
+    now = now or utcnow()
+    engagement = author_engagement(
+        session, list(authors), since=now - timedelta(days=rclv.engagement_window_days)
+    )
     answered = _answered(session, posts)
     facts: list[PostFacts] = []
     for post in posts:
         assert post.id is not None
         score = scores.get(post.id)
-        p_text = float(score.p_negative) if score is not None else None
         label = score.label if score is not None else None
+        # A language the model does not cover has no text evidence (its probabilities are 0).
+        p_text = float(score.p_negative) if score is not None and label != UNSUPPORTED_LANGUAGE else None
+        author = authors.get(post.author_id) if post.author_id is not None else None
+        customer = customers.get(post.author_id) if post.author_id is not None else None
         facts.append(
             PostFacts(
                 post=post,
                 label=label,
+                labelled_by_person=score is not None and score.model_id == HUMAN_CORRECTION_MODEL_ID,
                 p_text=p_text,
                 p_negative=combined_p_negative(p_text, post.rating, settings.triage),
-                author=authors.get(post.author_id) if post.author_id is not None else None,
-                customer=customers.get(post.author_id) if post.author_id is not None else None,
+                author=author,
+                customer=customer,
                 answered_at=answered.get(post.id),
+                reach_value=case_reach_value(
+                    customer,
+                    followers=author.followers if author is not None else None,
+                    engagement=engagement.get(author.id or -1) if author is not None else None,
+                    settings=rclv,
+                ),
             )
         )
     return facts
+
+
+def value_facts(fact: PostFacts) -> ValueFacts:
+    """What the post's author is worth, as ``priority.assess`` prices it (triage and the report)."""
+    customer = fact.customer
+    followers = fact.author.followers if fact.author is not None else None
+    if customer is None:
+        return ValueFacts(linked=False, followers=followers, reach_value=fact.reach_value)
+    return ValueFacts(
+        linked=True,
+        clv=customer.clv,
+        rclv=customer.rclv,
+        churn_risk=customer.churn_risk,
+        followers=followers,
+        reach_value=fact.reach_value,
+        customer_name=customer.name,
+    )

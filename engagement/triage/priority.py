@@ -4,9 +4,9 @@ Pure functions, no database: triage gathers the facts, these turn them into a nu
 reasons an agent sees ("why is this first?").
 
 - value: the linked customer's rCLV (CLV plus the value of their voice), else their CLV; an
-  author with no linked customer is worth their reach alone:
-  ``reach_value = min(cap, base + value_per_follower x followers)``
-  (settings ``[engagement.triage]``).
+  author with no linked customer is worth their reach alone. Reach value has one formula,
+  ``engagement.customers.value.voice_value`` (settings ``[engagement.clv.rclv]``); triage hands
+  it in, worked out by ``case_reach_value``, so "why" shows the customer card's number.
 - P(negative): the sentiment model's probability; for reviews blended with the star rating,
   ``(1 - w) x p_text + w x p_rating`` (w = ``rating_weight``).
 - P(churn if unanswered): a setting, by default 0.5 (about half of customers leave after one
@@ -43,13 +43,6 @@ def combined_p_negative(p_text: float | None, rating: int | None, settings: Tria
     return (1.0 - weight) * float(p_text) + weight * p_rating
 
 
-def reach_value(followers: int | None, settings: TriageSettings) -> float:
-    """Value of an unlinked author's voice: a base plus each follower who may read the post,
-    capped."""
-    readers = max(0, followers or 0)
-    return min(settings.reach_value_cap, settings.reach_base_value + settings.value_per_follower * readers)
-
-
 def age_factor(created_at: datetime, now: datetime, sla_hours: float, settings: TriageSettings) -> float:
     """How much waiting raises priority: 1 when fresh, ``1 + weight`` at the SLA, capped after."""
     if sla_hours <= 0:
@@ -67,6 +60,7 @@ class ValueFacts:
     rclv: float | None = None
     churn_risk: float | None = None
     followers: int | None = None
+    reach_value: float = 0.0
     customer_name: str | None = None
 
 
@@ -98,7 +92,7 @@ def assess(
     rating: int | None = None,
 ) -> Priority:
     """Money at risk and aged priority for one case, with every factor in ``reasons``."""
-    reach = reach_value(facts.followers, settings)
+    reach = facts.reach_value
     if facts.linked and (facts.rclv is not None or facts.clv is not None):
         value = float(facts.rclv if facts.rclv is not None else facts.clv or 0.0)
         value_source = "rclv" if facts.rclv is not None else "clv"

@@ -22,6 +22,7 @@ class TeamLoad:
     team: str
     open: int
     claimed: int
+    pending_approval: int
     escalated: int
     overdue: int
     money_at_risk: float
@@ -103,6 +104,7 @@ def lead_view(*, session: Session, days: int = 7, team: str | None = None) -> Le
             col(Case.team),
             func.sum(when((col(Case.status) == "open", 1), else_=0)),
             func.sum(when((col(Case.status) == "claimed", 1), else_=0)),
+            func.sum(when((col(Case.status) == "pending_approval", 1), else_=0)),
             func.sum(when((col(Case.status) == "escalated", 1), else_=0)),
             func.sum(overdue),
             func.coalesce(func.sum(Case.money_at_risk), 0.0),
@@ -112,7 +114,8 @@ def lead_view(*, session: Session, days: int = 7, team: str | None = None) -> Le
         .order_by(col(Case.team))
     ).all()
     teams = [
-        TeamLoad(t, int(o or 0), int(c or 0), int(e or 0), int(d or 0), float(m or 0)) for t, o, c, e, d, m in team_rows
+        TeamLoad(t, int(o or 0), int(c or 0), int(p or 0), int(e or 0), int(d or 0), float(m or 0))
+        for t, o, c, p, e, d, m in team_rows
     ]
     tier_q = select(
         func.coalesce(Case.tier, "unlinked"),

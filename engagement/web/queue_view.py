@@ -11,7 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from db.models import Author, Case, Customer, Post, Score
-from db.scores import current_scores
+from db.scores import current_score_id, current_scores
 from engagement import queue
 
 ACTIVE_STATUSES = queue.ACTIVE_STATUSES
@@ -103,15 +103,10 @@ class QueuePage:
 
 
 def _rows(session: Session, cases: Sequence[Case]) -> list[QueueRow]:
-    """The page's cases with their post, author, customer and newest score: one joined query."""
+    """The page's cases with their post, author, customer and current score (``db.scores``): one joined
+    query."""
     if not cases:
         return []
-    newest = (
-        select(Score.label, Score.p_negative)
-        .where(col(Score.post_id) == col(Post.id))
-        .order_by(col(Score.scored_at).desc(), col(Score.id).desc())
-        .limit(1)
-    )
     statement = (
         sa_select(
             col(Post.id),
@@ -125,13 +120,14 @@ def _rows(session: Session, cases: Sequence[Case]) -> list[QueueRow]:
             col(Author.followers),
             col(Customer.name),
             col(Customer.currency),
-            newest.with_only_columns(col(Score.label)).scalar_subquery(),
-            newest.with_only_columns(col(Score.p_negative)).scalar_subquery(),
+            col(Score.label),
+            col(Score.p_negative),
         )
         .select_from(Post)
         .join(Case, col(Case.post_id) == col(Post.id))
         .outerjoin(Author, col(Author.id) == col(Case.author_id))
         .outerjoin(Customer, col(Customer.id) == col(Case.customer_id))
+        .outerjoin(Score, col(Score.id) == current_score_id(col(Post.id)))
         .where(col(Case.id).in_([c.id for c in cases]))
     )
     by_post = {values[0]: values for values in session.execute(statement).all()}

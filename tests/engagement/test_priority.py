@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 from queue_factories import NOW
 
-from engagement.settings import TriageSettings
-from engagement.triage.priority import ValueFacts, age_factor, assess, combined_p_negative, reach_value
+from db.models import Customer
+from engagement.customers.value import case_reach_value, voice_value
+from engagement.settings import RclvSettings, TriageSettings
+from engagement.triage.priority import ValueFacts, age_factor, assess, combined_p_negative
 
 
 def test_money_at_risk_is_rclv_times_p_negative_times_p_churn() -> None:
@@ -75,21 +77,35 @@ def test_priority_rises_as_the_post_ages_toward_its_sla() -> None:
     assert late.age_factor == pytest.approx(1 + settings.aging_cap)  # capped
 
 
-def test_unlinked_authors_are_worth_their_reach_with_a_cap() -> None:
-    settings = TriageSettings(reach_base_value=10, value_per_follower=0.02, reach_value_cap=5000)
-    assert reach_value(0, settings) == 10
-    assert reach_value(1000, settings) == pytest.approx(30)
-    assert reach_value(10_000_000, settings) == 5000
+def test_unlinked_authors_are_worth_their_reach_by_the_one_formula() -> None:
+    weights = RclvSettings(base_value=10, value_per_follower=0.02, value_per_engagement=0.5, reach_value_cap=5000)
+    assert voice_value(0, 0, weights) == 10
+    assert voice_value(1000, 0, weights) == pytest.approx(30)
+    assert voice_value(1000, 4, weights) == pytest.approx(32)
+    assert voice_value(10_000_000, 0, weights) == 5000
+    reach = case_reach_value(None, followers=1000, engagement=4, settings=weights)
     result = assess(
-        facts=ValueFacts(linked=False, followers=1000),
+        facts=ValueFacts(linked=False, followers=1000, reach_value=reach),
         p_negative=1.0,
         created_at=NOW,
         now=NOW,
         sla_hours=24,
         tier="unlinked",
-        settings=settings,
+        settings=TriageSettings(),
     )
-    assert result.reasons["value_source"] == "reach" and result.money_at_risk == pytest.approx(15)
+    assert result.reasons["value_source"] == "reach" and result.money_at_risk == pytest.approx(16)
+    assert result.reasons["reach_value"] == 32 and "reach value 32 from 1,000 followers" in result.reasons["why"]
+
+
+def test_a_linked_customers_case_shows_the_reach_value_inside_their_rclv() -> None:
+    """The case's "why" and the customer card read one number (12.04 and 3.04 before)."""
+    weights = RclvSettings()
+    customer = Customer(crm_id="c1", name="Ada", clv=900.0, rclv=903.04, rclv_parts={"reach_value": 3.04, "followers": 102})
+    assert case_reach_value(customer, followers=102, engagement=2, settings=weights) == 3.04
+    unrefreshed = Customer(crm_id="c2", name="Bo", clv=900.0)  # no rCLV yet: the author's own voice
+    assert case_reach_value(unrefreshed, followers=102, engagement=2, settings=weights) == pytest.approx(
+        voice_value(102, 2, weights)
+    )
 
 
 def test_star_ratings_blend_with_the_text() -> None:

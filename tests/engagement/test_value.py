@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import select
 
@@ -17,7 +18,7 @@ from db.models.customers import ClvFit
 from engagement.customers.crm_import import import_customers, import_transactions
 from engagement.customers.identities import link_authors
 from engagement.customers.value import refresh_values, voice_value
-from engagement.settings import ClvSettings, RclvSettings
+from engagement.settings import ClvSettings, EngagementSettings, RclvSettings
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -165,7 +166,7 @@ def test_rclv_adds_the_value_of_the_customers_voice(engine: Engine, tmp_path: Pa
     refresh_values(engine, settings, now=NOW)
     rows = customers(engine)
     loud = rows["C1"]
-    assert loud.rclv == pytest.approx(1000 + 0.02 * 10_000 + 0.5 * 40)
+    assert loud.rclv == pytest.approx(1000 + 10 + 0.02 * 10_000 + 0.5 * 40)  # base_value 10: a voice at all
     assert loud.rclv_parts is not None
     parts = loud.rclv_parts
     assert (
@@ -176,7 +177,7 @@ def test_rclv_adds_the_value_of_the_customers_voice(engine: Engine, tmp_path: Pa
         parts["posts"],
     ) == (
         1000,
-        220,
+        230,
         10_000,
         40,
         2,
@@ -191,13 +192,14 @@ def test_rclv_adds_the_value_of_the_customers_voice(engine: Engine, tmp_path: Pa
 
 
 def test_voice_value_formula() -> None:
-    weights = RclvSettings(value_per_follower=0.02, value_per_engagement=0.5, reach_value_cap=300)
-    assert voice_value(0, 0, weights) == 0
-    assert voice_value(None, None, weights) == 0
-    assert voice_value(1000, 10, weights) == pytest.approx(25.0)
+    weights = RclvSettings(base_value=10, value_per_follower=0.02, value_per_engagement=0.5, reach_value_cap=300)
+    assert voice_value(0, 0, weights) == 10
+    assert voice_value(None, None, weights) == 10
+    assert voice_value(1000, 10, weights) == pytest.approx(35.0)
     assert voice_value(1_000_000, 0, weights) == 300  # capped
-    assert voice_value(1000, 10, ClvSettings(rclv=weights)) == pytest.approx(25.0)
-    assert voice_value(-5, -1, weights) == 0
+    assert voice_value(1000, 10, ClvSettings(rclv=weights)) == pytest.approx(35.0)
+    assert voice_value(-5, -1, weights) == 10
+    assert voice_value(1000, 10, RclvSettings(base_value=0)) == pytest.approx(25.0)
 
 
 def test_without_transactions_imported_clv_still_gets_its_rclv(engine: Engine, tmp_path: Path) -> None:
@@ -216,3 +218,13 @@ def test_purchases_after_now_are_not_seen(engine: Engine, tmp_path: Path) -> Non
     assert after > 0
     counts = refresh_values(engine, ClvSettings(), now=NOW)
     assert counts["transactions"] == len(simulate_bgnbd(60)) - after
+
+
+def test_removed_triage_reach_settings_move_to_rclv_with_a_warning() -> None:
+    """``[engagement.triage]`` reach keys were merged into ``[engagement.clv.rclv]``."""
+    with pytest.warns(FutureWarning, match=r"engagement\.triage\.reach_base_value was removed.*clv\.rclv"):
+        moved = EngagementSettings(triage={"reach_base_value": 25, "reach_value_cap": 900})
+    assert (moved.clv.rclv.base_value, moved.clv.rclv.reach_value_cap) == (25, 900)
+    assert not hasattr(moved.triage, "reach_base_value")
+    with pytest.raises(ValidationError, match=r"conflicts with engagement\.clv\.rclv\.value_per_follower"):
+        EngagementSettings(triage={"value_per_follower": 0.5}, clv={"rclv": {"value_per_follower": 0.02}})
