@@ -7,15 +7,15 @@ import logging
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
 
-from db.engine import make_engine
-from db.migrate import upgrade
-from engagebot.config import Settings, get_settings
+if TYPE_CHECKING:  # the CLI answers --help without importing the database or settings stack
+    from sqlalchemy import Engine
+
+    from engagebot.config import Settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -60,6 +60,8 @@ _engines: dict[str, Engine] = {}
 
 
 def load_settings() -> Settings:
+    from engagebot.config import get_settings
+
     try:
         return get_settings()
     except Exception as exc:  # pydantic's ValidationError and TOML errors: one clear line
@@ -68,6 +70,9 @@ def load_settings() -> Settings:
 
 def engine_for(settings: Settings, *, migrate: bool = True) -> Engine:
     """The engine for the configured database, migrated to the newest schema on first use."""
+    from db.engine import make_engine
+    from db.migrate import upgrade
+
     url = settings.database_url
     if url not in _engines:
         engine = make_engine(url)

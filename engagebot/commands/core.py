@@ -7,7 +7,6 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from db.migrate import current_revision
 from engagebot.runtime import console, engine_for, friendly_errors, load_settings
 
 
@@ -23,6 +22,8 @@ def init() -> None:
 
     Example: DATABASE_URL=postgresql://engagebot@db/engagebot engagebot init
     """
+    from db.migrate import current_revision
+
     settings = load_settings()
     engine = engine_for(settings)
     console.print(

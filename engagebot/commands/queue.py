@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine
 
-from db.engine import session_scope
-from db.jobs import job_run
-from db.models import Case
 from engagebot.runtime import console, engine_for, friendly_errors, load_settings
-from engagement import notify, queue
-from engagement.actors import resolve_actor
-from engagement.queue import replies
-from engagement.triage.cases import triage
-from engagement.triage.routing import CaseFacts, explain, validate_rules
+
+if TYPE_CHECKING:  # the queue, triage and database load when a command runs, not for --help
+    from sqlalchemy import Engine
+
+    from db.models import Case
+    from engagement import queue
 
 queue_app = typer.Typer(help="The reply queue: list, claim and work cases.", no_args_is_help=True)
 rules_app = typer.Typer(help="Routing rules from the settings file.", no_args_is_help=True)
@@ -43,6 +40,8 @@ def _engine() -> tuple[Any, Engine]:
 
 
 def _print_case(case: Case | None, as_json: bool, verb: str) -> None:
+    from engagement import queue
+
     if as_json:
         typer.echo(json.dumps(queue.case_to_dict(case) if case is not None else None, indent=2))
         return
@@ -60,6 +59,9 @@ def _print_case(case: Case | None, as_json: bool, verb: str) -> None:
 
 def _actor(engine: Engine, who: str) -> queue.Actor:
     """The user behind ``--agent``/``--lead``: a made-up name is refused, not a new holder."""
+    from db.engine import session_scope
+    from engagement.actors import resolve_actor
+
     with session_scope(engine) as session:
         return resolve_actor(session, who)
 
@@ -72,6 +74,10 @@ def triage_command(
 
     Example: engagebot triage --json
     """
+    from db.jobs import job_run
+    from engagement.triage.cases import triage
+    from engagement.triage.routing import validate_rules
+
     settings, engine = _engine()
     validate_rules(settings.engagement.routing)
     with job_run(engine, "triage") as counts, console.status("triaging posts…", spinner="dots"):
@@ -107,6 +113,9 @@ def list_command(
 
     Example: engagebot queue list --team billing --tier top --json
     """
+    from db.engine import session_scope
+    from engagement import queue
+
     _, engine = _engine()
     with session_scope(engine) as session:
         cases = queue.list_cases(
@@ -166,6 +175,9 @@ def show_command(case_id: int = typer.Argument(..., help="The case id."), as_jso
 
     Example: engagebot queue show 12 --json
     """
+    from db.engine import session_scope
+    from engagement import queue
+
     _, engine = _engine()
     with session_scope(engine) as session:
         detail = queue.case_detail(session, case_id)
@@ -193,6 +205,8 @@ def next_command(
 
     Example: engagebot queue next --agent amy --json
     """
+    from engagement import queue
+
     settings, engine = _engine()
     actor = _actor(engine, agent)
     case = queue.claim_next(
@@ -208,8 +222,11 @@ def claim_command(case_id: int = typer.Argument(...), agent: str = AGENT, as_jso
 
     Example: engagebot queue claim 12 --agent amy
     """
+    from engagement import queue
+
     settings, engine = _engine()
-    case = queue.claim(engine, case_id, actor=_actor(engine, agent), lease_minutes=settings.engagement.routing.lease_minutes)
+    lease = settings.engagement.routing.lease_minutes
+    case = queue.claim(engine, case_id, actor=_actor(engine, agent), lease_minutes=lease)
     _print_case(case, as_json, "claimed")
 
 
@@ -220,6 +237,8 @@ def release_command(case_id: int = typer.Argument(...), agent: str = AGENT, as_j
 
     Example: engagebot queue release 12 --agent amy
     """
+    from engagement import queue
+
     _, engine = _engine()
     _print_case(queue.release(engine, case_id, actor=_actor(engine, agent)), as_json, "released")
 
@@ -231,6 +250,8 @@ def take_over_command(case_id: int = typer.Argument(...), agent: str = AGENT, as
 
     Example: engagebot queue take-over 12 --agent lena
     """
+    from engagement import queue
+
     settings, engine = _engine()
     case = queue.take_over(
         engine, case_id, actor=_actor(engine, agent), lease_minutes=settings.engagement.routing.lease_minutes
@@ -255,6 +276,10 @@ def reply_command(
 
     Example: engagebot queue reply 12 --agent amy --text "Sorry {first_name}, DM us please"
     """
+    from db.engine import session_scope
+    from engagement import queue
+    from engagement.queue import replies
+
     settings, engine = _engine()
     if not text and not template:
         raise ValueError("give --text or --template")
@@ -291,6 +316,8 @@ def dismiss_command(
 
     Example: engagebot queue dismiss 12 --agent amy --reason spam
     """
+    from engagement import queue
+
     _, engine = _engine()
     _print_case(queue.dismiss(engine, case_id, actor=_actor(engine, agent), reason=reason), as_json, "dismissed")
 
@@ -307,6 +334,8 @@ def escalate_command(
 
     Example: engagebot queue escalate 12 --agent amy --reason "legal threat"
     """
+    from engagement import queue
+
     settings, engine = _engine()
     case = queue.escalate(
         engine, case_id, actor=_actor(engine, agent), reason=reason, to=settings.engagement.routing.lead
@@ -327,6 +356,10 @@ def reassign_command(
 
     Example: engagebot queue reassign 12 --agent lena --to ben --team billing
     """
+    from db.engine import session_scope
+    from engagement import queue
+    from engagement.actors import resolve_actor
+
     _, engine = _engine()
     with session_scope(engine) as session:
         target = resolve_actor(session, to)
@@ -345,6 +378,9 @@ def approve_command(
 
     Example: engagebot queue approve 7 --lead lena
     """
+    from engagement import queue
+    from engagement.queue import replies
+
     settings, engine = _engine()
     result = queue.approve_reply(
         engine,
@@ -368,6 +404,9 @@ def reject_command(
 
     Example: engagebot queue reject 7 --lead lena --reason "offer a refund"
     """
+    from engagement import queue
+    from engagement.queue import replies
+
     settings, engine = _engine()
     result = queue.reject_reply(
         engine,
@@ -387,6 +426,8 @@ def retry_replies_command(as_json: bool = JSON) -> None:
 
     Example: engagebot queue retry-replies --json
     """
+    from engagement.queue import replies
+
     settings, engine = _engine()
     counts = replies.retry_replies(engine, settings=settings.engagement.replies)
     typer.echo(json.dumps(counts, indent=2) if as_json else f"replies: {counts}")
@@ -407,6 +448,8 @@ def rules_test_command(
 
     Example: engagebot rules test "I was charged twice" --platform x --tier top
     """
+    from engagement.triage.routing import CaseFacts, explain, validate_rules
+
     settings = load_settings()
     validate_rules(settings.engagement.routing)
     decision = explain(
@@ -437,6 +480,9 @@ def notify_command(as_json: bool = JSON) -> None:
     With [engagement.slack] sink = "out/slack.jsonl" messages go to that file instead of Slack.
     Example: engagebot notify --json
     """
+    from db.jobs import job_run
+    from engagement import notify
+
     settings, engine = _engine()
     with job_run(engine, "notify") as counts:
         queued = notify.enqueue_notifications(engine, settings.engagement)

@@ -8,8 +8,6 @@ from pathlib import Path
 import typer
 
 from engagebot.runtime import console, engine_for, friendly_errors, load_settings
-from engagement.report.format import hours, money, pct
-from engagement.report.weekly import weekly_report_step
 
 report_app = typer.Typer(help="Reports: the weekly sentiment-to-CLV report.", no_args_is_help=True)
 
@@ -32,6 +30,9 @@ def weekly_command(
 
     Example: engagebot report weekly --week 2026-W47 --out reports/
     """
+    from engagement.report.format import hours, money, pct
+    from engagement.report.weekly import weekly_report_step
+
     settings = load_settings()
     engine = engine_for(settings)
     out_dir = out if out is not None else settings.output_dir / "reports"

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from fastapi import APIRouter, FastAPI
 from rich.table import Table
-from sqlalchemy import Engine
 
-from db.engine import session_scope
-from engagebot.config import Settings
 from engagebot.runtime import console, engine_for, friendly_errors, load_settings
-from engagement.users import ROLES, create_user, get_user_by_email, list_users
-from engagement.web.app import create_app
-from engagement.web.security import ApiTokens
+
+if TYPE_CHECKING:  # the web stack loads when a command runs, not for --help
+    from fastapi import APIRouter, FastAPI
+    from sqlalchemy import Engine
+
+    from engagebot.config import Settings
 
 log = logging.getLogger("engagebot.web")
 users_app = typer.Typer(
@@ -38,6 +37,8 @@ def extra_routers(settings: Settings, engine: Engine) -> list[APIRouter]:
 
 def build_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """The web app as ``engagebot web``, ``run`` and ``demo`` serve it (one place to wire it)."""
+    from engagement.web.app import create_app
+
     engine = engine if engine is not None else engine_for(settings)
     sources: list[dict[str, Any]] = [
         s.model_dump(include={"name", "platform", "kind", "query", "interval_minutes", "enabled"})
@@ -59,6 +60,9 @@ def web(
     """
     import uvicorn
 
+    from db.engine import session_scope
+    from engagement.users import list_users
+
     settings = load_settings()
     app = build_app(settings)
     with session_scope(engine_for(settings)) as session:
@@ -78,7 +82,7 @@ def users_add(
     name: str = typer.Option(
         ..., "--name", help="Display name; also the agent name on cases (unique)."
     ),
-    role: str = typer.Option("agent", "--role", help=f"One of: {', '.join(ROLES)}."),
+    role: str = typer.Option("agent", "--role", help="One of: agent, lead, admin."),  # engagement.users.ROLES
     team: str = typer.Option("default", "--team", help="The team whose queue this person works."),
     password: str = typer.Option(
         ...,
@@ -94,6 +98,9 @@ def users_add(
 
     Example: engagebot users add ana@example.com --name Ana --role lead --team care
     """
+    from db.engine import session_scope
+    from engagement.users import create_user
+
     engine = engine_for(load_settings())
     with session_scope(engine) as session:
         user = create_user(
@@ -122,6 +129,9 @@ def users_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
 
     Example: engagebot users list --json
     """
+    from db.engine import session_scope
+    from engagement.users import list_users
+
     engine = engine_for(load_settings())
     with session_scope(engine) as session:
         rows = [
@@ -161,6 +171,10 @@ def users_token(email: str = typer.Argument(..., help="Whose token.")) -> None:
 
     Example: engagebot users token ana@example.com
     """
+    from db.engine import session_scope
+    from engagement.users import get_user_by_email
+    from engagement.web.security import ApiTokens
+
     settings = load_settings()
     web_settings = settings.engagement.web
     if web_settings.session_secret is None or not web_settings.session_secret.get_secret_value():
