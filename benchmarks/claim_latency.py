@@ -3,11 +3,11 @@
 Builds a fresh schema with (by default) 1,000,000 posts and 100,000 open cases spread over
 5 teams using set-based SQL (``generate_series``), then measures each ``claim_next`` call:
 first one agent alone (the baseline, same run), then N concurrent agents (threads, or
-``--processes``), and with ``--compare-portable`` the same agents through the ORM path that
-SQLite uses. Prints p50/p95/p99 latency, claims per second and the ratios (concurrent vs one
-agent; ORM path vs the single-statement claim), and checks that no case was handed out twice.
+``--processes``). Prints p50/p95/p99 latency, claims per second and the ratio (concurrent vs
+one agent), and checks that no case was handed out twice. Every claim goes through the state
+machine (``SKIP LOCKED`` pick, then ``transition``, which writes the audit row).
 
-    .venv/bin/python benchmarks/claim_latency.py --compare-portable   # 1M posts / 100k cases
+    .venv/bin/python benchmarks/claim_latency.py                      # 1M posts / 100k cases
     .venv/bin/python benchmarks/claim_latency.py --posts 100000 --cases 10000 --claims 50
     ENGAGEBOT_BENCH_PG=postgresql://postgres@127.0.0.1:5432/test  (the default)
 """
@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from db.engine import make_engine
 from db.migrate import upgrade
 from engagement import queue
+from engagement.queue.policy import Actor
 
 PG = os.environ.get("ENGAGEBOT_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEAMS = 5
@@ -96,7 +97,7 @@ def agent_loop(
     got: list[int] = []
     for _ in range(claims):
         began = time.perf_counter()
-        case = CLAIM(engine, agent=agent, team=team, now=NOW)
+        case = CLAIM(engine, actor=Actor(name=agent, role="agent", team=team), team=team, now=NOW)
         timings.append(time.perf_counter() - began)
         if case is None:
             break
@@ -177,9 +178,6 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=100, help="claims per agent")
     parser.add_argument("--processes", action="store_true", help="agents as processes instead of threads")
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
-    parser.add_argument(
-        "--compare-portable", action="store_true", help="also time the ORM path (SQLite's) on the same data"
-    )
     args = parser.parse_args()
 
     schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -214,17 +212,9 @@ def main() -> None:
         base, _ = agent_loop(engine, "solo", "team0", args.claims * 2, lambda: None)
         base_p50 = report("baseline: 1 agent", base, time.perf_counter() - began)
         kind = "processes" if args.processes else "threads"
-        global CLAIM
         timings, wall, claimed = run_agents(engine, url, args)
-        fast_p50 = report(f"{args.agents} agents ({kind}), one statement", timings, wall)
+        fast_p50 = report(f"{args.agents} agents ({kind})", timings, wall)
         print(f"ratio p50 concurrent / 1-agent baseline: {fast_p50 / base_p50:.2f}x")
-        if args.compare_portable:
-            vacuum(url)
-            CLAIM = queue.claim_next_portable
-            timings, wall, more = run_agents(engine, url, args)
-            portable_p50 = report(f"{args.agents} agents ({kind}), ORM path", timings, wall)
-            print(f"ratio p50 ORM path / one statement: {portable_p50 / fast_p50:.2f}x")
-            claimed += more
         duplicates = len(claimed) - len(set(claimed))
         print(f"claimed {len(claimed):,} cases, duplicates: {duplicates}")
         if duplicates:

@@ -351,12 +351,14 @@ def explain_hot_queries(url: str, *, top: int = 2) -> None:
     from engagebot import pipeline
     from engagebot.opsdata import status_report
     from engagement.queue import claim_next
+    from engagement.queue.policy import Actor
     from engagement.report.query import load_cases, load_posts
 
     settings = _settings(url)
     engine = make_engine(url)
+    bench = Actor(name="bench", role="lead", team="bench")
     work: dict[str, Callable[[], object]] = {
-        "queue (claim_next)": lambda: claim_next(engine, agent="bench", team=None),
+        "queue (claim_next)": lambda: claim_next(engine, actor=bench, team=None),
         "triage": lambda: pipeline.triage(settings, engine),
         "report (load_posts, load_cases)": lambda: _report_queries(engine, session_scope, load_posts, load_cases),
         "status and /metrics (backlog)": lambda: status_report(engine),

@@ -7,6 +7,7 @@ member must be refused, not become a new holder of a case.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from sqlalchemy import func
@@ -45,6 +46,20 @@ def resolve_actor(session: Session, who: str) -> Actor:
             "(engagebot users add EMAIL --name NAME --role agent --team TEAM)"
         )
     return actor_for(user)
+
+
+def link_slack(session: Session, user: User, slack_user_id: str | None) -> None:
+    """Store (or clear) a user's Slack member id; one engagebot user per Slack member."""
+    if slack_user_id is not None:
+        slack_user_id = slack_user_id.strip()
+        if not re.fullmatch(r"[UW][A-Z0-9]{2,31}", slack_user_id):
+            raise ValueError(f"{slack_user_id!r} is not a Slack member id (like U024BE7LH)")
+        taken = session.exec(select(User).where(User.slack_user_id == slack_user_id, User.id != user.id)).first()
+        if taken is not None:
+            raise ValueError(f"Slack member {slack_user_id} is already linked to {taken.email}")
+    user.slack_user_id = slack_user_id
+    session.add(user)
+    session.flush()
 
 
 def slack_actor(session: Session, slack_user_id: str, user_map: Mapping[str, str]) -> Actor | None:

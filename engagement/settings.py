@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import get_currency_name
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 
@@ -40,11 +43,48 @@ class SlackSettings(BaseModel):
     default_channel: str = "#social-care"
     team_channels: dict[str, str] = Field(default_factory=dict, description="team -> channel, {billing = '#billing'}")
     lead_channel: str | None = Field(default=None, description="SLA breaches and spikes go here (else default_channel)")
-    web_base_url: str = Field(default="http://localhost:8000", description="links in messages point here")
+    web_base_url: str | None = Field(
+        default=None, description="deprecated: use engagement.public_url (still read, with a warning)"
+    )
     sink: str | None = Field(default=None, description="deliver to a local file instead of Slack (the demo)")
     immediate_tiers: list[str] = Field(default_factory=lambda: ["top"], description="tiers notified at once")
     immediate_min_priority: float = Field(default=500.0, description="cases at or above this priority notify at once")
     digest_minutes: float = Field(default=60.0, description="the rest roll into one digest per team this often")
+    flood_threshold: int = Field(
+        default=5,
+        ge=1,
+        description="more cases than this notifying in one run (first run, backfill, an outage ending) "
+        "become ONE digest per channel instead of one message each",
+    )
+    digest_top: int = Field(default=5, ge=1, le=20, description="cases listed by value in a digest")
+    breach_min_money: dict[str, float] = Field(
+        default_factory=lambda: {"top": 0.0, "high": 250.0, "standard": 1000.0, "unlinked": 1000.0},
+        description="SLA breaches alert only at or above this money at risk, per tier",
+    )
+    breach_default_min_money: float = Field(
+        default=1000.0, description="the threshold for tiers missing from breach_min_money"
+    )
+    breach_interval_minutes: float = Field(
+        default=60.0, description="breaches are grouped into one alert per team this often"
+    )
+    breach_repeat_hours: float = Field(
+        default=24.0, description="a case still breached alerts again at most this often"
+    )
+    lead_mentions: dict[str, str] = Field(
+        default_factory=dict,
+        description="team -> Slack user id (U...) or user group id (S...) mentioned in breach alerts; "
+        "key '*' for every other team",
+    )
+    spike_examples: int = Field(default=3, ge=0, le=10, description="example posts shown in a spike alert")
+    quiet_hours: dict[str, str] = Field(
+        default_factory=dict,
+        description="channel -> 'HH:MM-HH:MM' (in quiet_timezone) when nothing is posted there; "
+        "messages wait until the quiet hours end",
+    )
+    quiet_timezone: str = Field(default="UTC", description="IANA zone of quiet_hours")
+    backfill: bool = Field(
+        default=False, description="history is being imported: notify sends nothing (as import-posts --backfill)"
+    )
     spike_window_hours: float = Field(default=1.0, description="window of the negative-spike check")
     spike_baseline_windows: int = Field(default=24, description="how many earlier windows make the baseline")
     spike_ratio: float = Field(default=3.0, description="alert when the window holds this x the baseline mean")
@@ -61,6 +101,30 @@ class SlackSettings(BaseModel):
     )
     snooze_minutes: float = Field(default=60.0, description="how long the Snooze button hides a case")
     user_map: dict[str, str] = Field(default_factory=dict, description="Slack user id -> agent name")
+
+    @field_validator("lead_mentions")
+    @classmethod
+    def _slack_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        for team, who in value.items():
+            if not SLACK_ID.match(who):
+                raise ValueError(
+                    f"lead_mentions[{team!r}] = {who!r}: use a Slack user id (U0123ABCD) or user group id "
+                    "(S0123ABCD), not a name"
+                )
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_spans(cls, value: dict[str, str]) -> dict[str, str]:
+        for channel, span in value.items():
+            if not QUIET_SPAN.match(span.strip()):
+                raise ValueError(f"quiet_hours[{channel!r}] = {span!r}: use 'HH:MM-HH:MM', e.g. '22:00-07:00'")
+        return value
+
+    @field_validator("quiet_timezone")
+    @classmethod
+    def _quiet_zone(cls, value: str) -> str:
+        return known_zone(value)
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> SlackSettings:
@@ -129,6 +193,43 @@ class ReplySettings(BaseModel):
     reddit_user_agent: str = "engagebot/0.1"
 
 
+SLACK_ID = re.compile(r"^[US][A-Z0-9]{2,}$")
+QUIET_SPAN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+
+
+def known_zone(value: str) -> str:
+    """Refuse a time zone name the IANA database does not know, with an example."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Berlin')") from exc
+    return value
+
+
+class MoneySettings(BaseModel):
+    """How amounts read everywhere (Slack, web app, report, CLI): ``engagement.money.format_money``."""
+
+    currency: str = Field(default="USD", description="ISO 4217 code of CLV and money at risk, e.g. USD, EUR")
+    locale: str = Field(default="en_US", description="CLDR locale of amounts, e.g. en_US -> $8,169, de_DE -> 8.169 €")
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 3 or get_currency_name(code, locale="en") == code:
+            raise ValueError(f"unknown currency {value!r}: use an ISO 4217 code such as USD or EUR")
+        return code
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        try:
+            Locale.parse(value.replace("-", "_"))
+        except (UnknownLocaleError, ValueError) as exc:
+            raise ValueError(f"unknown locale {value!r}: use a CLDR locale such as en_US or de_DE") from exc
+        return value.replace("-", "_")
+
+
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "please-change", "placeholder", "xxx"})
 
 
@@ -171,16 +272,15 @@ class ReportSettings(BaseModel):
     hour: int = Field(default=7, ge=0, le=23, description="hour of day the weekly job runs, in ``timezone``")
     timezone: str = Field(default="UTC", description="IANA zone of the job's schedule and the report's weeks")
     trend_weeks: int = Field(default=12, ge=2, le=52, description="weeks in the trends, the report's week included")
-    base_url: str = Field(default="http://localhost:8000", description="web app root (case links: /cases/{id})")
-    report_url: str | None = Field(
-        default=None,
-        description="link to the report in the Slack summary, '{week}' filled in, e.g. "
-        "'https://files.example.com/reports/{week}/weekly-report.html' (default: the HTML file's path)",
+    base_url: str | None = Field(
+        default=None, description="deprecated: use engagement.public_url (still read, with a warning)"
     )
     slack_channel: str | None = Field(
         default=None, description="channel of the Slack summary (default: slack.default_channel)"
     )
-    currency: str = Field(default="USD", description="currency of CLV and money at risk in the report")
+    currency: str | None = Field(
+        default=None, description="deprecated: use engagement.money.currency (still read, with a warning)"
+    )
     top_cases: int = Field(default=10, ge=1, description="unanswered high-value cases listed")
     top_terms: int = Field(default=15, ge=1, description="terms listed in 'what people complain about'")
     high_value_tiers: list[str] = Field(
@@ -197,11 +297,7 @@ class ReportSettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Berlin')") from exc
-        return value
+        return known_zone(value)
 
     @field_validator("day_of_week")
     @classmethod
@@ -254,6 +350,9 @@ class ClvSettings(BaseModel):
     rclv: RclvSettings = Field(default_factory=RclvSettings)
 
 
+DEFAULT_PUBLIC_URL = "http://localhost:8000"
+
+
 #: Reach settings that ``[engagement.triage]`` had until the one reach-value rule: old key -> new key in
 #: ``[engagement.clv.rclv]``.
 MOVED_REACH_SETTINGS = {
@@ -264,6 +363,12 @@ MOVED_REACH_SETTINGS = {
 
 
 class EngagementSettings(BaseModel):
+    public_url: str = Field(
+        default=DEFAULT_PUBLIC_URL,
+        description="where people reach the web app; every link (Slack, report, CLI) is built on it "
+        "(engagement.links)",
+    )
+    money: MoneySettings = Field(default_factory=MoneySettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
@@ -308,3 +413,33 @@ class EngagementSettings(BaseModel):
             )
         clv["rclv"] = rclv
         return {**data, "triage": triage, "clv": clv}
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"public_url {value!r} must start with http:// or https:// (no file:// links)")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _deprecated_names(self) -> EngagementSettings:
+        """Read ``slack.web_base_url``, ``report.base_url`` and ``report.currency`` as before, with a
+        warning, where the new setting was not given."""
+        for old, value in (("slack.web_base_url", self.slack.web_base_url), ("report.base_url", self.report.base_url)):
+            if value is None:
+                continue
+            warnings.warn(
+                f"engagement.{old} is deprecated: set engagement.public_url", FutureWarning, stacklevel=2
+            )
+            if "public_url" not in self.model_fields_set:
+                self.public_url = self._http_url(value)
+        if self.report.currency is not None:
+            warnings.warn(
+                "engagement.report.currency is deprecated: set engagement.money.currency",
+                FutureWarning,
+                stacklevel=2,
+            )
+            if "money" not in self.model_fields_set:
+                self.money = MoneySettings(currency=self.report.currency, locale=self.money.locale)
+        return self
+

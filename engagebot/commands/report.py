@@ -20,7 +20,7 @@ def weekly_command(
         "--week",
         help="ISO week such as 2026-W47, 'current' (the week so far) or 'latest' (the week of "
         "the newest post). "
-        "Default: the last complete week.",
+        "Default: the last complete week that has posts (the output says which).",
     ),
     out: Path | None = typer.Option(None, "--out", help="Folder to write into (default: <output_dir>/reports)."),
     no_slack: bool = typer.Option(False, "--no-slack", help="Do not queue the Slack summary."),
@@ -28,9 +28,12 @@ def weekly_command(
 ) -> None:
     """Write the weekly report (HTML with charts, an email, CSVs, a PDF) and queue its Slack summary.
 
+    The web app serves it at <public_url>/reports/<week>; the Slack summary links there.
+
     Example: engagebot report weekly --week 2026-W47 --out reports/
     """
-    from engagement.report.format import hours, money, pct
+    from engagement.money import Money
+    from engagement.report.format import hours, pct
     from engagement.report.weekly import weekly_report_step
 
     settings = load_settings()
@@ -42,16 +45,17 @@ def weekly_command(
         return
     with console.status("building the weekly report"):
         report = weekly_report_step(engine, settings.engagement, out_dir=out_dir, week=week, enqueue_slack=not no_slack)
-    h, currency = report.headline, settings.engagement.report.currency
+    h, money = report.headline, Money.from_settings(settings.engagement.money)
     console.print(f"[bold]Weekly report {h.week}[/] ({h.span}){' - week not over yet' if h.partial else ''}")
+    console.print(f"  week: {report.week_reason}", highlight=False)
     console.print(
         f"  {h.posts:,} posts, {pct(h.negative_share)} negative; "
-        f"{money(h.unanswered_money, currency)} unanswered "
-        f"of {money(h.money_at_risk, currency)} at risk ({h.unanswered_high_value_cases} "
-        "high-value cases waiting); "
+        f"{money(h.unanswered_money)} unanswered of {money(h.money_at_risk)} at risk "
+        f"({money(h.never_triaged_money)} never triaged; {h.unanswered_high_value_cases} high-value posts waiting); "
         f"median first reply {hours(h.median_response_hours)}, {pct(h.sla_hit_rate)} within SLA",
         highlight=False,
     )
+    console.print(f"  web:  {report.report_link}", highlight=False)
     console.print(f"  html: {report.html_path}", highlight=False)
     console.print(f"  eml:  {report.eml_path} (the same report as an email, charts inline)", highlight=False)
     if report.pdf_path:

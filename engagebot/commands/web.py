@@ -45,7 +45,11 @@ def build_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         for s in settings.listener.sources
     ]
     return create_app(
-        engine, settings.engagement, extra_routers=extra_routers(settings, engine), sources=sources
+        engine,
+        settings.engagement,
+        extra_routers=extra_routers(settings, engine),
+        sources=sources,
+        reports_dir=settings.output_dir / "reports",
     )
 
 
@@ -56,6 +60,9 @@ def web(
 ) -> None:
     """Serve the reply queue web app; sign in at /login.
 
+    Waits for an unreachable database at start (ops.database_wait_seconds; unset: until it
+    answers or Ctrl-C).
+
     Example: engagebot web --host 127.0.0.1 --port 8000
     """
     import uvicorn
@@ -64,8 +71,9 @@ def web(
     from engagement.users import list_users
 
     settings = load_settings()
-    app = build_app(settings)
-    with session_scope(engine_for(settings)) as session:
+    engine = engine_for(settings, wait=True)
+    app = build_app(settings, engine)
+    with session_scope(engine) as session:
         if not list_users(session=session):
             console.print(
                 "[yellow]No users yet:[/] add one with "
@@ -92,13 +100,17 @@ def users_add(
         confirmation_prompt=True,
         help="Password (at least 8 characters); asked for when left out.",
     ),
+    slack_id: str | None = typer.Option(
+        None, "--slack-id", help="Their Slack member id (U…), so Slack buttons act as this user."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the user as JSON."),
 ) -> None:
     """Add a user who can sign in to the web app.
 
-    Example: engagebot users add ana@example.com --name Ana --role lead --team care
+    Example: engagebot users add ana@example.com --name Ana --role lead --team care --slack-id U024BE7LH
     """
     from db.engine import session_scope
+    from engagement.actors import link_slack
     from engagement.users import create_user
 
     engine = engine_for(load_settings())
@@ -106,6 +118,8 @@ def users_add(
         user = create_user(
             session=session, email=email, name=name, password=password, role=role, team=team
         )
+        if slack_id:
+            link_slack(session, user, slack_id)
         out = {
             "id": user.id,
             "email": user.email,
@@ -120,6 +134,28 @@ def users_add(
             f"added {out['role']} {out['name']} <{out['email']}> in team {out['team']}",
             highlight=False,
         )
+
+
+@users_app.command("slack")
+@friendly_errors
+def users_slack(
+    email: str = typer.Argument(..., help="The user's sign-in email."),
+    slack_id: str = typer.Argument(..., help="Their Slack member id (U…); '-' to unlink."),
+) -> None:
+    """Link a user to their Slack member id: Slack buttons then act as this user, with their role.
+
+    Example: engagebot users slack ana@example.com U024BE7LH
+    """
+    from db.engine import session_scope
+    from engagement.actors import find_user, link_slack
+
+    engine = engine_for(load_settings())
+    with session_scope(engine) as session:
+        user = find_user(session, email)
+        if user is None:
+            raise LookupError(f"no user with email {email!r} (engagebot users list)")
+        link_slack(session, user, None if slack_id == "-" else slack_id)
+        console.print(f"{user.name}: Slack member {user.slack_user_id or '(none)'}", highlight=False)
 
 
 @users_app.command("list")

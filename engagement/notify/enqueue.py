@@ -19,7 +19,7 @@ from db.models import Case, Customer, Outbox, Post, Score, User
 from db.scores import current_score_id
 from db.types import utcnow
 from engagement.notify import blocks
-from engagement.queue import ACTIVE_STATUSES, OPEN, audit
+from engagement.queue import ACTIVE_STATUSES, CaseStatus, audit
 from engagement.settings import EngagementSettings, SlackSettings
 from engagement.slack_text import escape
 
@@ -104,7 +104,7 @@ def _case_messages(session: Session, settings: EngagementSettings, now: datetime
     fresh = list(
         session.execute(
             select(Case)
-            .where(col(Case.status) == OPEN, col(Case.notified_at).is_(None))
+            .where(col(Case.status) == CaseStatus.OPEN, col(Case.notified_at).is_(None))
             .order_by(col(Case.priority).desc(), col(Case.id))
             .with_for_update()
         ).scalars()
@@ -128,7 +128,7 @@ def _case_messages(session: Session, settings: EngagementSettings, now: datetime
                 case,
                 text=text,
                 customer=customer,
-                web_base_url=slack.web_base_url,
+                web_base_url=settings.public_url,
                 agents=agents[case.team],
             ),
         }
@@ -156,7 +156,7 @@ def _case_messages(session: Session, settings: EngagementSettings, now: datetime
         digest: dict[str, Any] = {
             "channel": channel_for(team, slack),
             "text": escape(f"Digest for {team}: {len(cases)} new case(s)"),
-            "blocks": blocks.digest_blocks(team, listed, web_base_url=slack.web_base_url, total=len(cases)),
+            "blocks": blocks.digest_blocks(team, listed, web_base_url=settings.public_url, total=len(cases)),
             "case_ids": [c.id for c in cases],
         }
         if _add(
@@ -185,7 +185,7 @@ def _breaches(session: Session, settings: EngagementSettings, now: datetime, cou
         payload = {
             "channel": slack.lead_channel or slack.default_channel,
             "text": escape(f"SLA breached on case #{case.id} (team {case.team}); lead: {settings.routing.lead}"),
-            "blocks": blocks.breach_blocks(case, web_base_url=slack.web_base_url, now=now),
+            "blocks": blocks.breach_blocks(case, web_base_url=settings.public_url, now=now),
             "lead": settings.routing.lead,
         }
         if _add(

@@ -84,10 +84,11 @@ class ClaimState(StrEnum):
 
 
 class Verdict(StrEnum):
-    """The policy's answer. ``claim_first``: allowed, and the action claims the free case."""
+    """The policy's answer. ``allow_free``: allowed because nobody holds the case (a reply
+    claims it first; dismiss, escalate and snooze leave it unclaimed anyway)."""
 
     ALLOW = "allow"
-    CLAIM_FIRST = "claim_first"
+    ALLOW_FREE = "allow_free"
     HELD = "held"  # refused: someone else holds it (409); leads may take it over
     NOT_CLAIMANT = "not_claimant"  # refused: only the holder may (403)
     LEAD_ONLY = "lead_only"  # refused: needs the lead role (403)
@@ -116,10 +117,11 @@ def decide(role: str, action: Action, state: ClaimState, *, own_team: bool = Tru
             return Verdict.LEAD_ONLY
         if action is Action.APPROVE_REPLY and state is not ClaimState.WAITING:
             return Verdict.WRONG_STATE
-        if action is Action.REASSIGN and state is ClaimState.FINISHED:
+        if action is Action.REASSIGN and state in (ClaimState.FINISHED, ClaimState.WAITING):
             return Verdict.WRONG_STATE
         return Verdict.ALLOW
-    if action is Action.REOPEN:
+    if action is Action.REOPEN or (action is Action.LABEL and state is ClaimState.FINISHED):
+        # a finished case has no holder: its team (or a lead) may reopen it or relabel its posts
         if state is not ClaimState.FINISHED:
             return Verdict.WRONG_STATE
         return Verdict.ALLOW if lead or own_team else Verdict.OTHER_TEAM
@@ -128,7 +130,7 @@ def decide(role: str, action: Action, state: ClaimState, *, own_team: bool = Tru
     if action is Action.TAKE_OVER:
         if not lead:
             return Verdict.LEAD_ONLY
-        return Verdict.ALLOW if state is ClaimState.OTHERS else Verdict.CLAIM_FIRST
+        return Verdict.ALLOW if state is ClaimState.OTHERS else Verdict.ALLOW_FREE
     if action is Action.RELEASE:
         return Verdict.ALLOW if state is ClaimState.MINE else Verdict.NOT_CLAIMANT
     # CLAIM and the working actions
@@ -138,7 +140,7 @@ def decide(role: str, action: Action, state: ClaimState, *, own_team: bool = Tru
         return Verdict.HELD
     if not lead and not own_team:
         return Verdict.OTHER_TEAM
-    return Verdict.ALLOW if action is Action.CLAIM else Verdict.CLAIM_FIRST
+    return Verdict.ALLOW if action is Action.CLAIM else Verdict.ALLOW_FREE
 
 
 assert _WORK | {Action.CLAIM, Action.RELEASE, Action.TAKE_OVER, Action.REOPEN} | _ANYONE | _LEAD == set(Action)
@@ -162,11 +164,11 @@ def own_team(case: Case, actor: Actor) -> bool:
 
 
 def authorize(actor: Actor, action: Action, case: Case, now: datetime) -> Verdict:
-    """Return ``ALLOW`` or ``CLAIM_FIRST``, or raise the refusal (``NotAllowed`` 403,
+    """Return ``ALLOW`` or ``ALLOW_FREE``, or raise the refusal (``NotAllowed`` 403,
     ``AlreadyClaimed`` 409, ``NotClaimant`` 403, ``InvalidTransition`` 409)."""
     assert case.id is not None
     verdict = decide(actor.role, action, claim_state(case, actor, now), own_team=own_team(case, actor))
-    if verdict in (Verdict.ALLOW, Verdict.CLAIM_FIRST):
+    if verdict in (Verdict.ALLOW, Verdict.ALLOW_FREE):
         return verdict
     if verdict is Verdict.HELD:
         hint = " (a lead can take it over)" if not actor.is_lead else "; take it over first"

@@ -16,7 +16,6 @@ rate limits leave it ``draft`` for a later retry.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -26,8 +25,9 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from db.engine import session_scope
-from db.models import Author, Case, CasePost, Customer, Post, Reply
+from db.models import Case, CasePost, Post, Reply
 from db.types import utcnow
+from engagement.queue import templates
 from engagement.queue.platforms import (
     PermanentPostError,
     Poster,
@@ -42,7 +42,6 @@ from engagement.queue.state import (
     CaseNotFound,
     CaseStatus,
     InvalidTransition,
-    QueueError,
     ReplyStatus,
     audit,
     lock_case,
@@ -53,7 +52,6 @@ from engagement.settings import ReplySettings
 log = logging.getLogger(__name__)
 
 IN_FLIGHT = timedelta(minutes=2)
-VARIABLES = ("first_name", "name", "handle", "case_id", "agent")
 PosterFactory = Callable[[str, ReplySettings], Poster]
 
 
@@ -64,36 +62,6 @@ class ReplyNotFound(CaseNotFound):
         LookupError.__init__(self, f"reply {reply_id} not found")
         self.case_id = 0
         self.reply_id = reply_id
-
-
-def render(text: str, variables: dict[str, str]) -> str:
-    """Fill ``{first_name}``, ``{name}``, ``{handle}``, ``{case_id}``, ``{agent}``; other braces
-    stay."""
-    pattern = re.compile(r"\{(" + "|".join(VARIABLES) + r")\}")
-    return pattern.sub(lambda m: variables.get(m.group(1), ""), text)
-
-
-def template_text(name: str, settings: ReplySettings) -> str:
-    """The template's text, or a ``ValueError`` listing the templates there are."""
-    if name not in settings.templates:
-        known = ", ".join(sorted(settings.templates)) or "none configured"
-        raise QueueError(f"unknown reply template {name!r} (templates: {known})")
-    return settings.templates[name]
-
-
-def _variables(session: Session, case: Case, agent: str) -> dict[str, str]:
-    customer = session.get(Customer, case.customer_id) if case.customer_id is not None else None
-    author = session.get(Author, case.author_id) if case.author_id is not None else None
-    name = (customer.name if customer is not None else None) or (author.display_name if author else None) or ""
-    handle = (author.handle or "") if author is not None else ""
-    first = name.split()[0] if name.strip() else (f"@{handle}" if handle else "there")
-    return {
-        "first_name": first,
-        "name": name or first,
-        "handle": handle,
-        "case_id": str(case.id),
-        "agent": agent,
-    }
 
 
 def _target_post(session: Session, case: Case) -> Post:
@@ -132,7 +100,7 @@ def submit_reply(
     now = now or utcnow()
     with session_scope(engine, write=True) as session:
         case = lock_case(session, case_id)
-        if authorize(actor, Action.REPLY, case, now) is Verdict.CLAIM_FIRST:
+        if authorize(actor, Action.REPLY, case, now) is Verdict.ALLOW_FREE:
             transition(
                 session,
                 case,
@@ -143,10 +111,9 @@ def submit_reply(
                 lease_minutes=lease_minutes,
                 by_reply=True,
             )
-        body = template_text(template, settings) if template else text
-        body = render(body, _variables(session, case, actor.name)).strip()
-        if not body:
-            raise QueueError("the reply is empty")
+        # One path for web, API and CLI: saved reply or text, variables filled (unknown ones
+        # refused by name), and the platform's length limit enforced before anything is sent.
+        body = templates.compose(session, case, text=text, template=template, agent=actor.name, settings=settings)
         post = _target_post(session, case)
         needs_approval = case.tier in settings.approval_tiers and not actor.is_lead
         reply = Reply(

@@ -11,10 +11,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
+from engagement.money import Money
 from engagement.report.format import money
 from engagement.report.tables import Table
 
 RED, GREY, GREEN, SAND, BLUE, INK = "#d1495b", "#b5b5b5", "#2e9e6b", "#e9e2d0", "#3d6fb6", "#333333"
+NEVER = "#8c1c2b"  # never triaged: unanswered, and nobody was told
 TIER_COLOURS = ["#7b2cbf", "#3d6fb6", "#2e9e6b", "#9a9a9a", "#e09f3e", "#d1495b"]
 RESPONSE_BINS: list[tuple[float, float, str]] = [
     (0, 0.5, "<30 min"),
@@ -134,9 +136,9 @@ def tier_trend_chart(table: Table, tiers: Sequence[str]) -> Chart | None:
     return Chart("tier_trend", "Negative share by value tier, week by week (dot size: posts)", _png(figure))
 
 
-def risk_chart(table: Table, currency: str) -> Chart | None:
-    """Money at risk per tier: answered, unanswered and dismissed, side by side in one bar."""
-    rows = [r for r in table.rows if r["group"] != "All" and r["cases"]]
+def risk_chart(table: Table, currency: Money) -> Chart | None:
+    """Money at risk per tier: waiting, never triaged, answered and dismissed in one bar."""
+    rows = [r for r in table.rows if r["group"] != "All" and r["money_at_risk"]]
     if not rows:
         return None
     tiers = [str(r["group"]) for r in rows][::-1]
@@ -144,7 +146,8 @@ def risk_chart(table: Table, currency: str) -> Chart | None:
     ax = figure.add_subplot()
     left = [0.0] * len(tiers)
     for key, colour, label in (
-        ("unanswered_money", RED, "unanswered"),
+        ("unanswered_triaged_money", RED, "waiting"),
+        ("never_triaged_money", NEVER, "never triaged"),
         ("answered_money", GREEN, "answered"),
         ("dismissed_money", GREY, "dismissed"),
     ):
@@ -155,7 +158,7 @@ def risk_chart(table: Table, currency: str) -> Chart | None:
     _style(ax)
     ax.grid(axis="x", color="#eeeeee")
     ax.grid(axis="y", visible=False)
-    ax.legend(fontsize=7, frameon=False, ncols=3, loc="lower right")
+    ax.legend(fontsize=7, frameon=False, ncols=4, loc="lower right")
     return Chart("risk", "Money at risk by tier: answered vs unanswered", _png(figure))
 
 
@@ -201,7 +204,7 @@ def platform_chart(table: Table) -> Chart | None:
     return Chart("platforms", "Posts by platform and sentiment", _png(figure))
 
 
-def value_chart(table: Table, currency: str) -> Chart | None:
+def value_chart(table: Table, currency: Money) -> Chart | None:
     """Average rCLV of negative, neutral and positive customers."""
     rows = [r for r in table.rows if r["customers"] and r["avg_rclv"] is not None]
     if not rows:
@@ -223,24 +226,27 @@ def value_chart(table: Table, currency: str) -> Chart | None:
     return Chart("value", "Average rCLV by customer sentiment", _png(figure))
 
 
-def risk_trend_chart(table: Table, currency: str) -> Chart | None:
-    """Money at risk week by week: unanswered, answered and dismissed stacked."""
-    if not any(row["cases"] for row in table.rows):
+def risk_trend_chart(table: Table, currency: Money) -> Chart | None:
+    """Money at risk week by week (every negative post, the same measure each week): waiting,
+    never triaged, answered and dismissed stacked."""
+    if not any(row["money_at_risk"] for row in table.rows):
         return None
     weeks = [_short_week(str(r["group"])) for r in table.rows]
     figure = _figure(height=2.1)
     ax = figure.add_subplot()
     bottom = [0.0] * len(weeks)
-    for key, colour, label in (
-        ("unanswered_money", RED, "unanswered"),
-        ("answered_money", GREEN, "answered"),
-        ("dismissed_money", GREY, "dismissed"),
-    ):
-        values = [float(r[key]) for r in table.rows]
+    stacks = {
+        "waiting": [float(r["unanswered_money"]) - float(r["never_triaged_money"]) for r in table.rows],
+        "never triaged": [float(r["never_triaged_money"]) for r in table.rows],
+        "answered": [float(r["answered_money"]) for r in table.rows],
+        "dismissed": [float(r["dismissed_money"]) for r in table.rows],
+    }
+    for label, colour in (("waiting", RED), ("never triaged", NEVER), ("answered", GREEN), ("dismissed", GREY)):
+        values = stacks[label]
         ax.bar(weeks, values, bottom=bottom, color=colour, label=label, width=0.7)
         bottom = [a + b for a, b in zip(bottom, values, strict=True)]
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: money(y, currency)))
     _style(ax)
-    ax.legend(fontsize=7, frameon=False, ncols=3, loc="upper left")
+    ax.legend(fontsize=7, frameon=False, ncols=4, loc="upper left")
     ax.set_ylim(0, max(bottom) * 1.25)
     return Chart("risk_trend", "Money at risk per week: answered vs unanswered", _png(figure))

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
-MISSING = "–"
+from engagement.money import MISSING, Money
 
 
-def money(value: float | None, currency: str = "USD") -> str:
-    if value is None:
-        return MISSING
-    symbol = SYMBOLS.get(currency.upper())
-    amount = f"{value:,.0f}"
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+def money(value: float | None, currency: Money) -> str:
+    """An amount in the report's currency and locale (``engagement.money``)."""
+    return currency(value)
 
 
 def pct(value: float | None) -> str:
@@ -39,7 +35,7 @@ def hours(value: float | None) -> str:
     return f"{value / 24:.1f} d"
 
 
-def cell(value: Any, kind: str, currency: str = "USD") -> str:
+def cell(value: Any, kind: str, currency: Money) -> str:
     """One table cell as text."""
     if value is None:
         return MISSING

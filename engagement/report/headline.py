@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from engagement.money import Money
 from engagement.report.format import hours as fmt_hours
 from engagement.report.format import money, pct, signed_pts
 from engagement.report.response import response_hours, sla_result
-from engagement.report.risk import UNANSWERED, outcome
+from engagement.report.risk import NEVER_TRIAGED, UNANSWERED, exposure, outcome, untriaged_outcome
 from engagement.report.rows import ReportData
 from engagement.report.tables import Table, median, percentile, share
 from engagement.report.value import customer_sentiment
@@ -40,6 +41,11 @@ class Headline:
     linked_share: float | None
     negative_customers: int
     negative_high_value_customers: int
+    triaged_money: float = 0.0
+    answered_money: float = 0.0
+    dismissed_money: float = 0.0
+    never_triaged_money: float = 0.0
+    never_triaged_posts: int = 0
 
     @property
     def posts_change(self) -> float | None:
@@ -65,9 +71,11 @@ def headline(data: ReportData, *, high_value_tiers: Sequence[str]) -> Headline:
     last = data.posts_in(data.week.previous())
     counts, last_counts = count_sentiment(posts), count_sentiment(last)
     cases = data.cases_in(data.week)
-    unanswered = [c for c in cases if outcome(c, data.now) == UNANSWERED]
-    answered_money = sum(c.money_at_risk for c in cases if outcome(c, data.now) == "answered")
-    total_money = sum(c.money_at_risk for c in cases)
+    untriaged = data.untriaged_in(data.week)
+    money = exposure(cases, untriaged, data.now)
+    unanswered_high_value = sum(c.tier in high_value_tiers for c in cases if outcome(c, data.now) == UNANSWERED) + sum(
+        u.tier in high_value_tiers for u in untriaged if untriaged_outcome(u, data.now) == NEVER_TRIAGED
+    )
     hours = [h for h in (response_hours(c, data.now) for c in cases) if h is not None]
     sla = [r for r in (sla_result(c, data.now) for c in cases) if r is not None]
     sentiments = customer_sentiment(posts)
@@ -82,11 +90,11 @@ def headline(data: ReportData, *, high_value_tiers: Sequence[str]) -> Headline:
         negative_share=counts.negative_share,
         negative_share_last_week=last_counts.negative_share,
         cases=len(cases),
-        money_at_risk=total_money,
-        unanswered_money=sum(c.money_at_risk for c in unanswered),
-        unanswered_cases=len(unanswered),
-        unanswered_high_value_cases=sum(c.tier in high_value_tiers for c in unanswered),
-        answered_money_share=share(answered_money, total_money),
+        money_at_risk=money.money_at_risk,
+        unanswered_money=money.unanswered_money,
+        unanswered_cases=money.unanswered,
+        unanswered_high_value_cases=unanswered_high_value,
+        answered_money_share=share(money.answered_money, money.money_at_risk),
         median_response_hours=median(hours),
         p90_response_hours=percentile(hours, 90),
         sla_hit_rate=share(sum(sla), len(sla)),
@@ -95,12 +103,17 @@ def headline(data: ReportData, *, high_value_tiers: Sequence[str]) -> Headline:
         negative_high_value_customers=sum(
             1 for cid in negative_ids if cid in data.customers and data.customers[cid].tier in high_value_tiers
         ),
+        triaged_money=money.triaged_money,
+        answered_money=money.answered_money,
+        dismissed_money=money.dismissed_money,
+        never_triaged_money=money.never_triaged_money,
+        never_triaged_posts=money.never_triaged,
     )
 
 
-def story(h: Headline, currency: str, terms: Table | None = None) -> list[str]:
+def story(h: Headline, currency: Money, terms: Table | None = None) -> list[str]:
     """The week in a few plain sentences, the numbers a reader needs first."""
-    if h.posts == 0 and h.cases == 0:
+    if h.posts == 0 and h.cases == 0 and not h.money_at_risk:
         text = f"No customer posts were collected in {h.week} ({h.span})"
         return [text + (" so far." if h.partial else ".") + " Check the coverage section for failed sources."]
     lines = []
@@ -110,19 +123,27 @@ def story(h: Headline, currency: str, terms: Table | None = None) -> list[str]:
         pts = "" if h.negative_share_change is None else f", {signed_pts(h.negative_share_change)} vs last week"
         line += f"; {pct(h.negative_share)} negative{pts}"
     lines.append(line + ".")
-    if h.cases:
-        plural = "s" if h.cases != 1 else ""
-        risk = f"{money(h.money_at_risk, currency)} at risk in {h.cases} case{plural}"
-        if h.unanswered_cases:
-            risk += (
-                f"; {money(h.unanswered_money, currency)} still unanswered in "
-                f"{h.unanswered_cases} case"
-                f"{'s' if h.unanswered_cases != 1 else ''}, {h.unanswered_high_value_cases} of "
-                "them high-value"
+    if h.money_at_risk:
+        risk = f"{money(h.money_at_risk, currency)} at risk in this week's negative posts"
+        parts = [
+            f"{money(h.triaged_money, currency)} triaged in {h.cases} case{'s' if h.cases != 1 else ''}",
+            f"{money(h.answered_money, currency)} answered",
+            f"{money(h.dismissed_money, currency)} dismissed",
+        ]
+        if h.never_triaged_posts:
+            parts.append(
+                f"{money(h.never_triaged_money, currency)} never triaged in {h.never_triaged_posts} "
+                f"post{'s' if h.never_triaged_posts != 1 else ''}"
+            )
+        lines.append(f"{risk}: {'; '.join(parts)}.")
+        if h.unanswered_money > 0:
+            lines.append(
+                f"{money(h.unanswered_money, currency)} is still unanswered; "
+                f"{h.unanswered_high_value_cases} high-value post"
+                f"{'s are' if h.unanswered_high_value_cases != 1 else ' is'} waiting."
             )
         else:
-            risk += "; all answered or dismissed"
-        lines.append(risk + ".")
+            lines.append("Every negative post of this week has been answered or dismissed.")
     if h.median_response_hours is not None:
         median, p90 = fmt_hours(h.median_response_hours), fmt_hours(h.p90_response_hours)
         reply = f"Median first reply {median} (p90 {p90})"

@@ -11,6 +11,7 @@ import matplotlib.image as mpimg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from engagement.money import Money
 from engagement.report import format as fmt
 from engagement.report.charts import Chart
 from engagement.report.headline import Headline
@@ -49,7 +50,7 @@ def _table_height(table: Table) -> float:
     return 0.03 + rows * ROW + (0.03 if table.note else 0.0) + 0.02
 
 
-def _draw_table(figure: Figure, table: Table, top: float, currency: str) -> None:
+def _draw_table(figure: Figure, table: Table, top: float, currency: Money) -> None:
     """One table (title, cells, note) whose top edge is at ``top``."""
     _text(figure, LEFT, top, table.title, fontsize=11, weight="bold")
     y = top - 0.028
@@ -104,7 +105,7 @@ def write_pdf(
     story: Sequence[str],
     charts: Mapping[str, Chart],
     tables: Mapping[str, Table],
-    currency: str,
+    currency: Money,
 ) -> Path:
     """Write the PDF; the HTML stays the full report, this is the printable summary."""
     path.parent.mkdir(parents=True, exist_ok=True)

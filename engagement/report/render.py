@@ -8,6 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from engagement.money import Money
 from engagement.report import format as fmt
 from engagement.report.charts import Chart
 from engagement.report.headline import Headline
@@ -16,7 +17,7 @@ from engagement.report.tables import Table
 NUMERIC = frozenset({"int", "share", "money", "hours", "float"})
 
 
-def _environment(currency: str) -> Environment:
+def _environment(currency: Money) -> Environment:
     env = Environment(
         loader=PackageLoader("engagement.report", "templates"),
         autoescape=select_autoescape(["html"]),
@@ -39,7 +40,7 @@ def render_html(
     story: list[str],
     tables: Mapping[str, Table],
     charts: Mapping[str, Chart],
-    currency: str,
+    currency: Money,
     generated: datetime,
     as_of: datetime,
     tz: str,
@@ -67,6 +68,7 @@ def render_html(
     )
 
 
-def write_csvs(tables: Mapping[str, Table], folder: Path) -> dict[str, Path]:
-    """One CSV per table, raw values (shares as fractions, money unformatted)."""
-    return {key: table.write_csv(folder / f"{key}.csv") for key, table in tables.items()}
+def write_csvs(tables: Mapping[str, Table], folder: Path, *, currency: str) -> dict[str, Path]:
+    """One CSV per table, raw values (shares as fractions, money unformatted, with a currency
+    column where there are amounts)."""
+    return {key: table.write_csv(folder / f"{key}.csv", currency=currency) for key, table in tables.items()}

@@ -72,6 +72,25 @@ class CaseRow:
 
 
 @dataclass(frozen=True)
+class UntriagedRow:
+    """A negative, unanswered-at-triage post (one per author and thread) that no case was opened
+    for: it was older than the triage window when engagebot saw it, or written before engagebot
+    ran (a backfill). Its money is priced with triage's own rule (``triage.priority.assess``)."""
+
+    post_id: int
+    posted_at: datetime
+    platform: str
+    tier: str
+    money_at_risk: float
+    customer_id: int | None = None
+    handle: str | None = None
+    answered_at: datetime | None = None
+    text: str = ""
+    url: str | None = None
+    before_engagebot: bool = False
+
+
+@dataclass(frozen=True)
 class JobRow:
     """One step run (collect, score, ...) for coverage."""
 
@@ -106,6 +125,7 @@ class ReportData:
     quarantined: list[QuarantineRow]
     tiers: list[str]
     brand_names: list[str] = field(default_factory=list)
+    untriaged: list[UntriagedRow] = field(default_factory=list)
     _posts_by_week: dict[str, list[PostRow]] | None = field(default=None, repr=False)
     _cases_by_week: dict[str, list[CaseRow]] | None = field(default=None, repr=False)
 
@@ -129,6 +149,10 @@ class ReportData:
         if week.label in self._cases_by_week:
             return self._cases_by_week[week.label]
         return [case for case in self.cases if week.contains(case.posted_at)]
+
+    def untriaged_in(self, week: Week) -> list[UntriagedRow]:
+        """Negative posts of ``week`` that no case was opened for."""
+        return [row for row in self.untriaged if week.contains(row.posted_at)]
 
     def _bucket(self, rows: Sequence[_Row], moment: Callable[[_Row], datetime]) -> dict[str, list[_Row]]:
         starts = [week.start for week in self.trend]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engagement.money import Money
 from engagement.report import format as fmt
 from engagement.report.headline import Headline
 from engagement.report.tables import Table
@@ -12,7 +13,7 @@ from engagement.slack_text import escape, link
 TOP_IN_SLACK = 3
 
 
-def summary_text(h: Headline, currency: str, report_link: str) -> str:
+def summary_text(h: Headline, currency: Money, report_link: str) -> str:
     """The plain-text fallback (notifications, clients without blocks)."""
     parts = [
         f"Weekly report {h.week}: {h.posts:,} posts, {fmt.pct(h.negative_share)} negative",
@@ -23,7 +24,7 @@ def summary_text(h: Headline, currency: str, report_link: str) -> str:
     return escape("; ".join(parts) + f". {report_link}")
 
 
-def summary_blocks(h: Headline, top: Table, currency: str, report_link: str) -> list[dict[str, Any]]:
+def summary_blocks(h: Headline, top: Table, currency: Money, report_link: str) -> list[dict[str, Any]]:
     """Block Kit blocks: header, the key figures as fields, the top unanswered cases, the link."""
     change = "" if h.negative_share_change is None else f" ({fmt.signed_pts(h.negative_share_change)})"
     posts_change = "" if h.posts_change is None else f" ({h.posts_change:+.0%})"
@@ -55,7 +56,7 @@ def summary_blocks(h: Headline, top: Table, currency: str, report_link: str) -> 
     ]
     if top.rows:
         lines = [
-            f"• {link(str(row['url']), '#' + str(row['case']))} {escape(row['customer'])} ({escape(row['tier'])}): "
+            f"• {_row_link(row)} {escape(row['customer'])} ({escape(row['tier'])}): "
             f"{fmt.money(row['money_at_risk'], currency)} at risk, waiting "
             f"{fmt.hours(row['waiting_hours'])}"
             for row in top.rows[:TOP_IN_SLACK]
@@ -76,3 +77,9 @@ def summary_blocks(h: Headline, top: Table, currency: str, report_link: str) -> 
         }
     )
     return blocks
+
+
+def _row_link(row: dict[str, Any]) -> str:
+    """``#12`` linked to the case page, or "never triaged" linked to the post (if it has a URL)."""
+    label = f"#{row['case']}" if isinstance(row["case"], int) else str(row["case"])
+    return link(str(row["url"]), label) if row.get("url") else escape(label)

@@ -42,14 +42,20 @@ class Table:
     def column(self, key: str) -> list[Any]:
         return [row.get(key) for row in self.rows]
 
-    def write_csv(self, path: Path) -> Path:
-        """Write the raw values (shares as fractions, hours as numbers); None becomes empty."""
+    def write_csv(self, path: Path, *, currency: str | None = None) -> Path:
+        """Write the raw values (shares as fractions, hours as numbers); None becomes empty.
+
+        A table with amounts gets a last ``currency`` column (``USD``, ``EUR``): a CSV is read
+        by spreadsheets and scripts that never see the report's settings.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
+        with_currency = currency is not None and any(column.kind == "money" for column in self.columns)
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow([column.key for column in self.columns])
+            writer.writerow([column.key for column in self.columns] + (["currency"] if with_currency else []))
             for row in self.rows:
-                writer.writerow([_csv_value(row.get(column.key)) for column in self.columns])
+                values = [_csv_value(row.get(column.key)) for column in self.columns]
+                writer.writerow(values + ([currency] if with_currency else []))
         return path
 
 

@@ -17,7 +17,8 @@ from db.engine import session_scope
 from db.jobs import job_run
 from db.models import Outbox
 from db.types import utcnow
-from engagement.customers.tiers import DEFAULT_FRACTIONS
+from engagement.links import Links
+from engagement.money import Money
 from engagement.report.charts import (
     Chart,
     platform_chart,
@@ -48,11 +49,12 @@ from engagement.report.volume import (
     volume_by_tier,
     weekly_trend,
 )
-from engagement.report.weeks import resolve_week
-from engagement.settings import EngagementSettings, ReportSettings, SlackSettings
+from engagement.report.weeks import Week, default_week, resolve_week
+from engagement.settings import EngagementSettings, ReportSettings
 
 log = logging.getLogger(__name__)
 HTML_NAME, PDF_NAME, EML_NAME = "weekly-report.html", "weekly-report.pdf", "weekly-report.eml"
+CSV_FOLDER = "csv"
 
 
 @dataclass
@@ -60,6 +62,7 @@ class WeeklyReport:
     """What one run wrote and found: paths, the headline figures, every table, the Slack summary."""
 
     week: str
+    week_reason: str
     headline: Headline
     tables: dict[str, Table]
     html_path: Path
@@ -71,6 +74,7 @@ class WeeklyReport:
     slack_blocks: list[dict[str, Any]]
     charts: list[str] = field(default_factory=list)
     outbox_id: int | None = None
+    currency: str = "USD"
 
     @property
     def figures(self) -> dict[str, Any]:
@@ -79,6 +83,8 @@ class WeeklyReport:
     def as_json(self) -> dict[str, Any]:
         return {
             "week": self.week,
+            "week_reason": self.week_reason,
+            "currency": self.currency,
             "figures": self.figures,
             "html": str(self.html_path),
             "eml": str(self.eml_path),
@@ -92,12 +98,12 @@ class WeeklyReport:
 
 
 def compute_tables(
-    data: ReportData, settings: ReportSettings, *, stop_words: list[str] | None = None
+    data: ReportData, settings: ReportSettings, links: Links, *, stop_words: list[str] | None = None
 ) -> dict[str, Table]:
     """Every table of the report, in reading order; pure functions over the rows."""
     hv = settings.high_value_tiers
     tables = [
-        top_unanswered(data, high_value_tiers=hv, base_url=settings.base_url, limit=settings.top_cases),
+        top_unanswered(data, high_value_tiers=hv, links=links, limit=settings.top_cases),
         weekly_trend(data),
         tier_trend(data),
         platform_trend(data),
@@ -117,7 +123,7 @@ def compute_tables(
     return {table.key: table for table in tables}
 
 
-def draw_charts(data: ReportData, tables: Mapping[str, Table], currency: str) -> dict[str, Chart]:
+def draw_charts(data: ReportData, tables: Mapping[str, Table], currency: Money) -> dict[str, Chart]:
     """The charts that have data this week (an empty week draws none rather than empty axes)."""
     drawn = [
         trend_chart(tables["trend_weekly"]),
@@ -131,40 +137,52 @@ def draw_charts(data: ReportData, tables: Mapping[str, Table], currency: str) ->
     return {chart.key: chart for chart in drawn if chart is not None}
 
 
+def choose_week(week: str | None, *, session: Session, now: datetime, tz: str) -> tuple[Week, str]:
+    """The week to report on and a sentence saying which (see ``weeks.default_week``)."""
+    if week is None or week.strip().lower() in ("", "last"):
+        last_end = resolve_week(None, now=now, tz=tz).end
+        return default_week(now=now, tz=tz, newest_before=newest_post_time(session=session, before=last_end))
+    newest = newest_post_time(session=session) if week.strip().lower() == "latest" else None
+    target = resolve_week(week, now=now, tz=tz, newest=newest)
+    return target, f"{target.label}: as asked ({week.strip()})"
+
+
 def build_weekly_report(
     engine: Engine,
-    settings: ReportSettings,
+    engagement: EngagementSettings,
     *,
     week: str | None = None,
     out_dir: Path,
     now: datetime | None = None,
-    tier_fractions: Mapping[str, float] | None = None,
     slack_channel: str | None = None,
     enqueue_slack: bool = True,
 ) -> WeeklyReport:
     """Write the report of one ISO week under ``out_dir/<week>/`` and queue its Slack summary.
 
-    ``week``: None for the last complete week before ``now``, "current" for the week holding
-    ``now``, "latest" for the week of the newest post, or an ISO week such as "2026-W47".
-    Re-running for the same week rewrites the files and refreshes a summary not yet sent.
+    ``week``: None for the last complete week before ``now`` that has posts, "current" for the
+    week holding ``now``, "latest" for the week of the newest post, or an ISO week such as
+    "2026-W47". Re-running for the same week rewrites the files and refreshes a summary not yet
+    sent. Amounts read as ``engagement.money`` says; links go to ``engagement.public_url``.
     """
     now = now or utcnow()
-    fractions = dict(tier_fractions or DEFAULT_FRACTIONS)
+    settings = engagement.report
+    currency = Money.from_settings(engagement.money)
+    links = Links.from_settings(engagement)
     with session_scope(engine) as session:
-        newest = newest_post_time(session=session) if week and week.strip().lower() == "latest" else None
-        target = resolve_week(week, now=now, tz=settings.timezone, newest=newest)
+        target, reason = choose_week(week, session=session, now=now, tz=settings.timezone)
         data = load_report_data(
             session=session,
             week=target,
             trend_weeks=settings.trend_weeks,
             now=now,
-            fractions=fractions,
+            fractions=dict(engagement.triage.tier_fractions),
+            settings=engagement,
             count_dry_runs=settings.count_dry_run_replies,
         )
-    tables = compute_tables(data, settings)
+    tables = compute_tables(data, settings, links)
     top = headline(data, high_value_tiers=settings.high_value_tiers)
-    lines = story(top, settings.currency, tables["complaint_terms"])
-    charts = draw_charts(data, tables, settings.currency)
+    lines = story(top, currency, tables["complaint_terms"])
+    charts = draw_charts(data, tables, currency)
 
     folder = out_dir / target.label
     folder.mkdir(parents=True, exist_ok=True)
@@ -175,14 +193,14 @@ def build_weekly_report(
         story=lines,
         tables=tables,
         charts=charts,
-        currency=settings.currency,
+        currency=currency,
         generated=utcnow(),
         as_of=now,
         tz=settings.timezone,
         trend_weeks=settings.trend_weeks,
     )
     html_path.write_text(render(), encoding="utf-8")
-    link = settings.report_url.format(week=target.label) if settings.report_url else html_path.resolve().as_uri()
+    link = links.report(target.label)
     eml_path = write_eml(
         folder / EML_NAME,
         email_message(
@@ -192,7 +210,7 @@ def build_weekly_report(
             render=lambda sources: render(sources=sources),
         ),
     )
-    csv_paths = write_csvs(tables, folder / "csv")
+    csv_paths = write_csvs(tables, folder / CSV_FOLDER, currency=currency.currency)
     pdf_path = (
         write_pdf(
             folder / PDF_NAME,
@@ -200,15 +218,17 @@ def build_weekly_report(
             story=lines,
             charts=charts,
             tables=tables,
-            currency=settings.currency,
+            currency=currency,
         )
         if settings.pdf
         else None
     )
-    text = summary_text(top, settings.currency, link)
-    blocks = summary_blocks(top, tables["top_unanswered"], settings.currency, link)
+    text = summary_text(top, currency, link)
+    blocks = summary_blocks(top, tables["top_unanswered"], currency, link)
     report = WeeklyReport(
         week=target.label,
+        week_reason=reason,
+        currency=currency.currency,
         headline=top,
         tables=tables,
         html_path=html_path,
@@ -222,7 +242,7 @@ def build_weekly_report(
     )
     if enqueue_slack:
         with session_scope(engine) as session:
-            channel = slack_channel or settings.slack_channel or SlackSettings().default_channel
+            channel = slack_channel or settings.slack_channel or engagement.slack.default_channel
             report.outbox_id = enqueue_summary(report, session=session, channel=channel, now=now)
     log.info(
         "weekly report %s: %d posts, %d cases, %d tables, %d charts -> %s",
@@ -280,11 +300,10 @@ def weekly_report_step(
     with job_run(engine, "weekly_report") as counts:
         report = build_weekly_report(
             engine,
-            settings.report,
+            settings,
             week=week,
             out_dir=out_dir,
             now=now,
-            tier_fractions=settings.triage.tier_fractions,
             slack_channel=settings.report.slack_channel or settings.slack.default_channel,
             enqueue_slack=enqueue_slack,
         )

@@ -87,6 +87,22 @@ def parse_week(text: str, tz: str = "UTC") -> Week:
     return Week(year, number, tz)
 
 
+def default_week(*, now: datetime, tz: str = "UTC", newest_before: datetime | None = None) -> tuple[Week, str]:
+    """The week a report without ``--week`` covers, and a sentence saying which and why.
+
+    The last complete week before ``now``; if no post was written in it (a quiet week, a
+    source down, history imported up to an older date), the last complete week that has posts
+    (``newest_before``: the newest post before the last complete week ended).
+    """
+    last = week_of(now, tz).previous()
+    if newest_before is None:
+        return last, f"{last.label}: the last complete week (no posts yet)"
+    found = week_of(newest_before, tz)
+    if found == last:
+        return last, f"{last.label}: the last complete week"
+    return found, f"{found.label}: the last complete week with posts ({last.label} has none)"
+
+
 def resolve_week(week: str | None, *, now: datetime, tz: str = "UTC", newest: datetime | None = None) -> Week:
     """Which week to report on.
 

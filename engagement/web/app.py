@@ -22,7 +22,7 @@ from engagement.notify import interactivity
 from engagement.settings import EngagementSettings
 from engagement.web import filters
 from engagement.web.deps import CsrfFailed, Forbidden, NotAuthenticated, WebState
-from engagement.web.routes import actions, admin, api, auth, pages
+from engagement.web.routes import actions, admin, api, auth, pages, reports
 from engagement.web.security import ApiTokens, resolve_session_secret
 
 HERE = Path(__file__).parent
@@ -136,6 +136,7 @@ def create_app(
     *,
     extra_routers: Iterable[APIRouter] = (),
     sources: Sequence[Mapping[str, Any]] = (),
+    reports_dir: Path = reports.DEFAULT_REPORTS_DIR,
 ) -> FastAPI:
     """Build the web app on a migrated database.
 
@@ -164,6 +165,7 @@ def create_app(
         tokens=ApiTokens(secret, max_age_s=web.api_token_max_age_days * 86400),
         sources=[dict(s) for s in sources],
     )
+    app.state.reports_dir = reports_dir  # the weekly reports served at /reports
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,
@@ -194,6 +196,7 @@ def create_app(
         admin.router,
         api.router,
         api.docs_router,
+        reports.router,
     ):
         app.include_router(router)
     # Slack's buttons (claim, snooze, assign): signed by Slack, so no login and no CSRF token.

@@ -16,6 +16,7 @@ from slack_server import FakeSlack, fake_slack
 from sqlalchemy import Engine
 
 from db.engine import session_scope
+from db.models import User
 from engagement import notify, queue
 from engagement.settings import EngagementSettings, SlackSettings
 from engagement.triage.cases import triage
@@ -27,6 +28,36 @@ SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 def slack() -> Iterator[FakeSlack]:
     with fake_slack() as server:
         yield server
+
+
+def _people(engine: Engine) -> None:
+    """Engagebot users behind the Slack members: amy (U123, linked by id), ben (by user_map),
+    lena the lead (U777). U404 is nobody of ours."""
+    with session_scope(engine) as session:
+        session.add_all(
+            [
+                User(
+                    email="amy@example.com",
+                    name="amy",
+                    role="agent",
+                    team="default",
+                    password_hash="x",
+                    slack_user_id="U123",
+                ),
+                User(email="ben@example.com", name="ben", role="agent", team="default", password_hash="x"),
+                User(
+                    email="lena@example.com",
+                    name="lena",
+                    role="lead",
+                    team="default",
+                    password_hash="x",
+                    slack_user_id="U777",
+                ),
+            ]
+        )
+
+
+USER_MAP = {"U999": "ben@example.com"}
 
 
 def _signed(body: bytes, *, at: float, secret: str = SECRET) -> dict[str, str]:
@@ -70,7 +101,8 @@ def _case(engine: Engine) -> int:
 
 def test_signed_claim_acts_and_updates_the_message(engine: Engine, slack: FakeSlack) -> None:
     case_id = _case(engine)
-    settings = EngagementSettings(slack=SlackSettings(signing_secret=SECRET, user_map={"U123": "amy"}))
+    _people(engine)
+    settings = EngagementSettings(slack=SlackSettings(signing_secret=SECRET, user_map=USER_MAP))
     body = _action_body("case_claim", str(case_id), f"{slack.url}/actions/T1/abc")
     result = notify.handle_interaction(engine, settings, body=body, headers=_signed(body, at=NOW.timestamp()), now=NOW)
     assert (result.status_code, result.action, result.error) == (200, "case_claim", None)
@@ -93,8 +125,28 @@ def test_signed_claim_acts_and_updates_the_message(engine: Engine, slack: FakeSl
     assert again.status_code == 200 and "claimed by amy" in (again.error or "")
 
 
+def test_a_slack_member_who_is_not_an_engagebot_user_is_refused(engine: Engine, slack: FakeSlack) -> None:
+    case_id = _case(engine)
+    _people(engine)
+    settings = EngagementSettings(slack=SlackSettings(signing_secret=SECRET, user_map=USER_MAP))
+    for action, value in (("case_claim", str(case_id)), ("case_assign", f"{case_id}:amy")):
+        body = _action_body(action, value, f"{slack.url}/actions/stranger", user="U404")
+        result = notify.handle_interaction(
+            engine, settings, body=body, headers=_signed(body, at=NOW.timestamp()), now=NOW
+        )
+        assert (result.status_code, result.error) == (200, "unknown Slack user")
+    with session_scope(engine) as session:
+        case = queue.get_case(session, case_id)
+        assert (case.status, case.claimed_by, case.assignee) == ("open", None, None)
+    assert notify.deliver_pending(engine, settings, NOW)["sent"] == 2
+    for answer in slack.requests:
+        assert answer["body"]["response_type"] == "ephemeral" and answer["body"]["replace_original"] is False
+        assert "not an engagebot user" in answer["body"]["text"]
+
+
 def test_snooze_and_assign(engine: Engine, slack: FakeSlack) -> None:
     case_id = _case(engine)
+    _people(engine)
     settings = EngagementSettings(slack=SlackSettings(signing_secret=SECRET, snooze_minutes=45))
     body = _action_body("case_snooze", str(case_id), f"{slack.url}/actions/x")
     assert (
@@ -104,6 +156,11 @@ def test_snooze_and_assign(engine: Engine, slack: FakeSlack) -> None:
         == 200
     )
     body = _action_body("case_assign", f"{case_id}:ben", f"{slack.url}/actions/y")
+    by_agent = notify.handle_interaction(
+        engine, settings, body=body, headers=_signed(body, at=NOW.timestamp()), now=NOW
+    )
+    assert by_agent.status_code == 200 and "only a lead" in (by_agent.error or "")  # amy is an agent
+    body = _action_body("case_assign", f"{case_id}:ben", f"{slack.url}/actions/y", user="U777")
     assert (
         notify.handle_interaction(
             engine, settings, body=body, headers=_signed(body, at=NOW.timestamp()), now=NOW
@@ -157,7 +214,8 @@ def test_the_route_the_web_app_mounts(engine: Engine, slack: FakeSlack) -> None:
     from engagement.notify.interactivity import router
 
     case_id = _case(engine)
-    settings = EngagementSettings(slack=SlackSettings(signing_secret=SECRET, user_map={"U123": "amy"}))
+    _people(engine)
+    settings = EngagementSettings(slack=SlackSettings(signing_secret=SECRET, user_map=USER_MAP))
     web = FastAPI()
     web.include_router(router(engine, settings))
     client = TestClient(web)

@@ -9,8 +9,9 @@ import pytest
 import queue_factories as f
 from typer.testing import CliRunner
 
-from db.engine import make_engine
+from db.engine import make_engine, session_scope
 from db.migrate import upgrade
+from db.models import User
 from engagebot.cli import app
 
 NOW = "2026-11-20T12:00:00+00:00"
@@ -30,6 +31,9 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     bob = f.author(engine, handle="bob")
     f.post(engine, author_id=ada, text="Where is my refund?")
     f.post(engine, author_id=bob, text="the app keeps crashing")
+    with session_scope(engine) as session:  # --agent names real users: amy leads, ben works billing
+        session.add(User(email="amy@example.com", name="amy", role="lead", team="default", password_hash="x"))
+        session.add(User(email="ben@example.com", name="ben", role="agent", team="billing", password_hash="x"))
     engine.dispose()
     return CliRunner()
 

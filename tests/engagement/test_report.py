@@ -12,6 +12,7 @@ from test_report_dataset import BASE_URL, NOW, build_dataset
 
 from db.engine import session_scope
 from engagement.customers.tiers import DEFAULT_FRACTIONS
+from engagement.links import Links
 from engagement.report.headline import headline
 from engagement.report.query import load_report_data
 from engagement.report.risk import top_unanswered
@@ -22,7 +23,8 @@ from engagement.report.weekly import compute_tables
 from engagement.report.weeks import parse_week, resolve_week, week_of
 from engagement.settings import ReportSettings
 
-SETTINGS = ReportSettings(base_url=BASE_URL)
+SETTINGS = ReportSettings()
+LINKS = Links(BASE_URL)
 
 
 def load(engine: Engine, week: str = "2026-W47", now: datetime = NOW) -> ReportData:
@@ -45,7 +47,7 @@ def data(engine: Engine) -> ReportData:
 
 @pytest.fixture
 def tables(data: ReportData) -> dict[str, Table]:
-    return compute_tables(data, SETTINGS)
+    return compute_tables(data, SETTINGS, LINKS)
 
 
 def test_rows_read_from_the_database(data: ReportData) -> None:
@@ -142,10 +144,10 @@ def test_top_unanswered_high_value_cases_link_to_their_pages(data: ReportData, t
     assert top.rows[0]["sla"] == "overdue" and top.rows[1]["sla"] == "on time"
     assert top.rows[0]["waiting_hours"] == 120.0  # Wed 08:00 -> Mon 08:00
     assert top.rows[0]["customer"] == "Customer 3"
-    assert top.note == "2 unanswered high-value cases this week."
-    one = top_unanswered(data, high_value_tiers=["top", "high"], base_url=BASE_URL, limit=1)
+    assert top.note == "2 unanswered high-value negative posts this week."
+    one = top_unanswered(data, high_value_tiers=["top", "high"], links=LINKS, limit=1)
     assert one.column("case") == [case_ids[800.0]] and one.note.endswith("the 1 worth the most are listed.")
-    assert top_unanswered(data, high_value_tiers=["top"], base_url=BASE_URL, limit=5).rows == []
+    assert top_unanswered(data, high_value_tiers=["top"], links=LINKS, limit=5).rows == []
 
 
 def test_response_performance_by_tier_and_team(tables: dict[str, Table]) -> None:
@@ -242,7 +244,7 @@ def test_headline(data: ReportData) -> None:
 def test_empty_week_has_no_made_up_figures(sqlite_engine: Engine) -> None:
     build_dataset(sqlite_engine)
     data = load(sqlite_engine, week="2026-W30")
-    tables = compute_tables(data, SETTINGS)
+    tables = compute_tables(data, SETTINGS, LINKS)
     h = headline(data, high_value_tiers=["top", "high"])
     assert (h.posts, h.cases, h.money_at_risk) == (0, 0, 0.0)
     assert h.negative_share is None and h.median_response_hours is None and h.sla_hit_rate is None
@@ -265,7 +267,7 @@ def test_partial_week_counts_only_what_has_happened(sqlite_engine: Engine) -> No
     h = headline(data, high_value_tiers=["top", "high"])
     # by then: posts 1-4, and the cases of posts 1 (answered), 2 (dismissed) and 4 (due at 12:00)
     assert (h.posts, h.negative, h.cases, h.unanswered_money) == (4, 3, 3, 800.0)
-    tables = compute_tables(data, SETTINGS)
+    tables = compute_tables(data, SETTINGS, LINKS)
     assert tables["response_by_tier"].row("high")["sla_counted"] == 0  # not due yet: neither hit nor miss
     assert tables["response_by_tier"].row("All")["sla_hit_rate"] == 1.0
     assert tables["top_unanswered"].rows[0]["sla"] == "on time"

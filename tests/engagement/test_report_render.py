@@ -26,9 +26,10 @@ from db.migrate import upgrade
 from db.models import JobRun, Outbox
 from engagement.notify.deliver import deliver_pending
 from engagement.report.weekly import WeeklyReport, build_weekly_report
-from engagement.settings import ReportSettings, SlackSettings
+from engagement.settings import EngagementSettings, SlackSettings
 
-SETTINGS = ReportSettings(base_url=BASE_URL, report_url="https://files.example.test/reports/{week}/")
+SETTINGS = EngagementSettings(public_url=BASE_URL)
+QUICK = SETTINGS.model_copy(update={"report": SETTINGS.report.model_copy(update={"pdf": False})})
 
 
 class ReportPage(HTMLParser):
@@ -131,7 +132,12 @@ def test_html_shows_the_headline_first_and_every_section(report: WeeklyReport) -
     }
     text = " ".join(" ".join(page.text).split())
     assert "11 customer posts (+175% vs last week); 67% negative, +16.7 pts vs last week." in text
-    assert "$4,960 at risk in 6 cases; $1,400 still unanswered in 2 cases, 2 of them high-value." in text
+    assert (
+        "$4,960 at risk in this week's negative posts: $4,960 triaged in 6 cases; $2,060 answered; $1,500 dismissed."
+        in text
+    )
+    assert "$1,400 is still unanswered; 2 high-value posts are waiting." in text
+    assert "answered or dismissed" not in text  # no all-clear while money waits
     assert text.index("Act now") < text.index("Revenue at risk") < text.index("Trend") < text.index("Coverage")
     for table in (
         "top_unanswered",
@@ -224,20 +230,20 @@ def test_pdf_is_written(report: WeeklyReport) -> None:
 
 def test_slack_summary_says_the_key_figures(report: WeeklyReport) -> None:
     assert report.slack_text.startswith("Weekly report 2026-W47: 11 posts, 67% negative; $1,400 at risk unanswered")
-    assert report.report_link == "https://files.example.test/reports/2026-W47/"
+    assert report.report_link == f"{BASE_URL}/reports/2026-W47"
     fields = " ".join(f["text"] for f in report.slack_blocks[1]["fields"])
     assert "$1,400 of $4,960" in fields and "median 6.0 h, p90 25.2 h" in fields
     cases = report.slack_blocks[2]["text"]["text"]
     assert f"<{BASE_URL}/cases/" in cases and "Customer 3 (high)" in cases
     assert (
         report.slack_blocks[-1]["elements"][0]["text"]
-        == "<https://files.example.test/reports/2026-W47/|Open the full report>"
+        == f"<{BASE_URL}/reports/2026-W47|Open the full report>"
     )
 
 
 def test_the_notifier_delivers_the_summary(sqlite_engine: Engine, tmp_path: Path) -> None:
     build_dataset(sqlite_engine)
-    quick = SETTINGS.model_copy(update={"pdf": False})
+    quick = QUICK
     report = build_weekly_report(sqlite_engine, quick, out_dir=tmp_path, now=NOW)
     sink = tmp_path / "slack.jsonl"
     counts = deliver_pending(sqlite_engine, SlackSettings(sink=str(sink)), now=NOW)
@@ -249,7 +255,7 @@ def test_the_notifier_delivers_the_summary(sqlite_engine: Engine, tmp_path: Path
 
 def test_slack_summary_is_queued_once_per_week(sqlite_engine: Engine, tmp_path: Path) -> None:
     build_dataset(sqlite_engine)
-    quick = SETTINGS.model_copy(update={"pdf": False})
+    quick = QUICK
     report = build_weekly_report(sqlite_engine, quick, out_dir=tmp_path / "first", now=NOW, slack_channel="#care-leads")
     with session_scope(sqlite_engine) as session:
         rows = session.exec(select(Outbox)).all()
@@ -272,7 +278,7 @@ def test_empty_week_is_a_clear_report(sqlite_engine: Engine, tmp_path: Path) -> 
     page = parse(report.html_path)
     text = " ".join(" ".join(page.text).split())
     assert "No customer posts were collected in 2026-W30 (20-26 Jul 2026)." in text
-    assert "No posts were collected this week." in text and "No cases were opened by this week's posts." in text
+    assert "No posts were collected this week." in text and "No negative posts this week." in text
     assert page.figures["posts"] == "0" and page.figures["negative_share"] == "–"
     assert page.images == []  # no empty axes pretending to be charts
     assert report.pdf_path is not None and report.pdf_path.read_bytes().startswith(b"%PDF")
@@ -281,7 +287,7 @@ def test_empty_week_is_a_clear_report(sqlite_engine: Engine, tmp_path: Path) -> 
 
 def test_current_week_is_marked_partial(sqlite_engine: Engine, tmp_path: Path) -> None:
     build_dataset(sqlite_engine)
-    quick = SETTINGS.model_copy(update={"pdf": False})
+    quick = QUICK
     report = build_weekly_report(sqlite_engine, quick, week="latest", out_dir=tmp_path, now=NOW)
     assert report.week == "2026-W47" and not report.headline.partial
     current = build_weekly_report(sqlite_engine, quick, week="current", out_dir=tmp_path, now=NOW)

@@ -22,6 +22,7 @@ from test_notify_interactivity import SECRET, _signed
 from db.engine import session_scope
 from db.models import Outbox
 from engagement import notify
+from engagement.money import Money
 from engagement.notify import blocks
 from engagement.report.headline import Headline
 from engagement.report.slack import summary_blocks, summary_text
@@ -134,8 +135,9 @@ def test_weekly_summary_is_inert() -> None:
         rows=[{"case": 7, "url": f"{BASE}/cases/7", "customer": HOSTILE, "tier": HOSTILE,
                "money_at_risk": 10.0, "waiting_hours": 2.0}],
     )  # fmt: skip
-    _assert_inert(summary_blocks(headline, top, "EUR", f"{BASE}/reports/2026-W10"))
-    _assert_inert({"text": summary_text(headline, "EUR", f"{BASE}/reports/2026-W10?a=1&b=2")})
+    euro = Money("EUR", "de_DE")
+    _assert_inert(summary_blocks(headline, top, euro, f"{BASE}/reports/2026-W10"))
+    _assert_inert({"text": summary_text(headline, euro, f"{BASE}/reports/2026-W10?a=1&b=2")})
 
 
 def _act(engine: Engine, settings: EngagementSettings, action: str, value: str, user: str, trigger: str) -> None:

@@ -1,0 +1,48 @@
+"""Amounts as people read them: one formatter (Babel, CLDR data) for Slack, the web app, the
+report and the CLI, so "$8,169" and "8.169 €" come from settings, never from an f-string."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from functools import lru_cache
+
+from babel import Locale
+from babel.numbers import NumberPattern, format_currency, parse_pattern
+
+from engagement.settings import MoneySettings
+
+MISSING = "–"
+
+
+@lru_cache(maxsize=64)
+def _whole_units(locale: str) -> NumberPattern:
+    """The locale's currency pattern without decimals: money at risk is an estimate, and cents
+    would claim a precision it does not have."""
+    pattern = copy.copy(parse_pattern(Locale.parse(locale).currency_formats["standard"]))
+    pattern.frac_prec = (0, 0)
+    return pattern
+
+
+def format_money(amount: float | None, *, currency: str = "USD", locale: str = "en_US") -> str:
+    """``8169.4, USD, en_US`` -> ``$8,169``; ``EUR, de_DE`` -> ``8.169 €`` (no-break space, as CLDR
+    writes it); ``None`` -> ``–``. Rounded to whole units."""
+    if amount is None:
+        return MISSING
+    return format_currency(round(amount), currency, format=_whole_units(locale), locale=locale, currency_digits=False)
+
+
+@dataclass(frozen=True)
+class Money:
+    """The formatter bound to one currency and locale (built from ``engagement.money``)."""
+
+    currency: str = "USD"
+    locale: str = "en_US"
+
+    @classmethod
+    def from_settings(cls, settings: MoneySettings) -> Money:
+        return cls(currency=settings.currency, locale=settings.locale)
+
+    def __call__(self, amount: float | None, currency: str | None = None) -> str:
+        """Format ``amount``; ``currency`` overrides the default (a customer's own CRM currency)."""
+        return format_money(amount, currency=currency or self.currency, locale=self.locale)
