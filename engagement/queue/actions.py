@@ -57,7 +57,14 @@ def escalate(
         if to:
             case.assignee = to
         return transition(
-            session, case, CaseStatus.ESCALATED, actor=actor.name, action="escalated", now=now, reason=reason, assignee=to
+            session,
+            case,
+            CaseStatus.ESCALATED,
+            actor=actor.name,
+            action="escalated",
+            now=now,
+            reason=reason,
+            assignee=to,
         )
 
 

@@ -147,7 +147,9 @@ def test_expired_leases_are_reclaimed_once_under_contention(pg_engine: Engine) -
 
     def drain_later(agent: str) -> list[int]:
         out: list[int] = []
-        while (case := queue.claim_next(pg_engine, actor=person(agent, team="care"), team="care", now=later)) is not None:
+        while (
+            case := queue.claim_next(pg_engine, actor=person(agent, team="care"), team="care", now=later)
+        ) is not None:
             out.append(case.id or 0)
         return out
 

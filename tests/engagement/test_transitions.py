@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from case_states import make_case
 from queue_factories import NOW
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from case_states import make_case
 from db.engine import session_scope
 from db.models import AuditEvent, Case
 from engagement.queue import CaseStatus, InvalidTransition, lock_case, transition
