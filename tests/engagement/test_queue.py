@@ -12,6 +12,8 @@ from sqlalchemy import Engine
 
 from db.engine import session_scope
 from engagement import queue
+from engagement.queue import replies
+from engagement.queue.platforms.base import PermanentPostError, ReplyTarget
 from engagement.settings import EngagementSettings, ReplySettings
 from engagement.triage.cases import triage
 
@@ -144,3 +146,54 @@ def test_list_filters_and_json_shape(engine: Engine) -> None:
         assert len(queue.list_cases(session, status=None, offset=2)) == 1
         data = queue.case_to_dict(queue.list_cases(session)[0])
     assert data["id"] and data["why"] and data["reasons"]["money_at_risk"] == data["money_at_risk"]
+
+
+class _RefusingPoster:
+    """A live platform that refuses every reply (a deleted post, a suspended account)."""
+
+    platform = "x"
+    dry_run = False
+
+    def post_reply(self, target: ReplyTarget, text: str) -> str:
+        raise PermanentPostError("403 Forbidden: you cannot reply to this post")
+
+    def find_existing(self, target: ReplyTarget, text: str) -> str | None:
+        return None
+
+
+def test_approval_and_rejection_hand_the_case_back_with_the_configured_lease(engine: Engine) -> None:
+    """Approving used to leave the case claimed with no expiry when the send then failed (never
+    handed out again), and rejecting used a fixed 15 minutes."""
+    f.customer(engine, handle="ada", rclv=5000, name="Ada Lovelace")
+    f.post(engine, author_id=f.author(engine, handle="ada"), text="you lost my bag")
+    triage(engine, EngagementSettings(), now=NOW)
+    with session_scope(engine) as session:
+        [case] = queue.list_cases(session)
+    assert case.id is not None
+    settings = ReplySettings(approval_tiers=["top"])
+    waiting = queue.reply(engine, case.id, actor=f.person("amy"), text="Sorry!", settings=settings, now=NOW)
+    assert waiting.id is not None and waiting.status == "pending_approval"
+    queue.reject_reply(engine, waiting.id, actor=f.person("lena"), reason="warmer", now=NOW, lease_minutes=40)
+    with session_scope(engine) as session:
+        back = queue.get_case(session, case.id)
+    assert (back.status, back.claimed_by, back.claim_expires_at) == ("claimed", "amy", NOW + timedelta(minutes=40))
+    second = queue.reply(engine, case.id, actor=f.person("amy"), text="So sorry!", settings=settings, now=NOW)
+    assert second.id is not None
+    failed = replies.approve(
+        engine,
+        second.id,
+        actor=f.person("lena"),
+        settings=settings,
+        now=NOW,
+        lease_minutes=25,
+        poster_factory=lambda platform, s: _RefusingPoster(),
+    )
+    assert failed.status == "failed"
+    with session_scope(engine) as session:
+        after = queue.get_case(session, case.id)
+    assert (after.status, after.claimed_by) == ("claimed", "amy")
+    assert after.claim_expires_at == NOW + timedelta(minutes=25) and "403 Forbidden" in (after.last_error or "")
+    # when the lease ends the case is handed out again
+    later = NOW + timedelta(minutes=26)
+    again = queue.claim_next(engine, actor=f.person("ben"), team="default", now=later)
+    assert again is not None and again.id == case.id and again.claimed_by == "ben"
