@@ -176,7 +176,11 @@ class ReplySettings(BaseModel):
         default_factory=lambda: {
             "apology": "Hi {first_name}, we're sorry about this. Please DM us your booking reference (case {case_id}).",
         },
-        description="reply templates; variables: {first_name}, {name}, {handle}, {case_id}, {agent}",
+        description="default saved replies (leads add more in the web app); variables: {first_name}, {name}, "
+        "{handle}, {case_id}, {brand}, {agent}",
+    )
+    brand_name: str = Field(
+        default="", max_length=100, description="what {brand} says in replies (else the X account, else 'our team')"
     )
     approval_tiers: list[str] = Field(
         default_factory=list, description="replies to cases of these tiers wait for a lead's approval"

@@ -3,6 +3,7 @@
 from db.models.cases import AuditEvent, Case, CaseNote, CasePost, CaseSketch, CaseTag, LabelCorrection, Reply
 from db.models.customers import AuthorMatchCheck, Customer, CustomerMatchCheck, Identity, Transaction
 from db.models.ops import JobRun, Outbox, SchedulerLease, User
+from db.models.inbox import CasePresence, ReplyDraft, SavedReply
 from db.models.posts import Author, Post, QuarantinedRecord, Score, SourceCursor
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "CaseNote",
     "CasePost",
     "CaseSketch",
+    "CasePresence",
     "CaseTag",
     "Customer",
     "CustomerMatchCheck",
@@ -25,6 +27,8 @@ __all__ = [
     "Reply",
     "SchedulerLease",
     "Score",
+    "ReplyDraft",
+    "SavedReply",
     "SourceCursor",
     "Transaction",
     "User",

@@ -20,9 +20,22 @@ from starlette.middleware.sessions import SessionMiddleware
 from engagement import queue
 from engagement.notify import interactivity
 from engagement.settings import EngagementSettings
-from engagement.web import filters
+from engagement.web import filters, plain
 from engagement.web.deps import CsrfFailed, Forbidden, NotAuthenticated, WebState
-from engagement.web.routes import actions, admin, api, auth, pages, reports
+from engagement.web.responses import SafeJSONResponse, validation_detail
+from engagement.web.routes import (
+    account,
+    actions,
+    admin,
+    api,
+    auth,
+    docs,
+    inbox,
+    lifecycle,
+    pages,
+    reports,
+    saved_replies,
+)
 from engagement.web.security import ApiTokens, resolve_session_secret
 
 HERE = Path(__file__).parent
@@ -83,6 +96,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def not_found(request: Request, exc: Exception) -> Response:
         return _error_page(request, 404, str(exc).strip("'\""))
 
+        refused = await inbox.refused_reply(request, exc)
+        if refused is not None:
+            return refused
     async def bad_value(request: Request, exc: Exception) -> Response:
         return _error_page(request, 400, str(exc))
 
@@ -168,6 +184,7 @@ def create_app(
     app.state.reports_dir = reports_dir  # the weekly reports served at /reports
     app.add_middleware(
         SessionMiddleware,
+    plain.install(templates.env)
         secret_key=secret,
         session_cookie=SESSION_COOKIE,
         max_age=web.session_max_age_s,
@@ -195,7 +212,11 @@ def create_app(
         actions.router,
         admin.router,
         api.router,
-        api.docs_router,
+        docs.router,
+        inbox.router,
+        inbox.api,
+        saved_replies.router,
+        saved_replies.api,
         reports.router,
     ):
         app.include_router(router)

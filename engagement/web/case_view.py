@@ -24,6 +24,9 @@ from db.models import (
     User,
 )
 from engagement import queue
+from engagement.queue import limits, templates
+from engagement.settings import EngagementSettings
+from engagement.web import collisions, drafts, plain, presence
 from engagement.web.queue_view import latest_scores
 
 THREAD_LIMIT = 40
@@ -206,3 +209,48 @@ def sentiment_history(card: CustomerCard | None) -> list[dict[str, Any]]:
         if v.score is not None
     ]
     return sorted(points, key=lambda p: p["when"])
+
+
+def answered_by(detail: CaseDetail) -> str | None:
+    """Who sent the reply that answered the case (the newest sent or dry-run reply)."""
+    for reply in sorted(detail.replies, key=lambda r: r.created_at, reverse=True):
+        if reply.status in ("sent", "dry_run"):
+            return reply.author
+    return None
+
+
+def first_post_at(detail: CaseDetail) -> datetime | None:
+    """When the customer first spoke in this case (the answer time is counted from here)."""
+    times = [v.post.created_at for v in detail.case_posts] or [detail.post.created_at]
+    return min(times)
+
+
+def page_extras(session: Session, detail: CaseDetail, user: User, settings: EngagementSettings) -> dict[str, Any]:
+    """What the case page adds around the case: presence, hold, draft, saved replies, plain words."""
+    case = detail.case
+    assert case.id is not None
+    hold = collisions.current_hold(session, case)
+    draft = drafts.load_draft(session, case_id=case.id, user_name=user.name)
+    purchases = detail.customer.purchases.count if detail.customer else 0
+    customer = detail.customer.customer if detail.customer else None
+    return {
+        "hold": hold,
+        "held_by_other": hold is not None and hold.holder != user.name,
+        "others": presence.present(session, case_id=case.id, besides=user.name),
+        "taken_over": collisions.taken_from(session, case, user.name),
+        "draft": draft.text if draft else "",
+        "saved_replies": templates.saved_replies(session, team=case.team, settings=settings.replies),
+        "variables": templates.VARIABLES,
+        "limit": limits.LIMITS.get(case.platform or detail.post.platform),
+        "limit_unit": limits.UNITS.get(case.platform or detail.post.platform, limits.DEFAULT_UNIT),
+        "outcome": plain.outcome_sentence(
+            status=case.status,
+            close_reason=case.close_reason,
+            closed_at=case.closed_at,
+            first_post_at=first_post_at(detail),
+            answered_by=answered_by(detail),
+        ),
+        "value_facts": plain.customer_value_facts(customer) if customer else [],
+        "p_alive_text": plain.p_alive_text(customer.p_alive if customer else None, purchases),
+        "churn_text": plain.churn_text(customer.churn_risk if customer else None, purchases),
+    }

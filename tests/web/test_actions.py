@@ -214,11 +214,11 @@ def test_replies_above_a_tier_wait_for_a_lead(sqlite_engine: Engine) -> None:
     assert lea.post(f"/replies/{reply.id}/approve").status_code == 409  # already done
 
 
-def test_case_page_polls_who_holds_the_case(browser: Login, seeded: Any) -> None:
+def test_case_page_refreshes_who_holds_the_case(browser: Login, seeded: Any) -> None:
     ana, ben = browser("ana@example.com"), browser("ben@example.com")
     low = seeded.cases["low"]
     before = ben.get(f"/cases/{low}/holder")
-    assert before.status_code == 200 and 'hx-trigger="every 10s"' in before.text
+    assert before.status_code == 200 and 'hx-trigger="engagebot:change from:body"' in before.text
     assert "working on this case" not in before.text
     ana.post(f"/cases/{low}/claim")
     assert "<strong>Ana</strong> is working on this case" in ben.get(f"/cases/{low}/holder").text

@@ -31,7 +31,8 @@ def test_queue_shows_my_team_by_priority_with_money_sla_and_reasons(browser: Log
     assert re.search(r'<time class="sla overdue"[^>]*>overdue 30m</time>', page.text)
     assert "Zoë &lt;Customer&gt;" in page.text and "tier-top" in page.text
     assert "negative 90%" in page.text
-    assert 'hx-trigger="every 10s"' in page.text  # live updates without a reload
+    # live updates without a reload: the table refreshes on the event stream's changes (or polling)
+    assert 'hx-trigger="engagebot:change from:body"' in page.text and 'data-poll-seconds="10"' in page.text
 
 
 def test_all_teams_and_filters(browser: Login, seeded: Any) -> None:
@@ -91,8 +92,9 @@ def test_case_page_shows_thread_author_customer_card_and_suggestions(browser: Lo
     ana = browser("ana@example.com")
     html = ana.get(f"/cases/{seeded.cases['top']}").text
     assert "My bag is lost" in html and "@zoe" in html and "5,400 followers" in html
-    assert "$1,200" in html and "$1,800" in html and "Voice" in html  # CLV, rCLV and its parts
-    assert "83%" in html  # P(alive)
+    assert "<dt>Lifetime value</dt><dd>$1,200</dd>" in html and "<dt>Value of their voice</dt><dd>$600</dd>" in html
+    assert "<dt>Worth to us in all</dt><dd>$1,800</dd>" in html and "Rclv" not in html and "rCLV" not in html
+    assert "83% likely still a customer" in html  # P(alive): two purchases are enough history
     assert "2 · $200" in html  # purchases
     assert "Loved the flight last month" in html and "dot sent-positive" in html  # earlier posts, sentiment
     assert "apology" in html  # reply templates

@@ -19,7 +19,9 @@ from db.types import utcnow
 from engagement import queue
 from engagement.actors import actor_for
 from engagement.customers import identities
-from engagement.web.corrections import correct_label, retriage
+from engagement.queue.labels import relabel
+from engagement.web import drafts
+from engagement.web.corrections import retriage
 from engagement.web.deps import CsrfLead, CsrfUser, State
 from engagement.web.ids import MAX_ID, DbId
 from engagement.web.routes.auth import flash
@@ -83,8 +85,6 @@ def reply(
 ) -> Response:
     if not text.strip() and not template:
         raise ValueError("write a reply or pick a template")
-    if template and template not in state.settings.replies.templates:
-        raise ValueError(f"unknown reply template {template!r}")
     sent = queue.reply(
         state.engine,
         case_id,
@@ -103,6 +103,8 @@ def reply(
     if sent.status == "failed":
         flash(request, f"Reply to case {case_id} failed: {sent.error}", "error")
         return _to_case(case_id)
+    with session_scope(state.engine, write=True) as session:  # the draft became the reply
+        drafts.discard_draft(session, case_id=case_id, user_name=user.name)
     flash(request, messages.get(sent.status, f"Reply to case {case_id}: {sent.status}."))
     return _to_queue()
 

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from db.models import User
-from engagement import queue
 from engagement.web import queue_view
-from engagement.web.case_view import case_detail, sentiment_history
+from engagement.web.case_view import case_detail, page_extras, sentiment_history
 from engagement.web.deps import CurrentUser, DbSession, State, WebState, csrf_token
 from engagement.web.ids import DbId
 from engagement.web.queue_view import QueueFilters
@@ -158,15 +157,32 @@ def case_page(request: Request, state: State, session: DbSession, user: CurrentU
         **base_context(request, user),
         "d": detail,
         "history": sentiment_history(detail.customer),
-        "templates": state.settings.replies.templates,
         "labels": SENTIMENT_LABELS,
         "is_lead": user.role in ("lead", "admin"),
     }
-    return state.templates.TemplateResponse(request, "case.html", context)
+    return state.templates.TemplateResponse(request, "case.html", context, status_code=status_code)
 
 
 @router.get("/cases/{case_id}/holder")
 def case_holder(request: Request, state: State, session: DbSession, user: CurrentUser, case_id: DbId) -> Response:
-    """Who holds the case now (the case page polls this, so collisions show without a reload)."""
-    case = queue.get_case(session, case_id)
-    return state.templates.TemplateResponse(request, "_holder.html", {"case": case, "user": user})
+    """Who holds the case now (refreshed on live changes, so collisions show without a reload)."""
+    detail = case_detail(session=session, case_id=case_id)
+    extras = page_extras(session, detail, user, state.settings)
+    context = {"case": detail.case, "user": user, **extras}
+    return state.templates.TemplateResponse(request, "_holder.html", context)
+    return render_case_page(request, state, session, user, case_id)
+
+
+def render_case_page(
+    request: Request,
+    state: WebState,
+    session: Any,
+    user: User,
+    case_id: int,
+    *,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    """The case page; a refused send renders it again with ``conflict`` and the typed ``reply_text``."""
+        **page_extras(session, detail, user, state.settings),
+        **extra,

@@ -50,38 +50,77 @@
     });
   }
 
-  document.addEventListener("keydown", function (event) {
-    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
-    if (event.key === "Escape" && typing(event)) { event.target.blur(); return; }
-    if (typing(event)) { return; }
-    var key = event.key;
-    if (key === "j") { move(1); }
-    else if (key === "k") { move(-1); }
-    else if (key === "Enter" || key === "o") {
-      var row = document.querySelector("tr.selected[data-href]");
-      if (row) { window.location.href = row.getAttribute("data-href"); } else { return; }
-    }
-    else if (key === "n") {
+  function focusField(id) {
+    var el = document.getElementById(id);
+    if (!el) { return false; }
+    el.focus();
+    if (el.select && el.tagName === "INPUT") { el.select(); }
+    return true;
+  }
+  function submitButton(id) {
+    var button = document.getElementById(id);
+    if (!button || button.disabled) { return false; }
+    button.form.requestSubmit(button);
+    return true;
+  }
+  function hasDraft() {
+    var text = document.getElementById("reply-text");
+    return !!text && text.value.trim() !== "";
+  }
+  function showHelp() {
+    var help = document.getElementById("keys-help");
+    if (help && !help.open) { help.showModal(); }
+    return !!help;
+  }
+
+  // Every action has a key (the list is on "?", from base.html's #keys-help).
+  var keys = {
+    "j": function () { move(1); return true; },
+    "k": function () { move(-1); return true; },
+    "Enter": openSelected,
+    "o": openSelected,
+    "n": function () {
       var next = document.getElementById("next-form");
       if (next) { next.requestSubmit(); } else { window.location.href = "/queue"; }
+      return true;
+    },
+    "/": function () { return focusField("q"); },
+    "c": function () { return submitButton("claim"); },
+    "u": function () { return submitButton("release"); },
+    "t": function () { return submitButton("take-over"); },
+    "r": function () { return focusField("reply-text"); },
+    "p": function () { return focusField("template"); },
+    "x": function () { return focusField("dismiss-reason"); },
+    "e": function () { return focusField("escalate-reason"); },
+    "a": function () { return focusField("reassign-to"); },
+    "l": function () { var s = document.querySelector(".label-form select"); if (s) { s.focus(); } return !!s; },
+    "?": showHelp,
+    "Escape": function () {
+      if (!document.querySelector(".case-head")) { return false; }
+      if (hasDraft()) {
+        // Esc never leaves a case with text in the reply box: the draft stays, and so do we.
+        var status = document.getElementById("draft-status");
+        if (status) { status.textContent = "You have a draft here: send it, or clear it before leaving with Esc."; }
+        document.getElementById("reply-text").focus();
+        return true;
+      }
+      window.location.href = "/queue";
+      return true;
     }
-    else if (key === "/") {
-      var q = document.getElementById("q");
-      if (q) { q.focus(); q.select(); } else { return; }
-    }
-    else if (key === "c") {
-      var claim = document.getElementById("claim");
-      if (claim && !claim.disabled) { claim.form.requestSubmit(); } else { return; }
-    }
-    else if (key === "r") {
-      var text = document.getElementById("reply-text");
-      if (text) { text.focus(); } else { return; }
-    }
-    else if (key === "Escape") {
-      if (document.querySelector(".case-head")) { window.location.href = "/queue"; } else { return; }
-    }
-    else { return; }
-    event.preventDefault();
+  };
+  function openSelected() {
+    var row = document.querySelector("tr.selected[data-href]");
+    if (row) { window.location.href = row.getAttribute("data-href"); }
+    return !!row;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (event.key === "Escape" && typing(event)) { event.target.blur(); event.preventDefault(); return; }
+    if (typing(event)) { return; }
+    if (document.querySelector("dialog[open]")) { return; }
+    var action = Object.prototype.hasOwnProperty.call(keys, event.key) ? keys[event.key] : null;
+    if (action && action()) { event.preventDefault(); }
   });
 
   document.addEventListener("click", function (event) {
@@ -90,16 +129,6 @@
     var row = event.target.closest("tr[data-href]");
     if (row && !event.target.closest("a, button, summary, details, form")) {
       window.location.href = row.getAttribute("data-href");
-    }
-  });
-
-  document.addEventListener("change", function (event) {
-    if (event.target.id !== "template") { return; }
-    var option = event.target.selectedOptions[0];
-    var text = document.getElementById("reply-text");
-    if (text && option && option.getAttribute("data-text") !== null) {
-      text.value = option.getAttribute("data-text");
-      text.focus();
     }
   });
 

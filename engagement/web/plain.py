@@ -1,0 +1,153 @@
+"""Plain words for the case page and the queue: the money-at-risk reasons, the customer's value,
+the routing, how a finished case ended and P(alive), said the way an agent would say them.
+
+The stored ``Case.reasons`` keep the model's names (``rclv``, ``p_text_negative``, ``route``)
+for the API and the report; only these functions decide what a person reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engagement.web.filters import duration, money
+
+Money = Callable[[float | None, str], str]
+
+VALUE_SOURCE = {
+    "rclv": "what this customer is worth: lifetime value plus the value of their voice",
+    "clv": "this customer's lifetime value (the value of their voice is not known yet)",
+    "reach": "the value of their voice alone (followers and engagement); they are no known customer",
+}
+# Customers with fewer purchases than this have no repeat pattern to fit P(alive) on.
+MIN_PURCHASES_FOR_P_ALIVE = 2
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One line of an explanation: what it is, and its value in words or figures."""
+
+    label: str
+    value: str
+
+
+def why_facts(reasons: Mapping[str, Any], currency: str = "USD", fmt: Money = money) -> list[Fact]:
+    """The money-at-risk reasoning as labelled lines, without formula syntax or field names."""
+    facts: list[Fact] = []
+    if reasons.get("value") is not None:
+        source = VALUE_SOURCE.get(str(reasons.get("value_source")), "what this author is worth to us")
+        facts.append(Fact("Worth to us", f"{fmt(float(reasons['value']), currency)}: {source}"))
+    if reasons.get("p_negative") is not None:
+        sure = f"{float(reasons['p_negative']) * 100:.0f}%"
+        text = f"{sure} sure the post is a complaint"
+        if reasons.get("rating") is not None:
+            text += f" (their rating: {int(reasons['rating'])} of 5 stars)"
+        facts.append(Fact("Unhappy", text))
+    if reasons.get("p_churn") is not None:
+        facts.append(
+            Fact("Left unanswered", f"{float(reasons['p_churn']) * 100:.0f}% of such customers go elsewhere")
+        )
+    if reasons.get("money_at_risk") is not None:
+        facts.append(Fact("Money at risk", fmt(float(reasons["money_at_risk"]), currency)))
+    if reasons.get("age_factor") is not None and reasons.get("sla_hours") is not None:
+        hours = float(reasons["sla_hours"])
+        target = f"{hours:g} hour" + ("" if hours == 1 else "s")
+        urgency = f"{float(reasons['age_factor']):.1f}x"
+        facts.append(Fact("Waiting", f"{urgency} more urgent for waiting against a {target} answer target"))
+    routed = routing_sentence(reasons)
+    if routed:
+        facts.append(Fact("Team", routed))
+    return facts
+
+
+def routing_sentence(reasons: Mapping[str, Any]) -> str:
+    """Why the case sits with its team, in words (no rule syntax)."""
+    team = reasons.get("team")
+    if not team:
+        return ""
+    rule = reasons.get("rule")
+    if rule:
+        return f"{team}, by the routing rule “{rule}”"
+    return f"{team} (no routing rule applies, so the default team has it)"
+
+
+def customer_value_facts(customer: Any, fmt: Money = money) -> list[Fact]:
+    """The customer's worth in plain words: lifetime value, value of their voice, reach."""
+    currency = getattr(customer, "currency", None) or "USD"
+    parts: Mapping[str, Any] = getattr(customer, "rclv_parts", None) or {}
+    facts = [Fact("Lifetime value", fmt(customer.clv, currency) if customer.clv is not None else "not known")]
+    if parts.get("reach_value") is not None:
+        facts.append(Fact("Value of their voice", fmt(float(parts["reach_value"]), currency)))
+    if customer.rclv is not None:
+        facts.append(Fact("Worth to us in all", fmt(customer.rclv, currency)))
+    reach = []
+    if parts.get("followers"):
+        reach.append(f"{int(parts['followers']):,} followers")
+    if parts.get("posts"):
+        reach.append(f"{int(parts['posts']):,} posts")
+    if parts.get("engagement"):
+        reach.append(f"{int(parts['engagement']):,} likes and reposts")
+    if reach:
+        facts.append(Fact("Their voice", ", ".join(reach)))
+    return facts
+
+
+def p_alive_text(p_alive: float | None, purchases: int) -> str:
+    """P(alive) for a person, or why it cannot be said (one purchase shows no repeat pattern)."""
+    if purchases < MIN_PURCHASES_FOR_P_ALIVE:
+        return "too little history (one purchase)" if purchases == 1 else "too little history (no purchases)"
+    if p_alive is None:
+        return "not fitted yet"
+    return f"{p_alive * 100:.0f}% likely still a customer"
+
+
+def churn_text(churn_risk: float | None, purchases: int) -> str:
+    """The churn risk beside ``p_alive_text``: unknown where P(alive) is."""
+    if purchases < MIN_PURCHASES_FOR_P_ALIVE or churn_risk is None:
+        return "unknown"
+    return f"{churn_risk * 100:.0f}%"
+
+
+def outcome_sentence(
+    *,
+    status: str,
+    close_reason: str | None,
+    closed_at: datetime | None,
+    first_post_at: datetime | None,
+    answered_by: str | None = None,
+) -> str:
+    """How a finished case ended, when, and how fast after the customer's post."""
+    when = f"{closed_at:%Y-%m-%d %H:%M} UTC" if closed_at else "at an unknown time"
+    speed = ""
+    if closed_at and first_post_at:
+        speed = f", {duration((closed_at - first_post_at).total_seconds())} after the post"
+    if status == "replied":
+        who = f" by {answered_by}" if answered_by else ""
+        dry = " (dry run: recorded, not posted to the platform)" if close_reason and "dry" in close_reason else ""
+        return f"Answered{who} on {when}{speed}{dry}."
+    if close_reason == "brand_replied":
+        return f"Answered on the platform by our brand account on {when}{speed}."
+    if status == "dismissed":
+        reason = f": {close_reason}" if close_reason else ""
+        return f"Dismissed on {when}{reason}."
+    if status == "closed":
+        reason = f" ({close_reason.replace('_', ' ')})" if close_reason else ""
+        return f"Closed on {when}{reason}."
+    return ""
+
+
+def install(env: Any) -> None:
+    """Register ``why_facts`` as a Jinja filter that formats amounts with the app's ``money``."""
+
+    def _why(reasons: Mapping[str, Any] | None, currency: str = "USD") -> list[Fact]:
+        fmt = env.filters.get("money", money)
+        return why_facts(reasons or {}, currency, lambda value, cur: str(fmt(value, cur)))
+
+    def _value(customer: Any) -> list[Fact]:
+        fmt = env.filters.get("money", money)
+        return customer_value_facts(customer, lambda value, cur: str(fmt(value, cur)))
+
+    env.filters["why_facts"] = _why
+    env.filters["value_facts"] = _value

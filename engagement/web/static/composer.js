@@ -1,0 +1,154 @@
+// engagebot case page: the reply box (server-side drafts, live preview and length counter,
+// Ctrl/Cmd+Enter to send, nothing lost on Esc or navigation) and presence (who else is here).
+(function () {
+  "use strict";
+  var form = document.getElementById("composer");
+  var box = document.getElementById("reply-text");
+  var caseId = document.body.getAttribute("data-case-id");
+  if (!caseId) { return; }
+  var csrfInput = document.querySelector("input[name=csrf_token]");
+  var csrf = csrfInput ? csrfInput.value : "";
+  var send = document.getElementById("send-reply");
+  var counter = document.getElementById("reply-counter");
+  var errorLine = document.getElementById("reply-error");
+  var previewText = document.getElementById("preview-text");
+  var draftStatus = document.getElementById("draft-status");
+  var heldByOther = form ? form.getAttribute("data-held-by-other") === "true" : false;
+  var previewOk = true;
+  var savedText = box ? box.value : "";
+  var submitting = false;
+  var activity = "viewing";
+
+  function call(method, url, data, keepalive) {
+    return fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      keepalive: !!keepalive,
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept": "application/json" },
+      body: data === undefined ? undefined : JSON.stringify(data)
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      return response.status === 204 ? {} : response.json();
+    });
+  }
+  function debounce(fn, ms) {
+    var timer = null;
+    return function () { clearTimeout(timer); timer = setTimeout(fn, ms); };
+  }
+  function dirty() { return !!box && box.value !== savedText; }
+  function updateSend() {
+    if (!send) { return; }
+    send.disabled = heldByOther || !previewOk;
+    send.title = heldByOther ? "someone else holds this case" : (previewOk ? "" : (errorLine.textContent || ""));
+  }
+
+  // --- presence: heartbeats say viewing or replying; the answer says who else is here ---
+  function showPresence(info) {
+    var list = document.getElementById("presence-list");
+    if (list) {
+      list.textContent = "";
+      info.others.forEach(function (p) {
+        var pill = document.createElement("span");
+        pill.className = "pill presence-" + p.activity;
+        pill.textContent = p.sentence;
+        list.appendChild(pill);
+        list.appendChild(document.createTextNode(" "));
+      });
+    }
+    var notice = document.getElementById("taken-over");
+    if (notice && info.taken_over) {
+      var at = new Date(info.taken_over.at);
+      var hhmm = String(at.getUTCHours()).padStart(2, "0") + ":" + String(at.getUTCMinutes()).padStart(2, "0");
+      notice.textContent = info.taken_over.by + " took this case over at " + hhmm + " UTC. Your draft is kept; Send is off while " + info.taken_over.by + " holds it.";
+      notice.hidden = false;
+    }
+    if (heldByOther !== info.held_by_other) {
+      heldByOther = info.held_by_other;
+      if (form) { form.setAttribute("data-held-by-other", heldByOther ? "true" : "false"); }
+      updateSend();
+    }
+  }
+  function heartbeat() {
+    call("POST", "/cases/" + caseId + "/presence", { activity: activity }).then(showPresence).catch(function () {});
+  }
+  function refreshPresence() {
+    fetch("/cases/" + caseId + "/presence", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (info) { if (info) { showPresence(info); } })
+      .catch(function () {});
+  }
+  heartbeat();
+  setInterval(heartbeat, 10000);
+  document.body.addEventListener("engagebot:change", refreshPresence);
+  window.addEventListener("pagehide", function () {
+    if (navigator.sendBeacon) {
+      var data = new FormData();
+      data.append("csrf_token", csrf);
+      navigator.sendBeacon("/cases/" + caseId + "/presence/leave", data);
+    }
+  });
+
+  if (!form || !box) { return; }
+
+  // --- drafts: saved on the server as they are typed ---
+  var saveDraft = debounce(function () {
+    var text = box.value;
+    call("PUT", "/cases/" + caseId + "/draft", { text: text }).then(function (saved) {
+      savedText = text;
+      draftStatus.textContent = saved.saved ? "Draft saved" : "";
+    }).catch(function () { draftStatus.textContent = "Draft not saved (offline?)"; });
+  }, 500);
+
+  // --- preview and counter: filled and counted by the server, the way the platform counts ---
+  var preview = debounce(function () {
+    call("POST", "/cases/" + caseId + "/preview", { text: box.value }).then(function (p) {
+      previewText.textContent = p.text;
+      counter.textContent = p.limit ? p.length.toLocaleString("en") + " / " + p.limit.toLocaleString("en") : String(p.length);
+      counter.classList.toggle("over", !p.ok && p.limit !== null && p.length > p.limit);
+      errorLine.textContent = p.error || "";
+      previewOk = p.ok && box.value.trim() !== "";
+      updateSend();
+    }).catch(function () {});
+  }, 150);
+
+  function typed() {
+    var now = box.value.trim() ? "replying" : "viewing";
+    if (now !== activity) { activity = now; heartbeat(); }
+    draftStatus.textContent = dirty() ? "Saving draft…" : draftStatus.textContent;
+    saveDraft();
+    preview();
+  }
+  box.addEventListener("input", typed);
+  if (box.value) { activity = "replying"; }
+  preview();
+
+  document.addEventListener("change", function (event) {
+    if (event.target.id !== "template") { return; }
+    var option = event.target.selectedOptions[0];
+    if (option && option.getAttribute("data-text") !== null) {
+      box.value = option.getAttribute("data-text");
+      box.focus();
+      typed();
+    }
+  });
+
+  box.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      if (send && !send.disabled) { form.requestSubmit(send); }
+    }
+  });
+  form.addEventListener("submit", function (event) {
+    if (send && send.disabled) { event.preventDefault(); return; }
+    submitting = true;
+  });
+
+  // --- never lose text: ask before leaving with text not yet saved on the server ---
+  window.addEventListener("beforeunload", function (event) {
+    if (submitting || !dirty()) { return; }
+    call("PUT", "/cases/" + caseId + "/draft", { text: box.value }, true).catch(function () {});
+    event.preventDefault();
+    event.returnValue = "";
+  });
+  updateSend();
+})();
