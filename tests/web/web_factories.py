@@ -118,7 +118,7 @@ def seed(engine: Engine) -> Seed:
             email="zoe@example.com",
             clv=1200.0,
             rclv=1800.0,
-            rclv_parts={"clv": 1200.0, "voice": 600.0},
+            rclv_parts={"clv": 1200.0, "reach_value": 600.0, "followers": 5400, "posts": 3, "engagement": 120},
             p_alive=0.83,
             churn_risk=0.17,
         )
