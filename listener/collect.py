@@ -24,7 +24,7 @@ from db.jobs import job_run
 from listener.base import MissingCredentials, Source
 from listener.cursors import add_reads, load_position, reads_this_month, save_position
 from listener.ratelimit import RateLimitTooLong, RetryPolicy
-from listener.records import ParsedPage
+from listener.records import ParsedPage, screen
 from listener.settings import ListenerSettings, SourceSettings
 from listener.store import normalise_brand_handles, quarantine, store_posts
 
@@ -83,7 +83,7 @@ def build_source(spec: SourceSettings, settings: ListenerSettings, *, env: Mappi
     if spec.platform == "file":
         from listener.sources.files import FileSource
 
-        return FileSource(spec)
+        return FileSource(spec, limits=settings.imports)
     raise ValueError(f"unknown platform {spec.platform!r}")
 
 
@@ -182,8 +182,18 @@ def _run(
             if page.parsed is not None
             else (source.parse(page.body) if page.body is not None else ParsedPage())
         )
+        parsed.posts, unstorable = screen(parsed.posts)
+        parsed.rejected.extend(unstorable)
+        for warning in parsed.warnings:
+            log.warning("collect %s: %s", spec.name, warning)
         with session_scope(engine, write=True) as session:
-            stored = store_posts(session, source=spec.name, posts=parsed.posts, brand_handles=brand)
+            stored = store_posts(
+                session,
+                source=spec.name,
+                posts=parsed.posts,
+                brand_handles=brand,
+                max_text_chars=settings.imports.max_text_chars,
+            )
             quarantine(session, source=spec.name, platform=source.platform, rejected=parsed.rejected)
             save_position(session, spec.name, page.position)
             if budget is not None and page.reads:
@@ -219,12 +229,3 @@ def collect(
     else:
         names = [s.name for s in settings.sources if s.enabled]
     return [run_source(engine, settings, name, factory=factory, policy=policy) for name in names]
-
-
-def source_job(engine: Engine, settings: ListenerSettings) -> Callable[[str], SourceResult]:
-    """A plain callable per source name for a scheduler (``job("x-mentions")``)."""
-
-    def job(name: str) -> SourceResult:
-        return run_source(engine, settings, name)
-
-    return job

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from listener.textfiles import undecodable
 
 
 class RecordError(ValueError):
@@ -76,20 +79,74 @@ class ParsedPage:
     rejected: list[Rejected] = field(default_factory=list)
     skipped: int = 0
     empty_feed: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     def extend(self, other: ParsedPage) -> None:
         self.posts.extend(other.posts)
         self.rejected.extend(other.rejected)
         self.skipped += other.skipped
         self.empty_feed = self.empty_feed or other.empty_feed
+        self.warnings.extend(other.warnings)
+
+
+MAX_TEXT_CHARS = 40_000
+"""Default cap of a post's text (Reddit's own limit for a self post); longer text is cut and the
+post flagged ``text_truncated`` (``listener.imports.max_text_chars``)."""
+
+MAX_CELL_CHARS = 131_072
+"""Default cap of one CSV cell (Python's csv default): a row with a longer cell is quarantined
+(``listener.imports.max_cell_chars``)."""
+
+MAX_COUNT = 2**31 - 1
+"""Largest follower / engagement count kept (the database column is a 32-bit integer)."""
 
 
 def dump_raw(value: Any) -> str:
-    """The raw record as text for the quarantine (JSON where possible, repr otherwise)."""
+    """The raw record as text for the quarantine (JSON where possible, repr otherwise).
+
+    Always storable: a lone surrogate (a ``"\\ud800"`` escape or a byte that was not UTF-8)
+    is written as its ``\\u`` escape instead of failing the insert.
+    """
     try:
-        return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+        text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
     except (TypeError, ValueError):
-        return repr(value)
+        text = repr(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def screen(posts: Sequence[ParsedPost], where: str | None = None) -> tuple[list[ParsedPost], list[Rejected]]:
+    """Split parsed posts into those that can be stored and those that cannot (lone surrogates
+    in any text field or the raw record), so one bad record never fails its whole chunk.
+
+    ``where`` (a file and line) prefixes the rejects' refs."""
+    kept: list[ParsedPost] = []
+    rejected: list[Rejected] = []
+    for post in posts:
+        author = post.author
+        fields: dict[str, Any] = {
+            "text": post.text,
+            "title": post.title,
+            "external_id": post.external_id,
+            "url": post.url,
+            "lang": post.lang,
+            "conversation_id": post.conversation_id,
+            "in_reply_to_id": post.in_reply_to_id,
+            "app_version": post.app_version,
+            "author": None if author is None else [author.external_id, author.handle, author.display_name],
+            "raw": post.raw,
+        }
+        problem = undecodable(fields)
+        if problem:
+            ref = post.external_id.encode("utf-8", "backslashreplace").decode("utf-8")
+            prefix = f"{where} " if where else ""
+            rejected.append(reject(f"{prefix}{post.platform}:{ref}", problem, post.raw or fields))
+        else:
+            kept.append(post)
+    return kept, rejected
 
 
 def reject(ref: object, error: str | BaseException, raw: Any) -> Rejected:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
+from listener.records import MAX_CELL_CHARS, MAX_TEXT_CHARS
+
 PLATFORMS = ("x", "reddit", "appstore", "googleplay", "file")
 KINDS = {
     "x": ("search", "mentions"),
@@ -110,6 +112,21 @@ class RetrySettings(BaseModel):
     timeout_seconds: float = Field(default=30.0, gt=0, description="HTTP timeout per request")
 
 
+class ImportSettings(BaseModel):
+    """Caps on what one imported record may hold (see docs/sources.md, "Bad records")."""
+
+    max_text_chars: int = Field(
+        default=MAX_TEXT_CHARS,
+        ge=1,
+        description="a post's text beyond this is cut and the post flagged text_truncated",
+    )
+    max_cell_chars: int = Field(
+        default=MAX_CELL_CHARS,
+        ge=1,
+        description="a CSV row with a longer cell is quarantined",
+    )
+
+
 class ListenerSettings(BaseModel):
     """What to collect, from where, how much, and who the brand is on each platform."""
 
@@ -125,6 +142,7 @@ class ListenerSettings(BaseModel):
         description="X posts read per calendar month (UTC) across all X sources; None = unlimited",
     )
     retry: RetrySettings = Field(default_factory=RetrySettings)
+    imports: ImportSettings = Field(default_factory=ImportSettings)
     x_bearer_token: SecretStr | None = Field(default=None, description="X API v2 app bearer token (or X_BEARER_TOKEN)")
     reddit_client_id: SecretStr | None = Field(default=None, description="or REDDIT_CLIENT_ID")
     reddit_client_secret: SecretStr | None = Field(default=None, description="or REDDIT_CLIENT_SECRET")

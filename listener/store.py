@@ -22,13 +22,15 @@ from sqlmodel import Session, SQLModel
 
 import db.models  # noqa: F401  (registers the tables)
 from db.types import utcnow
-from listener.records import ParsedAuthor, ParsedPost, Rejected
+from listener.records import MAX_TEXT_CHARS, ParsedAuthor, ParsedPost, Rejected
 from listener.threads import mark_answered
 
 AUTHORS: Table = SQLModel.metadata.tables["authors"]
 POSTS: Table = SQLModel.metadata.tables["posts"]
 QUARANTINE: Table = SQLModel.metadata.tables["quarantined_records"]
 _SELECT_CHUNK = 500
+MAX_QUARANTINED_RAW = 1_000_000
+"""Characters of a rejected record kept in quarantine (a runaway CSV quote can be megabytes)."""
 
 
 @dataclass(slots=True)
@@ -88,6 +90,17 @@ def _scrub(value: Any) -> Any:
         return {str(k): _scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_scrub(v) for v in value]
+    return value
+
+
+def _cut_strings(value: Any, limit: int) -> Any:
+    """The raw record with every string cut to ``limit`` characters."""
+    if isinstance(value, str):
+        return value[:limit]
+    if isinstance(value, Mapping):
+        return {k: _cut_strings(v, limit) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cut_strings(v, limit) for v in value]
     return value
 
 
@@ -210,8 +223,14 @@ def store_posts(
     source: str,
     posts: Sequence[ParsedPost],
     brand_handles: Mapping[str, frozenset[str]] | None = None,
+    max_text_chars: int = MAX_TEXT_CHARS,
 ) -> StoreCounts:
-    """Upsert a batch of posts (and their authors), then mark threads the brand answered."""
+    """Upsert a batch of posts (and their authors), then mark threads the brand answered.
+
+    A text longer than ``max_text_chars`` is cut there and the post stored with
+    ``text_truncated``; long strings in its raw record are cut alike (a 10 MB post is neither
+    stored nor served whole).
+    """
     counts = StoreCounts()
     unique: dict[tuple[str, str], ParsedPost] = {}
     for post in posts:
@@ -232,12 +251,15 @@ def store_posts(
     rows = []
     for post in fresh:
         author = authors.get((post.author.platform, post.author.external_id)) if post.author else None
+        truncated = len(post.text) > max_text_chars
+        raw = post.raw if not truncated or post.raw is None else _cut_strings(post.raw, max_text_chars)
         rows.append(
             {
                 "platform": post.platform,
                 "external_id": post.external_id,
                 "source": source[:128],
-                "text": _clean_text(post.text) or "",
+                "text": _clean_text(post.text[:max_text_chars]) or "",
+                "text_truncated": truncated,
                 "title": _clean_text(post.title),
                 "lang": post.lang,
                 "url": _clean_text(post.url),
@@ -251,7 +273,7 @@ def store_posts(
                 "created_at": post.created_at,
                 "collected_at": now,
                 "answered_at": post.answered_at,
-                "raw": None if post.raw is None else _json_safe(post.raw),
+                "raw": None if raw is None else _json_safe(raw),
             }
         )
     # No RETURNING: drivers then use their fast executemany (psycopg pipelines it), and the
@@ -333,6 +355,15 @@ def fingerprint(source: str, platform: str, raw: str) -> str:
     return hashlib.sha256(f"{source}\x1f{platform}\x1f{raw}".encode("utf-8", "replace")).hexdigest()
 
 
+def _storable(text: str) -> str:
+    """Text any database accepts: a lone surrogate becomes its ``\\u`` escape."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def quarantine(session: Session, *, source: str, platform: str, rejected: Sequence[Rejected]) -> int:
     """Keep rejected raw records with their error; a rerun does not add them again."""
     if not rejected:
@@ -340,7 +371,9 @@ def quarantine(session: Session, *, source: str, platform: str, rejected: Sequen
     now: datetime = utcnow()
     rows: dict[str, dict[str, Any]] = {}
     for item in rejected:
-        raw = item.raw.replace("\x00", "\\u0000")
+        raw = _storable(item.raw.replace("\x00", "\\u0000"))
+        if len(raw) > MAX_QUARANTINED_RAW:
+            raw = f"{raw[:MAX_QUARANTINED_RAW]}... [cut: {len(raw):,} characters in all]"
         key = fingerprint(source, platform, raw)
         rows.setdefault(
             key,
@@ -348,8 +381,8 @@ def quarantine(session: Session, *, source: str, platform: str, rejected: Sequen
                 "fingerprint": key,
                 "source": source[:128],
                 "platform": platform[:32],
-                "record_ref": (item.ref or "")[:255] or None,
-                "error": item.error.replace("\x00", ""),
+                "record_ref": _storable(item.ref or "")[:255] or None,
+                "error": _storable(item.error.replace("\x00", "")),
                 "raw": raw,
                 "created_at": now,
             },

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 from db.types import json_column, utc_column, utcnow
@@ -61,6 +62,11 @@ class PostBase(SQLModel):
     )
     app_version: str | None = Field(
         default=None, max_length=64, description="app version a store review was written for"
+    )
+    text_truncated: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": sql_text("false")},  # SQLite and PostgreSQL both read it
+        description="the text was cut at listener.imports.max_text_chars (see docs/sources.md)",
     )
 
 

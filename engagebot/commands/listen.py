@@ -40,8 +40,11 @@ def import_posts(
 ) -> None:
     """Import posts from files: raw API responses or CSV/JSONL exports (backfill history).
 
-    Runs the same parsers as live collection; duplicates are skipped and bad records are
-    quarantined with the reason (see ``engagebot status``).
+    Runs the same parsers as live collection; duplicates are skipped and bad records
+    (undecodable text, an oversized cell, a wrong type, a bad date or number) are quarantined
+    with their file, line and reason while the rest of the file is stored (see ``engagebot
+    status``). The encoding is detected (BOM, UTF-16, UTF-8; a cp1252 guess is a warning), an
+    empty file is a warning, and text over ``listener.imports.max_text_chars`` is cut.
 
     Example: engagebot import-posts --platform x search_page1.json search_page2.json
 
@@ -76,6 +79,7 @@ def import_posts(
             brand_handles=settings.listener.brand_handles,
             column_map=mapping,
             on_progress=on_progress,
+            limits=settings.listener.imports,
         )
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2))
@@ -86,6 +90,8 @@ def import_posts(
         f"[{'red' if result.rejected else 'green'}]{result.rejected} rejected[/]"
         + (f", {result.answered} marked answered" if result.answered else "")
     )
+    for warning in result.warnings:
+        console.print(f"[yellow]warning[/] {warning.file}: {warning.message}")
     if result.rejections:
         table = Table("file", "record", "why rejected", title="rejected (first 20; kept in quarantine)")
         for item in result.rejections[:20]:

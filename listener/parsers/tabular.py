@@ -8,10 +8,13 @@ text, so importing the same export twice adds nothing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from listener.records import (
+    MAX_COUNT,
     ParsedAuthor,
     ParsedPost,
     RecordError,
@@ -139,6 +142,27 @@ def extract(row: Mapping[str, Any], column_map: Mapping[str, str]) -> dict[str, 
     return values
 
 
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+"""Plausible post times: a date outside them is a wrong column or a broken export."""
+
+
+def _count(values: Mapping[str, Any], name: str, maximum: int) -> int | None:
+    """A whole number in ``0..maximum`` or None when absent; anything else is a bad record
+    (a wrong type, NaN, Infinity or an absurd value must not be stored as a silent None)."""
+    value = values.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number = as_int(value)
+    if number is None or isinstance(value, bool):
+        raise RecordError(f"{name} is not a number: {value!r}"[:300])
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RecordError(f"{name} is not a finite number: {value!r}")
+    if not 0 <= number <= maximum:
+        raise RecordError(f"{name} out of range 0..{maximum:,}: {value!r}"[:300])
+    return number
+
+
 def parse_row(row: Mapping[str, Any], *, platform: str, column_map: Mapping[str, str]) -> ParsedPost:
     """One exported row; raises ``RecordError`` naming what is missing."""
     values = extract(row, column_map)
@@ -148,6 +172,11 @@ def parse_row(row: Mapping[str, Any], *, platform: str, column_map: Mapping[str,
     if "created_at" not in values:
         raise RecordError("no created_at (map the date column with --map COLUMN=created_at)")
     created = parse_time(values["created_at"])
+    rating = _count(values, "rating", 10)
+    followers = _count(values, "followers", MAX_COUNT)
+    engagement = _count(values, "engagement", MAX_COUNT)
+    if not EARLIEST <= created < LATEST:
+        raise RecordError(f"created_at out of range: {values['created_at']!r}")
     row_platform = (as_text(values.get("platform")) or platform).strip().lower()[:32] or platform
     handle = clean_handle(as_text(values.get("author")))
     author_id = as_text(values.get("author_id"))
@@ -159,7 +188,7 @@ def parse_row(row: Mapping[str, Any], *, platform: str, column_map: Mapping[str,
             external_id=(author_id or f"name:{stable_id((handle or name or '').casefold())}")[:128],
             handle=(handle or clean_handle(name)) if not author_id else handle,
             display_name=name or as_text(values.get("author")),
-            followers=as_int(values.get("followers")),
+            followers=followers,
         )
     external_id = as_text(values.get("external_id")) or stable_id(
         row_platform, handle or name, created.isoformat(), text
@@ -169,9 +198,6 @@ def parse_row(row: Mapping[str, Any], *, platform: str, column_map: Mapping[str,
         answered = parse_time(values["answered_at"])
     elif as_text(values.get("reply_text")):
         answered = created
-    rating = as_int(values.get("rating"))
-    if rating is not None and not 0 <= rating <= 10:
-        raise RecordError(f"rating out of range: {values.get('rating')!r}")
     lang = as_text(values.get("lang"))
     return ParsedPost(
         platform=row_platform,
@@ -185,7 +211,7 @@ def parse_row(row: Mapping[str, Any], *, platform: str, column_map: Mapping[str,
         conversation_id=(as_text(values.get("conversation_id")) or None),
         in_reply_to_id=(as_text(values.get("in_reply_to_id")) or None),
         rating=rating,
-        engagement=as_int(values.get("engagement")),
+        engagement=engagement,
         app_version=(as_text(values.get("app_version")) or None),
         answered_at=answered,
         raw=dict(row),

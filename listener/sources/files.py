@@ -16,19 +16,22 @@ from listener.base import Page
 from listener.importer import read_pages
 from listener.parsers import PLATFORMS, parse_body
 from listener.records import ParsedPage
-from listener.settings import SourceSettings
+from listener.settings import ImportSettings, SourceSettings
 
 
 class FileSource:
     """Imports new or changed files; its platform is the files' (x, reddit, csv, ...)."""
 
-    def __init__(self, source: SourceSettings, *, base_dir: Path | None = None) -> None:
+    def __init__(
+        self, source: SourceSettings, *, base_dir: Path | None = None, limits: ImportSettings | None = None
+    ) -> None:
         if source.file_platform not in PLATFORMS:
             raise ValueError(f"source {source.name!r}: file_platform must be one of {', '.join(PLATFORMS)}")
         self.name = source.name
         self.platform = source.file_platform
         self.settings = source
         self.base_dir = base_dir or Path.cwd()
+        self.limits = limits or ImportSettings()
 
     def parse(self, body: Any) -> ParsedPage:
         return parse_body(self.platform, body)
@@ -55,7 +58,7 @@ class FileSource:
             return Page(body=None, position={"seen": seen}, done=True, parsed=ParsedPage())
         path = pending[0]
         parsed = ParsedPage()
-        for _ref, page in read_pages(path, self.platform, column_map=self.settings.column_map):
+        for _ref, page in read_pages(path, self.platform, column_map=self.settings.column_map, limits=self.limits):
             parsed.extend(page)
         seen[str(path.resolve())] = self.signature(path)
         return Page(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from listener.parsers import PLATFORMS
-from listener.settings import ListenerSettings, RetrySettings, SourceSettings
+from listener.settings import ImportSettings, ListenerSettings, RetrySettings, SourceSettings
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "sources.md"
 
@@ -13,10 +13,12 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "sources.md"
 def test_every_setting_is_documented() -> None:
     text = DOC.read_text(encoding="utf-8")
     for name in ListenerSettings.model_fields:
-        if name != "retry":
+        if name not in ("retry", "imports"):
             assert f"`{name}" in text or f"{name}`" in text, name
     for name in RetrySettings.model_fields:
         assert f"`retry.{name}`" in text, name
+    for name in ImportSettings.model_fields:
+        assert f"`imports.{name}`" in text, name
     for name in SourceSettings.model_fields:
         assert f"`{name}`" in text or f", `{name}`" in text or f"`{name}," in text, name
 
