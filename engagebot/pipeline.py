@@ -152,14 +152,3 @@ def weekly_report(
         engine, settings.engagement, out_dir=out_dir or settings.output_dir / "reports", week=week, now=now
     )
     return _timed("weekly_report", {"week": report.week, "html": str(report.html_path)}, started)
-
-
-def run_cycle(settings: Settings, engine: Engine, *, now: datetime | None = None) -> list[StepResult]:
-    """collect → score → link/value → triage → notify, in order (the report runs weekly)."""
-    return [
-        collect(settings, engine),
-        score(settings, engine),
-        link_and_value(settings, engine, now=now),
-        triage(settings, engine, now=now),
-        notify(settings, engine, now=now),
-    ]

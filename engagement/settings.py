@@ -142,7 +142,7 @@ class RoutingRule(BaseModel):
     name: str
     team: str
     assignee: str | None = None
-    platforms: list[str] = Field(default_factory=list)
+    platforms: list[str] = Field(default_factory=list, description="x, reddit, appstore, googleplay (any of them)")
     languages: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list, description="case-insensitive words or phrases, any of them")
     regex: str | None = Field(default=None, description="a Python regular expression searched in the text")
@@ -161,7 +161,7 @@ class RoutingSettings(BaseModel):
         default_factory=lambda: {"top": 1.0, "high": 4.0, "standard": 24.0, "unlinked": 24.0},
         description="time to first reply by value tier",
     )
-    default_sla_hours: float = 24.0
+    default_sla_hours: float = Field(default=24.0, description="time to first reply for a tier missing from sla_hours")
     lead: str = Field(default="lead", description="who SLA breaches and escalations go to")
     lease_minutes: float = Field(default=15.0, description="a claim expires after this long without action")
     auto_assign: bool = Field(default=False, description="assign new cases round-robin inside their team")
@@ -270,11 +270,9 @@ class WebSettings(BaseModel):
 
 
 class ReportSettings(BaseModel):
-    """The weekly sentiment-to-CLV report (``engagement.report``) and when the scheduler runs it."""
+    """The weekly sentiment-to-CLV report (``engagement.report``); ``[ops.scheduler]`` says when it runs."""
 
-    day_of_week: str = Field(default="mon", description="day the weekly job runs (cron style: mon..sun)")
-    hour: int = Field(default=7, ge=0, le=23, description="hour of day the weekly job runs, in ``timezone``")
-    timezone: str = Field(default="UTC", description="IANA zone of the job's schedule and the report's weeks")
+    timezone: str = Field(default="UTC", description="IANA zone of the report's weeks")
     trend_weeks: int = Field(default=12, ge=2, le=52, description="weeks in the trends, the report's week included")
     base_url: str | None = Field(
         default=None, description="deprecated: use engagement.public_url (still read, with a warning)"
@@ -303,13 +301,19 @@ class ReportSettings(BaseModel):
     def _known_zone(cls, value: str) -> str:
         return known_zone(value)
 
-    @field_validator("day_of_week")
+    @model_validator(mode="before")
     @classmethod
-    def _known_day(cls, value: str) -> str:
-        day = value.strip().lower()[:3]
-        if day not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
-            raise ValueError(f"unknown day {value!r} (use mon, tue, wed, thu, fri, sat or sun)")
-        return day
+    def _unread_schedule(cls, data: object) -> object:
+        """``day_of_week`` and ``hour`` were never read: say where the schedule is set."""
+        if isinstance(data, dict) and {"day_of_week", "hour"} & set(data):
+            warnings.warn(
+                "engagement.report.day_of_week and engagement.report.hour were removed (nothing read them): "
+                "the weekly report runs at ops.scheduler.weekly_report_day and weekly_report_hour (UTC)",
+                FutureWarning,
+                stacklevel=2,
+            )
+            data = {k: v for k, v in data.items() if k not in ("day_of_week", "hour")}
+        return data
 
 
 class RclvSettings(BaseModel):

@@ -116,7 +116,3 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
 
 def list_users(*, session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(User.team, User.role, User.name)).all())
-
-
-def count_users(*, session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(User)).one())

@@ -14,7 +14,6 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
@@ -128,10 +127,3 @@ class RetryPolicy:
     def _wait(self, seconds: float) -> None:
         self.waits.append(seconds)
         self.sleep(seconds)
-
-
-def http_date(moment: datetime) -> str:
-    """An HTTP date (tests build Retry-After headers with it)."""
-    from email.utils import format_datetime
-
-    return format_datetime(moment, usegmt=True)

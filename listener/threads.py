@@ -115,16 +115,3 @@ def _answer_direct_replies(session: Session, platform: str, replied_ids: list[st
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def refresh_answered(session: Session, *, platform: str | None = None) -> int:
-    """Re-run detection over every thread that has a brand post (after brand handles change)."""
-    query = select(POSTS.c.platform, POSTS.c.conversation_id).where(
-        POSTS.c.is_brand, POSTS.c.conversation_id.is_not(None)
-    )
-    if platform:
-        query = query.where(POSTS.c.platform == platform)
-    threads: dict[str, set[str]] = {}
-    for row_platform, conversation in session.execute(query.distinct()):
-        threads.setdefault(row_platform, set()).add(conversation)
-    return sum(mark_answered(session, platform=p, conversation_ids=ids) for p, ids in threads.items())

@@ -1,10 +1,9 @@
 """All tables, importable from one place: ``from db.models import Post, Case``."""
 
-from db.models.auth import LoginThrottle, WebSession
 from db.models.cases import AuditEvent, Case, CaseNote, CasePost, CaseSketch, CaseTag, LabelCorrection, Reply
 from db.models.customers import AuthorMatchCheck, Customer, CustomerMatchCheck, Identity, Transaction
-from db.models.inbox import CasePresence, ReplyDraft, SavedReply
 from db.models.ops import JobRun, Outbox, SchedulerLease, User
+from db.models.inbox import CasePresence, ReplyDraft, SavedReply
 from db.models.posts import Author, Post, QuarantinedRecord, Score, SourceCursor
 
 __all__ = [
@@ -14,25 +13,23 @@ __all__ = [
     "Case",
     "CaseNote",
     "CasePost",
-    "CasePresence",
     "CaseSketch",
+    "CasePresence",
     "CaseTag",
     "Customer",
     "CustomerMatchCheck",
     "Identity",
     "JobRun",
     "LabelCorrection",
-    "LoginThrottle",
     "Outbox",
     "Post",
     "QuarantinedRecord",
     "Reply",
-    "ReplyDraft",
-    "SavedReply",
     "SchedulerLease",
     "Score",
+    "ReplyDraft",
+    "SavedReply",
     "SourceCursor",
     "Transaction",
     "User",
-    "WebSession",
 ]

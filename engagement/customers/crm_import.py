@@ -35,7 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -334,10 +334,6 @@ def import_transactions(engine: Engine, path: Path | str, *, progress: Progress 
     report.rejected.sort()
     log.info("transactions import: %s", report.summary())
     return report
-
-
-def transaction_count(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(Transaction)).one())
 
 
 __all__ = [

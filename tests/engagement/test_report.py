@@ -312,9 +312,13 @@ def test_terms_and_statistics_helpers() -> None:
     assert percentile([], 90) is None
 
 
-def test_report_settings_refuse_unknown_zones_and_days() -> None:
-    assert ReportSettings(day_of_week="Monday", timezone="Europe/Berlin").day_of_week == "mon"
+def test_report_settings_refuse_unknown_zones() -> None:
+    assert ReportSettings(timezone="Europe/Berlin").timezone == "Europe/Berlin"
     with pytest.raises(ValidationError, match="unknown time zone 'Mars/Base'"):
         ReportSettings(timezone="Mars/Base")
-    with pytest.raises(ValidationError, match="unknown day 'someday'"):
-        ReportSettings(day_of_week="someday")
+
+
+def test_the_unread_report_schedule_settings_warn_where_the_schedule_is() -> None:
+    with pytest.warns(FutureWarning, match=r"ops\.scheduler\.weekly_report_day"):
+        settings = ReportSettings(day_of_week="mon", hour=7)
+    assert not hasattr(settings, "day_of_week") and not hasattr(settings, "hour")
