@@ -1,9 +1,10 @@
 """All tables, importable from one place: ``from db.models import Post, Case``."""
 
+from db.models.auth import LoginThrottle, WebSession
 from db.models.cases import AuditEvent, Case, CaseNote, CasePost, CaseSketch, CaseTag, LabelCorrection, Reply
 from db.models.customers import AuthorMatchCheck, Customer, CustomerMatchCheck, Identity, Transaction
-from db.models.ops import JobRun, Outbox, SchedulerLease, User
 from db.models.inbox import CasePresence, ReplyDraft, SavedReply
+from db.models.ops import JobRun, Outbox, SchedulerLease, User
 from db.models.posts import Author, Post, QuarantinedRecord, Score, SourceCursor
 
 __all__ = [
@@ -13,23 +14,25 @@ __all__ = [
     "Case",
     "CaseNote",
     "CasePost",
-    "CaseSketch",
     "CasePresence",
+    "CaseSketch",
     "CaseTag",
     "Customer",
     "CustomerMatchCheck",
     "Identity",
     "JobRun",
     "LabelCorrection",
+    "LoginThrottle",
     "Outbox",
     "Post",
     "QuarantinedRecord",
     "Reply",
-    "SchedulerLease",
-    "Score",
     "ReplyDraft",
     "SavedReply",
+    "SchedulerLease",
+    "Score",
     "SourceCursor",
     "Transaction",
     "User",
+    "WebSession",
 ]
