@@ -355,6 +355,18 @@ class ClvSettings(BaseModel):
     min_repeat_customers: int = Field(
         default=10, ge=2, description="repeat buyers needed to fit Gamma-Gamma; fewer: fallback"
     )
+    min_purchase_amount: float = Field(
+        default=0.0, ge=0, allow_inf_nan=False, description="a purchase below this is refused (per row) on import"
+    )
+    max_purchase_amount: float = Field(
+        default=1_000_000.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="a purchase above this is refused (per row) on import: a typo or 1e308 must not make CLV Infinity",
+    )
+    max_imported_clv: float = Field(
+        default=100_000_000.0, gt=0, allow_inf_nan=False, description="a CRM clv above this is refused (per row)"
+    )
     rclv: RclvSettings = Field(default_factory=RclvSettings)
 
 

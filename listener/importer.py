@@ -27,15 +27,13 @@ from db.jobs import job_run
 from db.statistics import GrowthWatch
 from listener.parsers import API_PLATFORMS, PLATFORMS, parse_body
 from listener.parsers.tabular import parse_row, validate_map
-from listener.records import ParsedPage, ParsedPost, RecordError, Rejected, reject, screen
+from listener.records import CSV_HARD_LIMIT, ParsedPage, ParsedPost, RecordError, Rejected, reject, screen
 from listener.settings import ImportSettings
 from listener.store import StoreCounts, normalise_brand_handles, quarantine, store_posts
 from listener.textfiles import detect, open_text, undecodable
 
 log = logging.getLogger(__name__)
 CHUNK_SIZE = 2000
-CSV_HARD_LIMIT = 16 * 1024 * 1024
-"""csv's own cell limit is raised to this (characters) so ``max_cell_chars`` decides per row."""
 EMPTY_FILE = "empty file: no records"
 
 

@@ -97,6 +97,9 @@ MAX_CELL_CHARS = 131_072
 """Default cap of one CSV cell (Python's csv default): a row with a longer cell is quarantined
 (``listener.imports.max_cell_chars``)."""
 
+CSV_HARD_LIMIT = 16 * 1024 * 1024
+"""csv's own cell limit is raised to this (characters) so ``max_cell_chars`` decides per row."""
+
 MAX_COUNT = 2**31 - 1
 """Largest follower / engagement count kept (the database column is a 32-bit integer)."""
 

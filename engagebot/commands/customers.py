@@ -15,6 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from engagebot.runtime import console, engine_for, friendly_errors, load_settings
+from engagement.customers.crm_csv import AmountRange
+from engagement.settings import ClvSettings
 
 customers_app = typer.Typer(help="The CRM's customers.", no_args_is_help=True)
 transactions_app = typer.Typer(help="Customers' purchases (the input of CLV).", no_args_is_help=True)
@@ -56,12 +58,15 @@ def _print_report(report: Any, as_json: bool, extra: dict[str, Any] | None = Non
             "unchanged": report.unchanged,
             "identities": report.identities,
             "rejected": [{"line": r.line, "reason": r.reason} for r in report.rejected],
+            "warnings": list(report.warnings),
             **(extra or {}),
         }
         typer.echo(json.dumps(payload, indent=2))
         return
     colour = "red" if report.rejected else "green"
     console.print(f"[{colour}]{report.summary()}[/]", highlight=False)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning[/] {warning}", highlight=False)
     if report.rejected:
         table = Table("line", "why rejected", title=f"rejected rows ({len(report.rejected)})")
         for row in report.rejected[:50]:
@@ -85,9 +90,10 @@ def import_customers_command(
     """
     from engagement.customers.crm_import import import_customers
 
-    engine = engine_for(load_settings())
+    settings = load_settings()
+    engine = engine_for(settings)
     with _progress(file, quiet=as_json) as advance:
-        report = import_customers(engine, file, progress=advance)
+        report = import_customers(engine, file, progress=advance, max_clv=settings.engagement.clv.max_imported_clv)
     _print_report(report, as_json)
 
 
@@ -108,11 +114,16 @@ def import_transactions_command(
     settings = load_settings()
     engine = engine_for(settings)
     with _progress(file, quiet=as_json) as advance:
-        report = import_transactions(engine, file, progress=advance)
+        report = import_transactions(engine, file, progress=advance, bounds=_bounds(settings.engagement.clv))
     values = refresh_values(engine, settings.engagement.clv) if refresh and report.inserted else None
     _print_report(report, as_json, {"values": values} if values else None)
     if values and not as_json:
         console.print(_values_line(values))
+
+
+def _bounds(clv: ClvSettings) -> AmountRange:
+    """The purchase amounts an import accepts (``engagement.clv.min/max_purchase_amount``)."""
+    return AmountRange(clv.min_purchase_amount, clv.max_purchase_amount)
 
 
 def _values_line(values: dict[str, int]) -> str:
@@ -158,7 +169,11 @@ def clv_fit_command(
     clv_settings = settings.engagement.clv
     cal_end = date.fromisoformat(calibration_end)
     purchases, rejected = read_purchases(
-        file, customer_column=customer_column, date_column=date_column, amount_column=amount_column
+        file,
+        customer_column=customer_column,
+        date_column=date_column,
+        amount_column=amount_column,
+        bounds=_bounds(clv_settings),
     )
     if not purchases:
         raise ValueError(f"{file}: no valid transactions ({len(rejected)} rejected rows)")

@@ -27,6 +27,7 @@ rows are kept, and every chunk of rows is committed as it is done.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -44,6 +45,9 @@ from db.engine import is_sqlite, session_scope
 from db.models.customers import Customer, Identity, Transaction
 from db.types import utcnow
 from engagement.customers.crm_csv import (
+    ERROR,
+    RAW,
+    AmountRange,
     ImportReport,
     RejectedRow,
     csv_rows,
@@ -52,6 +56,8 @@ from engagement.customers.crm_csv import (
     parse_time,
     read_purchases,
 )
+from listener.records import Rejected, dump_raw
+from listener.store import quarantine
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +105,11 @@ class _CustomerRow:
 
 
 def _parse_customer(
-    line: int, row: dict[str, str], header: list[str], idcols: dict[str, tuple[str, str]]
+    line: int,
+    row: dict[str, str],
+    header: list[str],
+    idcols: dict[str, tuple[str, str]],
+    max_clv: float = math.inf,
 ) -> _CustomerRow:
     crm_id = row.get("crm_id", "")
     if not crm_id:
@@ -123,7 +133,7 @@ def _parse_customer(
     if "clv" in header:
         values["imported_clv"] = None
         if row["clv"]:
-            values["imported_clv"] = parse_number(row["clv"], "clv")
+            values["imported_clv"] = parse_number(row["clv"], "clv", max_clv)
     accounts: dict[str, dict[str, str | None]] = {}
     for column, (platform, kind) in idcols.items():
         cell = row[column] or None
@@ -214,20 +224,25 @@ def _sync_identities(
     return changes
 
 
-def import_customers(engine: Engine, path: Path | str, *, progress: Progress | None = None) -> ImportReport:
-    """Upsert customers (and their CRM identities) by ``crm_id`` from a CSV; see the module doc."""
+def import_customers(
+    engine: Engine, path: Path | str, *, progress: Progress | None = None, max_clv: float = math.inf
+) -> ImportReport:
+    """Upsert customers (and their CRM identities) by ``crm_id`` from a CSV; see the module doc.
+
+    ``max_clv`` (``engagement.clv.max_imported_clv``) refuses an absurd CRM value per row.
+    """
     path = Path(path)
-    header, rows = csv_rows(path, ("crm_id",))
-    idcols = identity_columns(header)
     report = ImportReport(path=str(path))
+    header, rows = csv_rows(path, ("crm_id",), warnings=report.warnings)
+    idcols = identity_columns(header)
     parsed: list[_CustomerRow] = []
     first_line: dict[str, int] = {}
     for line, row in rows:
         report.rows += 1
         try:
-            if "__error__" in row:
-                raise ValueError(row["__error__"])
-            item = _parse_customer(line, row, header, idcols)
+            if ERROR in row:
+                raise ValueError(row[ERROR])
+            item = _parse_customer(line, row, header, idcols, max_clv)
             crm_id = item.values["crm_id"]
             if crm_id in first_line:
                 raise ValueError(f"duplicate crm_id {crm_id!r} (first on line {first_line[crm_id]})")
@@ -235,8 +250,10 @@ def import_customers(engine: Engine, path: Path | str, *, progress: Progress | N
             parsed.append(item)
         except ValueError as exc:
             report.rejected.append(RejectedRow(line, str(exc)))
+            report.raw[line] = row.get(RAW) or dump_raw(row)
             if progress:
                 progress(1)
+    _quarantine(engine, report, "crm:customers")
     for chunk in _chunks(parsed):
         now = utcnow()
         with session_scope(engine) as session:
@@ -274,6 +291,19 @@ def import_customers(engine: Engine, path: Path | str, *, progress: Progress | N
     return report
 
 
+def _quarantine(engine: Engine, report: ImportReport, source: str) -> None:
+    """Keep the rows read as bad in the shared quarantine (``engagebot status`` counts them),
+    with ``file:line`` and the reason, as post imports do."""
+    if not report.rejected:
+        return
+    name = Path(report.path).name
+    rejected = [
+        Rejected(ref=f"{name}:{r.line}", error=r.reason, raw=report.raw.get(r.line, "")) for r in report.rejected
+    ]
+    with session_scope(engine) as session:
+        quarantine(session, source=source, platform="crm", rejected=rejected)
+
+
 # --- transactions ----------------------------------------------------------------------------
 
 
@@ -285,24 +315,31 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     return len(session.execute(statement).all())
 
 
-def import_transactions(engine: Engine, path: Path | str, *, progress: Progress | None = None) -> ImportReport:
-    """Add transactions (``customer_id,date,amount``) for known customers; see the module doc."""
+def import_transactions(
+    engine: Engine, path: Path | str, *, progress: Progress | None = None, bounds: AmountRange | None = None
+) -> ImportReport:
+    """Add transactions (``customer_id,date,amount``) for known customers; see the module doc.
+
+    An amount outside ``bounds`` (``engagement.clv.min/max_purchase_amount``) refuses its row.
+    """
     path = Path(path)
-    _header, rows = csv_rows(path, ("customer_id", "date", "amount"))
     report = ImportReport(path=str(path))
+    _header, rows = csv_rows(path, ("customer_id", "date", "amount"), warnings=report.warnings)
     parsed: list[tuple[int, str, datetime, float]] = []
     for line, row in rows:
         report.rows += 1
         try:
-            if "__error__" in row:
-                raise ValueError(row["__error__"])
+            if ERROR in row:
+                raise ValueError(row[ERROR])
             if not row["customer_id"]:
                 raise ValueError("customer_id is empty")
-            parsed.append((line, row["customer_id"], parse_time(row["date"]), parse_amount(row["amount"])))
+            parsed.append((line, row["customer_id"], parse_time(row["date"]), parse_amount(row["amount"], bounds)))
         except ValueError as exc:
             report.rejected.append(RejectedRow(line, str(exc)))
+            report.raw[line] = row.get(RAW) or dump_raw(row)
             if progress:
                 progress(1)
+    _quarantine(engine, report, "crm:transactions")
     for chunk in _chunks(parsed):
         with session_scope(engine) as session:
             crm_ids = sorted({item[1] for item in chunk})
