@@ -41,9 +41,9 @@ class UnknownVariable(QueueError):
 
 
 class UnknownTemplate(QueueError):
-    """No saved reply of that name for the team (HTTP 404)."""
+    """No saved reply of that name for the team (HTTP 400: the request names something unknown)."""
 
-    status_code = 404
+    status_code = 400
 
     def __init__(self, name: str, known: list[str]) -> None:
         super().__init__(f"unknown saved reply {name!r} (saved replies: {', '.join(known) or 'none'})")
@@ -131,6 +131,14 @@ def saved_replies(session: Session, *, team: str | None, settings: ReplySettings
     return sorted(chosen.values(), key=lambda v: v.name)
 
 
+class SavedReplyNotFound(LookupError):
+    """No saved reply with that id (HTTP 404)."""
+
+    def __init__(self, reply_id: int) -> None:
+        super().__init__(f"saved reply {reply_id} not found")
+        self.reply_id = reply_id
+
+
 def view_of(row: SavedReply) -> SavedReplyView:
     return SavedReplyView(
         name=row.name, text=row.text, team=row.team, id=row.id, updated_by=row.updated_by, updated_at=row.updated_at
@@ -158,7 +166,7 @@ def save_reply(
     check_variables(text)
     row = session.get(SavedReply, reply_id) if reply_id is not None else None
     if reply_id is not None and row is None:
-        raise UnknownTemplate(str(reply_id), [])
+        raise SavedReplyNotFound(reply_id)
     clash = session.exec(
         select(SavedReply).where(
             col(SavedReply.name) == name,
@@ -179,7 +187,7 @@ def delete_reply(session: Session, reply_id: int) -> SavedReply:
     """Remove a saved reply (the caller commits); returns the removed row."""
     row = session.get(SavedReply, reply_id)
     if row is None:
-        raise UnknownTemplate(str(reply_id), [])
+        raise SavedReplyNotFound(reply_id)
     session.delete(row)
     session.flush()
     return row

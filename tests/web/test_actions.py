@@ -79,8 +79,8 @@ def test_conflicts_and_wrong_states_are_4xx_with_the_reason(browser: Login, seed
     assert ana.post(f"/cases/{case}/claim").status_code == 303
     taken = ben.post(f"/cases/{case}/claim")
     assert taken.status_code == 409 and "claimed by Ana" in taken.text
-    not_mine = ben.post(f"/cases/{case}/reply", {"text": "hello"})
-    assert not_mine.status_code == 403 and "claim it first" in not_mine.text
+    not_mine = ben.post(f"/cases/{case}/reply", {"text": "hello"})  # the policy: held by someone else
+    assert not_mine.status_code == 409 and "Ana holds this case since" in not_mine.text
     assert ben.post(f"/cases/{case}/release").status_code == 403
     empty = ana.post(f"/cases/{case}/reply", {"text": "   "})
     assert empty.status_code == 400 and "write a reply" in empty.text
@@ -159,7 +159,8 @@ def test_json_api_flow_and_errors(browser: Login, seeded: Any) -> None:
     assert case["id"] == seeded.cases["top"] and case["claimed_by"] == "Ana"
     conflict = ben.client.post(f"/api/cases/{case['id']}/claim", headers=h_ben)
     assert conflict.status_code == 409 and "claimed by Ana" in conflict.json()["detail"]
-    assert ben.client.post(f"/api/cases/{case['id']}/reply", headers=h_ben, json={"text": "x"}).status_code == 403
+    held = ben.client.post(f"/api/cases/{case['id']}/reply", headers=h_ben, json={"text": "x"})
+    assert held.status_code == 409 and held.json()["holder"] == "Ana"
     invalid = ana.client.post(f"/api/cases/{case['id']}/reply", headers=h_ana, json={"text": 5})
     assert invalid.status_code == 422 and "text" in invalid.json()["detail"]
     assert ana.client.post(f"/api/cases/{case['id']}/reply", headers=h_ana, content=b"{not json").status_code == 422

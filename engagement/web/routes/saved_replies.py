@@ -68,7 +68,7 @@ def manageable_team(user: User, team: str | None) -> str | None:
 
 def _check_row(user: User, row: SavedReply | None, reply_id: int) -> SavedReply:
     if row is None:
-        raise templates.UnknownTemplate(str(reply_id), [])
+        raise templates.SavedReplyNotFound(reply_id)
     manageable_team(user, row.team)
     return row
 
