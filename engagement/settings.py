@@ -27,6 +27,19 @@ class TriageSettings(BaseModel):
     aging_weight: float = Field(default=1.0, description="priority grows by this x (age / SLA): 2x when due")
     aging_cap: float = Field(default=2.0, description="age / SLA stops counting above this (breached cases)")
     chunk_size: int = Field(default=500, description="posts triaged and committed per chunk")
+    unscored_tiers: list[str] = Field(
+        default_factory=lambda: ["top", "high"],
+        description="a post the model cannot score (unsupported_language) still opens a case for these tiers",
+    )
+    unscored_min_value: float = Field(
+        default=1000.0, description="...or when its author's rCLV (else CLV) is at least this"
+    )
+    unscored_max_rating: int = Field(
+        default=2, description="...or when it is a review with at most this many stars"
+    )
+    unscored_p_negative: float = Field(
+        default=0.5, description="P(negative) assumed for such a post without stars (sentiment unknown)"
+    )
     tier_fractions: dict[str, float] = Field(
         default_factory=lambda: {"top": 0.05, "high": 0.15},
         description="value tiers by rCLV rank, best first: share of customers in each; the rest are 'standard'",

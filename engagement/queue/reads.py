@@ -10,13 +10,10 @@ from typing import Any, Literal
 from sqlalchemy import Select, func, or_, select
 from sqlmodel import Session, col
 
-from db.models import AuditEvent, Case, CasePost, CaseTag, Post, Reply
+from db.models import AuditEvent, Case, CaseNote, CasePost, CaseTag, Post, Reply
 from db.search import SearchMethod, post_matches
 from db.types import utcnow
-from engagement.queue.state import (
-    CaseNotFound,
-    CaseStatus,
-)
+from engagement.queue.state import ACTIVE_STATUSES, CaseNotFound, CaseStatus
 
 
 @dataclass(frozen=True)
@@ -107,6 +104,24 @@ def get_case(session: Session, case_id: int) -> Case:
     return case
 
 
+def similar_cases(session: Session, case: Case) -> list[Case]:
+    """The other active cases of ``case``'s similar group (near-identical text, other authors;
+    grouped by ``engagement.triage.similar``), most money at risk first."""
+    if case.similar_group is None:
+        return []
+    return list(
+        session.execute(
+            select(Case)
+            .where(
+                col(Case.similar_group) == case.similar_group,
+                col(Case.id) != case.id,
+                col(Case.status).in_(ACTIVE_STATUSES),
+            )
+            .order_by(col(Case.money_at_risk).desc(), col(Case.id))
+        ).scalars()
+    )
+
+
 def case_posts(session: Session, case_id: int) -> list[Post]:
     """The posts merged into a case, oldest first."""
     query = (
@@ -160,6 +175,7 @@ def case_to_dict(case: Case) -> dict[str, Any]:
         "created_at": _iso(case.created_at),
         "updated_at": _iso(case.updated_at),
         "closed_at": _iso(case.closed_at),
+        "similar_group": case.similar_group,
     }
 
 
@@ -196,4 +212,16 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any]:
         {"actor": e.actor, "action": e.action, "detail": e.detail, "at": _iso(e.created_at)}
         for e in case_audit(session, case_id)
     ]
+    data["tags"] = list(
+        session.execute(select(col(CaseTag.tag)).where(col(CaseTag.case_id) == case_id).order_by(col(CaseTag.tag)))
+        .scalars()
+        .all()
+    )
+    data["notes"] = [
+        {"author": n.author, "text": n.text, "mentions": n.mentions, "at": _iso(n.created_at)}
+        for n in session.execute(
+            select(CaseNote).where(col(CaseNote.case_id) == case_id).order_by(col(CaseNote.id))
+        ).scalars()
+    ]
+    data["similar"] = [c.id for c in similar_cases(session, case)]
     return data

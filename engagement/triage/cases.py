@@ -3,11 +3,17 @@
 Reads what the other steps wrote (posts, their newest sentiment score, authors, confirmed
 identities and customers) and writes ``cases`` and ``case_posts``. Idempotent: running it twice
 with the same ``now`` changes nothing; a later run only ages priorities, merges new posts,
-reopens threads the author came back to, and closes cases whose thread got a brand reply.
+reopens threads the author came back to, and closes cases whose thread got a brand reply or
+whose every post people relabelled as not negative (``close_reason = "relabelled"``). Every write
+transaction takes the ``TRIAGE_LOCK`` (``db.claims.serialise``), as does ``retriage_cases``.
 
 Rules (settings ``[engagement.triage]``):
 - negative: P(negative) >= ``negative_threshold``, where reviews blend text and stars
-  (``engagement.triage.priority.combined_p_negative``); label ``unsupported_language`` never opens a case;
+  (``engagement.triage.priority.combined_p_negative``);
+- or unscorable but important: label ``unsupported_language`` (a language no model covers)
+  opens a case only when the author is valuable (``unscored_tiers``, ``unscored_min_value``) or
+  it is a review with low stars (``unscored_max_rating``); it reads "sentiment unknown: needs a
+  person" and is routed by the rules' ``languages``;
 - unanswered: no ``answered_at``, no brand post in its thread at or after it, no reply of ours;
 - recent: created within ``window_hours`` of ``now``.
 One case per author and thread (``dedupe_key`` = ``platform:author:thread``).
@@ -24,21 +30,30 @@ from typing import Any
 from sqlalchemy import Engine, func, or_, select
 from sqlmodel import Session, col
 
+from db.claims import serialise
 from db.engine import session_scope
 from db.models import Case, CasePost, Post, Score
 from db.types import utcnow
 from engagement.customers.tiers import TierCutoffs, customer_value, tier_cutoffs, tier_for
-from engagement.queue import ACTIVE_STATUSES, CLOSED, DISMISSED, OPEN, audit
+from engagement.queue import ACTIVE_STATUSES, CaseStatus, audit, transition
 from engagement.settings import EngagementSettings
 from engagement.triage.assignment import Assigner
 from engagement.triage.facts import PostFacts, dedupe_key_for, gather_facts, value_facts
+from engagement.triage.labels import NEGATIVE, UNSUPPORTED_LANGUAGE
 from engagement.triage.priority import assess
 from engagement.triage.routing import CaseFacts, route, sla_due, sla_hours, validate_rules
+from engagement.triage.similar import NewCase, group_similar
 
 log = logging.getLogger(__name__)
 
 ACTOR = "triage"
-UNSUPPORTED = "unsupported_language"
+#: shown wherever a case opened on a post the model could not score (its language) is listed
+NEEDS_PERSON = "sentiment unknown: needs a person"
+#: the close reason when people relabelled every post of a case as not negative (reopenable)
+RELABELLED = "relabelled"
+#: ``db.claims.serialise`` key: every write transaction of triage, scheduled or after a
+#: relabel in the web app, runs under it, so two triage runs never decide on the same cases
+TRIAGE_LOCK = "triage"
 
 
 def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
@@ -78,10 +93,50 @@ def _price(
     return tier, hours, priority
 
 
-def _is_candidate(fact: PostFacts, settings: EngagementSettings, counts: dict[str, int]) -> bool:
-    if fact.label == UNSUPPORTED:
-        counts["unsupported_language"] += 1
-        return False
+def _needs_person(fact: PostFacts, cutoffs: TierCutoffs, settings: EngagementSettings) -> bool:
+    """An unscorable post (its language) still matters when its author is valuable, or when it
+    is a review with low stars: a person must read it."""
+    triage_settings = settings.triage
+    rating = fact.post.rating
+    if rating is not None and rating <= triage_settings.unscored_max_rating:
+        return True
+    customer = fact.customer
+    value = customer_value(customer.rclv, customer.clv) if customer is not None else None
+    if value is not None and value >= triage_settings.unscored_min_value:
+        return True
+    return _tier(fact, cutoffs) in triage_settings.unscored_tiers
+
+
+def _assume_unknown(facts: Sequence[PostFacts], settings: EngagementSettings) -> None:
+    """Give unscorable posts without stars the configured P(negative), so they can be priced."""
+    for fact in facts:
+        if fact.label == UNSUPPORTED_LANGUAGE and fact.p_negative is None:
+            fact.p_negative = settings.triage.unscored_p_negative
+
+
+def _mark_unknown(reasons: dict[str, Any], fact_list: Sequence[PostFacts]) -> dict[str, Any]:
+    """Say in the reasons (and the "why" every view shows) that no model read these posts."""
+    if fact_list and all(f.label == UNSUPPORTED_LANGUAGE for f in fact_list):
+        reasons["sentiment"] = "unknown"
+        why = str(reasons.get("why") or "")
+        if not why.startswith(NEEDS_PERSON):
+            reasons["why"] = f"{NEEDS_PERSON}. {why}".strip()
+    return reasons
+
+
+def _is_candidate(
+    fact: PostFacts, settings: EngagementSettings, counts: dict[str, int], cutoffs: TierCutoffs
+) -> bool:
+    if fact.label == UNSUPPORTED_LANGUAGE:
+        if not _needs_person(fact, cutoffs, settings):
+            counts["unsupported_language"] += 1
+            return False
+        if fact.answered_at is not None:
+            counts["answered"] += 1
+            return False
+        counts["needs_person"] += 1
+        _assume_unknown([fact], settings)
+        return True
     if fact.p_negative is None:
         counts["unscored"] += 1
         return False
@@ -148,13 +203,15 @@ def _open_cases(
             assignee = decision.assignee
             if assignee is None and assigner is not None:
                 assignee = assigner.pick(decision.team)
-            reasons = dict(priority.reasons, rule=decision.rule, route=decision.why, team=decision.team)
+            reasons = _mark_unknown(
+                dict(priority.reasons, rule=decision.rule, route=decision.why, team=decision.team), group
+            )
             case = Case(
                 dedupe_key=key,
                 post_id=first.post.id or 0,
                 author_id=first.post.author_id,
                 customer_id=customer.id if customer is not None else None,
-                status=OPEN,
+                status=CaseStatus.OPEN,
                 team=decision.team,
                 tier=tier,
                 priority=priority.priority,
@@ -177,21 +234,19 @@ def _open_cases(
             newest = new_posts[-1].post.created_at
             if (
                 case.status not in ACTIVE_STATUSES
-                and case.status != DISMISSED
+                and case.status != CaseStatus.DISMISSED
                 and (case.closed_at is None or newest > case.closed_at)
             ):
-                audit(
+                transition(
                     session,
-                    case_id=case.id,
+                    case,
+                    CaseStatus.OPEN,
                     actor=ACTOR,
                     action="reopened",
                     now=now,
                     previous_status=case.status,
                     post_ids=[f.post.id for f in new_posts],
                 )
-                case.status = OPEN
-                case.close_reason = None
-                case.closed_at = None
                 counts["reopened"] += 1
             else:
                 audit(
@@ -215,6 +270,10 @@ def _open_cases(
         for case, posts, detail in opened:
             audit(session, case_id=case.id, actor=ACTOR, action="opened", now=now, priority=case.priority, **detail)
             session.add_all(CasePost(case_id=case.id or 0, post_id=f.post.id or 0) for f in posts)
+        texts = [" ".join(x for x in (posts[0].post.title, posts[0].post.text) if x) for _, posts, _ in opened]
+        counts["similar"] += group_similar(
+            session, [NewCase(case, text) for (case, _, _), text in zip(opened, texts, strict=True)]
+        )
 
 
 def _refresh_cases(
@@ -225,7 +284,8 @@ def _refresh_cases(
     now: datetime,
     counts: dict[str, int],
 ) -> None:
-    """Age priorities, follow CLV changes and close cases whose thread got a brand reply."""
+    """Age priorities, follow CLV changes, and close cases whose thread got a brand reply or
+    whose every post people relabelled as not negative."""
     cases = list(
         session.execute(
             select(Case)
@@ -245,34 +305,36 @@ def _refresh_cases(
     for case_id, post in links:
         posts_of[int(case_id)].append(post)
     all_posts = [p for posts in posts_of.values() for p in posts]
-    facts = {f.post.id: f for f in gather_facts(session, all_posts, settings, now=now)}
+    gathered = gather_facts(session, all_posts, settings, now=now)
+    _assume_unknown(gathered, settings)
+    facts = {f.post.id: f for f in gathered}
     for case in cases:
         assert case.id is not None
         fact_list = [facts[p.id] for p in posts_of.get(case.id, []) if p.id in facts]
         if not fact_list:
             continue
         if all(f.answered_at is not None for f in fact_list):
-            case.status = CLOSED
-            case.close_reason = "brand_replied"
-            case.closed_at = max(f.answered_at for f in fact_list if f.answered_at is not None)
-            case.claimed_by = None
-            case.claim_expires_at = None
-            case.updated_at = now
-            session.add(case)
-            audit(
+            transition(
                 session,
-                case_id=case.id,
+                case,
+                CaseStatus.CLOSED,
                 actor=ACTOR,
                 action="closed",
                 now=now,
                 reason="brand_replied",
+                closed_at=max(f.answered_at for f in fact_list if f.answered_at is not None),
             )
+            counts["closed"] += 1
+            continue
+        if all(f.labelled_by_person and f.label != NEGATIVE for f in fact_list):
+            transition(session, case, CaseStatus.CLOSED, actor=ACTOR, action="closed", now=now, reason=RELABELLED)
             counts["closed"] += 1
             continue
         opened = min(f.post.created_at for f in fact_list)
         tier, _hours, priority = _price(fact_list, opened, cutoffs, settings, now)
         reasons = dict(case.reasons or {})
         reasons.update(priority.reasons)
+        _mark_unknown(reasons, fact_list)
         customer = max(fact_list, key=lambda f: f.p_negative or 0.0).customer
         customer_id = customer.id if customer is not None else case.customer_id
         due = sla_due(opened, tier, settings.routing)
@@ -293,6 +355,22 @@ def _refresh_cases(
             case.reasons = reasons
             session.add(case)
             counts["updated"] += 1
+
+
+def retriage_cases(
+    session: Session, settings: EngagementSettings, case_ids: Sequence[int], *, now: datetime
+) -> dict[str, int]:
+    """Re-price (or close) these active cases now, in the caller's write transaction.
+
+    For a change a person just made (a relabel): the case must leave or re-rank in the queue
+    at once, not at the next scheduled run. Takes the triage lock first, like every write of
+    the scheduled step, so the two never interleave.
+    """
+    serialise(session, TRIAGE_LOCK)
+    counts: dict[str, int] = defaultdict(int)
+    cutoffs = tier_cutoffs(session=session, fractions=settings.triage.tier_fractions)
+    _refresh_cases(session, settings, case_ids, cutoffs, now, counts)
+    return dict(counts)
 
 
 def triage(engine: Engine, settings: EngagementSettings, *, now: datetime | None = None) -> dict[str, int]:
@@ -320,7 +398,13 @@ def triage(engine: Engine, settings: EngagementSettings, *, now: datetime | None
         already = select(col(CasePost.post_id)).where(col(CasePost.post_id) == col(Post.id)).exists()
         negative_somewhere = (
             select(col(Score.id))
-            .where(col(Score.post_id) == col(Post.id), col(Score.p_negative) >= settings.triage.negative_threshold)
+            .where(
+                col(Score.post_id) == col(Post.id),
+                or_(
+                    col(Score.p_negative) >= settings.triage.negative_threshold,
+                    col(Score.label) == UNSUPPORTED_LANGUAGE,
+                ),
+            )
             .exists()
         )
         post_ids = list(
@@ -334,11 +418,12 @@ def triage(engine: Engine, settings: EngagementSettings, *, now: datetime | None
     counts["in_window"] = window_total
     for ids in _chunks(post_ids, chunk):
         with session_scope(engine, write=True) as session:
+            serialise(session, TRIAGE_LOCK)
             assigner = Assigner(session, settings.routing.agent_capacity) if settings.routing.auto_assign else None
             posts = list(session.execute(select(Post).where(col(Post.id).in_(ids)).order_by(col(Post.id))).scalars())
             facts = gather_facts(session, posts, settings, now=now)
             counts["considered"] += len(facts)
-            candidates = [f for f in facts if _is_candidate(f, settings, counts)]
+            candidates = [f for f in facts if _is_candidate(f, settings, counts, cutoffs)]
             _open_cases(session, settings, candidates, cutoffs, assigner, now, counts)
     with session_scope(engine) as session:
         case_ids = list(
@@ -348,6 +433,7 @@ def triage(engine: Engine, settings: EngagementSettings, *, now: datetime | None
         )
     for ids in _chunks(case_ids, chunk):
         with session_scope(engine, write=True) as session:
+            serialise(session, TRIAGE_LOCK)
             _refresh_cases(session, settings, ids, cutoffs, now, counts)
     counts["passed_over"] = window_total - counts["considered"]
     for key in ("considered", "created", "merged", "reopened", "closed", "updated"):

@@ -113,19 +113,3 @@ def group_similar(session: Session, opened: Sequence[NewCase]) -> int:
         joined += 1
     return joined
 
-
-def similar_cases(session: Session, case: Case) -> list[Case]:
-    """The other active cases of ``case``'s group, most money at risk first."""
-    if case.similar_group is None:
-        return []
-    return list(
-        session.exec(
-            select(Case)
-            .where(
-                col(Case.similar_group) == case.similar_group,
-                col(Case.id) != case.id,
-                col(Case.status).in_(ACTIVE_STATUSES),
-            )
-            .order_by(col(Case.money_at_risk).desc(), col(Case.id))
-        ).all()
-    )

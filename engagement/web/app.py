@@ -218,6 +218,8 @@ def create_app(
         saved_replies.router,
         saved_replies.api,
         reports.router,
+        lifecycle.router,
+        lifecycle.api,
     ):
         app.include_router(router)
     # Slack's buttons (claim, snooze, assign): signed by Slack, so no login and no CSRF token.

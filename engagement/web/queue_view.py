@@ -18,6 +18,7 @@ ACTIVE_STATUSES = queue.ACTIVE_STATUSES
 CLOSED_STATUSES = queue.TERMINAL_STATUSES
 STATUS_CHOICES = ("active", *ACTIVE_STATUSES, "finished", *CLOSED_STATUSES, "all")
 MAX_SEARCH = 200
+ASSIGNED_CHOICES = (None, "mine", "unassigned")
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,16 @@ class QueueFilters:
     status: str = "active"
     lang: str | None = None
     q: str | None = None
+    assigned: str | None = None  # "mine" (assigned to or held by ``me``) or "unassigned"
+    tag: str | None = None
+    snoozed: bool = False  # True: the snoozed cases (hidden from the list until due) instead
+    me: str | None = None  # whose "mine": the signed-in user (never a URL parameter)
 
     def __post_init__(self) -> None:
         if self.status not in STATUS_CHOICES:
             raise ValueError(f"unknown status {self.status!r}: choose one of {', '.join(STATUS_CHOICES)}")
+        if self.assigned not in ASSIGNED_CHOICES:
+            raise ValueError(f"unknown assigned filter {self.assigned!r}: mine or unassigned")
         if self.q is not None and len(self.q) > MAX_SEARCH:
             raise ValueError(f"search text too long (at most {MAX_SEARCH} characters)")
         for name, value in self.__dict__.items():
@@ -51,8 +58,8 @@ class QueueFilters:
 
     def as_query(self) -> dict[str, str]:
         """The filters as URL parameters (for links, polling and CSV export)."""
-        out = {k: v for k, v in self.__dict__.items() if v not in (None, "")}
-        return {k: str(v) for k, v in out.items()}
+        out = {k: v for k, v in self.__dict__.items() if v not in (None, "", False) and k != "me"}
+        return {k: ("1" if v is True else str(v)) for k, v in out.items()}
 
 
 @dataclass
@@ -191,6 +198,10 @@ def _query_args(filters: QueueFilters) -> dict[str, Any]:
         "tier": filters.tier,
         "lang": filters.lang,
         "search": filters.q.strip() if filters.q and filters.q.strip() else None,
+        "mine": filters.me if filters.assigned == "mine" else None,
+        "unassigned": filters.assigned == "unassigned",
+        "tag": filters.tag or None,
+        "snoozed": "only" if filters.snoozed else "hide",
     }
 
 

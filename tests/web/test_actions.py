@@ -118,7 +118,8 @@ def test_label_correction_is_stored_and_becomes_the_newest_score(browser: Login,
     case, post = seeded.cases["low"], seeded.posts["low"]
     bad = ana.post(f"/cases/{case}/label", {"post_id": post, "new_label": "angry"})
     assert bad.status_code == 400 and "unknown label" in bad.text
-    assert ana.post(f"/cases/{case}/label", {"post_id": 99999, "new_label": "neutral"}).status_code == 404
+    other = ana.post(f"/cases/{case}/label", {"post_id": 99999, "new_label": "neutral"})
+    assert other.status_code == 403 and "not part of case" in other.text
     done = ana.post(f"/cases/{case}/label", {"post_id": post, "new_label": "neutral"})
     assert done.status_code == 303
     with session_scope(ana.client.app.state.web.engine) as session:

@@ -46,7 +46,7 @@ def test_lead_view_shows_load_breaches_tiers_and_throughput(browser: Login, seed
     html = browser("lea@example.com").get("/lead").text
     load = html.split('id="team-load"')[1].split("</table>")[0]
     num = '<td class="num">{}</td>'.format
-    assert "care</a></td>" + num(2) + num(0) + num(1) in load and "billing" in load
+    assert "care</a></td>" + num(2) + num(0) + num(0) + num(1) in load and "billing" in load  # open .. escalated
     assert 'class="num overdue">1</td>' in load  # the top case is past its SLA
     breaches = html.split('id="breaches"')[1].split("</table>")[0]
     assert f'/cases/{seeded.cases["top"]}"' in breaches

@@ -164,19 +164,17 @@ def label(
     request: Request,
     state: State,
     user: CsrfUser,
-    background: BackgroundTasks,
     case_id: DbId,
     post_id: Annotated[int, Form(ge=1, le=MAX_ID)],
     new_label: Annotated[str, Form(max_length=32)],
 ) -> Response:
-    with session_scope(state.engine, write=True) as session:
-        case = queue.lock_case(session, case_id)
-        queue.authorize_label(session, actor_for(user), case, post_id, utcnow())
-        correction = correct_label(session=session, post_id=post_id, new_label=new_label, by=user.name)
-    background.add_task(retriage, state.engine, state.settings)
+    done = relabel(state.engine, case_id, post_id=post_id, label=new_label, actor=actor_for(user),
+                   settings=state.settings)  # fmt: skip
+    after = {"closed": " The case is closed: no post of it is negative now (reopen it any time)."}
     flash(
         request,
-        f"Post {post_id} relabelled {correction.old_label or 'unscored'} → {correction.new_label}.",
+        f"Post {post_id} relabelled {done.old_label or 'unscored'} → {done.new_label}."
+        + after.get(done.status, f" The case is {done.status}."),
     )
     return _to_case(case_id)
 

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from db.engine import session_scope
 from db.models import User
-from db.types import utcnow
 from engagement import queue
 from engagement.actors import actor_for
+from engagement.queue.labels import LABELS, relabel
 from engagement.web import queue_view
-from engagement.web.corrections import LABELS, correct_label, retriage
 from engagement.web.deps import CsrfLead, CsrfUser, CurrentUser, DbSession, State
 from engagement.web.ids import MAX_ID, DbId, DbOffset
 from engagement.web.routes.pages import filters_from_query
@@ -98,11 +97,21 @@ def list_cases(
     status: Text = None,
     lang: Text = None,
     q: Text = None,
+    assigned: Annotated[str | None, Query(max_length=20, description="mine or unassigned")] = None,
+    tag: Text = None,
+    snoozed: Annotated[bool, Query(description="list the snoozed cases instead")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: DbOffset = 0,
 ) -> dict[str, Any]:
-    """The queue, highest priority first; ``team`` defaults to mine (``all`` for every team)."""
-    filters = filters_from_query(user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q)
+    """The queue, highest priority first; ``team`` defaults to mine (``all`` for every team).
+
+    Snoozed cases are left out until due (``snoozed=true`` lists them); ``assigned=mine`` lists
+    my cases of every team, ``assigned=unassigned`` the ones nobody has; ``q`` finds every word.
+    """
+    filters = filters_from_query(
+        user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q, assigned=assigned, tag=tag,
+        snoozed=snoozed,
+    )
     page = queue_view.queue_page(session=session, filters=filters, limit=limit, offset=offset)
     return {
         "total": page.total,
@@ -182,21 +191,22 @@ def reassign(state: State, user: CsrfLead, case_id: DbId, body: ReassignIn) -> d
 
 
 @router.post("/cases/{case_id}/label")
-def label(state: State, user: CsrfUser, background: BackgroundTasks, case_id: DbId, body: LabelIn) -> dict[str, Any]:
-    """Correct a post's sentiment label (stored for training; the post is re-triaged)."""
-    with session_scope(state.engine, write=True) as session:
-        case = queue.lock_case(session, case_id)
-        queue.authorize_label(session, actor_for(user), case, body.post_id, utcnow())
-        correction = correct_label(session=session, post_id=body.post_id, new_label=body.label, by=user.name)
-        out = {
-            "id": correction.id,
-            "post_id": correction.post_id,
-            "old_label": correction.old_label,
-            "new_label": correction.new_label,
-            "corrected_by": correction.corrected_by,
-        }
-    background.add_task(retriage, state.engine, state.settings)
-    return out
+def label(state: State, user: CsrfUser, case_id: DbId, body: LabelIn) -> dict[str, Any]:
+    """Correct a post's sentiment label (stored for training). The case follows at once: it
+    closes (``relabelled``) when no post of it is negative any more, reopens or re-prices when
+    one is; ``case_status`` says which."""
+    done = relabel(state.engine, case_id, post_id=body.post_id, label=body.label, actor=actor_for(user),
+                   settings=state.settings)  # fmt: skip
+    return {
+        "id": done.correction_id,
+        "post_id": done.post_id,
+        "old_label": done.old_label,
+        "new_label": done.new_label,
+        "corrected_by": user.name,
+        "case_id": case_id,
+        "case_status": done.status,
+        "close_reason": done.close_reason,
+    }
 
 
 def _reply_dict(reply: Any) -> dict[str, Any]:

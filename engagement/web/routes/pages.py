@@ -32,8 +32,17 @@ def filters_from_query(
     lang: str | None,
     q: str | None,
     default_status: str = "active",
+    assigned: str | None = None,
+    tag: str | None = None,
+    snoozed: bool = False,
 ) -> QueueFilters:
-    """The filter bar's values; the queue defaults to my team, ``team=all`` shows every team."""
+    """The filter bar's values; the queue defaults to my team, ``team=all`` shows every team.
+
+    ``assigned=mine`` shows my cases of every team (assigned to me or held by me), unless a
+    team is named; ``assigned=unassigned`` the ones nobody has.
+    """
+    if assigned == "mine" and team is None:
+        team = "all"
     chosen_team = user.team if team is None else (None if team in ("", "all") else team)
     return QueueFilters(
         team=chosen_team,
@@ -42,6 +51,10 @@ def filters_from_query(
         status=status or default_status,
         lang=lang or None,
         q=q or None,
+        assigned=assigned or None,
+        tag=tag or None,
+        snoozed=snoozed,
+        me=user.name,
     )
 
 
@@ -93,9 +106,15 @@ def queue_page(
     status: Text = None,
     lang: Text = None,
     q: Text = None,
+    assigned: Text = None,
+    tag: Text = None,
+    snoozed: bool = False,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
-    filters = filters_from_query(user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q)
+    filters = filters_from_query(
+        user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q, assigned=assigned, tag=tag,
+        snoozed=snoozed,
+    )
     context = _queue_context(request, state, session, user, filters, offset)
     return state.templates.TemplateResponse(request, "queue.html", context)
 
@@ -112,10 +131,16 @@ def queue_rows(
     status: Text = None,
     lang: Text = None,
     q: Text = None,
+    assigned: Text = None,
+    tag: Text = None,
+    snoozed: bool = False,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
     """The table body alone, for HTMX polling and the filter bar."""
-    filters = filters_from_query(user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q)
+    filters = filters_from_query(
+        user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q, assigned=assigned, tag=tag,
+        snoozed=snoozed,
+    )
     context = _queue_context(request, state, session, user, filters, offset)
     return state.templates.TemplateResponse(request, "_queue_table.html", context)
 
