@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 from sqlalchemy import case as when
-from sqlalchemy import func
+from sqlalchemy import func, literal_column
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -117,8 +117,10 @@ def lead_view(*, session: Session, days: int = 7, team: str | None = None) -> Le
         TeamLoad(t, int(o or 0), int(c or 0), int(p or 0), int(e or 0), int(d or 0), float(m or 0))
         for t, o, c, p, e, d, m in team_rows
     ]
+    # a literal, not a bind parameter: PostgreSQL must see the same expression in GROUP BY
+    tier_or_unlinked = func.coalesce(col(Case.tier), literal_column("'unlinked'"))
     tier_q = select(
-        func.coalesce(Case.tier, "unlinked"),
+        tier_or_unlinked,
         func.count(),
         func.coalesce(func.sum(Case.money_at_risk), 0.0),
     ).where(active)
@@ -126,7 +128,7 @@ def lead_view(*, session: Session, days: int = 7, team: str | None = None) -> Le
         tier_q = tier_q.where(col(Case.team) == team)
     tiers = [
         TierCount(str(t), int(n), float(m))
-        for t, n, m in session.exec(tier_q.group_by(func.coalesce(Case.tier, "unlinked"))).all()
+        for t, n, m in session.exec(tier_q.group_by(tier_or_unlinked)).all()
     ]
     tiers.sort(key=lambda t: -t.money_at_risk)
     agents = agent_throughput(session=session, since=since)
