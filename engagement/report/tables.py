@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from engagement import csv_safe
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Table:
         path.parent.mkdir(parents=True, exist_ok=True)
         with_currency = currency is not None and any(column.kind == "money" for column in self.columns)
         with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = csv_safe.writer(handle)  # names and post text are strangers' words
             writer.writerow([column.key for column in self.columns] + (["currency"] if with_currency else []))
             for row in self.rows:
                 values = [_csv_value(row.get(column.key)) for column in self.columns]

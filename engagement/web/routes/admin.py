@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from typing import Annotated
@@ -12,6 +11,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from db.engine import session_scope
 from db.types import utcnow
+from engagement import csv_safe
 from engagement.web import ops_view, queue_view
 from engagement.web.deps import AdminUser, CurrentUser, DbSession, LeadUser, State
 from engagement.web.queue_view import QueueFilters, QueueRow
@@ -25,26 +25,9 @@ CSV_COLUMNS = (
     "customer_id", "customer_name", "author_handle", "followers", "sentiment", "p_negative",
     "claimed_by", "assignee", "created_at", "closed_at", "close_reason", "post_url", "text",
 )  # fmt: skip
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def csv_cell(value: object) -> str:
-    """A cell that spreadsheets will not run as a formula (post text is untrusted)."""
-    text = "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else str(value))
-    if text.startswith(_FORMULA_START) and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _csv_row(row: QueueRow) -> list[str]:
+def _csv_row(row: QueueRow) -> list[object]:
     values = (
         row.id, row.status, row.team, row.tier, f"{row.priority:.2f}", f"{row.money_at_risk:.2f}",
         row.sla_due_at, row.platform, row.lang, row.customer_id, row.customer_name,
@@ -53,12 +36,12 @@ def _csv_row(row: QueueRow) -> list[str]:
         row.claimed_by, row.assignee, row.created_at, row.closed_at, row.close_reason, row.url,
         row.text,
     )  # fmt: skip
-    return [csv_cell(v) for v in values]
+    return list(values)
 
 
 def _stream_csv(state: State, filters: QueueFilters) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_safe.writer(buffer)  # post text is untrusted: no cell may run as a formula
     writer.writerow(CSV_COLUMNS)
     with session_scope(state.engine) as session:
         for count, row in enumerate(queue_view.iter_rows(session=session, filters=filters), start=1):
