@@ -37,6 +37,12 @@ def import_posts(
         help="COLUMN=FIELD for CSV/JSONL (fields: text, created_at, external_id, author, rating, ...). Repeatable.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the counts and rejections as JSON."),
+    backfill: bool = typer.Option(
+        False,
+        "--backfill",
+        help="History: never announce these posts in Slack (triage still opens cases for the ones "
+        "inside its window; the weekly report counts the rest as never triaged).",
+    ),
 ) -> None:
     """Import posts from files: raw API responses or CSV/JSONL exports (backfill history).
 
@@ -49,6 +55,8 @@ def import_posts(
     Example: engagebot import-posts --platform x search_page1.json search_page2.json
 
     Example: engagebot import-posts -p csv reviews.csv --map Review=text --map Date=created_at
+
+    Example: engagebot import-posts --backfill -p x last_quarter.jsonl
     """
     from listener.importer import import_files
 
@@ -81,8 +89,12 @@ def import_posts(
             on_progress=on_progress,
             limits=settings.listener.imports,
         )
+    if backfill:
+        from engagement.notify.backfill import record_backfill
+
+        record_backfill(engine, source=source or f"import:{platform}")
     if as_json:
-        typer.echo(json.dumps(result.as_dict(), indent=2))
+        typer.echo(json.dumps({**result.as_dict(), "backfill": backfill}, indent=2))
         return
     console.print(
         f"{result.files} file(s): [green]{result.added} added[/], "
@@ -90,6 +102,8 @@ def import_posts(
         f"[{'red' if result.rejected else 'green'}]{result.rejected} rejected[/]"
         + (f", {result.answered} marked answered" if result.answered else "")
     )
+    if backfill:
+        console.print("backfill: Slack will not announce these posts; triage opens cases only inside its window")
     for warning in result.warnings:
         console.print(f"[yellow]warning[/] {warning.file}: {warning.message}")
     if result.rejections:

@@ -473,17 +473,36 @@ def rules_test_command(
     )
 
 
-def notify_command(as_json: bool = JSON) -> None:
-    """Queue Slack messages (new high-priority cases, digests, SLA breaches, spikes) and deliver
-    them.
+def notify_command(
+    as_json: bool = JSON,
+    preview: bool = typer.Option(
+        False, "--preview", help="Print what would be sent now (queued and new messages); send and mark nothing."
+    ),
+) -> None:
+    """Queue Slack messages (new cases, digests, SLA breaches, spikes) and deliver them.
 
+    Many new cases at once (a first run, a backfill) become one digest; see docs/queue.md.
     With [engagement.slack] sink = "out/slack.jsonl" messages go to that file instead of Slack.
-    Example: engagebot notify --json
+    Example: engagebot notify --preview
     """
     from db.jobs import job_run
     from engagement import notify
 
     settings, engine = _engine()
+    if preview:
+        shown = notify.preview_notifications(engine, settings.engagement)
+        if as_json:
+            rows = [{**vars(p), "send_at": p.send_at.isoformat()} for p in shown]
+            typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        if not shown:
+            console.print("notify --preview: nothing would be sent now", highlight=False)
+        for item in shown:
+            when = "" if item.state == "queued" else f" at {item.send_at:%Y-%m-%d %H:%M} UTC"
+            console.print(f"[bold]{item.kind}[/] -> {item.channel} ({item.state}{when})", highlight=False)
+            console.print(f"  {item.text}", highlight=False, markup=False)
+        console.print(f"{len(shown)} message(s); nothing was sent or marked", highlight=False)
+        return
     with job_run(engine, "notify") as counts:
         queued = notify.enqueue_notifications(engine, settings.engagement)
         delivered = notify.deliver_pending(engine, settings.engagement)

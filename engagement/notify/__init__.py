@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from engagement.notify.deliver import deliver_pending as _deliver_pending
-from engagement.notify.enqueue import detect_spikes, enqueue_notifications
+from engagement.notify.enqueue import Preview, detect_spikes, enqueue_notifications, preview_notifications
 from engagement.notify.interactivity import InteractionResult, handle_interaction, verify_request
 from engagement.settings import EngagementSettings
 
@@ -19,9 +19,11 @@ def deliver_pending(engine: Engine, settings: EngagementSettings, now: datetime 
 
 __all__ = [
     "InteractionResult",
+    "Preview",
     "deliver_pending",
     "detect_spikes",
     "enqueue_notifications",
     "handle_interaction",
+    "preview_notifications",
     "verify_request",
 ]

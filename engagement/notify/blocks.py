@@ -1,19 +1,50 @@
-"""Block Kit messages: a case (with Claim/Snooze/Assign buttons), a digest, SLA breach, spike."""
+"""Block Kit messages: a case (with Claim/Snooze/Assign buttons), a digest, an SLA-breach alert,
+a spike alert.
+
+Every amount goes through the one money formatter (``engagement.money``), every link through
+``engagement.links`` (the app's ``public_url``), every piece of text that came from outside
+through ``engagement.slack_text.escape``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from db.models import Case
+from engagement.links import Links
+from engagement.money import Money
 from engagement.slack_text import escape, link
 
 MAX_TEXT = 600
+SNIPPET = 140
+VALUE_NAMES = {"rclv": "rCLV", "clv": "CLV", "reach": "reach value"}
 
 
-def _money(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
+@dataclass(frozen=True)
+class Listed:
+    """A case as a digest or an alert lists it: who wrote it and what they said."""
+
+    case: Case
+    customer: str | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Example:
+    """A post shown in a spike alert (its text and author only: a platform URL is not ours to
+    render as a link)."""
+
+    text: str
+    author: str | None = None
+
+
+def snippet(text: str, limit: int = SNIPPET) -> str:
+    """One line of a post, cut at ``limit`` characters (before escaping, so no entity is cut)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def _date(when: datetime | None) -> str:
@@ -23,8 +54,33 @@ def _date(when: datetime | None) -> str:
     return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
-def case_url(case_id: int | None, web_base_url: str) -> str:
-    return f"{web_base_url.rstrip('/')}/cases/{case_id}"
+def overdue_text(case: Case, now: datetime) -> str:
+    """``overdue 3 h`` / ``overdue 25 min`` when the SLA has passed, else empty."""
+    if case.sla_due_at is None or case.sla_due_at > now:
+        return ""
+    minutes = (now - case.sla_due_at).total_seconds() / 60
+    return f"overdue {minutes / 60:.0f} h" if minutes >= 90 else f"overdue {minutes:.0f} min"
+
+
+def why_line(reasons: Mapping[str, Any], money: Money, *, customer: str | None, tier: str | None) -> str:
+    """Why this case matters, every amount in its currency (``triage.priority.assess`` reasons).
+
+    Built from the stored factors rather than the stored sentence, whose amounts carry no
+    currency; a case without factors shows nothing rather than a made-up line.
+    """
+    if not {"value", "p_negative", "money_at_risk"} <= set(reasons):
+        return ""
+    who = escape(customer) if customer else "an unlinked author"
+    value_name = VALUE_NAMES.get(str(reasons.get("value_source")), "value")
+    line = (
+        f"{who} ({escape(tier or '?')} tier): {value_name} {money(reasons['value'])} "
+        f"× P(negative) {float(reasons['p_negative']):.2f} "
+        f"× P(churn if unanswered) {float(reasons.get('p_churn', 0.5)):.2f} "
+        f"= {money(reasons['money_at_risk'])} at risk"
+    )
+    if "age_factor" in reasons and "sla_hours" in reasons:
+        line += f"; ×{float(reasons['age_factor']):.2f} for waiting against a {float(reasons['sla_hours']):g} h SLA"
+    return line
 
 
 def case_blocks(
@@ -32,55 +88,57 @@ def case_blocks(
     *,
     text: str,
     customer: str | None,
-    web_base_url: str,
+    links: Links,
+    money: Money,
+    now: datetime,
     agents: Sequence[str] = (),
     title: str = "New case",
 ) -> list[dict[str, Any]]:
-    """The case card: priority and money at risk, who, CLV/rCLV, platform, the post, why,
-    actions."""
+    """The case card: money at risk, who, CLV/rCLV, platform, SLA, the post, why, actions."""
     reasons = case.reasons or {}
     body = escape(text[:MAX_TEXT] + ("…" if len(text) > MAX_TEXT else ""))
     quoted = "\n".join(f">{line}" for line in body.splitlines() or [""])
     who = escape(customer) if customer else "unlinked author"
+    late = overdue_text(case, now)
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
             "text": {
                 "type": "plain_text",
-                "text": escape(f"{title} #{case.id}: {_money(case.money_at_risk)} at risk", limit=150),
+                "text": escape(f"{title} #{case.id}: {money(case.money_at_risk)} at risk", limit=150),
             },
         },
         {
             "type": "section",
             "fields": [
-                {
-                    "type": "mrkdwn",
-                    "text": f"*Priority*\n{case.priority:,.0f} (x{reasons.get('age_factor', 1):.2f} for waiting)",
-                },
-                {"type": "mrkdwn", "text": f"*Money at risk*\n{_money(case.money_at_risk)}"},
+                {"type": "mrkdwn", "text": f"*Money at risk*\n{money(case.money_at_risk)}"},
                 {"type": "mrkdwn", "text": f"*Customer*\n{who} ({escape(case.tier or 'unknown')} tier)"},
                 {
                     "type": "mrkdwn",
-                    "text": f"*CLV / rCLV*\n{_money(reasons.get('clv'))} / {_money(reasons.get('rclv'))}",
+                    "text": f"*CLV / rCLV*\n{money(reasons.get('clv'))} / {money(reasons.get('rclv'))}",
                 },
                 {
                     "type": "mrkdwn",
                     "text": f"*Platform*\n{escape(case.platform or '?')} · team {escape(case.team)}",
                 },
-                {"type": "mrkdwn", "text": f"*SLA due*\n{_date(case.sla_due_at)}"},
+                {"type": "mrkdwn", "text": f"*SLA due*\n{_date(case.sla_due_at)}" + (f" ({late})" if late else "")},
+                {
+                    "type": "mrkdwn",
+                    "text": f"*Priority*\n{case.priority:,.0f} "
+                    f"(x{float(reasons.get('age_factor', 1)):.2f} for waiting)",
+                },
             ],
         },
         {"type": "section", "text": {"type": "mrkdwn", "text": quoted}},
-        {
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "text": escape(reasons.get("why", ""), limit=2000) or " "}],
-        },
     ]
-    blocks.append(actions_block(case, web_base_url=web_base_url, agents=agents))
+    why = why_line(reasons, money, customer=customer, tier=case.tier)
+    if why:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": why[:2000]}]})
+    blocks.append(actions_block(case, links=links, agents=agents))
     return blocks
 
 
-def actions_block(case: Case, *, web_base_url: str, agents: Sequence[str] = ()) -> dict[str, Any]:
+def actions_block(case: Case, *, links: Links, agents: Sequence[str] = ()) -> dict[str, Any]:
     """Claim / Snooze / Assign (handled by the interactivity endpoint) and a link to the case."""
     value = str(case.id)
     elements: list[dict[str, Any]] = [
@@ -106,7 +164,7 @@ def actions_block(case: Case, *, web_base_url: str, agents: Sequence[str] = ()) 
                 "placeholder": {"type": "plain_text", "text": "Assign to…"},
                 "options": [
                     {
-                        "text": {"type": "plain_text", "text": escape(name, limit=75)},
+                        "text": {"type": "plain_text", "text": escape(name[:75])},
                         "value": f"{case.id}:{name}"[:150],
                     }
                     for name in list(agents)[:100]
@@ -118,7 +176,7 @@ def actions_block(case: Case, *, web_base_url: str, agents: Sequence[str] = ()) 
             "type": "button",
             "action_id": "case_open",
             "text": {"type": "plain_text", "text": "Open"},
-            "url": case_url(case.id, web_base_url),
+            "url": links.case(case.id),
         }
     )
     return {"type": "actions", "block_id": f"case:{case.id}", "elements": elements}
@@ -131,64 +189,147 @@ def taken_blocks(blocks: list[dict[str, Any]], note: str) -> list[dict[str, Any]
     return kept
 
 
+def _case_line(item: Listed, *, links: Links, money: Money, now: datetime) -> str:
+    case = item.case
+    late = overdue_text(case, now)
+    parts = [
+        f"• {link(links.case(case.id), f'#{case.id}')} *{money(case.money_at_risk)}*",
+        f"{escape(item.customer or 'unlinked author')} ({escape(case.tier or '?')})",
+        escape(case.platform or "?"),
+    ]
+    if late:
+        parts.append(late)
+    line = " · ".join(parts)
+    if item.text:
+        line += f"\n      _{escape(snippet(item.text, 90))}_"
+    return line
+
+
 def digest_blocks(
-    team: str, cases: Sequence[tuple[Case, str | None]], *, web_base_url: str, total: int
+    *,
+    title: str,
+    listed: Sequence[Listed],
+    total: int,
+    total_money: float,
+    overdue: int,
+    queue_url: str,
+    links: Links,
+    money: Money,
+    now: datetime,
 ) -> list[dict[str, Any]]:
-    """One message for the cases that did not notify at once: the top ones listed, with the
-    total."""
-    at_risk = sum(c.money_at_risk for c, _ in cases)
-    lines = [
-        f"• {link(case_url(c.id, web_base_url), f'#{c.id}')} {_money(c.money_at_risk)} at risk · "
-        f"{escape(who or 'unlinked')} · {escape(c.platform or '?')}"
-        for c, who in cases[:15]
-    ]
-    more = f"\n…and {total - len(lines)} more" if total > len(lines) else ""
-    return [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": escape(f"Digest for {team}: {total} new case(s)", limit=150)},
-        },
+    """One message for many cases: the count, the money, the ones worth the most (``listed``,
+    already sorted and cut), and a button to the queue filtered to them."""
+    late = f", {overdue} already past their SLA" if overdue else ""
+    lines = [_case_line(item, links=links, money=money, now=now) for item in listed]
+    more = total - len(listed)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": escape(title, limit=150)}},
         {
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f"*{_money(at_risk)}* at risk in total\n" + "\n".join(lines) + more,
+                "text": f"*{money(total_money)}* at risk in {total} case{'s' if total != 1 else ''}{late}. "
+                f"Worth the most:\n" + "\n".join(lines),
             },
         },
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "open_queue",
+                    "text": {"type": "plain_text", "text": "Open the queue"},
+                    "style": "primary",
+                    "url": queue_url,
+                }
+            ],
+        },
     ]
+    if more > 0:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": f"…and {more} more, highest money at risk first in the queue."}
+                ],
+            }
+        )
+    return blocks
 
 
-def breach_blocks(case: Case, *, web_base_url: str, now: datetime) -> list[dict[str, Any]]:
-    late = (now - case.sla_due_at).total_seconds() / 60 if case.sla_due_at else 0
-    holder = case.claimed_by or case.assignee or "nobody"
-    return [
+def breach_blocks(
+    *,
+    team: str,
+    listed: Sequence[Listed],
+    total: int,
+    total_money: float,
+    mention: str | None,
+    queue_url: str,
+    links: Links,
+    money: Money,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """One alert per team and interval: the breached cases worth a lead's attention, the lead
+    mentioned (a Slack user or user group from settings)."""
+    who = f"{mention} " if mention else ""
+    lines = [_case_line(item, links=links, money=money, now=now) for item in listed]
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f":alarm_clock: {who}*{total} case{'s' if total != 1 else ''} past "
+                f"{'their' if total != 1 else 'its'} SLA* in team {escape(team)}: "
+                f"*{money(total_money)}* at risk.\n" + "\n".join(lines),
+            },
+        },
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "open_queue",
+                    "text": {"type": "plain_text", "text": "Open the team's queue"},
+                    "url": queue_url,
+                }
+            ],
+        },
+    ]
+    if mention is None:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": "No lead to mention for this team: set engagement.slack.lead_mentions."}
+                ],
+            }
+        )
+    return blocks
+
+
+def spike_blocks(
+    *, kind: str, name: str, count: int, baseline: float, window_hours: float, examples: Sequence[Example]
+) -> list[dict[str, Any]]:
+    """What spiked (a source or a keyword), against what baseline, and a few of the posts."""
+    times = f" ({count / baseline:.1f}x)" if baseline > 0 else ""
+    what = "source" if kind == "source" else "keyword"
+    blocks: list[dict[str, Any]] = [
         {
             "type": "section",
             "text": {
                 "type": "mrkdwn",
                 "text": (
-                    f":alarm_clock: *SLA breached* on "
-                    f"{link(case_url(case.id, web_base_url), f'case #{case.id}')} "
-                    f"({escape(case.tier or '?')} tier, team {escape(case.team)}): "
-                    f"{late:,.0f} min late, "
-                    f"{_money(case.money_at_risk)} at risk, held by {escape(holder)}."
+                    f":chart_with_upwards_trend: *Negative spike* in {escape(what)} *{escape(name)}*: "
+                    f"{count} negative posts in the last {window_hours:g} h against a baseline of "
+                    f"{baseline:.1f}{times}."
                 ),
             },
-        },
+        }
     ]
-
-
-def spike_blocks(kind: str, name: str, count: int, baseline: float, window_hours: float) -> list[dict[str, Any]]:
-    return [
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": (
-                    f":chart_with_upwards_trend: *Negative spike* in {escape(kind)} *{escape(name)}*: "
-                    f"{count} negative posts in the "
-                    f"last {window_hours:g} h against a baseline of {baseline:.1f}."
-                ),
-            },
-        },
-    ]
+    if examples:
+        lines = []
+        for example in examples:
+            by = f" — {escape(example.author)}" if example.author else ""
+            lines.append(f">{escape(snippet(example.text))}{by}")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*For example*\n" + "\n".join(lines)}})
+    return blocks

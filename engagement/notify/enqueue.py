@@ -1,61 +1,73 @@
-"""Decide what Slack should hear and write it to the outbox (deduped per case and event)."""
+"""Decide what Slack should hear and write it to the outbox (deduped per case, team and interval).
+
+What respects a channel's attention (``engagement.notify.attention``):
+- new cases of ``immediate_tiers`` or above ``immediate_min_priority`` get a message each, the
+  rest one digest per team every ``digest_minutes``; but when more than ``flood_threshold``
+  would notify at once (a first run, a backfill, an outage ending) every new case goes into ONE
+  digest per channel: count, money at risk, the ``digest_top`` worth the most, a queue link;
+- SLA breaches alert only at or above ``breach_min_money`` of the case's tier, as one message per
+  team every ``breach_interval_minutes`` that mentions the team's lead (``lead_mentions``), and a
+  case alerts again at most every ``breach_repeat_hours``;
+- a negative spike says which source or keyword spiked and shows ``spike_examples`` posts;
+- a channel in its ``quiet_hours`` gets its messages when the quiet hours end;
+- ``backfill`` (or ``import-posts --backfill``) sends nothing.
+Digests list cases by money at risk, most first. ``preview_notifications`` runs the same plan
+and rolls it back.
+"""
 
 from __future__ import annotations
 
 import logging
-import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from db.engine import session_scope
-from db.models import Case, Customer, Outbox, Post, Score, User
-from db.scores import current_score_id
+from db.models import AuditEvent, Case, Customer, Outbox, Post, User
 from db.types import utcnow
-from engagement.notify import blocks
+from engagement.links import Links
+from engagement.money import Money
+from engagement.notify import attention, blocks
+from engagement.notify.backfill import backfill_marks, is_history
+from engagement.notify.spikes import Spike, detect_spikes, negative_windows
 from engagement.queue import ACTIVE_STATUSES, CaseStatus, audit
 from engagement.settings import EngagementSettings, SlackSettings
 from engagement.slack_text import escape
 
 log = logging.getLogger(__name__)
+KINDS = ("new_case", "digest", "sla_breach", "spike")
+channel_for = attention.channel_for  # kept for callers of the old name
+
+__all__ = ["KINDS", "Spike", "channel_for", "detect_spikes", "enqueue_notifications", "preview_notifications"]
 
 
-@dataclass(frozen=True)
-class Spike:
-    """A source or keyword whose negative volume is well above its recent baseline."""
+@dataclass
+class Plan:
+    """One run's decisions: the rows it added, by kind, and what it needs to build them."""
 
-    kind: str
-    name: str
-    count: int
-    baseline: float
+    settings: EngagementSettings
+    now: datetime
+    links: Links
+    money: Money
+    added: list[Outbox]
+    history: dict[str, datetime]  # backfilled sources (``notify.backfill``)
+    silenced: int = 0
 
+    @property
+    def slack(self) -> SlackSettings:
+        return self.settings.slack
 
-def detect_spikes(
-    current: Mapping[str, int],
-    history: Mapping[str, Sequence[int]],
-    *,
-    ratio: float,
-    min_count: int,
-    kind: str,
-) -> list[Spike]:
-    """Pure check: current >= max(min_count, ratio x mean of the earlier windows)."""
-    spikes = []
-    for name, count in sorted(current.items()):
-        past = list(history.get(name, []))
-        baseline = sum(past) / len(past) if past else 0.0
-        if count >= min_count and count >= ratio * baseline:
-            spikes.append(Spike(kind=kind, name=name, count=count, baseline=baseline))
-    return spikes
-
-
-def channel_for(team: str, slack: SlackSettings) -> str:
-    return slack.team_channels.get(team, slack.default_channel)
+    def counts(self) -> dict[str, int]:
+        found = defaultdict(int, {kind: 0 for kind in KINDS})
+        for row in self.added:
+            found[row.kind] += 1
+        return {kind: found[kind] for kind in KINDS}
 
 
 def _add(session: Session, row: Outbox) -> bool:
@@ -71,6 +83,26 @@ def _add(session: Session, row: Outbox) -> bool:
     return True
 
 
+def _queue(
+    session: Session, plan: Plan, *, kind: str, key: str, payload: dict[str, Any], case_id: int | None = None
+) -> bool:
+    """Queue a message unless its dedupe key exists; a channel in its quiet hours gets it when
+    they end."""
+    row = Outbox(
+        channel="slack",
+        kind=kind,
+        dedupe_key=key[:255],
+        case_id=case_id,
+        payload=payload,
+        next_attempt_at=attention.send_at(str(payload.get("channel", "")), plan.now, plan.slack),
+        created_at=plan.now,
+    )
+    if not _add(session, row):
+        return False
+    plan.added.append(row)
+    return True
+
+
 def _customers(session: Session, cases: Sequence[Case]) -> dict[int, str | None]:
     ids = {c.customer_id for c in cases if c.customer_id is not None}
     if not ids:
@@ -79,12 +111,24 @@ def _customers(session: Session, cases: Sequence[Case]) -> dict[int, str | None]
     return {int(r[0]): r[1] for r in rows}
 
 
-def _first_texts(session: Session, cases: Sequence[Case]) -> dict[int, str]:
+def _texts(session: Session, cases: Sequence[Case]) -> dict[int, str]:
     ids = {c.post_id for c in cases}
     if not ids:
         return {}
     rows = session.execute(select(col(Post.id), col(Post.text)).where(col(Post.id).in_(ids))).all()
     return {int(r[0]): str(r[1]) for r in rows}
+
+
+def _listed(session: Session, cases: Sequence[Case]) -> list[blocks.Listed]:
+    names, texts = _customers(session, cases), _texts(session, cases)
+    return [
+        blocks.Listed(
+            case=case,
+            customer=names.get(case.customer_id) if case.customer_id is not None else None,
+            text=texts.get(case.post_id, ""),
+        )
+        for case in cases
+    ]
 
 
 def team_agents(session: Session, team: str) -> list[str]:
@@ -99,201 +143,289 @@ def _immediate(case: Case, slack: SlackSettings) -> bool:
     return (case.tier in slack.immediate_tiers) or case.priority >= slack.immediate_min_priority
 
 
-def _case_messages(session: Session, settings: EngagementSettings, now: datetime, counts: dict[str, int]) -> None:
-    slack = settings.slack
-    fresh = list(
-        session.execute(
-            select(Case)
-            .where(col(Case.status) == CaseStatus.OPEN, col(Case.notified_at).is_(None))
-            .order_by(col(Case.priority).desc(), col(Case.id))
-            .with_for_update()
-        ).scalars()
+def _by_money(cases: Sequence[Case]) -> list[Case]:
+    return sorted(cases, key=lambda c: (-c.money_at_risk, c.id or 0))
+
+
+def _overdue(cases: Sequence[Case], now: datetime) -> int:
+    return sum(1 for c in cases if attention.is_overdue(c.sla_due_at, now))
+
+
+def _queue_link(plan: Plan, teams: set[str]) -> str:
+    """The queue filtered to the digest's team (``team=all`` when a channel serves several)."""
+    return plan.links.queue(team=next(iter(teams)) if len(teams) == 1 else "all")
+
+
+def _digest(session: Session, plan: Plan, *, cases: Sequence[Case], channel: str, title: str, key: str) -> bool:
+    ranked = _by_money(cases)
+    total_money = sum(c.money_at_risk for c in ranked)
+    overdue = _overdue(ranked, plan.now)
+    top = _listed(session, ranked[: plan.slack.digest_top])
+    payload: dict[str, Any] = {
+        "channel": channel,
+        "text": escape(f"{title}: {len(ranked)} case(s), {plan.money(total_money)} at risk"),
+        "blocks": blocks.digest_blocks(
+            title=title,
+            listed=top,
+            total=len(ranked),
+            total_money=total_money,
+            overdue=overdue,
+            queue_url=_queue_link(plan, {c.team for c in ranked}),
+            links=plan.links,
+            money=plan.money,
+            now=plan.now,
+        ),
+        "case_ids": [c.id for c in ranked],
+    }
+    return _queue(session, plan, kind="digest", key=key, payload=payload)
+
+
+def _mark_notified(session: Session, cases: Sequence[Case], now: datetime) -> None:
+    for case in cases:
+        case.notified_at = now
+        session.add(case)
+
+
+def _case_message(session: Session, plan: Plan, case: Case, agents: list[str], item: blocks.Listed) -> None:
+    money = plan.money
+    title = "New case (already overdue)" if attention.is_overdue(case.sla_due_at, plan.now) else "New case"
+    payload: dict[str, Any] = {
+        "channel": attention.channel_for(case.team, plan.slack),
+        "text": escape(
+            f"{title} #{case.id}: {money(case.money_at_risk)} at risk ({case.tier} tier) — "
+            f"{blocks.snippet(item.text, 150)}"
+        ),
+        "blocks": blocks.case_blocks(
+            case,
+            text=item.text,
+            customer=item.customer,
+            links=plan.links,
+            money=money,
+            now=plan.now,
+            agents=agents,
+            title=title,
+        ),
+    }
+    _queue(session, plan, kind="new_case", key=f"new_case:{case.id}", payload=payload, case_id=case.id)
+
+
+def _history_cases(session: Session, plan: Plan, cases: Sequence[Case]) -> set[int]:
+    """Ids of the cases opened by backfilled history (``notify.backfill``)."""
+    if not plan.history or not cases:
+        return set()
+    posts = {case.post_id: case.id for case in cases}
+    rows = session.execute(
+        select(col(Post.id), col(Post.source), col(Post.created_at)).where(col(Post.id).in_(list(posts)))
+    ).all()
+    return {posts[post_id] or 0 for post_id, source, created in rows if is_history(source, created, plan.history)}
+
+
+def _case_messages(session: Session, plan: Plan) -> None:
+    slack, now = plan.slack, plan.now
+    fresh = _by_money(
+        list(
+            session.execute(
+                select(Case)
+                .where(col(Case.status) == CaseStatus.OPEN, col(Case.notified_at).is_(None))
+                .order_by(col(Case.id))
+                .with_for_update()
+            ).scalars()
+        )
     )
-    names = _customers(session, fresh)
-    texts = _first_texts(session, fresh)
+    history = _history_cases(session, plan, fresh)
+    if slack.backfill or history:
+        quiet = fresh if slack.backfill else [c for c in fresh if c.id in history]
+        _mark_notified(session, quiet, now)  # history: in the queue, never announced
+        plan.silenced += len(quiet)
+        fresh = [c for c in fresh if c not in quiet]
+    if not fresh:
+        return
+    immediate = [c for c in fresh if _immediate(c, slack)]
+    if attention.is_flood(len(immediate), slack):
+        by_channel: dict[str, list[Case]] = defaultdict(list)
+        for case in fresh:
+            by_channel[attention.channel_for(case.team, slack)].append(case)
+        period = attention.bucket(now, slack.digest_minutes)
+        for channel, cases in by_channel.items():
+            title = f"{len(cases)} new cases at once"
+            if _digest(session, plan, cases=cases, channel=channel, title=title, key=f"flood:{channel}:{period}"):
+                _mark_notified(session, cases, now)
+        return
     agents: dict[str, list[str]] = {}
+    listed = {item.case.id: item for item in _listed(session, immediate)}
+    for case in immediate:
+        if case.team not in agents:
+            agents[case.team] = team_agents(session, case.team)
+        _case_message(session, plan, case, agents[case.team], listed[case.id])
+        _mark_notified(session, [case], now)
     later: dict[str, list[Case]] = defaultdict(list)
     for case in fresh:
         if not _immediate(case, slack):
             later[case.team].append(case)
-            continue
-        if case.team not in agents:
-            agents[case.team] = team_agents(session, case.team)
-        customer = names.get(case.customer_id) if case.customer_id is not None else None
-        text = texts.get(case.post_id, "")
-        payload: dict[str, Any] = {
-            "channel": channel_for(case.team, slack),
-            "text": escape(f"New case #{case.id}: {case.money_at_risk:,.0f} at risk ({case.tier} tier) — {text[:150]}"),
-            "blocks": blocks.case_blocks(
-                case,
-                text=text,
-                customer=customer,
-                web_base_url=settings.public_url,
-                agents=agents[case.team],
-            ),
-        }
-        if _add(
-            session,
-            Outbox(
-                channel="slack",
-                kind="new_case",
-                dedupe_key=f"new_case:{case.id}",
-                case_id=case.id,
-                payload=payload,
-                next_attempt_at=now,
-                created_at=now,
-            ),
-        ):
-            counts["new_case"] += 1
-        case.notified_at = now
-        session.add(case)
-    bucket = math.floor(now.timestamp() / max(60.0, slack.digest_minutes * 60))
+    period = attention.bucket(now, slack.digest_minutes)
     for team, cases in later.items():
-        key = f"digest:{team}:{bucket}"
-        if session.execute(select(col(Outbox.id)).where(col(Outbox.dedupe_key) == key)).first() is not None:
-            continue  # this period's digest went out; these wait for the next one
-        listed = [(c, names.get(c.customer_id) if c.customer_id is not None else None) for c in cases]
-        digest: dict[str, Any] = {
-            "channel": channel_for(team, slack),
-            "text": escape(f"Digest for {team}: {len(cases)} new case(s)"),
-            "blocks": blocks.digest_blocks(team, listed, web_base_url=settings.public_url, total=len(cases)),
-            "case_ids": [c.id for c in cases],
-        }
-        if _add(
-            session,
-            Outbox(
-                channel="slack",
-                kind="digest",
-                dedupe_key=key,
-                payload=digest,
-                next_attempt_at=now,
-                created_at=now,
-            ),
-        ):
-            counts["digest"] += 1
-            for case in cases:
-                case.notified_at = now
-                session.add(case)
+        channel = attention.channel_for(team, slack)
+        title = f"Digest for {team}: {len(cases)} new case{'s' if len(cases) != 1 else ''}"
+        # this period's digest went out: these wait for the next one
+        if _digest(session, plan, cases=cases, channel=channel, title=title, key=f"digest:{team}:{period}"):
+            _mark_notified(session, cases, now)
 
 
-def _breaches(session: Session, settings: EngagementSettings, now: datetime, counts: dict[str, int]) -> None:
-    slack = settings.slack
-    late = session.execute(
-        select(Case).where(col(Case.status).in_(ACTIVE_STATUSES), col(Case.sla_due_at) < now).order_by(col(Case.id))
-    ).scalars()
-    for case in late:
-        payload = {
-            "channel": slack.lead_channel or slack.default_channel,
-            "text": escape(f"SLA breached on case #{case.id} (team {case.team}); lead: {settings.routing.lead}"),
-            "blocks": blocks.breach_blocks(case, web_base_url=settings.public_url, now=now),
-            "lead": settings.routing.lead,
-        }
-        if _add(
-            session,
-            Outbox(
-                channel="slack",
-                kind="sla_breach",
-                dedupe_key=f"sla_breach:{case.id}",
-                case_id=case.id,
-                payload=payload,
-                next_attempt_at=now,
-                created_at=now,
-            ),
-        ):
-            audit(
-                session,
-                case_id=case.id,
-                actor="system",
-                action="sla_breached",
-                now=now,
-                lead=settings.routing.lead,
-            )
-            counts["sla_breach"] += 1
-
-
-def negative_counts(
-    session: Session, settings: EngagementSettings, now: datetime
-) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-    """Negative posts per window (oldest first, the last one is current) by source and by
-    keyword."""
-    slack = settings.slack
-    width = timedelta(hours=slack.spike_window_hours)
-    windows = slack.spike_baseline_windows + 1
-    start = now - width * windows
+def _last_breach_alerts(session: Session, case_ids: Sequence[int]) -> dict[int, datetime]:
+    if not case_ids:
+        return {}
     rows = session.execute(
-        select(col(Post.source), col(Post.text), col(Post.created_at))
-        .join(Score, col(Score.id) == current_score_id(col(Post.id)))
-        .where(
-            col(Post.created_at) >= start,
-            col(Post.created_at) < now,
-            col(Post.is_brand).is_(False),
-            col(Score.p_negative) >= settings.triage.negative_threshold,
-            col(Score.label) != "unsupported_language",
-        )
+        select(col(AuditEvent.case_id), func.max(col(AuditEvent.created_at)))
+        .where(col(AuditEvent.action) == "sla_breached", col(AuditEvent.case_id).in_(list(case_ids)))
+        .group_by(col(AuditEvent.case_id))
     ).all()
-    by_source: dict[str, list[int]] = defaultdict(lambda: [0] * windows)
-    by_keyword: dict[str, list[int]] = defaultdict(lambda: [0] * windows)
-    keywords = [k.lower() for k in slack.spike_keywords]
-    for source, text, created in rows:
-        index = min(windows - 1, int((created - start) / width))
-        by_source[str(source)][index] += 1
-        lowered = str(text).lower()
-        for word in keywords:
-            if word in lowered:
-                by_keyword[word][index] += 1
-    return dict(by_source), dict(by_keyword)
+    return {int(case_id): when for case_id, when in rows if case_id is not None}
 
 
-def _spikes(session: Session, settings: EngagementSettings, now: datetime, counts: dict[str, int]) -> None:
-    slack = settings.slack
-    bucket = math.floor(now.timestamp() / max(60.0, slack.spike_window_hours * 3600))
-    by_source, by_keyword = negative_counts(session, settings, now)
-    found: list[Spike] = []
-    for kind, series in (("source", by_source), ("keyword", by_keyword)):
-        found += detect_spikes(
-            {k: v[-1] for k, v in series.items()},
-            {k: v[:-1] for k, v in series.items()},
-            ratio=slack.spike_ratio,
-            min_count=slack.spike_min_count,
-            kind=kind,
-        )
-    for spike in found:
+def _breaches(session: Session, plan: Plan) -> None:
+    slack, now = plan.slack, plan.now
+    late = list(
+        session.execute(
+            select(Case).where(col(Case.status).in_(ACTIVE_STATUSES), col(Case.sla_due_at) < now).order_by(col(Case.id))
+        ).scalars()
+    )
+    last = _last_breach_alerts(session, [c.id for c in late if c.id is not None])
+    history = _history_cases(session, plan, late)
+    by_team: dict[str, list[Case]] = defaultdict(list)
+    for case in late:
+        if case.id in history:
+            continue
+        if attention.worth_a_breach_alert(case.tier, case.money_at_risk, slack) and not attention.alerted_recently(
+            last.get(case.id or 0), now, slack
+        ):
+            by_team[case.team].append(case)
+    period = attention.bucket(now, slack.breach_interval_minutes)
+    for team, cases in sorted(by_team.items()):
+        ranked = _by_money(cases)
+        total_money = sum(c.money_at_risk for c in ranked)
+        mention = attention.lead_mention(team, slack)
+        lead = f"{mention} " if mention else ""
         payload: dict[str, Any] = {
-            "channel": slack.lead_channel or slack.default_channel,
+            "channel": attention.lead_channel(slack),
+            # the mention is ours (validated ids from settings); the rest is escaped
+            "text": lead
+            + escape(f"{len(ranked)} case(s) past their SLA in team {team}: {plan.money(total_money)} at risk"),
+            "blocks": blocks.breach_blocks(
+                team=team,
+                listed=_listed(session, ranked[: slack.digest_top]),
+                total=len(ranked),
+                total_money=total_money,
+                mention=mention,
+                queue_url=plan.links.queue(team=team),
+                links=plan.links,
+                money=plan.money,
+                now=now,
+            ),
+            "case_ids": [c.id for c in ranked],
+            "lead": mention,
+        }
+        if not _queue(session, plan, kind="sla_breach", key=f"sla_breach:{team}:{period}", payload=payload):
+            continue  # this team's alert of this interval went out: the rest wait for the next
+        for case in ranked:
+            audit(session, case_id=case.id, actor="system", action="sla_breached", now=now, team=team, lead=mention)
+
+
+def _spikes(session: Session, plan: Plan) -> None:
+    slack, now = plan.slack, plan.now
+    period = attention.bucket(now, slack.spike_window_hours * 60)
+    windows = negative_windows(session, plan.settings, now, history=plan.history)
+    for spike in windows.spikes(ratio=slack.spike_ratio, min_count=slack.spike_min_count):
+        payload: dict[str, Any] = {
+            "channel": attention.lead_channel(slack),
             "text": escape(
-                f"Negative spike in {spike.kind} {spike.name}: {spike.count} vs baseline {spike.baseline:.1f}"
+                f"Negative spike in {spike.kind} {spike.name}: {spike.count} negative posts "
+                f"in {slack.spike_window_hours:g} h vs a baseline of {spike.baseline:.1f}"
             ),
             "blocks": blocks.spike_blocks(
-                spike.kind, spike.name, spike.count, spike.baseline, slack.spike_window_hours
+                kind=spike.kind,
+                name=spike.name,
+                count=spike.count,
+                baseline=spike.baseline,
+                window_hours=slack.spike_window_hours,
+                examples=windows.examples_for(spike, slack.spike_examples),
             ),
         }
-        if _add(
-            session,
-            Outbox(
-                channel="slack",
-                kind="spike",
-                dedupe_key=f"spike:{spike.kind}:{spike.name}:{bucket}"[:255],
-                payload=payload,
-                next_attempt_at=now,
-                created_at=now,
-            ),
-        ):
-            counts["spike"] += 1
+        _queue(session, plan, kind="spike", key=f"spike:{spike.kind}:{spike.name}:{period}", payload=payload)
+
+
+def _plan(session: Session, settings: EngagementSettings, now: datetime) -> Plan:
+    plan = Plan(
+        settings=settings,
+        now=now,
+        links=Links.from_settings(settings),
+        money=Money.from_settings(settings.money),
+        added=[],
+        history=backfill_marks(session),
+    )
+    _case_messages(session, plan)
+    if not settings.slack.backfill:
+        _breaches(session, plan)
+        _spikes(session, plan)
+    return plan
 
 
 def enqueue_notifications(engine: Engine, settings: EngagementSettings, now: datetime | None = None) -> dict[str, int]:
-    """Write this run's Slack messages to the outbox: new high-priority cases at once, the rest in a
-    per-team digest once per ``digest_minutes``, SLA breaches to the lead, negative spikes.
+    """Write this run's Slack messages to the outbox (see the module's rules); counts by kind.
 
     Idempotent: every message has a dedupe key (``new_case:<id>``, ``digest:<team>:<period>``,
-    ``sla_breach:<id>``, ``spike:<kind>:<name>:<period>``), so re-running adds nothing.
+    ``flood:<channel>:<period>``, ``sla_breach:<team>:<period>``, ``spike:<kind>:<name>:<period>``)
+    and cases are marked notified in the same transaction, so re-running adds nothing.
     """
     now = now or utcnow()
-    counts: dict[str, int] = defaultdict(int)
     with session_scope(engine, write=True) as session:
-        _case_messages(session, settings, now, counts)
-        _breaches(session, settings, now, counts)
-        _spikes(session, settings, now, counts)
-    result = {k: counts.get(k, 0) for k in ("new_case", "digest", "sla_breach", "spike")}
-    log.info("notify: enqueued %s", result, extra={"step": "notify", "counts": result})
+        plan = _plan(session, settings, now)
+    result = plan.counts()
+    log.info(
+        "notify: enqueued %s, %d backfilled case(s) left unannounced",
+        result,
+        plan.silenced,
+        extra={"step": "notify", "counts": result},
+    )
     return result
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A message as ``notify --preview`` shows it."""
+
+    state: str  # "queued" (already in the outbox, due) or "new" (this run would add it)
+    kind: str
+    channel: str
+    send_at: datetime
+    text: str
+    payload: dict[str, Any]
+
+
+def preview_notifications(engine: Engine, settings: EngagementSettings, now: datetime | None = None) -> list[Preview]:
+    """What ``notify`` would send now: the queued messages already due, then the ones this run
+    would add. Plans in a transaction that is rolled back: nothing is sent, queued or marked."""
+    now = now or utcnow()
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            due = session.execute(
+                select(Outbox)
+                .where(col(Outbox.status) == "pending", col(Outbox.next_attempt_at) <= now)
+                .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
+            ).scalars()
+            shown = [_preview("queued", row) for row in due]
+            shown += [_preview("new", row) for row in _plan(session, settings, now).added]
+        finally:
+            session.rollback()
+    return shown
+
+
+def _preview(state: str, row: Outbox) -> Preview:
+    payload = dict(row.payload)
+    return Preview(
+        state=state,
+        kind=row.kind,
+        channel=str(payload.get("channel", "")),
+        send_at=row.next_attempt_at,
+        text=str(payload.get("text", "")),
+        payload=payload,
+    )

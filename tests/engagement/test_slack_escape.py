@@ -22,6 +22,7 @@ from test_notify_interactivity import SECRET, _signed
 from db.engine import session_scope
 from db.models import Outbox
 from engagement import notify
+from engagement.links import Links
 from engagement.money import Money
 from engagement.notify import blocks
 from engagement.report.headline import Headline
@@ -77,7 +78,7 @@ def test_every_enqueued_payload_is_inert(engine: Engine) -> None:
     f.user(engine, name=HOSTILE, team="default")
     triage(engine, EngagementSettings(), now=NOW)
     settings = EngagementSettings(
-        slack=SlackSettings(web_base_url=BASE, spike_keywords=["outage"], spike_min_count=1, spike_ratio=0.1)
+        public_url=BASE, slack=SlackSettings(spike_keywords=["outage"], spike_min_count=1, spike_ratio=0.1)
     )
     notify.enqueue_notifications(engine, settings, NOW)
     late = NOW.replace(year=NOW.year + 1)
@@ -109,13 +110,27 @@ def test_each_builder_alone_is_inert() -> None:
         sla_due_at=NOW,
         status="open",
     )
+    links, money = Links(BASE), Money()
+    item = blocks.Listed(case=case, customer=HOSTILE, text=HOSTILE)
+    queue_url = links.queue(team=HOSTILE)
     built = [
-        blocks.case_blocks(case, text=HOSTILE, customer=HOSTILE, web_base_url=BASE, agents=[HOSTILE], title=HOSTILE),
-        blocks.digest_blocks(HOSTILE, [(case, HOSTILE)], web_base_url=BASE, total=3),
-        blocks.breach_blocks(case, web_base_url=BASE, now=NOW),
-        blocks.spike_blocks(HOSTILE, HOSTILE, 5, 1.0, 1.0),
+        blocks.case_blocks(
+            case, text=HOSTILE, customer=HOSTILE, links=links, money=money, now=NOW, agents=[HOSTILE], title=HOSTILE
+        ),
+        blocks.digest_blocks(
+            title=HOSTILE, listed=[item], total=3, total_money=100.0, overdue=1, queue_url=queue_url,
+            links=links, money=money, now=NOW,
+        ),
+        blocks.breach_blocks(
+            team=HOSTILE, listed=[item], total=1, total_money=100.0, mention=None, queue_url=queue_url,
+            links=links, money=money, now=NOW,
+        ),
+        blocks.spike_blocks(
+            kind=HOSTILE, name=HOSTILE, count=5, baseline=1.0, window_hours=1.0,
+            examples=[blocks.Example(text=HOSTILE, author=HOSTILE)],
+        ),
         blocks.taken_blocks([], HOSTILE),
-    ]
+    ]  # fmt: skip
     for payload in built:
         _assert_inert(payload)
 
