@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 DEFAULT_DATABASE_URL = "sqlite:///engagebot.db"
+#: first and longest wait between attempts to reach the database at start
+CONNECT_FIRST_DELAY = 1.0
+CONNECT_MAX_DELAY = 30.0
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(ConnectionError):
+    """The database did not answer within the time allowed (``ops.database_wait_seconds``)."""
 
 
 def normalise_url(url: str) -> str:
@@ -89,3 +102,50 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def wait_for_database(
+    engine: Engine,
+    *,
+    give_up_after: float | None = None,
+    first_delay: float = CONNECT_FIRST_DELAY,
+    max_delay: float = CONNECT_MAX_DELAY,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Return once the database answers ``select 1``; the number of attempts it took.
+
+    Waits double from ``first_delay`` up to ``max_delay`` (+-20 % jitter, so workers started
+    together do not knock in step), with one log line per failed attempt that says when the
+    next comes. Raises ``DatabaseUnavailable`` when the next attempt would start more than
+    ``give_up_after`` seconds after the first (None: never gives up; Ctrl-C stops it).
+    """
+    started = time.monotonic()
+    delay = first_delay
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("select 1"))
+        except (DBAPIError, OSError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().split("\n", 1)[0]
+            waited = time.monotonic() - started
+            if give_up_after is not None and waited + delay > give_up_after:
+                raise DatabaseUnavailable(
+                    f"the database at {engine.url.render_as_string(hide_password=True)} did not answer "
+                    f"in {waited:.0f}s ({attempt} attempts): {reason}"
+                ) from exc
+            log.warning(
+                "database unreachable (attempt %d, %.0fs so far): %s; next attempt in %.1fs",
+                attempt,
+                waited,
+                reason,
+                delay,
+                extra={"attempt": attempt, "next_delay": round(delay, 1), "every_time": True},
+            )
+            sleep(delay)
+            delay = min(max_delay, delay * 2) * random.uniform(0.8, 1.2)
+            continue
+        if attempt > 1:
+            log.info("database reachable after %d attempts (%.0fs)", attempt, time.monotonic() - started)
+        return attempt

@@ -125,6 +125,7 @@ class AdvisoryLockElection:
         self.holder = holder or worker_id()
         self._conn: Connection | None = None
         self._key: int | None = None
+        self._leading = False
 
     def _connection(self) -> Connection:
         if self._conn is None:
@@ -162,10 +163,16 @@ class AdvisoryLockElection:
             leading = self._holds_lock(conn) or bool(
                 conn.execute(text("select pg_try_advisory_lock(:key)"), {"key": self._key}).scalar_one()
             )
-        except SQLAlchemyError:  # the connection broke (or was invalidated)
-            log.warning("leader connection lost; stepping down", exc_info=True)
+        except SQLAlchemyError as exc:  # the connection broke (or was invalidated)
+            reason = str(getattr(exc, "orig", None) or exc).strip().split("\n", 1)[0]
+            if self._leading:
+                log.warning("leader connection lost (%s); stepping down", reason)
+            else:  # a follower never held the lock: nothing to step down from
+                log.warning("database unreachable for the leader election (%s); still a follower", reason)
+            self._leading = False
             self._close()
             return False
+        self._leading = leading
         if leading:
             self._show_holder()
         return leading
@@ -184,6 +191,7 @@ class AdvisoryLockElection:
             log.warning("could not record the leader in scheduler_leases", exc_info=True)
 
     def release(self) -> None:
+        self._leading = False
         if self._conn is not None:
             try:
                 self._conn.execute(text("select pg_advisory_unlock(:key)"), {"key": self._key})

@@ -49,6 +49,18 @@ class OpsSettings(BaseModel):
         ge=0,
         description="on SIGTERM, how long the batch in progress may take before it is released",
     )
+    database_wait_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="how long 'run' and 'web' wait for an unreachable database at start (unset: until it "
+        "answers or Ctrl-C)",
+    )
+    failure_buffer: int = Field(
+        default=500,
+        ge=1,
+        description="job failures kept in memory while the database is unreachable, written to job_runs when "
+        "it returns (the oldest are dropped past this, and counted)",
+    )
     metrics_host: str = Field(default="127.0.0.1", description="host of the health/metrics server of a --no-web worker")
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="its port (0: do not start it)")
     web_host: str = Field(default="127.0.0.1", description="host of the web app started by 'engagebot run'")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import sys
@@ -16,6 +17,8 @@ if TYPE_CHECKING:  # the CLI answers --help without importing the database or se
     from sqlalchemy import Engine
 
     from engagebot.config import Settings
+
+from engagebot.logrepeats import RepeatedErrors
 
 console = Console()
 err_console = Console(stderr=True)
@@ -43,12 +46,26 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+_repeats: RepeatedErrors | None = None
+
+
+def _flush_repeats() -> None:
+    if _repeats is not None:
+        _repeats.flush()
+
+
 def configure_logging(level: str = "INFO", *, json_logs: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if json_logs:
         handler.setFormatter(JsonLogFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    global _repeats
+    repeats = RepeatedErrors(handler)
+    handler.addFilter(repeats)
+    if _repeats is None:
+        atexit.register(_flush_repeats)  # the count of an error still repeating at exit
+    _repeats = repeats
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -68,14 +85,22 @@ def load_settings() -> Settings:
         raise typer.BadParameter(f"invalid settings: {exc}") from exc
 
 
-def engine_for(settings: Settings, *, migrate: bool = True) -> Engine:
-    """The engine for the configured database, migrated to the newest schema on first use."""
-    from db.engine import make_engine
+def engine_for(settings: Settings, *, migrate: bool = True, wait: bool = False) -> Engine:
+    """The engine for the configured database, migrated to the newest schema on first use.
+
+    With ``wait`` (``engagebot run`` and ``web``: long-running processes that may start before
+    the database, as under Docker Compose or after a host reboot), an unreachable database is
+    retried with back-off, one log line per attempt, until it answers, for at most
+    ``ops.database_wait_seconds`` (unset: until Ctrl-C).
+    """
+    from db.engine import make_engine, wait_for_database
     from db.migrate import upgrade
 
     url = settings.database_url
     if url not in _engines:
         engine = make_engine(url)
+        if wait:
+            wait_for_database(engine, give_up_after=settings.ops.database_wait_seconds)
         if migrate:
             upgrade(engine)
         _engines[url] = engine

@@ -4,7 +4,8 @@ After python-telegram-bot's ``JobQueue``: scheduling lives here and nowhere else
 jobs know nothing about it. A job is a step *name* (and a source name for collect jobs),
 never an object: ``run_job`` looks the step up in ``engagebot.pipeline`` when it runs, calls
 it with the settings and engine, logs what it did, counts it in the metrics and makes sure
-a failure is stored as a ``JobRun`` even when the step died before recording one itself.
+a failure is stored as a ``JobRun`` even when the step died before recording one itself, and
+even when the database is unreachable (kept in memory until it returns: ``failures``).
 """
 
 from __future__ import annotations
@@ -23,13 +24,11 @@ from apscheduler.job import Job
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, select
-from sqlmodel import col
+from sqlalchemy import Engine
 
-from db.engine import session_scope
-from db.models import JobRun
 from db.types import utcnow
 from engagebot.config import Settings
+from engagebot.failures import Failure, PendingFailures
 from engagebot.observability import record_job
 
 log = logging.getLogger(__name__)
@@ -124,6 +123,7 @@ class JobQueue:
         )
         self._active = 0
         self._active_lock = threading.Condition()
+        self.failures = PendingFailures(settings.ops.failure_buffer)
 
     # --- scheduling -------------------------------------------------------------------------
 
@@ -220,6 +220,7 @@ class JobQueue:
         started = time.perf_counter()
         with self._active_lock:
             self._active += 1
+        self.failures.flush(self.engine)  # failures kept from an outage, if the database is back
         try:
             func = resolve_step(step)
             result = func(self.settings, self.engine, only=[source]) if source else func(self.settings, self.engine)
@@ -262,26 +263,9 @@ class JobQueue:
         return JobOutcome(name, step, source, ok=reported is None, seconds=seconds, counts=counts, error=reported)
 
     def _store_failure(self, step: str, source: str | None, started_at: datetime, error: str) -> None:
-        """Store the failure unless the step already recorded a ``JobRun`` for this run."""
-        job = STEP_FUNCTIONS.get(step, step)
-        try:
-            with session_scope(self.engine) as session:
-                query = select(col(JobRun.id)).where(col(JobRun.job) == job, col(JobRun.started_at) >= started_at)
-                if source:
-                    query = query.where(col(JobRun.source) == source)
-                if session.execute(query.limit(1)).first() is None:
-                    session.add(
-                        JobRun(
-                            job=job,
-                            source=source,
-                            status="failed",
-                            error=error[:2000],
-                            started_at=started_at,
-                            finished_at=utcnow(),
-                        )
-                    )
-        except Exception:
-            log.exception("could not store the failure of %s", job_id(step, source))
+        """Store the failure unless the step already recorded it; keep it while the database is away."""
+        failure = Failure(STEP_FUNCTIONS.get(step, step), source, started_at, utcnow(), error)
+        self.failures.record(self.engine, failure)
 
     def run_once(self, *, steps: Iterable[str] = CYCLE) -> list[JobOutcome]:
         """One cycle in order, each step through ``run_job`` (``engagebot run --once``)."""

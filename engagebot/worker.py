@@ -84,12 +84,19 @@ class Worker:
             self.queue.pause()
 
     def poll_leadership(self) -> None:
+        """Take, keep or lose the lead; then write failures kept from an outage, if any."""
         try:
             leading = self.election.poll()
-        except Exception:
-            log.exception("leader election failed; acting as a follower until it works again")
+        except Exception as exc:
+            reason = str(exc).strip().split("\n", 1)[0]
+            if self.leading:
+                log.warning("leader election failed (%s); stepping down", reason)
+            else:
+                log.warning("leader election failed (%s); still a follower", reason)
             leading = False
         self._set_leading(leading)
+        if len(self.queue.failures):
+            self.queue.failures.flush(self.engine)
 
     def run(self) -> int:
         """Work until stopped; return the exit code."""
@@ -117,6 +124,11 @@ class Worker:
             self.election.release()
         except Exception:
             log.exception("could not release the lead; it expires on its own")
+        if len(self.queue.failures) and not self.queue.failures.flush(self.engine):
+            log.warning(
+                "%d job failure(s) kept during the outage are lost: the database is still unreachable",
+                len(self.queue.failures),
+            )
         IS_LEADER.set(0)
         if not finished:
             log.warning("work still running after %.0fs: exiting, its batch is released", grace)

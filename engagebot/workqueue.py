@@ -4,7 +4,9 @@ Scoring, notification delivery and replies are not scheduled on the leader alone
 worker calls them in a loop, and each call claims batches (``db.claims``) that no other
 worker holds, so two workers split the backlog instead of doing it twice. A step that found
 work is called again at once; one that found none waits, twice as long each time, up to its
-scheduled interval, so idle workers cost the database one cheap query now and then.
+scheduled interval, so idle workers cost the database one cheap query now and then. A step
+that failed (the database is unreachable, say) waits the same way, up to at least
+``FAILURE_MAX_WAIT``, so an outage is not hammered every ``idle_seconds``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from dataclasses import dataclass
 from engagebot.scheduler import JobQueue, did_work
 
 log = logging.getLogger(__name__)
+
+#: the longest wait after failed calls of a step whose own interval is shorter
+FAILURE_MAX_WAIT = 30.0
 
 
 @dataclass
@@ -62,7 +67,8 @@ class SharedWork:
                 busy += 1
                 shared.wait = 0.0
             else:
-                shared.wait = min(max(shared.wait * 2, self.idle_seconds), shared.max_wait)
+                longest = shared.max_wait if outcome.ok else max(shared.max_wait, FAILURE_MAX_WAIT)
+                shared.wait = min(max(shared.wait * 2, self.idle_seconds), longest)
             shared.due = time.monotonic() + shared.wait
         return busy
 

@@ -24,12 +24,13 @@ def run(
     """Run engagebot: scheduled steps on the elected leader, shared work on every worker.
 
     Start as many workers as you like against PostgreSQL; exactly one schedules. Stops
-    cleanly on Ctrl-C or SIGTERM, finishing (or releasing) the batch in progress.
+    cleanly on Ctrl-C or SIGTERM, finishing (or releasing) the batch in progress. Waits for
+    an unreachable database at start (ops.database_wait_seconds; unset: until it answers).
 
     Example: engagebot run --no-web
     """
     settings = load_settings()
-    engine = engine_for(settings)
+    engine = engine_for(settings, wait=True)
     if once:
         from engagebot.scheduler import JobQueue
 

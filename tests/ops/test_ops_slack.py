@@ -96,7 +96,11 @@ def test_kill_9_during_a_send_resends_nothing_that_arrived(
     taker = start_worker(pg_url, shared_work=[SLACK_TASK], env_extra=env)
     wait_for(lambda: outbox_status(pg_engine) == {"sent": 12}, timeout=60, what="the rest delivered")
     assert posted(slack) == Counter(keys), "nothing that arrived was sent again, the rest arrived once"
-    wait_for(lambda: json_counts(taker, "already_sent", logger=SCHEDULER) == 1, timeout=10, what="the taker's count in its log")
+    wait_for(
+        lambda: json_counts(taker, "already_sent", logger=SCHEDULER) == 1,
+        timeout=10,
+        what="the taker's count in its log",
+    )
     assert json_counts(taker, "sent", logger=SCHEDULER) == 12 - len(arrived)
     assert "had arrived before its sender stopped" in taker.text()
     with session_scope(pg_engine) as session:
