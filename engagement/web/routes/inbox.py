@@ -1,5 +1,5 @@
 """Working a case together: presence heartbeats, server-side drafts, the reply preview, the live
-event stream, and a lead's explicit take-over (pages and JSON API share these handlers)."""
+event stream, and the page a refused send answers with (a lead's take-over is in ``actions``)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,17 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from db.engine import session_scope
 from db.models import User
 from engagement import queue
-from engagement.actors import actor_for
 from engagement.web import collisions, drafts, live, presence
-from engagement.web.deps import CsrfLead, CsrfUser, CurrentUser, DbSession, State, WebState, current_user
+from engagement.web.deps import CsrfUser, CurrentUser, DbSession, State, WebState, current_user
 from engagement.web.ids import DbId
 from engagement.web.reply_preview import preview_reply
-from engagement.web.routes.auth import flash
 from engagement.web.routes.pages import render_case_page
 
 router = APIRouter(include_in_schema=False)
@@ -106,17 +104,6 @@ def presence_page(state: State, user: CurrentUser, case_id: DbId) -> dict[str, A
     return presence_view(state, user, case_id)
 
 
-@router.post("/cases/{case_id}/take-over")
-def take_over_page(request: Request, state: State, user: CsrfLead, case_id: DbId) -> Response:
-    """A lead takes the case from its holder (audited; the holder's page says so)."""
-    with session_scope(state.engine) as session:
-        hold = collisions.current_hold(session, queue.get_case(session, case_id))
-    queue.take_over(state.engine, case_id, actor=actor_for(user), lease_minutes=state.settings.routing.lease_minutes)
-    taken = f" from {hold.holder}" if hold else ""
-    flash(request, f"You took case {case_id} over{taken}; they see a notice on their page.")
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
-
-
 @router.get("/events")
 async def events(
     request: Request,
@@ -175,15 +162,6 @@ def preview_api(state: State, session: DbSession, user: CurrentUser, case_id: Db
     """Fill the variables and count the reply as the platform does; ``ok`` false says why not."""
     case = queue.get_case(session, case_id)
     return preview_reply(session, case, text=body.text, agent=user.name, settings=state.settings.replies).as_dict()
-
-
-@api.post("/cases/{case_id}/take-over")
-def take_over_api(state: State, user: CsrfLead, case_id: DbId) -> dict[str, Any]:
-    """Take a case someone else holds (lead or admin; audited, the holder is told)."""
-    case = queue.take_over(
-        state.engine, case_id, actor=actor_for(user), lease_minutes=state.settings.routing.lease_minutes
-    )
-    return queue.case_to_dict(case)
 
 
 _REPLY_PATH = re.compile(r"^/(api/)?cases/(\d{1,19})/reply$")

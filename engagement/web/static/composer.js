@@ -142,6 +142,12 @@
     if (send && send.disabled) { event.preventDefault(); return; }
     submitting = true;
   });
+  // Another form on the page (claim, take over, label): keep the text on the server, no question.
+  document.addEventListener("submit", function (event) {
+    if (event.target === form || event.defaultPrevented || !dirty()) { return; }
+    call("PUT", "/cases/" + caseId + "/draft", { text: box.value }, true).catch(function () {});
+    submitting = true;
+  });
 
   // --- never lose text: ask before leaving with text not yet saved on the server ---
   window.addEventListener("beforeunload", function (event) {
