@@ -222,8 +222,12 @@ def test_purchases_after_now_are_not_seen(engine: Engine, tmp_path: Path) -> Non
 
 def test_removed_triage_reach_settings_move_to_rclv_with_a_warning() -> None:
     """``[engagement.triage]`` reach keys were merged into ``[engagement.clv.rclv]``."""
-    with pytest.warns(FutureWarning, match=r"engagement\.triage\.reach_base_value was removed.*clv\.rclv"):
+    with pytest.warns(FutureWarning, match=r"engagement\.triage\.\w+ was removed.*clv\.rclv") as warned:
         moved = EngagementSettings(triage={"reach_base_value": 25, "reach_value_cap": 900})
+    assert sorted(str(w.message).split(" was ")[0] for w in warned) == [
+        "engagement.triage.reach_base_value",
+        "engagement.triage.reach_value_cap",
+    ]
     assert (moved.clv.rclv.base_value, moved.clv.rclv.reach_value_cap) == (25, 900)
     assert not hasattr(moved.triage, "reach_base_value")
     with pytest.raises(ValidationError, match=r"conflicts with engagement\.clv\.rclv\.value_per_follower"):
