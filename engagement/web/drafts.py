@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from db.models import ReplyDraft
 from db.types import utcnow
+from engagement.web.presence import upsert
 
 DRAFT_MAX = 10_000
 
@@ -19,27 +20,27 @@ def load_draft(session: Session, *, case_id: int, user_name: str) -> ReplyDraft 
     ).first()
 
 
-def save_draft(
-    session: Session, *, case_id: int, user_name: str, text: str, now: datetime | None = None
-) -> ReplyDraft | None:
-    """Keep ``text`` as the person's draft (the caller commits); empty text removes the draft."""
+def save_draft(session: Session, *, case_id: int, user_name: str, text: str, now: datetime | None = None) -> bool:
+    """Keep ``text`` as the person's draft (the caller commits); empty text removes the draft.
+
+    One upsert on (case, person): a debounced save and the page's last save as it closes may
+    arrive together, and the later one wins without a unique-key error. True when a draft is kept.
+    """
     if len(text) > DRAFT_MAX:
         raise ValueError(f"a draft holds at most {DRAFT_MAX:,} characters")
-    row = load_draft(session, case_id=case_id, user_name=user_name)
     if not text.strip():
-        if row is not None:
-            session.delete(row)
-        return None
-    if row is None:
-        row = ReplyDraft(case_id=case_id, user_name=user_name)
-    row.text = text
-    row.updated_at = now or utcnow()
-    session.add(row)
-    return row
+        discard_draft(session, case_id=case_id, user_name=user_name)
+        return False
+    now = now or utcnow()
+    statement = upsert(session, ReplyDraft).values(case_id=case_id, user_name=user_name, text=text, updated_at=now)
+    session.execute(
+        statement.on_conflict_do_update(index_elements=["case_id", "user_name"], set_={"text": text, "updated_at": now})
+    )
+    return True
 
 
 def discard_draft(session: Session, *, case_id: int, user_name: str) -> None:
     """Drop the draft once its reply went out (the caller commits)."""
-    row = load_draft(session, case_id=case_id, user_name=user_name)
-    if row is not None:
-        session.delete(row)
+    session.exec(
+        delete(ReplyDraft).where(col(ReplyDraft.case_id) == case_id, col(ReplyDraft.user_name) == user_name)
+    )

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlmodel import Session, col, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, col, delete, select
 
 from db.models import CasePresence
 from db.types import utcnow
@@ -32,20 +34,29 @@ class Presence:
         return f"{self.user_name} is {self.activity}"
 
 
+def upsert(session: Session, table: type[SQLModel]) -> Any:
+    """An INSERT that can say ON CONFLICT, for this session's database (PostgreSQL or SQLite)."""
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
 def heartbeat(session: Session, *, case_id: int, user_name: str, activity: str, now: datetime | None = None) -> None:
-    """Record that ``user_name`` is on the case now (the caller commits); prunes stale rows."""
+    """Record that ``user_name`` is on the case now (the caller commits); prunes stale rows.
+
+    One upsert on (case, person), so two tabs of the same person beating at once never clash.
+    """
     if activity not in ACTIVITIES:
         raise ValueError(f"activity must be one of {', '.join(ACTIVITIES)}, not {activity!r}")
     now = now or utcnow()
     session.exec(delete(CasePresence).where(col(CasePresence.seen_at) < now - PRESENCE_TTL))
-    row = session.exec(
-        select(CasePresence).where(col(CasePresence.case_id) == case_id, col(CasePresence.user_name) == user_name)
-    ).first()
-    if row is None:
-        row = CasePresence(case_id=case_id, user_name=user_name)
-    row.activity = activity
-    row.seen_at = now
-    session.add(row)
+    statement = upsert(session, CasePresence).values(
+        case_id=case_id, user_name=user_name, activity=activity, seen_at=now
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["case_id", "user_name"], set_={"activity": activity, "seen_at": now}
+        )
+    )
 
 
 def leave(session: Session, *, case_id: int, user_name: str) -> None:

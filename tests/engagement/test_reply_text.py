@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from db.engine import session_scope
 from db.models import Author, Case, Customer, Post, SavedReply
 from db.types import utcnow
-from engagement.queue import limits, templates
+from engagement.queue import QueueError, limits, templates
 from engagement.queue.limits import ReplyTooLong, check_length, require_within_limit, x_weighted_length
 from engagement.settings import ReplySettings
 
@@ -101,6 +101,6 @@ def test_case_variables_saved_replies_per_team_and_compose(sqlite_engine: Engine
             templates.save_reply(session, name="bad", text="Hi {firstname}", team="care", by="Lea")
         with pytest.raises(ReplyTooLong):
             templates.compose(session, case, text="x" * 300, template=None, agent="Ana", settings=settings)
-        with pytest.raises(templates.QueueError, match="exists"):
+        with pytest.raises(QueueError, match="exists"):
             templates.save_reply(session, name="thanks", text="again", team=None, by="Adam")
         assert session.get(SavedReply, 1) is not None

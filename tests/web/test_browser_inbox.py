@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from chromium import CHROMIUM, CHROMIUM_ARGS, free_port
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, ViewportSize, expect, sync_playwright
 from sqlalchemy import Engine
 from web_factories import PASSWORD, Seed, seed
 
@@ -24,7 +24,7 @@ from engagement.settings import EngagementSettings, WebSettings
 from engagement.web import create_app
 
 pytestmark = pytest.mark.browser
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 LIVE_WAIT_MS = 10_000  # generous: the stream polls every 0.5 s; the fallback would take 120 s
 
 
@@ -57,7 +57,7 @@ def chromium() -> Iterator[Browser]:
 
 
 def sign_in(
-    browser: Browser, base: str, email: str, viewport: dict[str, int] | None = None, asked: list[str] | None = None
+    browser: Browser, base: str, email: str, viewport: ViewportSize | None = None, asked: list[str] | None = None
 ) -> Page:
     """A fresh browser profile signed in as ``email``. 'Leave the page?' is answered 'stay' and
     noted in ``asked``; any other dialog means a script ran, and fails the test."""

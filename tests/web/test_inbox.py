@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import col, select
-from web_factories import Browser
+from web_factories import Browser, seed
 
 from db.engine import session_scope
 from db.models import AuditEvent, Reply, ReplyDraft, Transaction
@@ -129,7 +129,8 @@ def test_lead_takes_over_and_the_holder_is_told(browser: Login, seeded: Any, sql
 
 def test_saved_replies_are_managed_by_leads_per_team(browser: Login, seeded: Any) -> None:
     ana, lea, adam = browser("ana@example.com"), browser("lea@example.com"), browser("adam@example.com")
-    made = api(lea, "POST", "/api/saved-replies", {"name": "bags", "text": "Hi {first_name}, your bag…", "team": "care"})
+    bags = {"name": "bags", "text": "Hi {first_name}, your bag…", "team": "care"}
+    made = api(lea, "POST", "/api/saved-replies", bags)
     assert made.status_code == 201 and made.json()["team"] == "care"
     assert api(lea, "POST", "/api/saved-replies", {"name": "x", "text": "t", "team": "billing"}).status_code == 403
     assert api(lea, "POST", "/api/saved-replies", {"name": "x", "text": "t", "team": None}).status_code == 403
@@ -140,7 +141,7 @@ def test_saved_replies_are_managed_by_leads_per_team(browser: Login, seeded: Any
     assert shared.status_code == 201
     names = {r["name"] for r in api(ana, "GET", "/api/saved-replies").json()}
     assert names == {"apology", "bags", "thanks"}
-    changed = api(lea, "PUT", f"/api/saved-replies/{made.json()['id']}", {"name": "bags", "text": "New {name}", "team": "care"})
+    changed = api(lea, "PUT", f"/api/saved-replies/{made.json()['id']}", dict(bags, text="New {name}"))
     assert changed.status_code == 200 and changed.json()["text"] == "New {name}"
     sent = api(ana, "POST", f"/api/cases/{seeded.cases['top']}/reply", {"template": "bags"})
     assert sent.status_code == 200 and sent.json()["text"] == "New Zoë <Customer>"
@@ -215,3 +216,26 @@ def test_events_endpoint_needs_a_sign_in(app: Any) -> None:
 
     stranger = TestClient(app, base_url="https://testserver")
     assert stranger.get("/events", follow_redirects=False).status_code in (303, 401)
+
+
+def test_heartbeats_and_drafts_upsert_on_both_databases(engine: Engine) -> None:
+    """Two tabs beating at once and a last save as the page closes: one row each, the later wins."""
+    from engagement.web import drafts
+
+    ids = seed(engine)
+    top = ids.cases["top"]
+    start = utcnow()
+    with session_scope(engine, write=True) as session:
+        presence.heartbeat(session, case_id=top, user_name="Ana", activity="viewing", now=start)
+        presence.heartbeat(session, case_id=top, user_name="Ana", activity="replying", now=start)
+        presence.heartbeat(session, case_id=top, user_name="Ben", activity="viewing", now=start - timedelta(minutes=5))
+        assert drafts.save_draft(session, case_id=top, user_name="Ana", text="first") is True
+        assert drafts.save_draft(session, case_id=top, user_name="Ana", text="second") is True
+    with session_scope(engine, write=True) as session:
+        people = presence.present(session, case_id=top, now=start)
+        assert [(p.user_name, p.activity) for p in people] == [("Ana", "replying")]  # Ben's beat is stale
+        row = drafts.load_draft(session, case_id=top, user_name="Ana")
+        assert row is not None and row.text == "second"
+        assert drafts.save_draft(session, case_id=top, user_name="Ana", text="  ") is False
+    with session_scope(engine) as session:
+        assert drafts.load_draft(session, case_id=top, user_name="Ana") is None

@@ -86,9 +86,10 @@ def save_draft_page(state: State, user: CsrfUser, case_id: DbId, body: DraftIn) 
 def _save_draft(state: WebState, user: User, case_id: int, text: str) -> dict[str, Any]:
     with session_scope(state.engine, write=True) as session:
         queue.get_case(session, case_id)
-        row = drafts.save_draft(session, case_id=case_id, user_name=user.name, text=text)
+        kept = drafts.save_draft(session, case_id=case_id, user_name=user.name, text=text)
+        row = drafts.load_draft(session, case_id=case_id, user_name=user.name) if kept else None
         saved_at = row.updated_at.isoformat(timespec="seconds") if row is not None else None
-    return {"case_id": case_id, "saved": row is not None, "saved_at": saved_at}
+    return {"case_id": case_id, "saved": kept, "saved_at": saved_at}
 
 
 @router.post("/cases/{case_id}/preview")
