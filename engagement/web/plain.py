@@ -21,8 +21,6 @@ VALUE_SOURCE = {
     "clv": "this customer's lifetime value (the value of their voice is not known yet)",
     "reach": "the value of their voice alone (followers and engagement); they are no known customer",
 }
-# Customers with fewer purchases than this have no repeat pattern to fit P(alive) on.
-MIN_PURCHASES_FOR_P_ALIVE = 2
 
 
 @dataclass(frozen=True)
@@ -95,17 +93,22 @@ def customer_value_facts(customer: Any, fmt: Money = money) -> list[Fact]:
 
 
 def p_alive_text(p_alive: float | None, purchases: int) -> str:
-    """P(alive) for a person, or why it cannot be said (one purchase shows no repeat pattern)."""
-    if purchases < MIN_PURCHASES_FOR_P_ALIVE:
-        return "too little history (one purchase)" if purchases == 1 else "too little history (no purchases)"
+    """P(alive) for a person, or why it cannot be said.
+
+    BG/NBD gives a customer with a single purchase P(alive) = 100 % (no repeat purchase means no
+    gap to judge by), which reads as certainty where there is none: one purchase is "too little
+    history". With no purchases on record the figure, if any, came with the CRM import.
+    """
+    if purchases == 1:
+        return "too little history (one purchase)"
     if p_alive is None:
-        return "not fitted yet"
+        return "too little history (no purchases)" if purchases == 0 else "not fitted yet"
     return f"{p_alive * 100:.0f}% likely still a customer"
 
 
 def churn_text(churn_risk: float | None, purchases: int) -> str:
-    """The churn risk beside ``p_alive_text``: unknown where P(alive) is."""
-    if purchases < MIN_PURCHASES_FOR_P_ALIVE or churn_risk is None:
+    """The churn risk beside ``p_alive_text``: unknown wherever P(alive) is."""
+    if purchases == 1 or churn_risk is None:
         return "unknown"
     return f"{churn_risk * 100:.0f}%"
 
