@@ -78,6 +78,10 @@ def run(
     raise typer.Exit(code)
 
 
+#: ``status`` fits a 100-column terminal; everything it leaves out is in ``status --json``
+STATUS_WIDTH = 100
+
+
 def _brief(counts: dict[str, Any]) -> str:
     return _cut(json.dumps(counts, default=str, separators=(",", ":")), 90)
 
@@ -105,20 +109,24 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
     if as_json:
         console.print_json(json.dumps(report, default=str))
         return
+    width = min(console.width, STATUS_WIDTH)
     backlog = report["backlog"]
     leaders = ", ".join(f"{x['holder']} (until {_when(x['expires_at'])})" for x in report["leader"]) or "none"
-    console.print(f"[bold]engagebot status[/] at {_when(report['time'])} UTC   leader: {leaders}")
+    console.print(_cut(f"engagebot status at {_when(report['time'])} UTC   leader: {leaders}", width),
+                  highlight=False, markup=False)  # fmt: skip
     tiers = ", ".join(f"{k} {v}" for k, v in sorted(backlog["open_cases_by_tier"].items())) or "-"
-    console.print(
-        f"posts {backlog['posts']}   unscored {backlog['unscored_posts']}   "
-        f"open cases {backlog['open_cases']} ({tiers})   SLA breaches {backlog['sla_breaches']}   "
+    lines = (
+        f"posts {backlog['posts']}   unscored {backlog['unscored_posts']}   open cases {backlog['open_cases']} "
+        f"({tiers})   SLA breaches {backlog['sla_breaches']}",
         f"outbox pending {backlog['outbox_pending']} failed {backlog['outbox_failed']}   "
-        f"quarantined {backlog['quarantined_records']}"
+        f"quarantined {backlog['quarantined_records']}   (details: engagebot status --json)",
     )
-    table = Table(title="last run of every job", title_justify="left", box=None, pad_edge=False)
-    for column in ("job", "source", "status", "started", "seconds", "counts / error"):
-        table.add_column(column, no_wrap=True)
-    room = max(console.width - 58, 20)
+    for line in lines:
+        console.print(_cut(line, width), highlight=False, markup=False)
+    table = Table(title="last run of every job", title_justify="left", box=None, pad_edge=False, width=width)
+    for column in ("job", "source", "status", "started", "secs"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=18 if column == "source" else None)
+    table.add_column("counts / error", no_wrap=True, overflow="ellipsis", ratio=1)
     for run in report["jobs"]:
         colour = {"ok": "green", "failed": "red"}.get(run["status"], "yellow")
         table.add_row(
@@ -127,15 +135,15 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
             f"[{colour}]{run['status']}[/]",
             _when(run["started_at"]),
             f"{run['seconds']:.1f}" if run["seconds"] is not None else "-",
-            _cut(run["error"] or _brief(run["counts"]), room),
+            _cut(run["error"] or _brief(run["counts"]), width),
         )
-    console.print(table)
+    console.print(table, width=width)
     if report["errors"]:
         console.print("[bold red]recent errors[/]")
         for run in report["errors"]:
             source = f" [{run['source']}]" if run["source"] else ""
             line = f"  {_when(run['started_at'])} {run['job']}{source}: {run['error']}"
-            console.print(_cut(line, console.width), highlight=False, markup=False)
+            console.print(_cut(line, width), highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -99,73 +99,85 @@ def list_command(
     team: str | None = typer.Option(None, help="Only this team."),
     status: str = typer.Option(
         "open",
-        help="open, claimed, escalated, pending_approval, replied, dismissed, closed or all.",
+        help="open, claimed, escalated, pending_approval, replied, dismissed, closed, active or all.",
     ),
     platform: str | None = typer.Option(None, help="x, reddit, appstore, ..."),
     tier: str | None = typer.Option(None, help="top, high, standard or unlinked."),
     lang: str | None = typer.Option(None, help="Language code, e.g. en."),
-    search: str | None = typer.Option(None, help="Text to find in the case's posts."),
+    search: str | None = typer.Option(
+        None, help="Words to find in the case's posts (every word; the last may be a prefix)."
+    ),
+    mine: str | None = typer.Option(
+        None, "--mine", help="Only cases assigned to or held by this user (name or email)."
+    ),
+    unassigned: bool = typer.Option(False, "--unassigned", help="Only cases nobody is assigned to or holds."),
+    tag: str | None = typer.Option(None, help="Only cases with this tag."),
+    snoozed: bool = typer.Option(False, "--snoozed", help="List the snoozed cases (hidden from the list until due)."),
     limit: int = typer.Option(20, min=1, max=1000),
     offset: int = typer.Option(0, min=0),
     as_json: bool = JSON,
 ) -> None:
-    """Cases by priority (money at risk, aged), with why each is where it is.
+    """Cases by priority (money at risk, aged): the post, its SLA and who holds it.
+
+    Snoozed cases are left out until due (--snoozed lists them). --json adds every field,
+    "why" included.
 
     Example: engagebot queue list --team billing --tier top --json
     """
     from db.engine import session_scope
+    from db.types import utcnow
     from engagement import queue
+    from engagement.queue.reads import opening_texts
 
     _, engine = _engine()
+    now = utcnow()
+    statuses = {"all": None, "active": queue.ACTIVE_STATUSES}.get(status, status)
     with session_scope(engine) as session:
-        cases = queue.list_cases(
-            session,
-            team=team,
-            status=None if status == "all" else status,
-            platform=platform,
-            tier=tier,
-            lang=lang,
-            search=search,
-            limit=limit,
-            offset=offset,
-        )
-        total = queue.count_cases(
-            session,
-            team=team,
-            status=None if status == "all" else status,
-            platform=platform,
-            tier=tier,
-            lang=lang,
-            search=search,
-        )
+        who = _actor(engine, mine).name if mine else None
+        filters: dict[str, Any] = {
+            "team": team, "status": statuses, "platform": platform, "tier": tier, "lang": lang, "search": search,
+            "mine": who, "unassigned": unassigned, "tag": tag, "snoozed": "only" if snoozed else "hide", "now": now,
+        }  # fmt: skip
+        cases = queue.list_cases(session, limit=limit, offset=offset, **filters)
+        total = queue.count_cases(session, **filters)
+        texts = opening_texts(session, cases)
     if as_json:
-        typer.echo(json.dumps({"total": total, "cases": [queue.case_to_dict(c) for c in cases]}, indent=2))
+        rows = [{**queue.case_to_dict(c), "text": texts.get(c.id or 0, "")} for c in cases]
+        typer.echo(json.dumps({"total": total, "cases": rows}, indent=2, ensure_ascii=False))
         return
-    table = Table(
-        "id",
-        "priority",
-        "at risk",
-        "tier",
-        "team",
-        "platform",
-        "status",
-        "claimed by",
-        "why",
-        title=f"{len(cases)} of {total} case(s)",
-    )
+    table = Table(title=f"{len(cases)} of {total} case(s)", title_justify="left")
+    for column, justify in (("id", "right"), ("at risk", "right"), ("tier", "left"), ("team", "left"),
+                            ("status", "left"), ("SLA", "left"), ("holder", "left")):  # fmt: skip
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    table.add_column("post", overflow="ellipsis", no_wrap=True, max_width=60)
     for case in cases:
         table.add_row(
             str(case.id),
-            f"{case.priority:,.0f}",
             f"{case.money_at_risk:,.0f}",
             case.tier or "",
             case.team,
-            case.platform,
             case.status,
-            case.claimed_by or "",
-            str((case.reasons or {}).get("why", ""))[:80],
+            sla_text(case, now),
+            case.claimed_by or case.assignee or "",
+            texts.get(case.id or 0, ""),
         )
     console.print(table)
+
+
+def sla_text(case: Case, now: datetime) -> str:
+    """``overdue 3h05``, ``due in 0h40``; a finished case shows how it ended instead."""
+    from engagement import queue
+
+    if case.status in queue.TERMINAL_STATUSES:
+        return case.status
+    if case.snoozed_until is not None and case.snoozed_until > now:
+        return f"snoozed {case.snoozed_until:%m-%d %H:%M}"
+    if case.sla_due_at is None:
+        return "-"
+    minutes = int((case.sla_due_at - now).total_seconds() // 60)
+    if minutes < 0:
+        return f"overdue {abs(minutes) // 60}h{abs(minutes) % 60:02d}"
+    return f"due in {minutes // 60}h{minutes % 60:02d}"
 
 
 @queue_app.command("show")

@@ -122,6 +122,17 @@ def similar_cases(session: Session, case: Case) -> list[Case]:
     )
 
 
+def opening_texts(session: Session, cases: Iterable[Case]) -> dict[int, str]:
+    """Case id -> the text of the post that opened it (title first, for Reddit), one query."""
+    by_post = {c.post_id: c.id for c in cases if c.id is not None}
+    if not by_post:
+        return {}
+    rows = session.execute(
+        select(col(Post.id), col(Post.title), col(Post.text)).where(col(Post.id).in_(list(by_post)))
+    ).all()
+    return {by_post[pid]: " ".join(x for x in (title, text) if x) for pid, title, text in rows if by_post[pid]}
+
+
 def case_posts(session: Session, case_id: int) -> list[Post]:
     """The posts merged into a case, oldest first."""
     query = (

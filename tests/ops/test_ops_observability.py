@@ -181,3 +181,6 @@ def test_status_json_and_screen(sqlite_engine: Engine, monkeypatch: pytest.Monke
     ):
         assert expected in screen.output
     assert len(screen.output.splitlines()) < 25, "one screen"
+    wide = runner.invoke(cli, ["status"], env={"COLUMNS": "200"})
+    assert wide.exit_code == 0 and "open cases 3" in wide.output
+    assert max(len(line) for line in wide.output.splitlines()) <= 100, "fits 100 columns on any terminal"

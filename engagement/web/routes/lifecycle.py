@@ -20,9 +20,9 @@ from engagement import queue
 from engagement.actors import actor_for
 from engagement.queue.bulk import MAX_BULK, BulkAction, BulkOutcome, BulkRequest, bulk
 from engagement.queue.notes import MAX_NOTE, add_note, case_notes
-from engagement.queue.reads import similar_cases
+from engagement.queue.reads import opening_texts, similar_cases
 from engagement.queue.tags import tag_case, tags_of
-from engagement.web.deps import CsrfUser, CurrentUser, DbSession, State
+from engagement.web.deps import CsrfUser, CurrentUser, DbSession, State, csrf_token
 from engagement.web.ids import MAX_ID, DbId
 from engagement.web.routes.auth import flash
 
@@ -45,6 +45,19 @@ def _until(raw: str, hours: float | None, now: datetime) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def _hours(raw: str) -> float | None:
+    """The form's "snooze for" choice: hours, or empty for "until…"."""
+    if not raw.strip():
+        return None
+    try:
+        hours = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"snooze for {raw!r} hours: not a number") from exc
+    if not 0 < hours <= MAX_SNOOZE.days * 24:
+        raise ValueError(f"snooze for more than 0 and at most {MAX_SNOOZE.days * 24} hours")
+    return hours
+
+
 def _check_until(until: datetime, now: datetime) -> datetime:
     if until - now > MAX_SNOOZE:
         raise ValueError(f"snooze at most {MAX_SNOOZE.days} days ahead")
@@ -63,6 +76,26 @@ def _summary(verb: str, outcomes: list[BulkOutcome]) -> tuple[str, str]:
 # --- pages (forms, post/redirect/get) -----------------------------------------------------
 
 
+@router.get("/cases/{case_id}/lifecycle")
+def lifecycle_panel(request: Request, state: State, session: DbSession, user: CurrentUser, case_id: DbId) -> Response:
+    """The case page's follow-up card (snooze or reopen, tags, notes, similar cases)."""
+    case = queue.get_case(session, case_id)
+    similar = similar_cases(session, case)
+    now = utcnow()
+    context = {
+        "case": case,
+        "csrf": csrf_token(request),
+        "finished": case.status in queue.TERMINAL_STATUSES,
+        "snoozed": case.snoozed_until is not None and case.snoozed_until > now,
+        "tags": tags_of(session, case_id),
+        "notes": case_notes(session, case_id),
+        "similar": similar,
+        "texts": opening_texts(session, similar),
+    }
+    return state.templates.TemplateResponse(request, "_lifecycle.html", context)
+
+
+
 @router.post("/cases/{case_id}/snooze")
 def snooze_form(
     request: Request,
@@ -70,10 +103,10 @@ def snooze_form(
     user: CsrfUser,
     case_id: DbId,
     until: Annotated[str, Form(max_length=40)] = "",
-    hours: Annotated[float | None, Form(gt=0, le=MAX_SNOOZE.days * 24)] = None,
+    hours: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     now = utcnow()
-    when = _check_until(_until(until, hours, now), now)
+    when = _check_until(_until(until, _hours(hours), now), now)
     case = queue.snooze(state.engine, case_id, actor=actor_for(user), until=when, now=now)
     assert case.snoozed_until is not None
     flash(request, f"Case {case_id} snoozed until {case.snoozed_until:%a %d %b %H:%M} UTC; it comes back by itself.")
@@ -133,7 +166,7 @@ async def bulk_form(request: Request, state: State, user: CsrfUser) -> Response:
             raise ValueError(f"{key} is too long")
     until = None
     if action is BulkAction.SNOOZE:
-        until = _check_until(_until(text["until"], float(text["hours"]) if text["hours"] else None, now), now)
+        until = _check_until(_until(text["until"], _hours(text["hours"]), now), now)
     request_ = BulkRequest(action=action, reason=text["reason"] or None, to=text["to"] or None,
                            label=text["label"] or None, until=until, tag=text["tag"] or None,
                            text=text["text"] or None)  # fmt: skip

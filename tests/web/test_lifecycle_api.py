@@ -1,0 +1,125 @@
+"""The case lifecycle through the JSON API and the pages' forms: relabel closes, snooze hides
+until due, reopen, bulk, notes with @mentions, tags, "mine"/"unassigned", the follow-up card."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlmodel import col
+from web_factories import Browser, Seed
+
+from db.engine import session_scope
+from db.models import AuditEvent, Case, Outbox
+from db.types import utcnow
+
+Login = Callable[[str], Browser]
+
+
+def _api(browser: Browser, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
+    return browser.client.request(method, url, json=body, headers={"X-CSRF-Token": browser.csrf})
+
+
+def _open_ids(browser: Browser, query: str = "") -> list[int]:
+    listing = _api(browser, "GET", f"/api/cases?team=all{query}").json()
+    return [c["id"] for c in listing["cases"]]
+
+
+def test_relabelled_neutral_leaves_the_open_list_and_negative_brings_it_back(
+    browser: Login, seeded: Seed, sqlite_engine: Engine
+) -> None:
+    ana = browser("ana@example.com")
+    case, post = seeded.cases["low"], seeded.posts["low"]
+    assert case in _open_ids(ana)
+    done = _api(ana, "POST", f"/api/cases/{case}/label", {"post_id": post, "label": "neutral"})
+    assert done.status_code == 200, done.text
+    assert done.json() | {"id": 0} == {
+        "id": 0, "post_id": post, "old_label": "negative", "new_label": "neutral", "corrected_by": "Ana",
+        "case_id": case, "case_status": "closed", "close_reason": "relabelled",
+    }  # fmt: skip
+    assert case not in _open_ids(ana)
+    lea = browser("lea@example.com")
+    assert case not in [r["id"] for r in _api(lea, "GET", "/api/cases?team=all&status=active").json()["cases"]]
+    back = _api(ana, "POST", f"/api/cases/{case}/label", {"post_id": post, "label": "negative"})
+    assert back.json()["case_status"] == "open" and case in _open_ids(ana)
+
+
+def test_snooze_hides_the_case_until_due(browser: Login, seeded: Seed, sqlite_engine: Engine) -> None:
+    ana = browser("ana@example.com")
+    case = seeded.cases["hostile"]
+    until = (utcnow() + timedelta(hours=3)).replace(microsecond=0)
+    snoozed = _api(ana, "POST", f"/api/cases/{case}/snooze", {"until": until.isoformat()})
+    assert snoozed.status_code == 200, snoozed.text
+    assert snoozed.json()["snoozed_until"] == until.isoformat() and snoozed.json()["status"] == "open"
+    assert case not in _open_ids(ana) and _open_ids(ana, "&snoozed=true") == [case]
+    naive = _api(ana, "POST", f"/api/cases/{case}/snooze", {"until": "2030-01-01T00:00:00"})
+    assert naive.status_code == 422, "a time without a zone is refused"
+    past = _api(ana, "POST", f"/api/cases/{case}/snooze", {"until": "2020-01-01T00:00:00+00:00"})
+    assert past.status_code in (400, 409) and "not in the future" in past.text
+    with session_scope(sqlite_engine) as session:  # the time comes: it is due again
+        row = session.get(Case, case)
+        assert row is not None
+        row.snoozed_until = utcnow() - timedelta(seconds=1)
+        session.add(row)
+    assert case in _open_ids(ana)
+
+
+def test_reopen_bulk_notes_tags_and_filters(browser: Login, seeded: Seed, sqlite_engine: Engine) -> None:
+    ana, lea = browser("ana@example.com"), browser("lea@example.com")
+    low, hostile, top = seeded.cases["low"], seeded.cases["hostile"], seeded.cases["top"]
+    ben = browser("ben@example.com")
+    assert ben.post(f"/cases/{top}/claim").status_code == 303
+    result = _api(ana, "POST", "/api/cases/bulk", {"ids": [low, hostile, top], "action": "dismiss", "reason": "spam"})
+    assert result.status_code == 200, result.text
+    outcomes = {r["case_id"]: r for r in result.json()["results"]}
+    assert outcomes[low]["ok"] and outcomes[hostile]["ok"] and not outcomes[top]["ok"]
+    assert "Ben" in outcomes[top]["error"]
+    with session_scope(sqlite_engine) as session:
+        audited = session.execute(
+            select(col(AuditEvent.case_id)).where(col(AuditEvent.action) == "dismissed")
+        ).scalars().all()
+    assert sorted(audited) == sorted([low, hostile]), "one audit event per case"
+    reopened = _api(ana, "POST", f"/api/cases/{low}/reopen", {"reason": "not spam"})
+    assert reopened.json()["status"] == "open" and low in _open_ids(ana)
+    assert _api(ana, "POST", f"/api/cases/{top}/reopen", {}).status_code == 409, "only finished cases reopen"
+
+    assigned = _api(lea, "POST", "/api/cases/bulk", {"ids": [low], "action": "assign", "to": "ana@example.com"})
+    assert assigned.json()["done"] == 1
+    assert _open_ids(ana, "&assigned=mine&status=active") == [low]
+    assert top in _open_ids(ben, "&assigned=mine&status=active")
+    assert low not in _open_ids(ana, "&assigned=unassigned")
+    refused = _api(ana, "POST", "/api/cases/bulk", {"ids": [low], "action": "assign", "to": "Ben"})
+    assert refused.json()["done"] == 0 and "lead" in refused.json()["results"][0]["error"]
+
+    note = _api(ana, "POST", f"/api/cases/{low}/notes", {"text": "@Lea is this a refund? @ghost"})
+    assert note.json()["mentioned"] == ["Lea"] and note.json()["unknown"] == ["ghost"]
+    assert [n["text"] for n in _api(lea, "GET", f"/api/cases/{low}/notes").json()] == ["@Lea is this a refund? @ghost"]
+    with session_scope(sqlite_engine) as session:
+        mention = session.execute(select(Outbox).where(col(Outbox.kind) == "mention")).scalar_one()
+    assert "Ana mentioned you" in mention.payload["text"]
+
+    tags = _api(ana, "POST", f"/api/cases/{low}/tags", {"add": ["Refund"]})
+    assert tags.json()["tags"] == ["refund"]
+    assert _open_ids(ana, "&tag=refund") == [low]
+    assert _api(ana, "POST", f"/api/cases/{low}/tags", {"add": ["two words"]}).status_code in (400, 409)
+
+
+def test_pages_bulk_bar_snooze_form_and_follow_up_card(browser: Login, seeded: Seed) -> None:
+    ana = browser("ana@example.com")
+    low, hostile = seeded.cases["low"], seeded.cases["hostile"]
+    queue_page = ana.get("/queue").text
+    assert 'id="bulk"' in queue_page and f'name="ids" value="{low}" form="bulk"' in queue_page
+    done = ana.post("/queue/bulk", {"ids": [str(low), str(hostile)], "action": "snooze", "hours": "4"})
+    assert done.status_code == 303
+    flashed = ana.get("/queue").text
+    assert "Snooze: 2 of 2 case(s)." in flashed and f'data-case="{low}"' not in flashed
+    assert f'data-case="{low}"' in ana.get("/queue?snoozed=1").text
+    card = ana.get(f"/cases/{low}/lifecycle").text
+    assert 'id="snoozed-until"' in card and 'id="note-text"' in card
+    assert ana.post(f"/cases/{low}/notes", {"text": "<b>checked</b> with @Ben"}).status_code == 303
+    card = ana.get(f"/cases/{low}/lifecycle").text
+    assert "&lt;b&gt;checked&lt;/b&gt; with @Ben" in card and "<b>checked" not in card
+    bad = ana.post(f"/cases/{low}/snooze", {"hours": "", "until": "soon"})
+    assert bad.status_code == 400 and "not a date and time" in bad.text
