@@ -14,8 +14,8 @@ The data is built so that each old, diverging rule would give a different answer
   customer card for one case);
 - open cases: one of every status; ``status`` and ``/metrics`` left out ``pending_approval``.
 
-TODO(issue 20): add the public base URL (``engagement.public_url`` and its link builder) as a
-fifth concept here once it is committed.
+- links: Slack and the report built them on ``slack.web_base_url`` and ``report.base_url``;
+  now every link is ``engagement.links.Links`` on the one ``engagement.public_url``.
 """
 
 from __future__ import annotations
@@ -42,10 +42,13 @@ from engagebot.observability import DatabaseCollector
 from engagebot.opsdata import backlog
 from engagement.customers.identities import customer_for_author, customers_for_authors
 from engagement.customers.value import refresh_values, voice_value
-from engagement.notify.enqueue import enqueue_notifications, negative_counts
+from engagement.links import Links
+from engagement.notify.enqueue import enqueue_notifications
+from engagement.notify.spikes import negative_windows
 from engagement.queue import ACTIVE_STATUSES, CaseStatus
-from engagement.report.query import author_customers, load_cases, load_posts, newest_labels
-from engagement.report.risk import UNANSWERED, outcome
+from engagement.report.query import author_customers, load_cases, load_posts, load_report_data, newest_labels
+from engagement.report.risk import UNANSWERED, outcome, top_unanswered
+from engagement.report.weeks import week_of
 from engagement.settings import EngagementSettings
 from engagement.triage.cases import triage
 from engagement.triage.facts import gather_facts
@@ -55,8 +58,9 @@ from engagement.web.queue_view import QueueFilters, queue_page
 
 NOW = datetime.now(UTC).replace(microsecond=0)  # the lead view and pages read the wall clock
 PG_URL = os.environ.get("ENGAGEBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PUBLIC_URL = "https://care.example.com"
 SETTINGS = EngagementSettings.model_validate(
-    {"slack": {"immediate_min_priority": 0.0, "flood_threshold": 100, "web_base_url": "http://localhost:8000"}}
+    {"public_url": f"{PUBLIC_URL}/", "slack": {"immediate_min_priority": 0.0, "flood_threshold": 100}}
 )
 WEEK = (NOW - timedelta(days=7), NOW + timedelta(minutes=1))
 EXTRA_STATUSES = (
@@ -276,7 +280,7 @@ def test_every_consumer_shows_the_current_score(world: World, consumer: str) -> 
 def test_slack_spike_counts_read_the_current_score(world: World) -> None:
     """Both posts are negative by the rule; the old ``max(Score.id)`` counted neither."""
     with session_scope(world.engine) as session:
-        by_source, _ = negative_counts(session, SETTINGS, NOW + timedelta(minutes=1))
+        by_source = negative_windows(session, SETTINGS, NOW + timedelta(minutes=1)).by_source
         report_negative = sum(label == "negative" for label in newest_labels(*WEEK, session=session).values())
     assert sum(by_source["x-search"]) == 2 == report_negative  # windows of the last 25 hours
 
@@ -284,25 +288,31 @@ def test_slack_spike_counts_read_the_current_score(world: World) -> None:
 # --- the customer behind an author -------------------------------------------------------------
 
 
-def _slack_text(w: World, case_id: int) -> str:
-    """Every text of the case's Slack message, one per line."""
+def _slack_message(w: World, case_id: int) -> dict[str, Any]:
+    """The case's new-case Slack message, as queued in the outbox."""
     with session_scope(w.engine) as session:
         message = session.scalars(
             select(Outbox).where(col(Outbox.case_id) == case_id, col(Outbox.kind) == "new_case")
         ).one()
+        return dict(message.payload)
 
-    def texts(node: Any) -> Iterator[str]:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "text" and isinstance(value, str):
-                    yield value
-                else:
-                    yield from texts(value)
-        elif isinstance(node, list):
-            for item in node:
-                yield from texts(item)
 
-    return "\n".join(texts(message.payload["blocks"]))
+def _values(node: Any, key: str) -> Iterator[str]:
+    """Every string under ``key`` anywhere in a Block Kit structure."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if name == key and isinstance(value, str):
+                yield value
+            else:
+                yield from _values(value, key)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _values(item, key)
+
+
+def _slack_text(w: World, case_id: int) -> str:
+    """Every text of the case's Slack message, one per line."""
+    return "\n".join(_values(_slack_message(w, case_id)["blocks"], "text"))
 
 
 def _slack_customer(w: World, case_id: int) -> str | None:
@@ -389,7 +399,7 @@ def _reach_values(w: World, key: str) -> dict[str, Any]:
         }
         if detail.customer is not None:
             shown["case page customer card"] = (detail.customer.customer.rclv_parts or {})["reach_value"]
-    found = re.search(r"reach value ([\d,.]+) from", _slack_text(w, w.cases[key]))
+    found = re.search(r"reach value \D*?([\d,.]+)\D", _slack_text(w, w.cases[key]))
     if found:
         shown["slack why"] = float(found.group(1).replace(",", ""))
     return shown
@@ -455,3 +465,39 @@ def test_every_consumer_counts_the_same_open_cases(world: World, consumer: str) 
     assert sorted(statuses) == sorted(["open", "open", *map(str, EXTRA_STATUSES)])
     assert sum(s in ACTIVE_STATUSES for s in statuses) == 5
     assert OPEN_COUNT[consumer](world) == 5
+
+
+# --- the public base URL of links ------------------------------------------------------------------
+
+
+def _slack_case_link(w: World, case_id: int) -> str:
+    return next(url for url in _values(_slack_message(w, case_id)["blocks"], "url") if "/cases/" in url)
+
+
+def _report_case_link(w: World, case_id: int) -> str:
+    with session_scope(w.engine) as session:
+        data = load_report_data(
+            session=session,
+            week=week_of(NOW),
+            trend_weeks=2,
+            now=NOW + timedelta(minutes=1),
+            fractions=SETTINGS.triage.tier_fractions,
+            settings=SETTINGS,
+        )
+    table = top_unanswered(
+        data, high_value_tiers=("top", "high", "standard", "unlinked"), links=Links.from_settings(SETTINGS), limit=50
+    )
+    return next(str(row["url"]) for row in table.rows if row["case"] == case_id)
+
+
+CASE_LINK: dict[str, Callable[[World, int], str]] = {
+    "engagement.links": lambda w, case_id: Links.from_settings(SETTINGS).case(case_id),
+    "slack": _slack_case_link,
+    "weekly report": _report_case_link,
+}
+
+
+@pytest.mark.parametrize("consumer", CASE_LINK, ids=list(CASE_LINK))
+def test_every_consumer_links_a_case_on_the_public_url(world: World, consumer: str) -> None:
+    case_id = world.cases["corrected"]
+    assert CASE_LINK[consumer](world, case_id) == f"{PUBLIC_URL}/cases/{case_id}"
