@@ -39,6 +39,7 @@ class Settings(BaseSettings):
         env_prefix="ENGAGEBOT_",
         env_nested_delimiter="__",
         extra="forbid",
+        hide_input_in_errors=True,  # a rejected secret (too short, a placeholder) is never echoed back
     )
 
     database_url: str = Field(

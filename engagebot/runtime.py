@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the CLI answers --help without importing the database or se
 
     from engagebot.config import Settings
 
+from engagebot import redaction
 from engagebot.logrepeats import RepeatedErrors
 
 console = Console()
@@ -41,8 +42,8 @@ class JsonLogFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         payload.update({k: v for k, v in vars(record).items() if k not in self._standard})
-        if record.exc_info:
-            payload["exception"] = self.formatException(record.exc_info)
+        if record.exc_text or record.exc_info:  # exc_text: the redacted traceback (engagebot.redaction)
+            payload["exception"] = record.exc_text or (self.formatException(record.exc_info) if record.exc_info else "")
         return json.dumps(payload, default=str)
 
 
@@ -69,6 +70,7 @@ def configure_logging(level: str = "INFO", *, json_logs: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    redaction.install()  # no secret in any log line, at any level (docs/security.md)
     for noisy in ("httpx", "urllib3", "alembic.runtime.migration", "transformers", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
@@ -80,9 +82,11 @@ def load_settings() -> Settings:
     from engagebot.config import get_settings
 
     try:
-        return get_settings()
+        settings = get_settings()
     except Exception as exc:  # pydantic's ValidationError and TOML errors: one clear line
-        raise typer.BadParameter(f"invalid settings: {exc}") from exc
+        raise typer.BadParameter(f"invalid settings: {redaction.redact(str(exc))}") from exc
+    redaction.remember(settings)  # its secrets are redacted from every log line from now on
+    return settings
 
 
 def engine_for(settings: Settings, *, migrate: bool = True, wait: bool = False) -> Engine:
