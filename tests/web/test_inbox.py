@@ -4,14 +4,17 @@ take-over, saved replies with variables, platform limits, plain words and the ev
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import col, select
 from web_factories import Browser, seed
 
+import engagement.web
 from db.engine import session_scope
 from db.models import AuditEvent, Reply, ReplyDraft, Transaction
 from db.types import utcnow
@@ -239,3 +242,22 @@ def test_heartbeats_and_drafts_upsert_on_both_databases(engine: Engine) -> None:
         assert drafts.save_draft(session, case_id=top, user_name="Ana", text="  ") is False
     with session_scope(engine) as session:
         assert drafts.load_draft(session, case_id=top, user_name="Ana") is None
+
+
+def test_every_key_listed_on_question_mark_is_wired_and_every_case_action_has_one(
+    browser: Login, seeded: Any
+) -> None:
+    static = Path(engagement.web.__file__).parent / "static"
+    script = (static / "app.js").read_text() + (static / "composer.js").read_text()
+    lea = browser("lea@example.com")
+    page = lea.get(f"/cases/{seeded.cases['top']}").text
+    help_box = page[page.index('<dialog id="keys-help"') : page.index("</dialog>")]
+    listed = set(re.findall(r"<kbd>([a-z/?])</kbd>", help_box))
+    assert {"j", "k", "n", "/", "c", "u", "t", "r", "p", "x", "e", "a", "l", "i", "y", "b", "?"} <= listed
+    for key in listed:
+        assert f'"{key}": ' in script, f"key {key!r} is listed on ? but not handled"
+    assert '(event.ctrlKey || event.metaKey)' in script  # Ctrl/Cmd+Enter sends
+    # Each button of the case page names its key.
+    for button_id in ("claim", "escalate", "dismiss", "reassign", "send-reply"):
+        button = re.search(rf'id="{button_id}"[^>]*>.*?</button>', page, re.S)
+        assert button is not None and "<kbd>" in button.group(0), button_id
