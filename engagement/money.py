@@ -4,8 +4,10 @@ report and the CLI, so "$8,169" and "8.169 €" come from settings, never from a
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from babel import Locale
 from babel.numbers import NumberPattern, format_currency, parse_pattern
@@ -46,3 +48,28 @@ class Money:
     def __call__(self, amount: float | None, currency: str | None = None) -> str:
         """Format ``amount``; ``currency`` overrides the default (a customer's own CRM currency)."""
         return format_money(amount, currency=currency or self.currency, locale=self.locale)
+
+
+VALUE_NAMES = {"rclv": "rCLV", "clv": "CLV", "reach": "reach value"}
+
+
+def explain(reasons: Mapping[str, Any], money: Money, *, who: str, tier: str | None) -> str:
+    """Why a case is worth what it is, every amount in its currency, from the factors triage
+    stored (``triage.priority.assess``): "Ada (top tier): rCLV $16,097 × P(negative) 1.00 ×
+    P(churn if unanswered) 0.50 = $8,049 at risk; ×3.00 for waiting against a 1 h SLA".
+
+    The sentence triage stored has bare numbers; this one is built for readers. Empty when the
+    factors are missing (a case from before they were stored).
+    """
+    if not {"value", "p_negative", "money_at_risk"} <= set(reasons):
+        return ""
+    value_name = VALUE_NAMES.get(str(reasons.get("value_source")), "value")
+    line = (
+        f"{who} ({tier or '?'} tier): {value_name} {money(reasons['value'])} "
+        f"× P(negative) {float(reasons['p_negative']):.2f} "
+        f"× P(churn if unanswered) {float(reasons.get('p_churn', 0.5)):.2f} "
+        f"= {money(reasons['money_at_risk'])} at risk"
+    )
+    if "age_factor" in reasons and "sla_hours" in reasons:
+        line += f"; ×{float(reasons['age_factor']):.2f} for waiting against a {float(reasons['sla_hours']):g} h SLA"
+    return line

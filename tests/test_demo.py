@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from db.models import Author, Case, Customer, Identity, JobRun, Outbox, Post, Sc
 from engagebot.config import Settings
 from engagebot.demo import demo_settings, run_demo
 from engagement.queue import list_cases
+from engagement.report.weekly import build_weekly_report
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -30,6 +33,38 @@ def _snapshot(engine: Engine) -> dict[str, Any]:
         }
         cases = session.exec(select(Case.id, Case.priority, Case.status, Case.team)).all()
         return {"counts": counts, "cases": sorted((c.id, round(c.priority, 6), c.status, c.team) for c in cases)}
+
+
+BARE_AMOUNT = re.compile(r"(?<![\w$.,])\d{1,3}(?:,\d{3})+(?![\d,])")
+
+
+def _shown_texts(value: Any) -> list[str]:
+    """Every string Slack shows (under a ``text`` key), headers and fields included."""
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in ([v] if k == "text" and isinstance(v, str) else _shown_texts(v))]
+    if isinstance(value, list):
+        return [t for item in value for t in _shown_texts(item)]
+    return []
+
+
+def _first_run_respects_attention(messages: list[dict[str, Any]]) -> None:
+    """The first run on a backlog, message by message: one digest instead of a flood, breaches
+    grouped per team, the weekly summary; every amount in dollars, every link to the app."""
+    kinds = Counter(m["kind"] for m in messages)
+    assert 1 <= len(messages) <= 8, kinds
+    assert kinds["digest"] == 1 and kinds["new_case"] == 0, kinds  # 30-odd new cases: one digest
+    assert kinds["report"] == 1 and kinds["sla_breach"] <= 1, kinds  # one team in the demo
+    for message in messages:
+        for text in _shown_texts(message):
+            assert not BARE_AMOUNT.findall(text), f"an amount without its currency in {text!r}"
+            assert "lead: lead" not in text
+        raw = json.dumps(message)
+        assert "file://" not in raw and "localhost:8000/" in raw
+    digest = next(m for m in messages if m["kind"] == "digest")
+    body = digest["blocks"][1]["text"]["text"]
+    amounts = [float(a.replace(",", "")) for a in re.findall(r"\*\$([\d,]+)\*", body)]
+    assert amounts[0] > 0 and amounts[1:] == sorted(amounts[1:], reverse=True), "sorted by money at risk"
+    assert digest["blocks"][2]["elements"][0]["url"].endswith("/queue?team=default")
 
 
 @pytest.mark.slow
@@ -77,9 +112,16 @@ def test_demo_runs_the_whole_cycle_and_is_idempotent(engine: Engine, tmp_path: P
 
     sink = Path(settings.engagement.slack.sink or "")
     messages = [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines()]
-    assert messages, "Slack messages are delivered to the local sink"
+    _first_run_respects_attention(messages)
     report = Path(steps["weekly_report"]["html"])
     assert report.exists() and "Revenue at risk" in report.read_text(encoding="utf-8")
+
+    default = build_weekly_report(
+        engine, settings.engagement, out_dir=tmp_path / "default", now=NOW, enqueue_slack=False
+    )
+    assert default.week_reason.startswith(f"{default.week}: the last complete week")
+    assert default.headline.unanswered_money > 0, "unanswered negative posts of valued customers: no all-clear"
+    assert "file://" not in json.dumps(default.as_json())
 
     before = _snapshot(engine)
     run_demo(settings, engine, now=NOW)

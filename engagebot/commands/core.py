@@ -91,8 +91,10 @@ def print_queue(settings: Any, engine: Any, *, top: int) -> None:
     """The reply queue's top cases, then why the first ones are first."""
     from db.engine import session_scope
     from db.types import utcnow
+    from engagement.money import Money, explain
     from engagement.queue import case_detail, list_cases
 
+    money = Money.from_settings(settings.engagement.money)
     now = utcnow()
     with session_scope(engine) as session:
         details = [case_detail(session, case.id) for case in list_cases(session, limit=top) if case.id is not None]
@@ -111,14 +113,17 @@ def print_queue(settings: Any, engine: Any, *, top: int) -> None:
             str(case.get("platform") or ""),
             who,
             str(case.get("tier") or ""),
-            f"${case['money_at_risk']:,.0f}",
+            money(case["money_at_risk"]),
             f"{float(reasons.get('p_negative', 0)):.2f}",
             _sla(case.get("sla_due_at"), now),
             str(first.get("text", ""))[:70],
         )
     console.print(table)
     for rank, case in enumerate(details[:3], 1):
-        console.print(f"  why #{rank}: {case['why']}", highlight=False)
+        reasons = case.get("reasons") or {}
+        who = str(case["why"]).split(" (", 1)[0] if case.get("customer_id") else "an unlinked author"
+        why = explain(reasons, money, who=who, tier=case.get("tier")) or str(case["why"])
+        console.print(f"  why #{rank}: {why}", highlight=False, markup=False)
 
 
 def _sla(due: str | None, now: Any) -> str:

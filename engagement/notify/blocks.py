@@ -15,12 +15,11 @@ from typing import Any
 
 from db.models import Case
 from engagement.links import Links
-from engagement.money import Money
+from engagement.money import Money, explain
 from engagement.slack_text import escape, link
 
 MAX_TEXT = 600
 SNIPPET = 140
-VALUE_NAMES = {"rclv": "rCLV", "clv": "CLV", "reach": "reach value"}
 
 
 @dataclass(frozen=True)
@@ -63,24 +62,10 @@ def overdue_text(case: Case, now: datetime) -> str:
 
 
 def why_line(reasons: Mapping[str, Any], money: Money, *, customer: str | None, tier: str | None) -> str:
-    """Why this case matters, every amount in its currency (``triage.priority.assess`` reasons).
-
-    Built from the stored factors rather than the stored sentence, whose amounts carry no
-    currency; a case without factors shows nothing rather than a made-up line.
-    """
-    if not {"value", "p_negative", "money_at_risk"} <= set(reasons):
-        return ""
+    """Why this case matters, every amount in its currency (``engagement.money.explain``), with
+    the customer's name and tier escaped for Slack."""
     who = escape(customer) if customer else "an unlinked author"
-    value_name = VALUE_NAMES.get(str(reasons.get("value_source")), "value")
-    line = (
-        f"{who} ({escape(tier or '?')} tier): {value_name} {money(reasons['value'])} "
-        f"× P(negative) {float(reasons['p_negative']):.2f} "
-        f"× P(churn if unanswered) {float(reasons.get('p_churn', 0.5)):.2f} "
-        f"= {money(reasons['money_at_risk'])} at risk"
-    )
-    if "age_factor" in reasons and "sla_hours" in reasons:
-        line += f"; ×{float(reasons['age_factor']):.2f} for waiting against a {float(reasons['sla_hours']):g} h SLA"
-    return line
+    return explain(reasons, money, who=who, tier=escape(tier or "?"))
 
 
 def case_blocks(

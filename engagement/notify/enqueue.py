@@ -163,7 +163,7 @@ def _digest(session: Session, plan: Plan, *, cases: Sequence[Case], channel: str
     top = _listed(session, ranked[: plan.slack.digest_top])
     payload: dict[str, Any] = {
         "channel": channel,
-        "text": escape(f"{title}: {len(ranked)} case(s), {plan.money(total_money)} at risk"),
+        "text": escape(f"{title}: {plan.money(total_money)} at risk"),
         "blocks": blocks.digest_blocks(
             title=title,
             listed=top,

@@ -18,7 +18,7 @@ def summary_text(h: Headline, currency: Money, report_link: str) -> str:
     parts = [
         f"Weekly report {h.week}: {h.posts:,} posts, {fmt.pct(h.negative_share)} negative",
         f"{fmt.money(h.unanswered_money, currency)} at risk unanswered "
-        f"({h.unanswered_high_value_cases} high-value cases)",
+        f"({h.unanswered_high_value_cases} high-value posts waiting)",
         f"median first reply {fmt.hours(h.median_response_hours)}, {fmt.pct(h.sla_hit_rate)} within SLA",
     ]
     return escape("; ".join(parts) + f". {report_link}")
@@ -43,7 +43,7 @@ def summary_blocks(h: Headline, top: Table, currency: Money, report_link: str) -
                 },
                 {
                     "type": "mrkdwn",
-                    "text": f"*High-value cases waiting*\n{h.unanswered_high_value_cases}",
+                    "text": f"*High-value posts waiting*\n{h.unanswered_high_value_cases}",
                 },
                 {
                     "type": "mrkdwn",

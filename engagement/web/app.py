@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from engagement import queue
+from engagement.money import Money
 from engagement.notify import interactivity
 from engagement.settings import EngagementSettings
 from engagement.web import filters, plain
@@ -164,7 +165,7 @@ def create_app(
     web = settings.web
     secret = resolve_session_secret(web)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    filters.install(templates)
+    filters.install(templates, amounts=Money.from_settings(settings.money))
     templates.env.globals["poll_seconds"] = web.poll_seconds
 
     app = FastAPI(

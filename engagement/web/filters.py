@@ -8,14 +8,9 @@ from typing import Any
 from fastapi.templating import Jinja2Templates
 
 from db.types import utcnow
+from engagement.money import Money
 
-
-def money(value: float | None, currency: str = "USD") -> str:
-    if value is None:
-        return "—"
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency.upper(), "")
-    amount = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+money = Money()  # replaced by the settings' currency and locale in ``install``
 
 
 def duration(seconds: float) -> str:
@@ -73,10 +68,12 @@ def humanise(key: str) -> str:
     return key.replace("_", " ").strip().capitalize()
 
 
-def install(templates: Jinja2Templates) -> None:
+def install(templates: Jinja2Templates, *, amounts: Money | None = None) -> None:
+    """Register the filters; ``amounts`` formats ``|money`` (``engagement.money``: the settings'
+    currency and locale; ``|money(code)`` keeps a customer's own CRM currency)."""
     env = templates.env
     env.filters.update(
-        money=money,
+        money=amounts or money,
         sla_left=sla_left,
         overdue=is_overdue,
         ago=ago,
