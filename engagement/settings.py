@@ -250,6 +250,21 @@ class MoneySettings(BaseModel):
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "please-change", "placeholder", "xxx"})
 
 
+class LoginThrottleSettings(BaseModel):
+    """Failed sign-ins: growing waits, then a lock, per account and per client address."""
+
+    account_free_failures: int = Field(default=3, ge=1, description="failures per email before waits start")
+    account_lock_failures: int = Field(default=10, ge=1, description="failures per email that lock it")
+    address_free_failures: int = Field(default=10, ge=1, description="failures per client address before waits")
+    address_lock_failures: int = Field(default=50, ge=1, description="failures per client address that lock it")
+    first_delay_s: float = Field(default=1.0, gt=0, description="the first wait; it doubles with each failure")
+    max_delay_s: float = Field(default=60.0, gt=0, description="the longest wait before a lock")
+    lock_minutes: float = Field(default=15.0, gt=0, description="how long a lock lasts")
+    forget_after_minutes: float = Field(
+        default=60.0, gt=0, description="failures are forgotten this long after the last one (a success: at once)"
+    )
+
+
 class WebSettings(BaseModel):
     """The web app: session secret, cookie flags, polling; secrets only from env or a secrets file."""
 
@@ -262,7 +277,13 @@ class WebSettings(BaseModel):
     secure_cookies: bool = Field(
         default=True, description="send the session cookie over HTTPS only (browsers treat localhost as secure)"
     )
-    session_max_age_s: int = Field(default=12 * 3600, ge=60, description="how long a login lasts")
+    session_max_age_s: int = Field(
+        default=12 * 3600, ge=60, description="absolute lifetime of a sign-in, however active (seconds)"
+    )
+    session_idle_timeout_s: int = Field(
+        default=30 * 60, ge=60, description="a sign-in ends after this long without a request (seconds)"
+    )
+    login_throttle: LoginThrottleSettings = Field(default_factory=LoginThrottleSettings)
     api_token_max_age_days: int = Field(
         default=90, ge=1, description="how long an API token from 'engagebot users token' lasts"
     )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
 
-from db.models import User
+from db.models import User, WebSession
+from db.types import utcnow
 
 ROLES = ("agent", "lead", "admin")
 MIN_PASSWORD_LENGTH = 8
@@ -92,12 +94,39 @@ def create_user(
     return user
 
 
-def set_password(*, session: Session, user: User, password: str) -> None:
-    """Change a user's password (this also revokes their API tokens, which carry a hash stamp)."""
+def set_password(*, session: Session, user: User, password: str, keep_session_id: int | None = None) -> int:
+    """Change a user's password and end their sign-ins; returns how many web sessions ended.
+
+    A new password means the old one may be known to someone else, so every web session ends
+    at once (but ``keep_session_id``, the one that made the change) and every API token too:
+    tokens carry a stamp of the password hash.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = hash_password(password)
     session.add(user)
+    assert user.id is not None
+    return end_sessions(session=session, user_id=user.id, reason="password", keep_session_id=keep_session_id)
+
+
+def end_sessions(
+    *,
+    session: Session,
+    user_id: int,
+    reason: str,
+    keep_session_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Revoke a user's live web sessions (all, or all but one); returns how many ended."""
+    statement = (
+        update(WebSession)
+        .where(col(WebSession.user_id) == user_id, col(WebSession.revoked_at).is_(None))
+        .values(revoked_at=now or utcnow(), revoked_reason=reason[:64])
+    )
+    if keep_session_id is not None:
+        statement = statement.where(col(WebSession.id) != keep_session_id)
+    result = session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def authenticate(*, session: Session, email: str, password: str) -> User | None:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from swagger_ui_bundle import swagger_ui_path
 
+from db.types import utcnow
 from engagement import queue
 from engagement.money import Money
 from engagement.notify import interactivity
@@ -43,8 +46,9 @@ HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "engagebot_session"
 
-# Pages load only our own scripts and styles: post text can never run as code, even if an
-# escaping bug slipped through. /docs (Swagger UI from its CDN) gets no CSP.
+# Every answer, /docs included (Swagger UI is served from the app, started by a file), loads
+# only our own scripts and styles: post text can never run as code, even if an escaping bug
+# slipped through.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
@@ -62,7 +66,9 @@ def _is_htmx(request: Request) -> bool:
 
 def _error_page(request: Request, status: int, message: str) -> Response:
     if _wants_json(request):
-        return JSONResponse({"detail": message}, status_code=status)
+        if status == 422:  # the published shape of a 422 (HTTPValidationError): a list, always
+            return SafeJSONResponse({"detail": validation_detail([(("body",), message, "value_error")])}, 422)
+        return SafeJSONResponse({"detail": message}, status_code=status)
     templates: Jinja2Templates = request.app.state.web.templates
     return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
 
@@ -70,7 +76,7 @@ def _error_page(request: Request, status: int, message: str) -> Response:
 def _install_error_handlers(app: FastAPI) -> None:
     async def not_authenticated(request: Request, _exc: Exception) -> Response:
         if _wants_json(request):
-            return JSONResponse(
+            return SafeJSONResponse(
                 {"detail": "not authenticated: sign in or send 'Authorization: Bearer <token>'"},
                 status_code=401,
                 headers={"WWW-Authenticate": "Bearer"},
@@ -91,15 +97,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_page(request, 403, "the form's CSRF token is missing or stale: reload the page and try again")
 
     async def queue_error(request: Request, exc: Exception) -> Response:
+        refused = await inbox.refused_reply(request, exc)
+        if refused is not None:
+            return refused
         status = int(getattr(exc, "status_code", 409))
         return _error_page(request, status, str(exc))
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return _error_page(request, 404, str(exc).strip("'\""))
 
-        refused = await inbox.refused_reply(request, exc)
-        if refused is not None:
-            return refused
     async def bad_value(request: Request, exc: Exception) -> Response:
         return _error_page(request, 400, str(exc))
 
@@ -110,13 +116,17 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        problems = []
+        problems: list[tuple[tuple[str | int, ...], str, str]] = []
         for error in exc.errors():
-            where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path"))
-            problems.append(f"{where or 'input'}: {error.get('msg', 'invalid')}")
+            loc = tuple(part for part in error.get("loc", ()) if isinstance(part, str | int))
+            problems.append((loc, str(error.get("msg", "invalid")), str(error.get("type", "value_error"))))
         if _wants_json(request):
-            return JSONResponse({"detail": "; ".join(problems), "errors": problems}, status_code=422)
-        return _error_page(request, 422, "invalid input: " + "; ".join(problems))
+            return SafeJSONResponse({"detail": validation_detail(problems)}, status_code=422)
+        described = [
+            f"{'.'.join(str(p) for p in loc if p not in ('body', 'query', 'path')) or 'input'}: {msg}"
+            for loc, msg, _ in problems
+        ]
+        return _error_page(request, 422, "invalid input: " + "; ".join(described))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -153,6 +163,7 @@ def create_app(
     *,
     extra_routers: Iterable[APIRouter] = (),
     sources: Sequence[Mapping[str, Any]] = (),
+    clock: Callable[[], datetime] = utcnow,
     reports_dir: Path = reports.DEFAULT_REPORTS_DIR,
 ) -> FastAPI:
     """Build the web app on a migrated database.
@@ -160,12 +171,14 @@ def create_app(
     ``sources`` are the configured listener sources as plain dicts (name, platform, ...) for the
     settings page (this package does not import the listener); ``extra_routers`` (health,
     metrics) are mounted as they are, with their own auth. Slack's interactivity endpoint is
-    always at ``/slack/interactivity`` (it checks Slack's request signature itself).
+    always at ``/slack/interactivity`` (it checks Slack's request signature itself). ``clock``
+    is the time sessions and sign-in throttling go by (tests pass one they can move).
     """
     web = settings.web
     secret = resolve_session_secret(web)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     filters.install(templates, amounts=Money.from_settings(settings.money))
+    plain.install(templates.env)
     templates.env.globals["poll_seconds"] = web.poll_seconds
 
     app = FastAPI(
@@ -174,6 +187,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        default_response_class=SafeJSONResponse,
     )
     app.state.web = WebState(
         engine=engine,
@@ -181,11 +195,11 @@ def create_app(
         templates=templates,
         tokens=ApiTokens(secret, max_age_s=web.api_token_max_age_days * 86400),
         sources=[dict(s) for s in sources],
+        clock=clock,
     )
     app.state.reports_dir = reports_dir  # the weekly reports served at /reports
     app.add_middleware(
         SessionMiddleware,
-    plain.install(templates.env)
         secret_key=secret,
         session_cookie=SESSION_COOKIE,
         max_age=web.session_max_age_s,
@@ -198,17 +212,20 @@ def create_app(
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.url.path != "/docs":
-            response.headers.setdefault("Content-Security-Policy", CSP)
-            response.headers.setdefault("X-Frame-Options", "DENY")
-        if not request.url.path.startswith("/static/"):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if not request.url.path.startswith(("/static/", docs.ASSETS_URL + "/")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    # Swagger UI's files from the swagger-ui-bundle-v2 package: /docs needs no CDN and no network.
+    app.mount(docs.ASSETS_URL, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
     for router in (
         auth.router,
+        account.router,
+        account.api_router,
         pages.router,
         actions.router,
         admin.router,

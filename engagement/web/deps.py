@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -13,7 +14,9 @@ from sqlmodel import Session
 
 from db.engine import session_scope
 from db.models import User
+from db.types import utcnow
 from engagement.settings import EngagementSettings
+from engagement.web import sessions
 from engagement.web.security import (
     CSRF_FORM_FIELD,
     CSRF_HEADER,
@@ -21,11 +24,10 @@ from engagement.web.security import (
     ApiTokens,
     csrf_matches,
     new_csrf_token,
-    password_stamp,
 )
 
-SESSION_USER_KEY = "uid"
-SESSION_STAMP_KEY = "stamp"
+# The signed cookie holds the session's random id; the database row behind it decides.
+SESSION_ID_KEY = "sid"
 
 
 @dataclass
@@ -38,6 +40,8 @@ class WebState:
     tokens: ApiTokens
     sources: list[dict[str, Any]] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict)
+    # The time as sessions and sign-in throttling see it: tests pass a clock they move.
+    clock: Callable[[], datetime] = utcnow
 
 
 class NotAuthenticated(Exception):
@@ -90,8 +94,18 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's address (behind a proxy: as uvicorn's ``--proxy-headers`` resolved it)."""
+    return request.client.host if request.client is not None else None
+
+
 def current_user(request: Request, state: State) -> User:
-    """The signed-in user from the session cookie, or from an API bearer token."""
+    """The signed-in user from a live server-side session, or from an API bearer token.
+
+    Bearer tokens are stateless and signed (``engagebot users token``); they end when they
+    expire or the password changes. Cookies carry a session id whose database row must be
+    live: not ended (logout, password change, admin), not idle too long, not too old.
+    """
     token = _bearer(request)
     with session_scope(state.engine) as session:
         if token is not None:
@@ -102,15 +116,18 @@ def current_user(request: Request, state: State) -> User:
             if user is None or not state.tokens.stamp_matches(parsed[1], user.password_hash):
                 raise NotAuthenticated
             request.state.via_token = True
+            request.state.session_row_id = None
             return user
-        uid = request.session.get(SESSION_USER_KEY)
-        if not isinstance(uid, int):
+        raw_id = request.session.get(SESSION_ID_KEY)
+        if not isinstance(raw_id, str) or not raw_id:
             raise NotAuthenticated
-        user = session.get(User, uid)
-        if user is None or request.session.get(SESSION_STAMP_KEY) != password_stamp(user.password_hash):
+        row = sessions.resolve(session=session, raw_id=raw_id, now=state.clock(), settings=state.settings.web)
+        user = session.get(User, row.user_id) if row is not None else None
+        if row is None or user is None:
             request.session.clear()
             raise NotAuthenticated
         request.state.via_token = False
+        request.state.session_row_id = row.id
         return user
 
 

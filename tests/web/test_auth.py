@@ -23,12 +23,21 @@ from engagement.users import (
     verify_password,
 )
 from engagement.web import create_app
-from engagement.web.routes import actions, admin, api, auth, pages
+from engagement.web.routes import account, actions, admin, api, auth, docs, pages
 from engagement.web.routes.auth import safe_next
 from engagement.web.security import ApiTokens
 
 PUBLIC = {"/login", "/healthz", "/readyz", "/metrics"}
-ROUTERS = (auth.router, pages.router, actions.router, admin.router, api.router, api.docs_router)
+ROUTERS = (
+    auth.router,
+    account.router,
+    account.api_router,
+    pages.router,
+    actions.router,
+    admin.router,
+    api.router,
+    docs.router,
+)
 
 
 def anonymous(app: FastAPI) -> TestClient:
@@ -40,6 +49,8 @@ def _concrete(path: str) -> str:
         path.replace("{case_id}", "1")
         .replace("{reply_id}", "1")
         .replace("{identity_id}", "1")
+        .replace("{session_id}", "1")
+        .replace("{user_id}", "1")
         .replace("{decision}", "confirm")
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -207,11 +207,24 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+class Clock:
+    """A clock the app reads (``create_app(clock=...)``) and tests move: no test sleeps."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
 class Browser:
     """A TestClient that signs in and remembers the page's CSRF token."""
 
-    def __init__(self, app: FastAPI) -> None:
-        self.client = TestClient(app, base_url="https://testserver")
+    def __init__(self, app: FastAPI, *, address: str = "testclient") -> None:
+        self.client = TestClient(app, base_url="https://testserver", client=(address, 50000))
         self.csrf = ""
 
     def login(self, email: str, password: str = PASSWORD) -> Browser:
@@ -224,6 +237,15 @@ class Browser:
         assert response.status_code == 303, response.text
         self.csrf = csrf_of(self.client.get("/queue").text)
         return self
+
+    def try_login(self, email: str, password: str) -> Any:
+        """One sign-in attempt; the answer as it is (303 signed in, 401 wrong, 429 throttled)."""
+        page = self.client.get("/login")
+        return self.client.post(
+            "/login",
+            data={"email": email, "password": password, "csrf_token": csrf_of(page.text)},
+            follow_redirects=False,
+        )
 
     def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         return self.client.post(url, data={"csrf_token": self.csrf, **(data or {})}, follow_redirects=False, **kwargs)

@@ -1,4 +1,4 @@
-"""Lead view (team load, SLA breaches, tiers, throughput), settings view (admin), CSV exports."""
+"""Lead view (team load, SLA breaches, tiers, throughput), settings and sign-in security (admin), CSV exports."""
 
 from __future__ import annotations
 
@@ -6,15 +6,20 @@ import io
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from sqlmodel import col, select
 
 from db.engine import session_scope
+from db.models import AuditEvent, User, WebSession
 from db.types import utcnow
 from engagement import csv_safe
-from engagement.web import ops_view, queue_view
-from engagement.web.deps import AdminUser, CurrentUser, DbSession, LeadUser, State
+from engagement.users import end_sessions
+from engagement.web import ops_view, queue_view, sessions, throttle
+from engagement.web.deps import AdminUser, CsrfUser, CurrentUser, DbSession, Forbidden, LeadUser, State
+from engagement.web.ids import DbId
 from engagement.web.queue_view import QueueFilters, QueueRow
+from engagement.web.routes.auth import flash
 from engagement.web.routes.pages import Text, base_context, filters_from_query
 
 router = APIRouter(include_in_schema=False)
@@ -133,5 +138,77 @@ def settings_page(request: Request, state: State, session: DbSession, user: Admi
         "replies": ops_view.public_settings(settings.replies),
         "web": ops_view.public_settings(settings.web),
         "users": ops_view.users(session=session),
+        "lock_count": len(throttle.active_locks(session=session, now=state.clock())),
     }
     return state.templates.TemplateResponse(request, "settings.html", context)
+
+
+SIGNIN_ACTIONS = ("signin_locked", "signin_unlocked", "sessions_ended")
+
+
+@router.get("/admin/security")
+def security_page(request: Request, state: State, session: DbSession, user: AdminUser) -> Response:
+    """Locked sign-ins (unlock them), everyone's live sessions (end them), recent sign-in events."""
+    now = state.clock()
+    events = session.exec(
+        select(AuditEvent)
+        .where(col(AuditEvent.action).in_(SIGNIN_ACTIONS))
+        .order_by(col(AuditEvent.created_at).desc(), col(AuditEvent.id).desc())
+        .limit(50)
+    ).all()
+    context = {
+        **base_context(request, user),
+        "locks": throttle.active_locks(session=session, now=now),
+        "sessions": sessions.active(session=session, now=now, settings=state.settings.web),
+        "events": events,
+        "limits": state.settings.web.login_throttle,
+    }
+    return state.templates.TemplateResponse(request, "admin_security.html", context)
+
+
+def _csrf_admin(user: CsrfUser) -> User:
+    if user.role != "admin":
+        raise Forbidden("this needs the admin role")
+    return user
+
+
+CsrfAdmin = Annotated[User, Depends(_csrf_admin)]
+
+
+@router.post("/admin/security/unlock")
+def unlock(request: Request, state: State, user: CsrfAdmin, key: Annotated[str, Form(max_length=300)]) -> Response:
+    with session_scope(state.engine, write=True) as session:
+        done = throttle.unlock(session=session, key=key, actor=user.name, now=state.clock())
+    flash(request, f"Unlocked {key}." if done else f"{key} was not locked.")
+    return RedirectResponse("/admin/security", status_code=303)
+
+
+def _audit_ended(session: DbSession, *, actor: str, user_id: int, count: int, scope: str) -> None:
+    target = session.get(User, user_id)
+    detail = {"user": target.name if target else user_id, "sessions": count, "scope": scope}
+    session.add(AuditEvent(actor=actor, action="sessions_ended", detail=detail, created_at=utcnow()))
+
+
+@router.post("/admin/sessions/{session_id}/end")
+def end_one(request: Request, state: State, user: CsrfAdmin, session_id: DbId) -> Response:
+    """End someone's session at once (a lost laptop): their next request signs in again."""
+    with session_scope(state.engine) as session:
+        row = session.get(WebSession, session_id)
+        if row is None:
+            raise LookupError(f"no session {session_id}")
+        sessions.revoke(session=session, row=row, now=state.clock(), reason="admin")
+        _audit_ended(session, actor=user.name, user_id=row.user_id, count=1, scope=f"session {session_id}")
+    flash(request, f"Session {session_id} ended.")
+    return RedirectResponse("/admin/security", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/end-sessions")
+def end_all(request: Request, state: State, user: CsrfAdmin, user_id: DbId) -> Response:
+    """End every session of one person (their API tokens end with a password change)."""
+    with session_scope(state.engine) as session:
+        if session.get(User, user_id) is None:
+            raise LookupError(f"no user {user_id}")
+        count = end_sessions(session=session, user_id=user_id, reason="admin", now=state.clock())
+        _audit_ended(session, actor=user.name, user_id=user_id, count=count, scope="all")
+    flash(request, f"Ended {count} session{'s' if count != 1 else ''}.")
+    return RedirectResponse("/admin/security", status_code=303)
