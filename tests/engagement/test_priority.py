@@ -100,7 +100,9 @@ def test_unlinked_authors_are_worth_their_reach_by_the_one_formula() -> None:
 def test_a_linked_customers_case_shows_the_reach_value_inside_their_rclv() -> None:
     """The case's "why" and the customer card read one number (12.04 and 3.04 before)."""
     weights = RclvSettings()
-    customer = Customer(crm_id="c1", name="Ada", clv=900.0, rclv=903.04, rclv_parts={"reach_value": 3.04, "followers": 102})
+    customer = Customer(
+        crm_id="c1", name="Ada", clv=900.0, rclv=903.04, rclv_parts={"reach_value": 3.04, "followers": 102}
+    )
     assert case_reach_value(customer, followers=102, engagement=2, settings=weights) == 3.04
     unrefreshed = Customer(crm_id="c2", name="Bo", clv=900.0)  # no rCLV yet: the author's own voice
     assert case_reach_value(unrefreshed, followers=102, engagement=2, settings=weights) == pytest.approx(
