@@ -143,7 +143,9 @@ def list_command(
         texts = opening_texts(session, cases)
     if as_json:
         rows = [{**queue.case_to_dict(c), "text": texts.get(c.id or 0, "")} for c in cases]
-        typer.echo(json.dumps({"total": total, "cases": rows}, indent=2, ensure_ascii=False))
+        from engagement.jsonsafe import dumps  # non-finite numbers as null: the output stays JSON
+
+        typer.echo(dumps({"total": total, "cases": rows}, indent=2, ensure_ascii=False))
         return
     table = Table(title=f"{len(cases)} of {total} case(s)", title_justify="left")
     for column, justify in (("id", "right"), ("at risk", "right"), ("tier", "left"), ("team", "left"),

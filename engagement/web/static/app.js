@@ -151,6 +151,25 @@
     tick();
   });
 
-  document.addEventListener("DOMContentLoaded", function () { restoreSelection(); tick(); });
+  // On a phone the filter bar folds to the search box and a "More filters" button.
+  function compactFilters() {
+    var form = document.getElementById("filters");
+    if (!form || !window.matchMedia("(max-width: 640px)").matches) { return; }
+    form.classList.add("collapsed");
+    var toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "filters-toggle";
+    toggle.id = "filters-toggle";
+    toggle.textContent = "More filters";
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.addEventListener("click", function () {
+      var open = !form.classList.toggle("collapsed");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      toggle.textContent = open ? "Fewer filters" : "More filters";
+    });
+    form.appendChild(toggle);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { restoreSelection(); tick(); compactFilters(); });
   setInterval(tick, 30000);
 })();
