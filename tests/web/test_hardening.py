@@ -158,3 +158,30 @@ def test_every_answer_carries_the_csp_and_docs_work_offline(app: FastAPI, browse
     anonymous = TestClient(app, base_url="https://testserver")
     assert anonymous.get("/docs", follow_redirects=False).status_code == 303
     assert anonymous.get("/openapi.json").status_code == 401
+
+
+def test_queue_list_json_prints_no_infinity(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``engagebot queue list --json`` over a case whose numbers overflowed stays strict JSON."""
+    from typer.testing import CliRunner
+
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from engagebot.cli import app as cli
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    engine = make_engine(url)
+    upgrade(engine)
+    ids = seed(engine)
+    with session_scope(engine) as session:
+        case = session.get(Case, ids.cases["top"])
+        assert case is not None
+        case.priority, case.money_at_risk = math.inf, -math.inf
+        session.add(case)
+    engine.dispose()
+    result = CliRunner().invoke(cli, ["queue", "list", "--status", "all", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = strict_json(result.stdout)
+    top = next(c for c in listed["cases"] if c["id"] == ids.cases["top"])
+    assert top["priority"] is None and top["money_at_risk"] is None
+    assert "Infinity" not in result.stdout
