@@ -120,7 +120,7 @@ def wait_for_database(
     ``give_up_after`` seconds after the first (None: never gives up; Ctrl-C stops it).
     """
     started = time.monotonic()
-    delay = first_delay
+    nominal = first_delay
     attempt = 0
     while True:
         attempt += 1
@@ -130,6 +130,7 @@ def wait_for_database(
         except (DBAPIError, OSError) as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().split("\n", 1)[0]
             waited = time.monotonic() - started
+            delay = nominal * random.uniform(0.8, 1.2)
             if give_up_after is not None and waited + delay > give_up_after:
                 raise DatabaseUnavailable(
                     f"the database at {engine.url.render_as_string(hide_password=True)} did not answer "
@@ -144,7 +145,7 @@ def wait_for_database(
                 extra={"attempt": attempt, "next_delay": round(delay, 1), "every_time": True},
             )
             sleep(delay)
-            delay = min(max_delay, delay * 2) * random.uniform(0.8, 1.2)
+            nominal = min(max_delay, nominal * 2)
             continue
         if attempt > 1:
             log.info("database reachable after %d attempts (%.0fs)", attempt, time.monotonic() - started)

@@ -8,9 +8,9 @@ one line with the count (and no traceback) passes at most every ``every`` second
 go on, and once more when they have stopped for ``quiet`` seconds.
 
 Two records are identical when they come from the same logger at the same level with the same
-message template, the same text arguments and the same exception (first line of each: a
-database error's later lines carry the SQL and its changing parameters). Numbers in the
-arguments (seconds, counts) do not tell records apart.
+message template, the same arguments other than numbers and the same exception (first line
+of each: a database error's later lines carry the SQL and its changing parameters). Numbers
+in the arguments (seconds, counts, attempts) do not tell records apart.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def first_line(text: object) -> str:
 def repeat_key(record: logging.LogRecord) -> Key:
     """What makes two records "the same error" (see the module docstring)."""
     args = record.args if isinstance(record.args, tuple) else ()
-    texts = tuple(first_line(arg) for arg in args if isinstance(arg, str))
+    texts = tuple(first_line(arg) for arg in args if not isinstance(arg, int | float))
     exc = record.exc_info[1] if record.exc_info else None
     error = f"{type(exc).__name__}: {first_line(exc)}" if exc is not None else ""
     return (record.name, record.levelno, str(record.msg), texts, error)

@@ -107,25 +107,33 @@ def test_web_api_retries_429_after_retry_after_and_5xx_with_backoff(engine: Engi
     _two_cases(engine)
     settings = SlackSettings(bot_token="xoxb-test", base_url=f"{slack.url}/api/", backoff_seconds=30)
     notify.enqueue_notifications(engine, EngagementSettings(slack=settings), NOW)
-    slack.script = [
-        Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "7"}),
-        Scripted(200, {"ok": True, "ts": "1.1"}),
-    ]
+    slack.script = [Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "7"})]
     first = deliver_with(engine, settings, NOW)
     assert first == {"retry": 1, "sent": 1, "failed": 0}
     pending = [r for r in _outbox(engine) if r.status == "pending"]
-    assert len(pending) == 1 and pending[0].next_attempt_at == NOW + timedelta(seconds=7)
+    # Retry-After counts from Slack's answer (each message keeps its own clock)
+    assert len(pending) == 1 and timedelta(seconds=7) <= pending[0].next_attempt_at - NOW < timedelta(seconds=9)
     assert "rate limited" in (pending[0].last_error or "")
+    assert pending[0].attempt_started_at is None, "a 429 was refused before posting: nothing in doubt"
     assert deliver_with(engine, settings, NOW + timedelta(seconds=6))["sent"] == 0  # not due yet
     slack.script = [Scripted(503, "upstream unavailable")]
-    assert deliver_with(engine, settings, NOW + timedelta(seconds=8))["retry"] == 1
+    assert deliver_with(engine, settings, NOW + timedelta(seconds=10))["retry"] == 1
     [row] = [r for r in _outbox(engine) if r.status == "pending"]
-    wait = (row.next_attempt_at - (NOW + timedelta(seconds=8))).total_seconds()
-    assert 2 * 30 * 0.8 <= wait <= 2 * 30 * 1.2  # second attempt: doubled, with jitter
+    wait = (row.next_attempt_at - (NOW + timedelta(seconds=10))).total_seconds()
+    assert 2 * 30 * 0.8 <= wait <= 2 * 30 * 1.2 + 2  # second attempt: doubled, with jitter
+    assert row.attempt_started_at is not None, "a 5xx may have posted: in doubt"
     assert deliver_with(engine, settings, NOW + timedelta(minutes=5))["sent"] == 1
     assert all(r.status == "sent" for r in _outbox(engine))
-    assert len(slack.requests) == 4
-    assert all(r["path"] == "/api/chat.postMessage" for r in slack.requests)
+    # the doubt is cleared in the channel's history before the message is sent again
+    assert [r["path"].rsplit("/", 1)[1] for r in slack.requests] == [
+        "chat.postMessage",  # 429
+        "chat.postMessage",  # the other message, posted
+        "chat.postMessage",  # 503
+        "conversations.list",
+        "conversations.history",
+        "chat.postMessage",
+    ]
+    assert len(slack.messages()) == 2
     assert slack.requests[0]["headers"]["Authorization"] == "Bearer xoxb-test"
 
 
