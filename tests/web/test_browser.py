@@ -120,3 +120,35 @@ def test_keyboard_and_hostile_text(server: tuple[str, Seed], chromium: Browser) 
     page.locator("#q").press("Escape")
     page.keyboard.press("n")
     expect(page).to_have_url(re.compile(rf"/cases/{ids.cases['top']}$"))
+
+
+def test_reports_page_lists_weeks_and_renders_one(
+    server: tuple[str, Seed], chromium: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/reports from the navigation: the weeks with posts, one week's report framed under the nav
+    (its own styles allowed, scripts not), its CSVs and PDF downloadable."""
+    monkeypatch.chdir(tmp_path)  # the app builds missing reports under ./out/reports
+    base, _ids = server
+    _, lea = _session(chromium, base, "lea@example.com")
+    lea.click("nav >> text=Reports")
+    expect(lea).to_have_url(re.compile(r"/reports$"))
+    weeks = lea.locator("#report-weeks tbody tr")
+    expect(weeks.first).to_contain_text("not yet")
+    week = weeks.first.get_attribute("data-week")
+    assert week is not None and re.fullmatch(r"\d{4}-W\d{2}", week)
+    weeks.first.locator("a").first.click()
+    expect(lea).to_have_url(re.compile(rf"/reports/{week}$"))
+    frame = lea.frame_locator("#report-frame")
+    expect(frame.locator("h1")).to_contain_text(f"Weekly sentiment-to-CLV report {week}")
+    expect(frame.locator("[data-figure=unanswered_money]")).to_have_text(re.compile(r"^\$[\d,]+$"))
+    expect(frame.locator("#table-revenue_at_risk")).to_be_visible()
+    with lea.expect_download() as pdf:
+        lea.click("#report-pdf")
+    assert pdf.value.suggested_filename == f"weekly-report-{week}.pdf"
+    lea.locator("#report-csvs summary").click()
+    with lea.expect_download() as table:
+        lea.click("text=revenue_at_risk.csv")
+    content = Path(table.value.path()).read_text(encoding="utf-8")
+    assert content.splitlines()[0].endswith(",currency") and ",USD" in content
+    lea.goto("/reports")
+    expect(lea.locator("#report-weeks tbody tr").first).not_to_contain_text("not yet")
