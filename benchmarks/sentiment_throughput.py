@@ -6,7 +6,13 @@ each precision (``auto``: what the score step uses; ``onnx-int8``: ONNX Runtime 
 weights; ``int8``: PyTorch dynamic int8), length-sorted batches under ``inference_mode``.
 Each method runs in its own process so its peak memory (max RSS) is its own.
 
+``--model multilingual``: the same comparison for the multilingual model (UMSAB validation
+tweets in de/fr/es/it/pt by default), plus ``both``: the routed model with both networks
+loaded, scoring English and the other languages together (its peak RSS is the memory the score
+step needs with both models).
+
     .venv/bin/python benchmarks/sentiment_throughput.py --texts 1200 --threads 1
+    .venv/bin/python benchmarks/sentiment_throughput.py --model multilingual --texts 1200 --threads 1
 """
 
 from __future__ import annotations
@@ -22,34 +28,65 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "tweeteval" / "sentiment" / "val_text.txt"
+UMSAB = REPO.parent / "shared" / "data" / "umsab"
+MULTILINGUAL_FOLDERS = {"german": "de", "french": "fr", "spanish": "es", "italian": "it", "portuguese": "pt"}
 
 
-def _texts(path: Path, n: int) -> list[str]:
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return (lines * (n // len(lines) + 1))[:n]
+def _texts(path: Path | None, n: int, model: str) -> tuple[list[str], list[str]]:
+    """``n`` texts (cycled) and their languages: TweetEval val, or UMSAB val for multilingual."""
+    if path is not None or model == "default":
+        source = path or DEFAULT_DATA
+        lines = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+        pairs = [(line, "en") for line in lines]
+    else:  # interleave the languages so every prefix of the list mixes them
+        per = {
+            code: (UMSAB / name / "val_text.txt").read_text(encoding="utf-8").splitlines()
+            for name, code in MULTILINGUAL_FOLDERS.items()
+        }
+        pairs = [(per[code][i], code) for i in range(min(map(len, per.values()))) for code in per]
+    pairs = (pairs * (n // len(pairs) + 1))[:n]
+    return [t for t, _ in pairs], [lang for _, lang in pairs]
 
 
-def _measure(method: str, texts: list[str], threads: int, precision: str) -> dict[str, object]:
+def _load(model: str, precision: str, threads: int) -> Any:
+    from sentiment.model import load_model, load_multilingual
+    from sentiment.settings import SentimentSettings
+
+    settings = SentimentSettings(precision=precision, threads=threads, multilingual=model != "default")  # type: ignore[arg-type,unused-ignore]
+    return load_multilingual(settings) if model == "multilingual" else load_model(settings)
+
+
+def _measure(
+    method: str, texts: list[str], langs: list[str], threads: int, precision: str, model_name: str
+) -> dict[str, object]:
     import torch
 
     torch.set_num_threads(threads)
     sys.path.insert(0, str(REPO))
-    from sentiment.model import load_model
-    from sentiment.settings import SentimentSettings
 
     if method == "naive":
         from transformers import pipeline
 
-        model = load_model(SentimentSettings(precision="fp32", threads=threads))
-        classify = pipeline("text-classification", model=model.network, tokenizer=model.tokenizer, device="cpu")  # type: ignore[call-overload]
+        model = _load(model_name, "fp32", threads)
+        classify = pipeline("text-classification", model=model.network, tokenizer=model.tokenizer, device="cpu")
         classify(texts[0])
         started = time.perf_counter()
         for text in texts:
             classify(text)
         seconds = time.perf_counter() - started
         precision_used = "fp32"
+    elif method == "both":  # the routed model: English and the other languages, both networks loaded
+        model = _load("both", precision, threads)
+        english = _texts(None, len(texts), "default")[0]
+        mixed = [t for pair in zip(english, texts, strict=True) for t in pair][: len(texts)]
+        mixed_langs = [lang for pair in zip(["en"] * len(texts), langs, strict=True) for lang in pair][: len(texts)]
+        model.predict(mixed[:16], mixed_langs[:16])
+        started = time.perf_counter()
+        model.predict(mixed, mixed_langs)
+        seconds = time.perf_counter() - started
+        precision_used = model.precision
     else:
-        model = load_model(SentimentSettings(precision=precision, threads=threads))  # type: ignore[arg-type,unused-ignore]
+        model = _load(model_name, precision, threads)
         model.predict(texts[:8])
         started = time.perf_counter()
         model.predict(texts)
@@ -69,22 +106,28 @@ def _measure(method: str, texts: list[str], threads: int, precision: str) -> dic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="a file of texts, one per line")
+    parser.add_argument("--data", type=Path, default=None, help="a file of texts, one per line")
+    parser.add_argument(
+        "--model", choices=["default", "multilingual"], default="default", help="which shipped model to measure"
+    )
     parser.add_argument("--texts", type=int, default=1200)
     parser.add_argument("--threads", type=int, default=1, help="the same for every method (1: a fair core)")
     parser.add_argument(
         "--precision", default="auto,fp32,int8,onnx-int8", help="comma-separated: auto, fp32, bf16, int8, onnx-int8"
     )
-    parser.add_argument("--method", choices=["naive", "ours"], help=argparse.SUPPRESS)
+    parser.add_argument("--method", choices=["naive", "ours", "both"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    texts = _texts(args.data, args.texts)
+    texts, langs = _texts(args.data, args.texts, args.model)
     if args.method:
-        print(json.dumps(_measure(args.method, texts, args.threads, args.precision)))
+        print(json.dumps(_measure(args.method, texts, langs, args.threads, args.precision, args.model)))
         return
     results: dict[str, Any] = {}
     runs = [("naive", "fp32")] + [("ours", p) for p in args.precision.split(",")]
+    if args.model == "multilingual":
+        runs.append(("both", "auto"))
     for method, precision in runs:
-        command = [sys.executable, __file__, "--method", method, "--data", str(args.data)]
+        command = [sys.executable, __file__, "--method", method, "--model", args.model]
+        command += ["--data", str(args.data)] if args.data else []
         command += ["--texts", str(args.texts), "--threads", str(args.threads)]
         command += ["--precision", precision]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout

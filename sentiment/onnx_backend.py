@@ -69,17 +69,28 @@ def _export(network: nn.Module, path: Path) -> None:
         )
 
 
-def _weight_matmuls(path: Path) -> list[str]:
-    """Encoder MatMul nodes whose second input is a stored weight (the Linear layers)."""
+def _weight_matmuls(path: Path, *, embeddings: bool = False) -> list[str]:
+    """Encoder MatMul nodes whose second input is a stored weight (the Linear layers).
+
+    With ``embeddings``, also the Gather that reads the word-embedding matrix (its first input
+    is a stored weight): in multilingual-e5-small that matrix is 96M of the 118M parameters,
+    so int8 rows shrink the graph from ~470 MB to ~120 MB and the memory it takes with it.
+    """
     import onnx
 
     graph = onnx.load(str(path), load_external_data=False).graph
     weights = {init.name for init in graph.initializer}
-    return [node.name for node in graph.node if node.op_type == "MatMul" and node.input[1] in weights]
+    nodes = [node.name for node in graph.node if node.op_type == "MatMul" and node.input[1] in weights]
+    if embeddings:
+        nodes += [node.name for node in graph.node if node.op_type == "Gather" and node.input[0] in weights]
+    return nodes
 
 
-def build_int8(network: nn.Module, target: Path) -> Path:
-    """Export ``network`` to ONNX and write its int8-quantised graph to ``target`` (atomic)."""
+def build_int8(network: nn.Module, target: Path, *, embeddings: bool = False) -> Path:
+    """Export ``network`` to ONNX and write its int8-quantised graph to ``target`` (atomic).
+
+    ``embeddings``: quantise the embedding look-ups too (see ``_weight_matmuls``).
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -95,8 +106,8 @@ def build_int8(network: nn.Module, target: Path) -> Path:
                 str(int8),
                 weight_type=QuantType.QInt8,
                 per_channel=True,
-                op_types_to_quantize=["MatMul"],
-                nodes_to_quantize=_weight_matmuls(fp32),
+                op_types_to_quantize=["MatMul", "Gather"] if embeddings else ["MatMul"],
+                nodes_to_quantize=_weight_matmuls(fp32, embeddings=embeddings),
                 extra_options={"MatMulConstBOnly": True},
             )
         finally:
@@ -125,11 +136,13 @@ class OnnxClassifier:
         return SequenceClassifierOutput(logits=torch.from_numpy(logits))
 
 
-def load_int8(network: nn.Module, model_id: str, cache_dir: Path | None, threads: int) -> OnnxClassifier:
+def load_int8(
+    network: nn.Module, model_id: str, cache_dir: Path | None, threads: int, *, embeddings: bool = False
+) -> OnnxClassifier:
     """The cached int8 graph of ``model_id`` (built from ``network`` the first time)."""
     safe = "".join(c if c.isalnum() or c in "-_.@+" else "_" for c in model_id)
     path = (cache_dir or default_cache_dir()) / f"{safe}.int8.onnx"
     if not path.is_file():
         log.info("building the int8 ONNX graph of %s at %s (once per model)", model_id, path)
-        build_int8(network, path)
+        build_int8(network, path, embeddings=embeddings)
     return OnnxClassifier(path, threads)

@@ -48,11 +48,15 @@ INT8_VALIDATED = True
 
 def general_subset(rows: Sequence[Row], sample: int | None, seed: int) -> list[Row]:
     """A seeded random subset of the general tweets (all of them when ``sample`` is None)."""
+    return general_split(rows, sample, seed)[0]
+
+
+def general_split(rows: Sequence[Row], sample: int | None, seed: int) -> tuple[list[Row], list[Row]]:
+    """``general_subset`` and the rest: the rest is general data the trained model never saw."""
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
-    if sample is not None:
-        order = order[:sample]
-    return [rows[i] for i in order]
+    cut = len(order) if sample is None else sample
+    return [rows[i] for i in order[:cut]], [rows[i] for i in order[cut:]]
 
 
 def training_examples(

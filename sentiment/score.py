@@ -159,12 +159,13 @@ def _insert_scores(session: Session, values: list[dict[str, Any]]) -> None:
 def _score_rows(model: SentimentModel, rows: list[Any]) -> list[dict[str, Any]]:
     min_letters = model.settings.min_letters_to_detect
     now = utcnow()
-    supported: list[tuple[int, str]] = []
+    supported: list[tuple[int, str, str]] = []
     values: list[dict[str, Any]] = []
     for post_id, text, title, lang in rows:
         content = post_text(text or "", title)
-        if model.covers(post_language(content, lang, min_letters=min_letters)):
-            supported.append((post_id, content))
+        language = post_language(content, lang, min_letters=min_letters)
+        if model.covers(language):
+            supported.append((post_id, content, language))
         else:
             values.append(
                 {
@@ -177,8 +178,12 @@ def _score_rows(model: SentimentModel, rows: list[Any]) -> list[dict[str, Any]]:
                     "scored_at": now,
                 }
             )
-    predictions = model.predict([content for _, content in supported])
-    for (post_id, _), p in zip(supported, predictions, strict=True):
+    texts = [content for _, content, _ in supported]
+    if isinstance(model, SentimentModel):  # each language to the model that covers it
+        predictions = model.predict(texts, [language for _, _, language in supported])
+    else:  # a stand-in with a plain predict(texts)
+        predictions = model.predict(texts)
+    for (post_id, _, _), p in zip(supported, predictions, strict=True):
         values.append(
             {
                 "post_id": post_id,

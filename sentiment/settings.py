@@ -40,6 +40,31 @@ class SentimentSettings(BaseModel):
         default_factory=lambda: ["en"],
         description="languages the model covers ('*': multilingual); others: unsupported_language",
     )
+    multilingual: bool = Field(
+        default=True,
+        description=(
+            "with the default model: score the languages the multilingual model's card covers"
+            " (de, fr, es, it, pt) with it; false: those stay unsupported_language"
+        ),
+    )
+    multilingual_weights: Path | None = Field(
+        default=None,
+        description="delta file of the multilingual model (default: the shipped one)",
+    )
+    multilingual_languages: list[str] | None = Field(
+        default=None,
+        description="languages routed to the multilingual model (default: those its model card validates)",
+    )
+    multilingual_max_length: int = Field(
+        default=96, ge=8, description="tokens per text for the multilingual model (XLM-R pieces)"
+    )
+    calibrate: bool = Field(
+        default=True,
+        description=(
+            "apply the per-class logit bias chosen on held-out data for these weights"
+            " (sentiment/weights/calibration.json); false: raw model outputs"
+        ),
+    )
     min_letters_to_detect: int = Field(
         default=30,
         description="posts with fewer letters are not language-detected (counted as English)",
