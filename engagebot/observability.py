@@ -8,6 +8,7 @@ cases by tier, SLA breaches, outbox backlog, quarantined records.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 import time
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Iterator
 
 import prometheus_client
 import uvicorn
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -125,8 +126,21 @@ def database_ready(engine: Engine) -> tuple[bool, dict[str, str]]:
     return checks["migrations"] == "current", checks
 
 
-def ops_router(engine: Engine, *, registries: Iterable[CollectorRegistry] = (REGISTRY,)) -> APIRouter:
-    """``/healthz``, ``/readyz`` and ``/metrics``, for ``create_app(extra_routers=...)``."""
+def bearer_matches(request: Request, token: str) -> bool:
+    """``Authorization: Bearer <token>`` with exactly this token (compared in constant time)."""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def ops_router(
+    engine: Engine, *, registries: Iterable[CollectorRegistry] = (REGISTRY,), metrics_token: str | None = None
+) -> APIRouter:
+    """``/healthz``, ``/readyz`` and ``/metrics``, for ``create_app(extra_routers=...)``.
+
+    ``metrics_token`` (``ops.metrics_token``) makes /metrics answer only that bearer token: the
+    figures (backlogs, sources, failures) are for the operators' Prometheus, not the internet.
+    Health and readiness stay open for load balancers; they tell nothing but up or not.
+    """
     database = CollectorRegistry(auto_describe=False)
     database.register(DatabaseCollector(engine))
     sources = [*registries, database]
@@ -141,8 +155,15 @@ def ops_router(engine: Engine, *, registries: Iterable[CollectorRegistry] = (REG
         ready, checks = database_ready(engine)
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
-    @router.get("/metrics", summary="Prometheus metrics")
-    def metrics() -> Response:
+    @router.get("/metrics", summary="Prometheus metrics", responses={401: {"description": "token needed"}})
+    def metrics(request: Request) -> Response:
+        if metrics_token and not bearer_matches(request, metrics_token):
+            return Response(
+                "metrics need 'Authorization: Bearer <ops.metrics_token>'\n",
+                status_code=401,
+                media_type="text/plain",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
         body = b"".join(generate_latest(registry) for registry in sources)
         return Response(content=body, media_type=CONTENT_TYPE_LATEST)
 
@@ -152,10 +173,12 @@ def ops_router(engine: Engine, *, registries: Iterable[CollectorRegistry] = (REG
 class HealthServer:
     """An app served from a daemon thread: a ``--no-web`` worker's ops endpoints, or the web app."""
 
-    def __init__(self, engine: Engine, *, host: str, port: int, app: FastAPI | None = None) -> None:
+    def __init__(
+        self, engine: Engine, *, host: str, port: int, app: FastAPI | None = None, metrics_token: str | None = None
+    ) -> None:
         if app is None:
             app = FastAPI(title="engagebot worker", docs_url=None, redoc_url=None, openapi_url=None)
-            app.include_router(ops_router(engine))
+            app.include_router(ops_router(engine, metrics_token=metrics_token))
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="health-server", daemon=True)

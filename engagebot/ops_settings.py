@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 
 class SchedulerSettings(BaseModel):
@@ -63,5 +63,10 @@ class OpsSettings(BaseModel):
     )
     metrics_host: str = Field(default="127.0.0.1", description="host of the health/metrics server of a --no-web worker")
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="its port (0: do not start it)")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="when set, /metrics (web app and worker) answers only 'Authorization: Bearer <token>' "
+        "(ENGAGEBOT_OPS__METRICS_TOKEN); unset, as for a Prometheus on the same host, it is open",
+    )
     web_host: str = Field(default="127.0.0.1", description="host of the web app started by 'engagebot run'")
     web_port: int = Field(default=8000, ge=1, le=65535, description="its port")

@@ -59,7 +59,10 @@ def run(
     ops = settings.ops
     if no_web:
         if ops.metrics_port:
-            servers.append(HealthServer(engine, host=ops.metrics_host, port=ops.metrics_port).start())
+            token = ops.metrics_token.get_secret_value() if ops.metrics_token else None
+            servers.append(
+                HealthServer(engine, host=ops.metrics_host, port=ops.metrics_port, metrics_token=token).start()
+            )
             log.info(
                 "health and metrics on http://%s:%d (/healthz /readyz /metrics)",
                 ops.metrics_host,

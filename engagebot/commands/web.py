@@ -29,7 +29,8 @@ def extra_routers(settings: Settings, engine: Engine) -> list[APIRouter]:
     try:
         from engagebot.observability import ops_router
 
-        routers.append(ops_router(engine))
+        token = settings.ops.metrics_token
+        routers.append(ops_router(engine, metrics_token=token.get_secret_value() if token else None))
     except ImportError:  # pragma: no cover - the ops module is part of the package
         log.warning("ops endpoints not available")
     return routers
