@@ -6,8 +6,10 @@ IMMEDIATE`` write transaction on SQLite (one claimer at a time). The worker hand
 and writes their results in that same transaction, then commits. A worker that dies
 mid-batch (even ``kill -9``) loses its connection, the transaction rolls back, and the rows
 are free again for the next claimer: nothing lost, nothing done twice in the database.
-Effects outside the database (a Slack message, a platform reply) are at least once; the
-handler makes them exactly-once in effect by checking before re-sending.
+Effects outside the database (a Slack message, a platform reply) cannot roll back, so they
+are not done inside a claimed batch: Slack delivery claims one message at a time under a
+lease and checks the channel before re-sending one whose outcome is unknown
+(``engagement.notify.deliver``), replies check the platform (``engagement.queue.replies``).
 """
 
 from __future__ import annotations
