@@ -14,6 +14,7 @@ from sqlalchemy import Engine, and_, func, select
 from sqlmodel import Session, col
 
 from db.engine import session_scope
+from db.jobs import mark_dead_runs
 from db.models import Case, JobRun, Outbox, Post, QuarantinedRecord, SchedulerLease, Score
 from db.types import utcnow
 from engagement.queue.state import ACTIVE_STATUSES
@@ -47,6 +48,8 @@ class LastRun:
     seconds: float | None
     counts: dict[str, Any]
     error: str | None
+    heartbeat_at: datetime | None = None
+    process: str | None = None
 
 
 @dataclass
@@ -128,6 +131,8 @@ def _last_run(row: JobRun) -> LastRun:
         seconds=round(seconds, 3) if seconds is not None else None,
         counts=dict(row.counts or {}),
         error=row.error,
+        heartbeat_at=row.heartbeat_at,
+        process=row.process,
     )
 
 
@@ -136,8 +141,14 @@ def leaders(session: Session) -> list[Leader]:
 
 
 def status_report(engine: Engine, *, now: datetime | None = None) -> dict[str, Any]:
-    """Everything ``engagebot status`` shows, as plain data (``--json`` prints exactly this)."""
+    """Everything ``engagebot status`` shows, as plain data (``--json`` prints exactly this).
+
+    Runs whose process died (no heartbeat for ``db.jobs.DEAD_AFTER_SECONDS``) are marked
+    ``died`` first, so a job killed long ago never shows as running.
+    """
     now = now or utcnow()
+    with session_scope(engine, write=True) as session:
+        mark_dead_runs(session, now=now)
     with session_scope(engine) as session:
         return {
             "time": now,

@@ -46,11 +46,17 @@ class JobRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     job: str = Field(max_length=64, index=True)
     source: str | None = Field(default=None, max_length=128, index=True)
-    status: str = Field(default="running", max_length=16, description="running | ok | failed")
+    status: str = Field(default="running", max_length=16, description="running | ok | failed | died")
     counts: dict[str, Any] = Field(default_factory=dict, sa_column=json_column(nullable=False))
     error: str | None = None
     started_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False, index=True))
     finished_at: datetime | None = Field(default=None, sa_column=utc_column())
+    heartbeat_at: datetime | None = Field(
+        default=None,
+        sa_column=utc_column(),
+        description="last sign of life of a running run (db.jobs); a stale one means the process died",
+    )
+    process: str | None = Field(default=None, max_length=128, description="host:pid that ran it")
 
 
 class User(SQLModel, table=True):

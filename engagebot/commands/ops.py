@@ -131,7 +131,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
         table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=18 if column == "source" else None)
     table.add_column("counts / error", no_wrap=True, overflow="ellipsis", ratio=1)
     for run in report["jobs"]:
-        colour = {"ok": "green", "failed": "red"}.get(run["status"], "yellow")
+        colour = {"ok": "green", "failed": "red", "died": "red"}.get(run["status"], "yellow")
         table.add_row(
             run["job"],
             run["source"] or "",

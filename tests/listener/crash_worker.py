@@ -8,6 +8,7 @@ process, slowly, so the test can kill it between (or during) page transactions.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from listener_payloads import tweet, user, x_response
 
+import db.jobs
 from db.engine import make_engine
 from listener.collect import collect
 from listener.importer import import_files
@@ -45,6 +47,7 @@ def page(number: int) -> dict:
 
 def main() -> None:
     mode, url = sys.argv[1], sys.argv[2]
+    db.jobs.HEARTBEAT_SECONDS = float(os.environ.get("CRASH_HEARTBEAT_SECONDS", db.jobs.HEARTBEAT_SECONDS))
     engine = make_engine(url)
     if mode == "collect":
         delay = float(sys.argv[3])

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 09:39:15.290753
+Create Date: 2026-12-06 10:08:27.484228
 """
 
 from collections.abc import Sequence
@@ -65,6 +65,8 @@ def upgrade() -> None:
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('started_at', db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('finished_at', db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('heartbeat_at', db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('process', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('job_runs', schema=None) as batch_op:
