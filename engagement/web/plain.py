@@ -80,16 +80,22 @@ def customer_value_facts(customer: Any, fmt: Money = money) -> list[Fact]:
         facts.append(Fact("Value of their voice", fmt(float(parts["reach_value"]), currency)))
     if customer.rclv is not None:
         facts.append(Fact("Worth to us in all", fmt(customer.rclv, currency)))
-    reach = []
-    if parts.get("followers"):
-        reach.append(f"{int(parts['followers']):,} followers")
-    if parts.get("posts"):
-        reach.append(f"{int(parts['posts']):,} posts")
-    if parts.get("engagement"):
-        reach.append(f"{int(parts['engagement']):,} likes and reposts")
+    reach = [
+        _count(int(parts[key]), one, many)
+        for key, one, many in (
+            ("followers", "follower", "followers"),
+            ("posts", "post", "posts"),
+            ("engagement", "like or repost", "likes and reposts"),
+        )
+        if parts.get(key)
+    ]
     if reach:
         facts.append(Fact("Their voice", ", ".join(reach)))
     return facts
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def p_alive_text(p_alive: float | None, purchases: int) -> str:
