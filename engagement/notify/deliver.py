@@ -108,6 +108,17 @@ def _unclaim(engine: Engine, held: Claimed, now: datetime, error: str) -> None:
             session.add(row)
 
 
+def _renew(engine: Engine, held: Claimed, until: datetime) -> bool:
+    """Extend the claim before a send that follows a slow look-up; False if it is no longer ours."""
+    with session_scope(engine, write=True) as session:
+        row = session.get(Outbox, held.id, with_for_update=True)
+        if row is None or row.claimed_by != held.token or row.status != "pending":
+            return False
+        row.next_attempt_at = until
+        session.add(row)
+        return True
+
+
 def _slack_time(ts: str | None) -> datetime | None:
     """A Slack ``ts`` ("1700000000.000100") as the UTC moment the message was posted."""
     try:
@@ -178,6 +189,9 @@ def _deliver_one(
             return _record(engine, held, Delivery(ok=False, unknown=True, error=check.error), slack, clock())
         if check.state == "cannot_tell":
             log.warning("notify: cannot tell whether %s arrived (%s); sending it again", held.dedupe_key, check.error)
+        # the look-up took part of the lease: renew it so the send that follows fits in it whole
+        if not _renew(engine, held, clock() + timedelta(seconds=slack.send_lease_seconds)):
+            return "lost"
     return _record(engine, held, transport.send(message), slack, clock())
 
 

@@ -10,7 +10,7 @@ import itertools
 import json
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 from db.engine import session_scope
 from db.models import Outbox
 from engagement.notify.deliver import deliver_pending
-from engagement.notify.transport import EVENT_TYPE, SinkTransport
+from engagement.notify.transport import EVENT_TYPE, SentCheck, SinkTransport
 from engagement.settings import SlackSettings
 
 
@@ -175,3 +175,23 @@ def test_sink_never_writes_a_key_twice(engine: Engine, tmp_path: Path) -> None:
 def test_lease_must_outlast_a_call() -> None:
     with pytest.raises(ValueError, match="send_lease_seconds"):
         SlackSettings(timeout_seconds=30, send_lease_seconds=20)
+
+
+def test_a_claim_lost_during_a_slow_look_up_is_not_sent(engine: Engine, tmp_path: Path) -> None:
+    """The look-up outlived the lease and another sender took the message: this one must not send."""
+    add_messages(engine, 1, attempt_started_at=NOW - timedelta(minutes=1))
+    sink = tmp_path / "slack.jsonl"
+
+    class SlowLookUp(SinkTransport):
+        def find_sent(self, payload: dict[str, object], *, since: datetime) -> SentCheck:
+            with session_scope(engine) as session:  # meanwhile, the lease ran out and another took it
+                row = session.get(Outbox, payload["outbox_id"])
+                assert row is not None
+                row.claimed_by = "other:3:z"
+            return super().find_sent(payload, since=since)
+
+    counts = deliver_pending(engine, SlackSettings(sink=str(sink)), NOW, transport=SlowLookUp(sink))
+    assert counts == {"lost": 1, "sent": 0, "retry": 0, "failed": 0}
+    assert not sink.exists() or sink.read_text() == ""
+    [row] = rows(engine)
+    assert row.claimed_by == "other:3:z" and row.status == "pending"
