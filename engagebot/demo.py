@@ -24,6 +24,7 @@ from db.models import SourceCursor
 from db.types import utcnow
 from engagebot import pipeline
 from engagebot.config import Settings
+from engagement.settings import RoutingRule
 
 log = logging.getLogger("engagebot.demo")
 
@@ -51,9 +52,28 @@ class DemoResult:
     workdir: Path = Path("out")
 
 
+#: the demo's routing, used when the settings name no rules: refunds to billing, German posts
+#: to a DACH desk, low-star app reviews to the app team, the rest to care
+DEMO_RULES: tuple[RoutingRule, ...] = (
+    RoutingRule(name="refunds", team="billing",
+                keywords=["refund", "refunds", "charged twice", "charged me twice", "double charged"]),
+    RoutingRule(name="german", team="dach", languages=["de"]),
+    RoutingRule(name="app-reviews", team="app", platforms=["appstore", "googleplay"], max_rating=2),
+)  # fmt: skip
+DEMO_DEFAULT_TEAM = "care"
+
+
 def demo_settings(settings: Settings) -> Settings:
-    """The user's settings with the demo brand's accounts and a local Slack sink."""
+    """The user's settings with the demo brand's accounts, a local Slack sink and, unless the
+    settings have their own, the demo's routing rules (teams billing, dach, app, care), its lead
+    and round-robin assignment to its agents."""
     demo = settings.model_copy(deep=True)
+    routing = demo.engagement.routing
+    if not routing.rules:
+        routing.rules = [rule.model_copy() for rule in DEMO_RULES]
+        routing.default_team = DEMO_DEFAULT_TEAM
+        routing.lead = DEMO_LEAD_NAME
+        routing.auto_assign = True
     for platform, handles in BRAND_HANDLES.items():
         known = demo.listener.brand_handles.setdefault(platform, [])
         known.extend(h for h in handles if h not in known)
@@ -140,6 +160,7 @@ def run_demo(settings: Settings, engine: Engine, *, now: datetime | None = None)
     result.steps.append(import_posts(settings, engine, shift))
     result.steps.append(pipeline.score(settings, engine, progress=True))
     result.steps.append(pipeline.link_and_value(settings, engine, now=now))
+    ensure_demo_users(engine)  # before triage: it assigns new cases to the demo's agents
     result.steps.append(pipeline.triage(settings, engine, now=now))
     # The report queues its Slack summary, so it runs before notify delivers the outbox.
     result.steps.append(pipeline.weekly_report(settings, engine, week=demo_week(now), now=now))
@@ -155,20 +176,43 @@ def demo_week(now: datetime | None = None) -> str:
 
 DEMO_USER_EMAIL = "demo@skylark.example"
 DEMO_USER_PASSWORD = "skylark-demo"
+DEMO_LEAD_NAME = "Lena"
 
 
-def ensure_demo_user(engine: Engine) -> tuple[str, str]:
-    """A lead in the default team to sign in with after the demo (created once)."""
+@dataclass(frozen=True)
+class DemoUser:
+    """A person the demo signs up, with the password it prints (demo data, never a real one)."""
+
+    email: str
+    name: str
+    role: str
+    team: str
+    password: str
+
+
+#: an admin, a lead and two agents (care and billing), so that roles, teams, assignment and
+#: the lead view all have someone in them
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser("admin@skylark.example", "Adam", "admin", DEMO_DEFAULT_TEAM, "skylark-admin"),
+    DemoUser(DEMO_USER_EMAIL, DEMO_LEAD_NAME, "lead", DEMO_DEFAULT_TEAM, DEMO_USER_PASSWORD),
+    DemoUser("ana@skylark.example", "Ana", "agent", DEMO_DEFAULT_TEAM, "skylark-ana"),
+    DemoUser("ben@skylark.example", "Ben", "agent", "billing", "skylark-ben"),
+)
+
+
+def ensure_demo_users(engine: Engine) -> tuple[DemoUser, ...]:
+    """Create the demo's people once (an existing email is left as it is)."""
     from engagement.users import create_user, get_user_by_email
 
     with session_scope(engine) as session:
-        if get_user_by_email(session=session, email=DEMO_USER_EMAIL) is None:
-            create_user(
-                session=session,
-                email=DEMO_USER_EMAIL,
-                name="Demo Lead",
-                password=DEMO_USER_PASSWORD,
-                role="lead",
-                team="default",
-            )
+        for person in DEMO_USERS:
+            if get_user_by_email(session=session, email=person.email) is None:
+                create_user(session=session, email=person.email, name=person.name, password=person.password,
+                            role=person.role, team=person.team)  # fmt: skip
+    return DEMO_USERS
+
+
+def ensure_demo_user(engine: Engine) -> tuple[str, str]:
+    """The demo lead's sign-in (after creating every demo user)."""
+    ensure_demo_users(engine)
     return DEMO_USER_EMAIL, DEMO_USER_PASSWORD

@@ -57,8 +57,29 @@ def demo(
     for step in result.steps:
         console.print(f"[green]✓[/] [bold]{step.step}[/]: {_summary(step.counts)}")
     print_queue(settings, engine, top=top)
+    print_demo_setup(settings, host=host, port=port)
     if web:
         serve_demo(settings, engine, host=host, port=port)
+
+
+def print_demo_setup(settings: Any, *, host: str, port: int) -> None:
+    """The demo's people (with their sign-ins) and its routing rules, then what to try."""
+    from engagebot.demo import DEMO_USERS
+
+    people = Table(title=f"Sign in at http://{host}:{port}/login as", title_justify="left")
+    for column in ("email", "password", "role", "team", "name"):
+        people.add_column(column, no_wrap=True)
+    for person in DEMO_USERS:
+        people.add_row(person.email, person.password, person.role, person.team, person.name)
+    console.print(people)
+    routing = settings.engagement.routing
+    rules = "; ".join(f"{r.name} -> {r.team}" for r in routing.rules) or "none"
+    console.print(f"routing rules: {rules}; anything else -> {routing.default_team}", highlight=False)
+    console.print(
+        'try: engagebot rules test "Ich wurde doppelt belastet" --lang de --demo   '
+        "engagebot queue list --mine ana@skylark.example --status active",
+        highlight=False,
+    )
 
 
 def serve_demo(settings: Any, engine: Any, *, host: str, port: int) -> None:
@@ -71,7 +92,8 @@ def serve_demo(settings: Any, engine: Any, *, host: str, port: int) -> None:
     email, password = ensure_demo_user(engine)
     app = build_app(settings, engine)
     console.print(
-        f"\n[bold]Reply queue:[/] http://{host}:{port}/login  (demo login: {email} / {password}; Ctrl-C stops)",
+        f"\n[bold]Reply queue:[/] http://{host}:{port}/login  (lead: {email} / {password}; the others above; "
+        "Ctrl-C stops)",
         highlight=False,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -105,7 +105,7 @@ def list_command(
     tier: str | None = typer.Option(None, help="top, high, standard or unlinked."),
     lang: str | None = typer.Option(None, help="Language code, e.g. en."),
     search: str | None = typer.Option(
-        None, help="Words to find in the case's posts (every word; the last may be a prefix)."
+        None, help="Words to find in the case's posts (every word, whole words, any order)."
     ),
     mine: str | None = typer.Option(
         None, "--mine", help="Only cases assigned to or held by this user (name or email)."
@@ -456,15 +456,19 @@ def rules_test_command(
     segment: str | None = typer.Option(None, help="Customer segment."),
     tier: str | None = typer.Option(None, help="Value tier: top, high, standard, unlinked."),
     rating: int | None = typer.Option(None, help="Review stars (1-5)."),
+    demo: bool = typer.Option(
+        False, "--demo", help="With the demo's rules (as engagebot demo routes) when the settings name none."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Show which routing rule a post would match, and why (every rule checked up to the winner).
 
     Example: engagebot rules test "I was charged twice" --platform x --tier top
     """
+    from engagebot.demo import demo_settings
     from engagement.triage.routing import CaseFacts, explain, validate_rules
 
-    settings = load_settings()
+    settings = demo_settings(load_settings()) if demo else load_settings()
     validate_rules(settings.engagement.routing)
     decision = explain(
         CaseFacts(text=text, platform=platform, lang=lang, segment=segment, tier=tier, rating=rating),

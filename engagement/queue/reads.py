@@ -90,10 +90,19 @@ def list_cases(session: Session, *, limit: int = 50, offset: int = 0, **filters:
     return list(session.execute(query).scalars().all())
 
 
-def count_cases(session: Session, **filters: Any) -> int:
-    """How many cases ``list_cases`` would page through with the same filters."""
-    query = CaseFilter(**filters).apply(select(func.count()).select_from(Case), dialect=_dialect(session))
-    return int(session.execute(query).scalar_one())
+def count_cases(session: Session, *, cap: int | None = None, **filters: Any) -> int:
+    """How many cases ``list_cases`` would page through with the same filters.
+
+    ``cap``: stop counting past this many and return ``cap + 1`` (read: "more than cap").
+    A search for a common word matches most cases; counting them all would cost more than the
+    page itself, and "1,000+" tells an agent as much.
+    """
+    dialect = _dialect(session)
+    if cap is None:
+        query = CaseFilter(**filters).apply(select(func.count()).select_from(Case), dialect=dialect)
+        return int(session.execute(query).scalar_one())
+    some = CaseFilter(**filters).apply(select(col(Case.id)), dialect=dialect).limit(cap + 1).subquery()
+    return int(session.execute(select(func.count()).select_from(some)).scalar_one())
 
 
 def get_case(session: Session, case_id: int) -> Case:

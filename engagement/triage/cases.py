@@ -118,9 +118,9 @@ def _mark_unknown(reasons: dict[str, Any], fact_list: Sequence[PostFacts]) -> di
     """Say in the reasons (and the "why" every view shows) that no model read these posts."""
     if fact_list and all(f.label == UNSUPPORTED_LANGUAGE for f in fact_list):
         reasons["sentiment"] = "unknown"
-        why = str(reasons.get("why") or "")
-        if not why.startswith(NEEDS_PERSON):
-            reasons["why"] = f"{NEEDS_PERSON}. {why}".strip()
+        why = str(reasons.get("why") or "").rstrip(". ")
+        if NEEDS_PERSON not in why:
+            reasons["why"] = f"{why}; {NEEDS_PERSON}" if why else NEEDS_PERSON
     return reasons
 
 

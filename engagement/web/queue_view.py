@@ -18,6 +18,8 @@ ACTIVE_STATUSES = queue.ACTIVE_STATUSES
 CLOSED_STATUSES = queue.TERMINAL_STATUSES
 STATUS_CHOICES = ("active", *ACTIVE_STATUSES, "finished", *CLOSED_STATUSES, "all")
 MAX_SEARCH = 200
+#: a search counts its matches up to here, then says "1,000+" (a common word matches most cases)
+SEARCH_COUNT_CAP = 1000
 ASSIGNED_CHOICES = (None, "mine", "unassigned")
 
 
@@ -103,6 +105,7 @@ class QueuePage:
     offset: int
     limit: int
     facets: dict[str, list[str]] = field(default_factory=dict)
+    more_than_total: bool = False  # a search stopped counting at ``total`` (shown as "1,000+")
 
     @property
     def has_more(self) -> bool:
@@ -210,8 +213,11 @@ def queue_page(*, session: Session, filters: QueueFilters, limit: int = 50, offs
     args = _query_args(filters)
     cases = queue.list_cases(session, limit=limit, offset=offset, **args)
     rows = _rows(session, cases)
-    total = queue.count_cases(session, **args)
-    return QueuePage(rows=rows, total=total, offset=offset, limit=limit)
+    cap = SEARCH_COUNT_CAP if args["search"] else None
+    total = queue.count_cases(session, cap=cap, **args)
+    capped = cap is not None and total > cap
+    return QueuePage(rows=rows, total=min(total, cap) if cap is not None else total, offset=offset, limit=limit,
+                     more_than_total=capped)  # fmt: skip
 
 
 def iter_rows(*, session: Session, filters: QueueFilters, chunk: int = 500) -> Iterator[QueueRow]:

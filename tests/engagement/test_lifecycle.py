@@ -212,7 +212,7 @@ def test_unscorable_language_opens_a_case_for_valuable_authors_and_low_stars(eng
     for post_id in (valued, low):
         case = _case_of(engine, post_id)
         assert case.team == "fr-desk" and case.reasons["sentiment"] == "unknown"
-        assert str(case.reasons["why"]).startswith(NEEDS_PERSON) and case.money_at_risk > 0
+        assert str(case.reasons["why"]).endswith("; " + NEEDS_PERSON) and case.money_at_risk > 0
     with session_scope(engine) as session:
         case_posts = set(session.execute(select(col(CasePost.post_id))).scalars())
     assert happy not in case_posts
@@ -220,7 +220,7 @@ def test_unscorable_language_opens_a_case_for_valuable_authors_and_low_stars(eng
     assert again["created"] == 0 and str(_case_of(engine, valued).reasons["why"]).count(NEEDS_PERSON) == 1
 
 
-def test_full_text_search_matches_words_and_prefixes_and_beats_like_on_meaning(engine: Engine) -> None:
+def test_full_text_search_matches_every_word_in_any_order(engine: Engine) -> None:
     ada = f.author(engine, handle="ada")
     texts = ["Tapping refund does nothing", "My bag arrived in Zürich soaked", "Refunded twice?", "Flight delayed"]
     posts = [f.post(engine, author_id=ada, text=t, conversation_id=f"q{i}") for i, t in enumerate(texts)]
@@ -234,7 +234,7 @@ def test_full_text_search_matches_words_and_prefixes_and_beats_like_on_meaning(e
                                      now=NOW) == len(got)  # fmt: skip
             return {c.id for c in got}
 
-    assert found("refund") == {ids[0], ids[2]}, "the last word is a prefix: 'refund' finds 'Refunded'"
+    assert found("refund") == {ids[0]} and found("REFUNDED") == {ids[2]}, "whole words, any case"
     assert found("BAG soaked") == {ids[1]} and found("soaked bag") == {ids[1]}, "every word, any order"
     assert found("bag flight") == set()
     assert found("\" OR 1=1 --") == set() and found("refund:* | bag") == set(), "no query syntax gets through"

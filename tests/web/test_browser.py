@@ -122,6 +122,51 @@ def test_keyboard_and_hostile_text(server: tuple[str, Seed], chromium: Browser) 
     expect(page).to_have_url(re.compile(rf"/cases/{ids.cases['top']}$"))
 
 
+def test_relabel_closes_the_case_then_reopen_and_snooze(server: tuple[str, Seed], chromium: Browser) -> None:
+    base, ids = server
+    low = ids.cases["low"]
+    _, ana = _session(chromium, base, "ana@example.com")
+    ana.goto(f"/cases/{low}")
+    ana.select_option(".label-form select[name=new_label]", "neutral")
+    ana.click(".label-form button[type=submit]")
+    expect(ana.locator(".flash")).to_contain_text("The case is closed")
+    expect(ana.locator("#case-status")).to_have_text("closed")
+    ana.goto("/queue")
+    expect(ana.locator(f'tr[data-case="{low}"]')).to_have_count(0)
+
+    ana.goto(f"/cases/{low}")
+    ana.fill("#lifecycle-panel input[name=reason]", "the customer wrote again")
+    ana.click("#reopen")  # the follow-up card arrives by HTMX after the page
+    expect(ana.locator("#case-status")).to_have_text("open")
+    ana.select_option("#snooze-hours", "4")
+    ana.click("#snooze")
+    expect(ana).to_have_url(re.compile(r"/queue$"))
+    expect(ana.locator(".flash")).to_contain_text(f"Case {low} snoozed until")
+    expect(ana.locator(f'tr[data-case="{low}"]')).to_have_count(0)
+    ana.check("#snoozed-filter")  # the filter bar refreshes the table in place
+    expect(ana.locator(f'tr[data-case="{low}"]')).to_be_visible()
+
+
+def test_bulk_dismiss_from_the_queue(server: tuple[str, Seed], chromium: Browser) -> None:
+    base, ids = server
+    low, hostile, top = ids.cases["low"], ids.cases["hostile"], ids.cases["top"]
+    _, ana = _session(chromium, base, "ana@example.com")
+    ana.check(f'tr[data-case="{low}"] input.pick-case')
+    ana.check(f'tr[data-case="{hostile}"] input.pick-case')
+    expect(ana).to_have_url(re.compile(r"/queue$"))  # ticking a box does not open the case
+    expect(ana.locator("#bulk-count")).to_have_text("2 selected")
+    ana.select_option("#bulk-action", "dismiss")
+    expect(ana.locator("#bulk-tag")).to_be_hidden()
+    ana.fill("#bulk-reason", "duplicate of a handled case")
+    ana.click("#bulk-apply")
+    expect(ana.locator(".flash")).to_contain_text("Dismiss: 2 of 2 case(s).")
+    expect(ana.locator(f'tr[data-case="{low}"]')).to_have_count(0)
+    expect(ana.locator(f'tr[data-case="{hostile}"]')).to_have_count(0)
+    expect(ana.locator(f'tr[data-case="{top}"]')).to_be_visible()
+    ana.goto(f"/cases/{low}")
+    expect(ana.locator("#case-status")).to_have_text("dismissed")
+
+
 def test_reports_page_lists_weeks_and_renders_one(
     server: tuple[str, Seed], chromium: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

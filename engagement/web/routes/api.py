@@ -106,7 +106,8 @@ def list_cases(
     """The queue, highest priority first; ``team`` defaults to mine (``all`` for every team).
 
     Snoozed cases are left out until due (``snoozed=true`` lists them); ``assigned=mine`` lists
-    my cases of every team, ``assigned=unassigned`` the ones nobody has; ``q`` finds every word.
+    my cases of every team, ``assigned=unassigned`` the ones nobody has; ``q`` finds every word
+    (its matches are counted up to 1,000: ``total_is_lower_bound`` says when there are more).
     """
     filters = filters_from_query(
         user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q, assigned=assigned, tag=tag,
@@ -115,6 +116,7 @@ def list_cases(
     page = queue_view.queue_page(session=session, filters=filters, limit=limit, offset=offset)
     return {
         "total": page.total,
+        "total_is_lower_bound": page.more_than_total,
         "offset": offset,
         "limit": limit,
         "cases": [_row_dict(r) for r in page.rows],
