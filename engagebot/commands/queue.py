@@ -282,7 +282,7 @@ def reply_command(
         "", "--text", help="The reply; may use {first_name}, {name}, {handle}, {case_id}, {agent}."
     ),
     template: str | None = typer.Option(
-        None, "--template", help="A template name from the settings instead of --text."
+        None, "--template", help="A saved reply's name (web app or settings) instead of --text."
     ),
     as_json: bool = JSON,
 ) -> None:

@@ -188,8 +188,9 @@ def reply(
 ) -> Reply:
     """Reply to a case: recorded with an idempotency key, then posted (dry-run by default).
 
-    Needs the claim (a free case is claimed by the reply). ``template`` names a template from
-    ``ReplySettings.templates``; variables are filled from the case. Cases of a tier listed in
+    Needs the claim (a free case is claimed by the reply). ``template`` names a saved reply
+    (``engagement.queue.templates``); variables are filled from the case, unknown ones and texts
+    over the platform's limit are refused before anything is written. Cases of a tier listed in
     ``approval_tiers`` wait for a lead (``pending_approval``) unless the actor is a lead.
     Returns the ``Reply`` (status ``sent``, ``dry_run``, ``pending_approval`` or ``failed``).
     """
