@@ -1,8 +1,8 @@
 """Server-sent events: tell open pages within a second that the queue or a case changed.
 
 Every state change writes an ``AuditEvent`` and triage adds cases, so ``max(audit_events.id)``
-with ``max(cases.id)`` is a cheap "last change" marker (two index look-ups); a case page also
-watches who else is on the case. Each open stream polls its marker every ``POLL_S`` on the
+with ``max(cases.id)`` is a cheap "last change" marker (two index look-ups); a case page watches
+its own case's newest audit event and who else is on it. Each open stream polls its marker every ``POLL_S`` on the
 server and sends one ``change`` event when it moves; the page then fetches what it shows. The
 stream ends after ``MAX_STREAM_S`` and the browser's EventSource reconnects, so no connection
 outlives a deploy for long. Pages fall back to plain polling when EventSource fails.
@@ -32,16 +32,24 @@ Marker = tuple[int, int, tuple[tuple[str, str], ...]]
 
 
 def change_marker(engine: Engine, *, case_id: int | None, user_name: str, now: datetime | None = None) -> Marker:
-    """What changes when something a page shows changes: audit trail, new cases, presence."""
+    """What changes when something a page shows changes.
+
+    The queue: the newest audit event and the newest case, anywhere. A case page: that case's
+    newest audit event (on the ``case_id`` index) and who else is on it, so a busy queue does
+    not make every open case page refresh.
+    """
     with session_scope(engine) as session:
-        last_audit = session.exec(select(func.max(col(AuditEvent.id)))).one() or 0
-        last_case = session.exec(select(func.max(col(Case.id)))).one() or 0
-        people: tuple[tuple[str, str], ...] = ()
-        if case_id is not None:
-            people = tuple(
-                (p.user_name, p.activity) for p in present(session, case_id=case_id, besides=user_name, now=now)
-            )
-    return int(last_audit), int(last_case), people
+        if case_id is None:
+            last_audit = session.exec(select(func.max(col(AuditEvent.id)))).one() or 0
+            last_case = session.exec(select(func.max(col(Case.id)))).one() or 0
+            return int(last_audit), int(last_case), ()
+        last_audit = (
+            session.exec(select(func.max(col(AuditEvent.id))).where(col(AuditEvent.case_id) == case_id)).one() or 0
+        )
+        people = tuple(
+            (p.user_name, p.activity) for p in present(session, case_id=case_id, besides=user_name, now=now)
+        )
+    return int(last_audit), 0, people
 
 
 def _event(name: str, data: dict[str, object]) -> str:

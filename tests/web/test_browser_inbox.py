@@ -28,10 +28,9 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 LIVE_WAIT_MS = 10_000  # generous: the stream polls every 0.5 s; the fallback would take 120 s
 
 
-@pytest.fixture
-def server(sqlite_engine: Engine) -> Iterator[tuple[str, Seed]]:
-    ids = seed(sqlite_engine)
-    app = create_app(sqlite_engine, EngagementSettings(web=WebSettings(poll_seconds=120)))
+def _serve(engine: Engine, poll_seconds: int) -> Iterator[tuple[str, Seed]]:
+    ids = seed(engine)
+    app = create_app(engine, EngagementSettings(web=WebSettings(poll_seconds=poll_seconds)))
     port = free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=uv.run, daemon=True)
@@ -47,6 +46,17 @@ def server(sqlite_engine: Engine) -> Iterator[tuple[str, Seed]]:
 
 
 @pytest.fixture
+def server(sqlite_engine: Engine) -> Iterator[tuple[str, Seed]]:
+    """The app with polling out of reach (120 s): what updates in time came by the event stream."""
+    yield from _serve(sqlite_engine, poll_seconds=120)
+
+
+@pytest.fixture
+def polling_server(sqlite_engine: Engine) -> Iterator[tuple[str, Seed]]:
+    yield from _serve(sqlite_engine, poll_seconds=2)
+
+
+@pytest.fixture
 def chromium() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} not found: install it with 'apt-get install -y chromium'")
@@ -57,11 +67,18 @@ def chromium() -> Iterator[Browser]:
 
 
 def sign_in(
-    browser: Browser, base: str, email: str, viewport: ViewportSize | None = None, asked: list[str] | None = None
+    browser: Browser,
+    base: str,
+    email: str,
+    viewport: ViewportSize | None = None,
+    asked: list[str] | None = None,
+    init_script: str | None = None,
 ) -> Page:
     """A fresh browser profile signed in as ``email``. 'Leave the page?' is answered 'stay' and
     noted in ``asked``; any other dialog means a script ran, and fails the test."""
     context = browser.new_context(base_url=base, viewport=viewport or {"width": 1280, "height": 900})
+    if init_script:
+        context.add_init_script(init_script)
     page = context.new_page()
 
     def on_dialog(dialog: Dialog) -> None:
@@ -188,6 +205,20 @@ def test_live_events_deliver_a_claim_to_a_second_session(server: tuple[str, Seed
     ana.click("#claim")
     expect(ana.locator("#holder")).to_contain_text("You hold this case")
     expect(row.locator(".holder")).to_have_text("Ana", timeout=LIVE_WAIT_MS)  # no reload on Ben's side
+
+
+def test_without_event_source_pages_fall_back_to_polling(
+    polling_server: tuple[str, Seed], chromium: Browser
+) -> None:
+    base, ids = polling_server
+    low = ids.cases["low"]
+    ben = sign_in(chromium, base, "ben@example.com", init_script="delete window.EventSource;")
+    expect(ben.locator("html")).to_have_attribute("data-live", "polling")
+    row = ben.locator(f'tr[data-case="{low}"]')
+    ana = sign_in(chromium, base, "ana@example.com")
+    ana.goto(f"/cases/{low}")
+    ana.click("#claim")
+    expect(row.locator(".holder")).to_have_text("Ana", timeout=LIVE_WAIT_MS)
 
 
 def test_queue_and_case_pages_fit_a_phone(server: tuple[str, Seed], chromium: Browser) -> None:

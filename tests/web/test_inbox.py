@@ -181,6 +181,10 @@ def test_the_change_marker_moves_on_claims_and_presence(browser: Login, seeded: 
     ana = browser("ana@example.com")
     low = seeded.cases["low"]
     before = live.change_marker(sqlite_engine, case_id=low, user_name="Ben")
+    queue_before = live.change_marker(sqlite_engine, case_id=None, user_name="Ben")
+    ana.post(f"/cases/{seeded.cases['top']}/claim")  # another case: the queue moves, this page not
+    assert live.change_marker(sqlite_engine, case_id=low, user_name="Ben") == before
+    assert live.change_marker(sqlite_engine, case_id=None, user_name="Ben")[0] > queue_before[0]
     ana.post(f"/cases/{low}/claim")
     claimed = live.change_marker(sqlite_engine, case_id=low, user_name="Ben")
     assert claimed[0] > before[0] and claimed[2] == ()
