@@ -197,3 +197,37 @@ def test_reports_page_lists_weeks_and_renders_one(
     assert content.splitlines()[0].endswith(",currency") and ",USD" in content
     lea.goto("/reports")
     expect(lea.locator("#report-weeks tbody tr").first).not_to_contain_text("not yet")
+
+
+def test_docs_render_offline_under_the_csp_and_logout_ends_the_session(
+    server: tuple[str, Seed], chromium: Browser
+) -> None:
+    """Swagger UI comes from the app itself: with every other host unreachable it renders the
+    API, and the browser reports no Content-Security-Policy violation. After logout, a copy of
+    the session cookie is refused."""
+    base, _ids = server
+    context, page = _session(chromium, base, "ana@example.com")
+    elsewhere: list[str] = []
+    context.route(
+        re.compile(r"^(?!http://127\.0\.0\.1:\d+/).*"),
+        lambda route: (elsewhere.append(route.request.url), route.abort()),
+    )
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto("/docs")
+    expect(page.locator(".opblock-summary-path", has_text="/api/cases/{case_id}/claim").first).to_be_visible(
+        timeout=15_000
+    )
+    expect(page.locator(".information-container .title")).to_contain_text("engagebot")
+    assert elsewhere == []
+    assert not [line for line in console if "Content Security Policy" in line or "Refused to" in line]
+
+    cookies = context.cookies()
+    copy = chromium.new_context(base_url=base)
+    copy.add_cookies(cookies)
+    assert copy.request.get("/api/me").status == 200
+    page.goto("/queue")
+    page.click("header .me button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/login$"))
+    assert copy.request.get("/api/me").status == 401
+    copy.close()
