@@ -173,13 +173,18 @@ def test_interaction_responses_are_inert(engine: Engine) -> None:
     author = f.author(engine, handle="ada")
     f.post(engine, author_id=author, text=HOSTILE)
     triage(engine, EngagementSettings(), now=NOW)
-    settings = EngagementSettings(slack=SlackSettings(signing_secret=SECRET))
-    _act(engine, settings, "case_assign", "1:" + HOSTILE, "amy", "t-1")  # note names the assignee
-    _act(engine, settings, "case_claim", "1", HOSTILE, "t-2")  # note names the agent
-    _act(engine, settings, "case_claim", "1", "bob", "t-3")  # error text names the holder
+    f.user(engine, name=HOSTILE, role="lead")  # a person's name is text a stranger may have chosen
+    f.user(engine, name="amy", role="lead")
+    f.user(engine, name="bob", role="agent")
+    members = {"UAMY": "amy", "UHOSTILE": HOSTILE, "UBOB": "bob"}
+    settings = EngagementSettings(slack=SlackSettings(signing_secret=SECRET, user_map=members))
+    _act(engine, settings, "case_assign", "1:" + HOSTILE, "UAMY", "t-1")  # the note names the assignee
+    _act(engine, settings, "case_claim", "1", "UHOSTILE", "t-2")  # the note names the agent
+    _act(engine, settings, "case_claim", "1", "UBOB", "t-3")  # the error names the holder
+    _act(engine, settings, "case_snooze", "1", "UNKNOWN", "t-4")  # not a user: refused
     with session_scope(engine) as session:
         rows = [r for r in session.execute(select(Outbox)).scalars() if r.kind == "update"]
-    assert len(rows) == 3 and any("Could not claim" in r.payload["text"] for r in rows)
+    assert len(rows) == 4
+    assert sum("&lt;!channel&gt;" in r.payload["text"] for r in rows) >= 2
     for row in rows:
-        assert "&lt;!channel&gt;" in row.payload["text"]
         _assert_inert({k: v for k, v in row.payload.items() if k in ("text", "blocks")})
