@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from db.models import User, WebSession
@@ -23,6 +24,7 @@ from engagement.settings import WebSettings
 # Seeing a session again within this long does not rewrite last_seen_at: the queue page polls
 # every few seconds, and a write per poll would be a write per agent every few seconds.
 TOUCH_EVERY = timedelta(seconds=60)
+KEEP_ENDED = timedelta(days=30)
 
 
 def token_hash(raw_id: str) -> str:
@@ -40,6 +42,10 @@ def start(
     user_agent: str | None,
 ) -> tuple[str, WebSession]:
     """A new session for a user who just signed in: ``(raw id for the cookie, its row)``."""
+    # Ended sessions are kept a while (the account and admin pages' history), then dropped.
+    session.execute(
+        delete(WebSession).where(col(WebSession.user_id) == user_id, col(WebSession.expires_at) < now - KEEP_ENDED)
+    )
     raw_id = secrets.token_urlsafe(32)
     row = WebSession(
         token_hash=token_hash(raw_id),

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -140,6 +141,19 @@ def record_failure(
         row.retry_at = now + timedelta(seconds=wait_after(row.failures, free=free, settings=settings))
     session.add(row)
     return row
+
+
+def purge_forgotten(*, session: Session, now: datetime, settings: LoginThrottleSettings) -> int:
+    """Delete counters whose failures no longer count: a guesser trying many made-up emails
+    leaves one row each, and they must not pile up. Returns how many went."""
+    cutoff = now - timedelta(minutes=settings.forget_after_minutes)
+    result = session.execute(
+        delete(LoginThrottle).where(
+            col(LoginThrottle.last_failure_at) < cutoff,
+            or_(col(LoginThrottle.locked_until).is_(None), col(LoginThrottle.locked_until) <= now),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def record_success(*, session: Session, key: str) -> None:

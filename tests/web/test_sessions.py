@@ -110,6 +110,24 @@ def test_a_password_change_ends_every_other_session_at_once(sqlite_engine: Engin
     assert wrong.status_code == 400 and "current password is wrong" in wrong.text
 
 
+def test_guessing_the_current_password_counts_as_failed_sign_ins(sqlite_engine: Engine, seeded: object) -> None:
+    """Someone at an unlocked screen cannot guess the password through the change form."""
+    clock = Clock()
+    app = _app(sqlite_engine, clock)
+    ben = Browser(app).login("ben@example.com")
+    for n in range(10):
+        clock.advance(seconds=61)
+        guess = ben.post("/account/password", {"current": f"guess-{n}", "new": "y" * 12, "confirm": "y" * 12})
+        assert guess.status_code == 400 and "current password is wrong" in guess.text
+    clock.advance(seconds=61)
+    right = {"current": "correct horse battery", "new": "y" * 12, "confirm": "y" * 12}
+    refused = ben.post("/account/password", right)
+    assert refused.status_code == 400 and "too many wrong passwords" in refused.text
+    assert Browser(app, address="10.9.9.9").try_login("ben@example.com", "correct horse battery").status_code == 429
+    clock.advance(minutes=16)
+    assert ben.post("/account/password", right).status_code == 303
+
+
 def test_set_password_outside_the_web_ends_all_sessions(sqlite_engine: Engine, seeded: object) -> None:
     app = _app(sqlite_engine, Clock())
     ana = Browser(app).login("ana@example.com")

@@ -144,7 +144,11 @@ def test_failures_are_forgotten_after_a_quiet_hour(sqlite_engine: Engine, seeded
     app = _app(sqlite_engine, clock, account_lock_failures=4)
     for n in range(3):
         _guess(app, clock, "otto@example.com", f"guess-{n}")
+        _guess(app, clock, f"made-up-{n}@example.com", "123456")
     clock.advance(minutes=61)
     for n in range(3):  # three more, an hour later: a fresh count, no lock
         assert _guess(app, clock, "otto@example.com", f"again-{n}").status_code == 401
     assert _guess(app, clock, "otto@example.com", PASSWORD).status_code == 303
+    with session_scope(sqlite_engine) as session:  # forgotten counters were deleted, not kept
+        keys = {row.key for row in session.exec(select(LoginThrottle)).all()}
+    assert not any(key.startswith("account:made-up-") for key in keys)

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from db.engine import session_scope
 from db.models import User, WebSession
 from engagement.users import end_sessions, set_password, verify_password
-from engagement.web import sessions
+from engagement.web import sessions, throttle
 from engagement.web.deps import CsrfUser, CurrentUser, State
 from engagement.web.ids import DbId
 from engagement.web.routes.auth import flash
@@ -123,10 +123,21 @@ def change_password(
     """A new password ends every other session and every API token of mine; this one stays."""
     if new != confirm:
         raise ValueError("the new password and its confirmation differ")
+    # The current password is guessed like a sign-in (someone at an unlocked screen): same counter.
+    now, key = state.clock(), throttle.account_key(user.email)
+    limits = state.settings.web.login_throttle
+    with session_scope(state.engine) as session:
+        if throttle.refusal(session=session, keys=[key], now=now, settings=limits) is not None:
+            raise ValueError("too many wrong passwords for this account: try again later")
+        me = session.get(User, user.id)
+        right = me is not None and verify_password(me.password_hash, current)
+    if not right:
+        with session_scope(state.engine, write=True) as session:
+            throttle.record_failure(session=session, key=key, now=now, settings=limits, address=None)
+        raise ValueError("the current password is wrong")
     with session_scope(state.engine) as session:
         me = session.get(User, user.id)
-        if me is None or not verify_password(me.password_hash, current):
-            raise ValueError("the current password is wrong")
+        assert me is not None
         # A too-short password raises UserError, a ValueError: the app answers 400 with its message.
         ended = set_password(session=session, user=me, password=new, keep_session_id=_current_row(request))
     log.info("password changed: %s (%d other sessions ended)", user.name, ended)

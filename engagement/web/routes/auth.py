@@ -122,6 +122,7 @@ def login(
     if uid is None:
         if email and password:
             with session_scope(state.engine, write=True) as session:
+                throttle.purge_forgotten(session=session, now=now, settings=limits)
                 for key in keys:
                     throttle.record_failure(session=session, key=key, now=now, settings=limits, address=address)
         log.info("failed login for %r", email[:255])
