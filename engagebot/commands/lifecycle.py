@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from engagebot.commands.queue import AGENT, JSON, _actor, _engine, queue_app
+from engagebot.commands.queue import AGENT, JSON, _actor, _engine, amounts, queue_app
 from engagebot.runtime import console, friendly_errors
 
 if TYPE_CHECKING:
@@ -211,7 +211,8 @@ def similar_command(case_id: int = typer.Argument(..., help="The case id."), as_
     from db.engine import session_scope
     from engagement.queue.reads import case_to_dict, get_case, opening_texts, similar_cases
 
-    _, engine = _engine()
+    settings, engine = _engine()
+    money = amounts(settings)
     with session_scope(engine) as session:
         others = similar_cases(session, get_case(session, case_id))
         texts = opening_texts(session, others)
@@ -219,7 +220,7 @@ def similar_command(case_id: int = typer.Argument(..., help="The case id."), as_
         typer.echo(json.dumps([{**case_to_dict(c), "text": texts.get(c.id or 0)} for c in others], indent=2))
         return
     for c in others:
-        console.print(f"case {c.id} ({c.status}, {c.money_at_risk:,.0f} at risk): {texts.get(c.id or 0, '')[:70]}",
+        console.print(f"case {c.id} ({c.status}, {money(c.money_at_risk)} at risk): {texts.get(c.id or 0, '')[:70]}",
                       highlight=False, markup=False)  # fmt: skip
     ids = " ".join(str(c.id) for c in others)
     console.print(f"{len(others)} similar case(s)" + (f"; e.g. engagebot queue bulk dismiss {ids} ..." if ids else ""),

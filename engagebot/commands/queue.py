@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,13 @@ def _engine() -> tuple[Any, Engine]:
     return settings, engine_for(settings)
 
 
+def amounts(settings: Any) -> Callable[[float | None], str]:
+    """The one money formatter (``engagement.money``) with the settings' currency and locale."""
+    from engagement.money import Money
+
+    return Money.from_settings(settings.engagement.money)
+
+
 def _print_case(case: Case | None, as_json: bool, verb: str) -> None:
     from engagement import queue
 
@@ -49,7 +57,8 @@ def _print_case(case: Case | None, as_json: bool, verb: str) -> None:
         console.print("the queue is empty")
         return
     console.print(
-        f"{verb} case [bold]{case.id}[/] ({case.status}, team {case.team}, {case.money_at_risk:,.0f} at risk)",
+        f"{verb} case [bold]{case.id}[/] ({case.status}, team {case.team}, "
+        f"{amounts(load_settings())(case.money_at_risk)} at risk)",
         highlight=False,
     )
     why = (case.reasons or {}).get("why")
@@ -129,7 +138,8 @@ def list_command(
     from engagement import queue
     from engagement.queue.reads import opening_texts
 
-    _, engine = _engine()
+    settings, engine = _engine()
+    money = amounts(settings)
     now = utcnow()
     statuses = {"all": None, "active": queue.ACTIVE_STATUSES}.get(status, status)
     with session_scope(engine) as session:
@@ -155,7 +165,7 @@ def list_command(
     for case in cases:
         table.add_row(
             str(case.id),
-            f"{case.money_at_risk:,.0f}",
+            money(case.money_at_risk),
             case.tier or "",
             case.team,
             case.status,

@@ -19,6 +19,7 @@ from db.models import Outbox
 from db.types import utcnow
 from engagement.links import Links
 from engagement.money import Money
+from engagement.notify.attention import send_at
 from engagement.report.charts import (
     Chart,
     platform_chart,
@@ -243,7 +244,9 @@ def build_weekly_report(
     if enqueue_slack:
         with session_scope(engine) as session:
             channel = slack_channel or settings.slack_channel or engagement.slack.default_channel
-            report.outbox_id = enqueue_summary(report, session=session, channel=channel, now=now)
+            report.outbox_id = enqueue_summary(
+                report, session=session, channel=channel, now=now, send_at=send_at(channel, now, engagement.slack)
+            )
     log.info(
         "weekly report %s: %d posts, %d cases, %d tables, %d charts -> %s",
         target.label,
@@ -257,8 +260,11 @@ def build_weekly_report(
     return report
 
 
-def enqueue_summary(report: WeeklyReport, *, session: Session, channel: str, now: datetime) -> int | None:
-    """Queue the Slack summary once per week (dedupe key ``report:<week>``).
+def enqueue_summary(
+    report: WeeklyReport, *, session: Session, channel: str, now: datetime, send_at: datetime | None = None
+) -> int | None:
+    """Queue the Slack summary once per week (dedupe key ``report:<week>``), to go out at
+    ``send_at`` (the end of the channel's quiet hours) or now.
 
     A summary still pending is refreshed with the new figures; one already sent is left alone,
     so re-running the report never posts twice.
@@ -277,7 +283,7 @@ def enqueue_summary(report: WeeklyReport, *, session: Session, channel: str, now
             kind="report",
             dedupe_key=key,
             payload=payload,
-            next_attempt_at=now,
+            next_attempt_at=send_at or now,
             created_at=now,
         )
         session.add(row)
