@@ -182,3 +182,21 @@ def test_backfill_mode_never_notifies(engine: Engine) -> None:
         assert session.scalar(select(func.count()).where(Case.notified_at.is_(None))) == 0  # type: ignore[union-attr]
     # back to normal: the history's cases are not announced one by one later
     assert notify.enqueue_notifications(engine, EngagementSettings(), NOW + timedelta(days=3))["new_case"] == 0
+
+
+def test_notify_preview_cli(sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from engagebot.cli import app
+
+    _cases(sqlite_engine, [9000, 4000])
+    monkeypatch.setenv("DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["notify", "--preview", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown and {item["state"] for item in shown} == {"new"}
+    assert all("$" in item["text"] for item in shown if item["kind"] in ("new_case", "digest"))
+    assert _outbox(sqlite_engine) == [], "--preview sends and queues nothing"
+    text = CliRunner().invoke(app, ["notify", "--preview"])
+    assert text.exit_code == 0 and "nothing was sent or marked" in text.stdout
