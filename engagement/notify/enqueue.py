@@ -42,9 +42,7 @@ from engagement.slack_text import escape
 
 log = logging.getLogger(__name__)
 KINDS = ("new_case", "digest", "sla_breach", "spike")
-channel_for = attention.channel_for  # kept for callers of the old name
-
-__all__ = ["KINDS", "Spike", "channel_for", "detect_spikes", "enqueue_notifications", "preview_notifications"]
+__all__ = ["KINDS", "Preview", "Spike", "detect_spikes", "enqueue_notifications", "preview_notifications"]
 
 
 @dataclass
