@@ -231,6 +231,54 @@ def users_token(email: str = typer.Argument(..., help="Whose token.")) -> None:
     typer.echo(token)
 
 
+@users_app.command("password")
+@friendly_errors
+def users_password(
+    email: str = typer.Argument(..., help="Whose password."),
+    password: str = typer.Option(
+        ...,
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="The new password (at least 8 characters); asked for when left out.",
+    ),
+) -> None:
+    """Set a new password: every web session of that person ends at once, their API tokens too.
+
+    Example: engagebot users password ana@example.com
+    """
+    from db.engine import session_scope
+    from engagement.users import get_user_by_email, set_password
+
+    engine = engine_for(load_settings())
+    with session_scope(engine) as session:
+        user = get_user_by_email(session=session, email=email)
+        if user is None:
+            raise LookupError(f"no user with email {email!r}")
+        ended = set_password(session=session, user=user, password=password)
+    console.print(f"password changed; {ended} web session(s) ended, API tokens revoked", highlight=False)
+
+
+@users_app.command("end-sessions")
+@friendly_errors
+def users_end_sessions(email: str = typer.Argument(..., help="Whose sessions.")) -> None:
+    """Sign a person out of every browser at once (a lost laptop); their API tokens stay.
+
+    Example: engagebot users end-sessions ana@example.com
+    """
+    from db.engine import session_scope
+    from engagement.users import end_sessions, get_user_by_email
+
+    engine = engine_for(load_settings())
+    with session_scope(engine) as session:
+        user = get_user_by_email(session=session, email=email)
+        if user is None or user.id is None:
+            raise LookupError(f"no user with email {email!r}")
+        ended = end_sessions(session=session, user_id=user.id, reason="cli")
+    console.print(f"{ended} web session(s) ended", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
     app.command("web")(web)

@@ -3,6 +3,8 @@ absolute timeouts; a fresh id at sign-in; a person sees (and ends) their own ses
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -219,3 +221,32 @@ def test_login_page_redirects_only_a_live_session(sqlite_engine: Engine, seeded:
     clock.advance(minutes=11)
     page = ana.get("/login", follow_redirects=False)
     assert page.status_code == 200 and csrf_of(page.text)
+
+
+def test_cli_password_and_end_sessions_sign_a_person_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from engagebot.cli import app as cli
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    engine = make_engine(url)
+    upgrade(engine)
+    seed(engine)
+    app = _app(engine, Clock())
+    runner = CliRunner()
+    ana = Browser(app).login("ana@example.com")
+    ended = runner.invoke(cli, ["users", "end-sessions", "ana@example.com"])
+    assert ended.exit_code == 0 and "1 web session(s) ended" in ended.output
+    assert ana.get("/api/me").status_code == 401
+    ana = Browser(app).login("ana@example.com")
+    changed = runner.invoke(cli, ["users", "password", "ana@example.com", "--password", "set by the operator"])
+    assert changed.exit_code == 0 and "1 web session(s) ended" in changed.output, changed.output
+    assert ana.get("/api/me").status_code == 401
+    assert Browser(app).try_login("ana@example.com", "set by the operator").status_code == 303
+    short = runner.invoke(cli, ["users", "password", "ana@example.com", "--password", "short"])
+    assert short.exit_code == 2 and "too short" in short.output and "Traceback" not in short.output
+    unknown = runner.invoke(cli, ["users", "end-sessions", "who@example.com"])
+    assert unknown.exit_code == 2 and "no user" in unknown.output
