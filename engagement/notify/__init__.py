@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from engagement.notify.deliver import deliver_pending as _deliver_pending
-from engagement.notify.enqueue import Preview, detect_spikes, enqueue_notifications, preview_notifications
+from engagement.notify.enqueue import detect_spikes, enqueue_notifications
 from engagement.notify.interactivity import InteractionResult, handle_interaction, verify_request
+from engagement.notify.preview import Preview, preview_notifications
 from engagement.settings import EngagementSettings
 
 

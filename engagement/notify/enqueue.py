@@ -11,8 +11,8 @@ What respects a channel's attention (``engagement.notify.attention``):
 - a negative spike says which source or keyword spiked and shows ``spike_examples`` posts;
 - a channel in its ``quiet_hours`` gets its messages when the quiet hours end;
 - ``backfill`` (or ``import-posts --backfill``) sends nothing.
-Digests list cases by money at risk, most first. ``preview_notifications`` runs the same plan
-and rolls it back.
+Digests list cases by money at risk, most first. ``notify.preview`` runs the same plan and rolls
+it back.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from engagement.slack_text import escape
 
 log = logging.getLogger(__name__)
 KINDS = ("new_case", "digest", "sla_breach", "spike")
-__all__ = ["KINDS", "Preview", "Spike", "detect_spikes", "enqueue_notifications", "preview_notifications"]
+__all__ = ["KINDS", "Spike", "detect_spikes", "enqueue_notifications"]
 
 
 @dataclass
@@ -351,7 +351,8 @@ def _spikes(session: Session, plan: Plan) -> None:
         _queue(session, plan, kind="spike", key=f"spike:{spike.kind}:{spike.name}:{period}", payload=payload)
 
 
-def _plan(session: Session, settings: EngagementSettings, now: datetime) -> Plan:
+def plan_messages(session: Session, settings: EngagementSettings, now: datetime) -> Plan:
+    """Decide this run's messages in the caller's transaction (it commits or rolls back)."""
     plan = Plan(
         settings=settings,
         now=now,
@@ -376,7 +377,7 @@ def enqueue_notifications(engine: Engine, settings: EngagementSettings, now: dat
     """
     now = now or utcnow()
     with session_scope(engine, write=True) as session:
-        plan = _plan(session, settings, now)
+        plan = plan_messages(session, settings, now)
     result = plan.counts()
     log.info(
         "notify: enqueued %s, %d backfilled case(s) left unannounced",
@@ -385,45 +386,3 @@ def enqueue_notifications(engine: Engine, settings: EngagementSettings, now: dat
         extra={"step": "notify", "counts": result},
     )
     return result
-
-
-@dataclass(frozen=True)
-class Preview:
-    """A message as ``notify --preview`` shows it."""
-
-    state: str  # "queued" (already in the outbox, due) or "new" (this run would add it)
-    kind: str
-    channel: str
-    send_at: datetime
-    text: str
-    payload: dict[str, Any]
-
-
-def preview_notifications(engine: Engine, settings: EngagementSettings, now: datetime | None = None) -> list[Preview]:
-    """What ``notify`` would send now: the queued messages already due, then the ones this run
-    would add. Plans in a transaction that is rolled back: nothing is sent, queued or marked."""
-    now = now or utcnow()
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            due = session.execute(
-                select(Outbox)
-                .where(col(Outbox.status) == "pending", col(Outbox.next_attempt_at) <= now)
-                .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
-            ).scalars()
-            shown = [_preview("queued", row) for row in due]
-            shown += [_preview("new", row) for row in _plan(session, settings, now).added]
-        finally:
-            session.rollback()
-    return shown
-
-
-def _preview(state: str, row: Outbox) -> Preview:
-    payload = dict(row.payload)
-    return Preview(
-        state=state,
-        kind=row.kind,
-        channel=str(payload.get("channel", "")),
-        send_at=row.next_attempt_at,
-        text=str(payload.get("text", "")),
-        payload=payload,
-    )
