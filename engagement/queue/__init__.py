@@ -19,17 +19,7 @@ Errors: ``CaseNotFound`` (a ``LookupError``, HTTP 404), ``AlreadyClaimed`` (409)
 ``NotAllowed`` (403, e.g. approval by a non-lead). All but ``CaseNotFound`` are ``ValueError``.
 """
 
-from engagement.queue.actions import (
-    approve_reply,
-    dismiss,
-    escalate,
-    reassign,
-    reject_reply,
-    reopen,
-    reply,
-    snooze,
-    take_over,
-)
+from engagement.queue.actions import dismiss, escalate, reassign, reopen, snooze, take_over
 from engagement.queue.claims import claim, claim_next, release
 from engagement.queue.policy import (
     Action,
@@ -50,6 +40,9 @@ from engagement.queue.reads import (
     get_case,
     list_cases,
 )
+from engagement.queue.replies import approve as approve_reply
+from engagement.queue.replies import reject as reject_reply
+from engagement.queue.replies import submit_reply as reply
 from engagement.queue.state import (
     ACTIVE_STATUSES,
     DEFAULT_LEASE_MINUTES,

@@ -1,5 +1,7 @@
-"""What a person does with a case: dismiss, escalate, reassign, snooze, reopen, take over, reply,
-approvals.
+"""What a person does with a case: dismiss, escalate, reassign, snooze, reopen, take over.
+
+Replies and their approval live in ``engagement.queue.replies`` (exported here as ``reply``,
+``approve_reply`` and ``reject_reply``).
 
 Each action is one short write transaction: lock the case, ask the policy
 (``engagement.queue.policy.authorize``), move the case through the state machine
@@ -13,9 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from db.engine import session_scope
-from db.models import Case, Reply
+from db.models import Case
 from engagement.queue.policy import Action, Actor, authorize
-from engagement.queue.replies import approve, reject, submit_reply
 from engagement.queue.state import (
     DEFAULT_LEASE_MINUTES,
     CaseStatus,
@@ -24,7 +25,6 @@ from engagement.queue.state import (
     lock_case,
 )
 from engagement.queue.transitions import transition
-from engagement.settings import ReplySettings
 
 
 def dismiss(engine: Engine, case_id: int, *, actor: Actor, reason: str, now: datetime | None = None) -> Case:
@@ -173,60 +173,3 @@ def take_over(
             lease_minutes=lease_minutes,
             previous_holder=previous,
         )
-
-
-def reply(
-    engine: Engine,
-    case_id: int,
-    *,
-    actor: Actor,
-    text: str,
-    settings: ReplySettings,
-    template: str | None = None,
-    now: datetime | None = None,
-    lease_minutes: float = DEFAULT_LEASE_MINUTES,
-) -> Reply:
-    """Reply to a case: recorded with an idempotency key, then posted (dry-run by default).
-
-    Needs the claim (a free case is claimed by the reply). ``template`` names a saved reply
-    (``engagement.queue.templates``); variables are filled from the case, unknown ones and texts
-    over the platform's limit are refused before anything is written. Cases of a tier listed in
-    ``approval_tiers`` wait for a lead (``pending_approval``) unless the actor is a lead.
-    Returns the ``Reply`` (status ``sent``, ``dry_run``, ``pending_approval`` or ``failed``).
-    """
-    return submit_reply(
-        engine,
-        case_id,
-        actor=actor,
-        text=text,
-        settings=settings,
-        template=template,
-        now=_now(now),
-        lease_minutes=lease_minutes,
-    )
-
-
-def approve_reply(
-    engine: Engine,
-    reply_id: int,
-    *,
-    actor: Actor,
-    settings: ReplySettings,
-    now: datetime | None = None,
-    lease_minutes: float = DEFAULT_LEASE_MINUTES,
-) -> Reply:
-    """A lead approves a reply waiting for approval; it is then posted (audited)."""
-    return approve(engine, reply_id, actor=actor, settings=settings, now=_now(now), lease_minutes=lease_minutes)
-
-
-def reject_reply(
-    engine: Engine,
-    reply_id: int,
-    *,
-    actor: Actor,
-    reason: str,
-    now: datetime | None = None,
-    lease_minutes: float = DEFAULT_LEASE_MINUTES,
-) -> Reply:
-    """A lead rejects a reply waiting for approval; the case goes back to its writer (audited)."""
-    return reject(engine, reply_id, actor=actor, reason=reason, now=_now(now), lease_minutes=lease_minutes)

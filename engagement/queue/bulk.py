@@ -21,6 +21,7 @@ from engagement.actors import find_user
 from engagement.queue import actions
 from engagement.queue.labels import LABELS, relabel
 from engagement.queue.policy import Actor
+from engagement.queue.replies import submit_reply
 from engagement.queue.state import CaseNotFound, QueueError
 from engagement.queue.tags import tag_case
 from engagement.settings import EngagementSettings
@@ -108,7 +109,15 @@ def _one(engine: Engine, case_id: int, request: BulkRequest, actor: Actor, setti
             return get_case(session, case_id).status
     if action is BulkAction.REOPEN:
         return actions.reopen(engine, case_id, actor=actor, now=now).status
-    reply = actions.reply(engine, case_id, actor=actor, text=request.text or "", settings=settings.replies, now=now)
+    reply = submit_reply(
+        engine,
+        case_id,
+        actor=actor,
+        text=request.text or "",
+        settings=settings.replies,
+        now=now,
+        lease_minutes=settings.routing.lease_minutes,
+    )
     return f"reply {reply.status}"
 
 

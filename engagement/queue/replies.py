@@ -92,10 +92,15 @@ def submit_reply(
     lease_minutes: float = DEFAULT_LEASE_MINUTES,
     poster_factory: PosterFactory = poster_for,
 ) -> Reply:
-    """Record a reply (idempotency key first), then post it unless it must wait for approval.
+    """Reply to a case (``engagement.queue.reply``): recorded with an idempotency key, then
+    posted (dry-run by default) unless it must wait for approval.
 
     The actor needs the case's claim; a free case is claimed by the reply itself. A case someone
-    else holds is refused, leads included, until a lead takes it over.
+    else holds is refused, leads included, until a lead takes it over. ``template`` names a saved
+    reply (``engagement.queue.templates``); variables are filled from the case, and unknown ones
+    and texts over the platform's limit are refused before anything is written. Cases of a tier
+    in ``approval_tiers`` wait for a lead (``pending_approval``) unless the actor is a lead.
+    Returns the ``Reply`` (status ``sent``, ``dry_run``, ``pending_approval`` or ``failed``).
     """
     now = now or utcnow()
     with session_scope(engine, write=True) as session:

@@ -118,7 +118,7 @@ def test_templates_and_approval_above_a_tier(engine: Engine) -> None:
     assert case.tier == "top" and case.id is not None
     settings = ReplySettings(approval_tiers=["top"], templates={"sorry": "Hi {first_name}, we're on it ({case_id})."})
     queue.claim(engine, case.id, actor=f.person("amy"), now=NOW)
-    with pytest.raises(queue.QueueError, match="unknown reply template 'nope'"):
+    with pytest.raises(queue.QueueError, match="unknown saved reply 'nope'"):
         queue.reply(engine, case.id, actor=f.person("amy"), text="", template="nope", settings=settings, now=NOW)
     waiting = queue.reply(engine, case.id, actor=f.person("amy"), text="", template="sorry", settings=settings, now=NOW)
     assert waiting.status == "pending_approval" and waiting.text == f"Hi Ada, we're on it ({case.id})."
