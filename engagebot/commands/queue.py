@@ -157,22 +157,19 @@ def list_command(
 
         typer.echo(dumps({"total": total, "cases": rows}, indent=2, ensure_ascii=False))
         return
-    table = Table(title=f"{len(cases)} of {total} case(s)", title_justify="left")
-    for column, justify in (("id", "right"), ("at risk", "right"), ("tier", "left"), ("team", "left"),
-                            ("status", "left"), ("SLA", "left"), ("holder", "left")):  # fmt: skip
-        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    table.add_column("post", overflow="ellipsis", no_wrap=True, max_width=60)
-    for case in cases:
-        table.add_row(
-            str(case.id),
-            money(case.money_at_risk),
-            case.tier or "",
-            case.team,
-            case.status,
-            sla_text(case, now),
-            case.claimed_by or case.assignee or "",
-            texts.get(case.id or 0, ""),
-        )
+    # Plain columns that keep their width; the post takes what is left of the terminal.
+    table = Table(title=f"{len(cases)} of {total} case(s)", title_justify="left", box=None, pad_edge=False)
+    cells = [[str(c.id), money(c.money_at_risk), c.tier or "", c.team, c.status, sla_text(c, now),
+              c.claimed_by or c.assignee or ""] for c in cases]  # fmt: skip
+    columns = (("id", "right"), ("at risk", "right"), ("tier", "left"), ("team", "left"), ("status", "left"),
+               ("SLA", "left"), ("holder", "left"))  # fmt: skip
+    widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, (name, _) in enumerate(columns)]
+    for (name, justify), width in zip(columns, widths, strict=True):
+        table.add_column(name, justify=justify, no_wrap=True, width=width)  # type: ignore[arg-type]
+    post_width = max(20, console.width - sum(widths) - 2 * len(widths))  # one space between columns
+    table.add_column("post", overflow="ellipsis", no_wrap=True, width=post_width)
+    for case, row in zip(cases, cells, strict=True):
+        table.add_row(*row, texts.get(case.id or 0, ""))
     console.print(table)
 
 

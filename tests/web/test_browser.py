@@ -231,3 +231,28 @@ def test_docs_render_offline_under_the_csp_and_logout_ends_the_session(
     expect(page).to_have_url(re.compile(r"/login$"))
     assert copy.request.get("/api/me").status == 401
     copy.close()
+
+
+def test_lead_view_fits_a_laptop_screen(server: tuple[str, Seed], chromium: Browser) -> None:
+    base, _ = server
+    context = chromium.new_context(base_url=base, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto("/login")
+    page.fill("input[name=email]", "lea@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto("/lead")
+    expect(page.locator("#team-load")).to_be_visible()
+    # Every table fits its card: the At risk column is never cut off.
+    overflowing = page.evaluate(
+        "Array.from(document.querySelectorAll('.lead-grid > .card')).filter("
+        "c => c.scrollWidth > c.clientWidth + 1).map(c => c.querySelector('table').id)"
+    )
+    assert overflowing == []
+    at_risk = page.locator("#team-load th", has_text="At risk").bounding_box()
+    card = page.locator(".lead-grid > .card").first.bounding_box()
+    assert at_risk is not None and card is not None
+    assert at_risk["x"] + at_risk["width"] <= card["x"] + card["width"], "At risk shows whole"
+    columns = page.evaluate("getComputedStyle(document.querySelector('.lead-grid')).gridTemplateColumns")
+    assert len(columns.split()) == 2, columns
+    context.close()
