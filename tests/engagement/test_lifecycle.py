@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from sqlmodel import col
 from db.engine import session_scope
 from db.models import AuditEvent, Case, CasePost, LabelCorrection, Outbox
 from engagement import queue
+from engagement.notify.deliver import deliver_pending
 from engagement.queue.bulk import BulkAction, BulkRequest, bulk
 from engagement.queue.labels import relabel
 from engagement.queue.notes import add_note, case_notes, mentions_in
@@ -142,7 +145,7 @@ def test_bulk_snooze_assign_and_label(engine: Engine) -> None:
     assert [(o.ok, o.status) for o in labelled] == [(True, "closed")]
 
 
-def test_notes_with_mentions_queue_slack_messages(engine: Engine) -> None:
+def test_notes_with_mentions_queue_slack_messages(engine: Engine, tmp_path: Path) -> None:
     case, _ = _two_post_case(engine)
     f.user(engine, name="lena", role="lead")
     assert case.id is not None
@@ -160,6 +163,11 @@ def test_notes_with_mentions_queue_slack_messages(engine: Engine) -> None:
     assert text.startswith("lena: amy mentioned you on <https://eb.example/cases/") and "&lt;b&gt;" in text
     with pytest.raises(queue.QueueError, match="needs some text"):
         add_note(engine, case.id, actor=person("amy"), text="  ", slack=slack)
+    # notify delivers it like any other message (here to the sink file the demo uses)
+    sink = tmp_path / "slack.jsonl"
+    sent = deliver_pending(engine, slack.model_copy(update={"sink": str(sink)}), NOW)
+    delivered = [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines()]
+    assert sent["sent"] == 1 and [m["channel"] for m in delivered] == ["#care"] and "refund?" in delivered[0]["text"]
 
 
 def test_tags_add_remove_and_filter(engine: Engine) -> None:
