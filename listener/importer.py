@@ -174,6 +174,11 @@ def _api_pages(path: Path, platform: str) -> Iterator[tuple[str, ParsedPage]]:
                 if platform == "reddit" and isinstance(body, list):
                     body = [unwrap(b)[0] for b in body]
                 page = parse_body(platform, body)
+                # the parser names a record by its id, where it has one: add the file and line
+                page.rejected = [
+                    Rejected(ref=f"{item_ref} {r.ref}"[:255] if r.ref else item_ref, error=r.error, raw=r.raw)
+                    for r in page.rejected
+                ]
                 page.posts, unstorable = screen(page.posts, where=item_ref)
                 page.rejected.extend(unstorable)
             yield item_ref, page
