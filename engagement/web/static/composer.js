@@ -90,18 +90,43 @@
 
   if (!form || !box) { return; }
 
-  // --- drafts: saved on the server as they are typed ---
-  var saveDraft = debounce(function () {
+  // --- drafts: saved on the server as they are typed; one save in flight at a time, so an
+  // older text can never land after a newer one ---
+  var saving = false;
+  var saveAgain = false;
+  function saveNow() {
+    if (saving) { saveAgain = true; return; }
+    saving = true;
     var text = box.value;
     call("PUT", "/cases/" + caseId + "/draft", { text: text }).then(function (saved) {
       savedText = text;
-      draftStatus.textContent = saved.saved ? "Draft saved" : "";
-    }).catch(function () { draftStatus.textContent = "Draft not saved (offline?)"; });
-  }, 500);
+      if (!dirty()) { draftStatus.textContent = saved.saved ? "Draft saved" : ""; }
+    }).catch(function () {
+      draftStatus.textContent = "Draft not saved (offline?)";
+    }).then(function () {
+      saving = false;
+      if (saveAgain) { saveAgain = false; saveNow(); }
+    });
+  }
+  var saveDraft = debounce(saveNow, 500);
 
-  // --- preview and counter: filled and counted by the server, the way the platform counts ---
+  // --- preview and counter: filled and counted by the server, the way the platform counts;
+  // only the answer to the newest request is shown ---
+  var previewSeq = 0;
+  var limit = counter.getAttribute("data-limit");
+  function showEmpty() {
+    previewText.textContent = "";
+    counter.textContent = limit ? "0 / " + Number(limit).toLocaleString("en") : "0";
+    counter.classList.remove("over");
+    errorLine.textContent = "";
+    previewOk = false;
+    updateSend();
+  }
   var preview = debounce(function () {
+    var asked = ++previewSeq;
+    if (!box.value.trim()) { showEmpty(); return; }
     call("POST", "/cases/" + caseId + "/preview", { text: box.value }).then(function (p) {
+      if (asked !== previewSeq) { return; }
       previewText.textContent = p.text;
       counter.textContent = p.limit ? p.length.toLocaleString("en") + " / " + p.limit.toLocaleString("en") : String(p.length);
       counter.classList.toggle("over", !p.ok && p.limit !== null && p.length > p.limit);
