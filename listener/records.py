@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from listener.textfiles import undecodable
+from listener.textfiles import storable, undecodable
 
 
 class RecordError(ValueError):
@@ -130,6 +130,11 @@ def screen(posts: Sequence[ParsedPost], where: str | None = None) -> tuple[list[
     rejected: list[Rejected] = []
     for post in posts:
         author = post.author
+        quick = (post.text, post.title, post.external_id, post.url, post.lang, post.conversation_id,
+                 post.in_reply_to_id, post.app_version, post.raw)  # fmt: skip
+        if storable(quick) and (author is None or storable((author.external_id, author.handle, author.display_name))):
+            kept.append(post)
+            continue
         fields: dict[str, Any] = {
             "text": post.text,
             "title": post.title,

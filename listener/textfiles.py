@@ -90,9 +90,12 @@ def undecodable(value: Any, where: str = "") -> str | None:
             what = f"byte 0x{code - 0xDC00:02X} that is not UTF-8" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
             return f"undecodable text{f' in {where}' if where else ''}: {what} at character {exc.start}"
         return None
+    if isinstance(value, Mapping | list | tuple) and storable(value):
+        return None  # the common case, checked at C speed; only a record that fails is searched
     if isinstance(value, Mapping):
         for key, item in value.items():
-            name = f"{where}.{key}" if where else str(key)
+            label = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+            name = f"{where}.{label}" if where else label
             found = undecodable(key, name) or undecodable(item, name)
             if found:
                 return found
@@ -103,6 +106,26 @@ def undecodable(value: Any, where: str = "") -> str | None:
             if found:
                 return found
     return None
+
+
+def storable(value: Any) -> bool:
+    """True when every string in ``value`` (keys included) can be encoded: ASCII strings, the
+    usual case, are passed without encoding them."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return True
 
 
 def _bomless_utf16(head: bytes) -> str | None:
