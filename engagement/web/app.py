@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -73,6 +74,17 @@ def _error_page(request: Request, status: int, message: str) -> Response:
     return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
 
 
+def _published_422(response: Response) -> Response:
+    """A JSON 422 with ``detail`` as the published list (its other fields kept), else as it is."""
+    if response.status_code != 422 or not response.headers.get("content-type", "").startswith("application/json"):
+        return response
+    body = json.loads(bytes(response.body))
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):
+        body["detail"] = validation_detail([(("body",), body["detail"], "value_error")])
+        return SafeJSONResponse(body, status_code=422)
+    return response
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def not_authenticated(request: Request, _exc: Exception) -> Response:
         if _wants_json(request):
@@ -99,7 +111,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def queue_error(request: Request, exc: Exception) -> Response:
         refused = await inbox.refused_reply(request, exc)
         if refused is not None:
-            return refused
+            return _published_422(refused)
         status = int(getattr(exc, "status_code", 409))
         return _error_page(request, status, str(exc))
 
