@@ -133,7 +133,7 @@ def note_command(
     from engagement.queue.notes import add_note
 
     settings, engine = _engine()
-    added = add_note(engine, case_id, actor=_actor(engine, agent), text=text, slack=settings.engagement.slack)
+    added = add_note(engine, case_id, actor=_actor(engine, agent), text=text, settings=settings.engagement)
     if as_json:
         typer.echo(json.dumps(vars(added), indent=2))
         return

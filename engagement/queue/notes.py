@@ -23,7 +23,8 @@ from db.types import utcnow
 from engagement.actors import find_user
 from engagement.queue.policy import Action, Actor, authorize
 from engagement.queue.state import QueueError, audit, lock_case
-from engagement.settings import SlackSettings
+from engagement.links import Links
+from engagement.settings import EngagementSettings
 from engagement.slack_text import escape, link
 
 MAX_NOTE = 5000
@@ -46,9 +47,9 @@ def mentions_in(text: str) -> list[str]:
     return list(dict.fromkeys(MENTION.findall(text)))
 
 
-def _mention_message(note: CaseNote, user: User, actor: Actor, slack: SlackSettings) -> Outbox:
-    base = (slack.web_base_url or "").rstrip("/")
-    where = link(f"{base}/cases/{note.case_id}", f"case {note.case_id}") if base else f"case {note.case_id}"
+def _mention_message(note: CaseNote, user: User, actor: Actor, settings: EngagementSettings) -> Outbox:
+    slack = settings.slack
+    where = link(Links.from_settings(settings).case(note.case_id), f"case {note.case_id}")
     if user.slack_user_id:
         channel, greeting = user.slack_user_id, ""
     else:
@@ -75,7 +76,7 @@ def add_note(
     *,
     actor: Actor,
     text: str,
-    slack: SlackSettings,
+    settings: EngagementSettings,
     now: datetime | None = None,
 ) -> NoteAdded:
     """Add an internal note to a case (audited) and queue a Slack message per @mentioned user."""
@@ -102,7 +103,7 @@ def add_note(
         for user in people.values():
             try:
                 with session.begin_nested():
-                    session.add(_mention_message(note, user, actor, slack))
+                    session.add(_mention_message(note, user, actor, settings))
             except IntegrityError:  # the same note re-sent: its messages are queued already
                 continue
         audit(session, case_id=case_id, actor=actor.name, action="noted", now=now, note_id=note.id,

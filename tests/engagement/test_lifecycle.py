@@ -150,9 +150,10 @@ def test_notes_with_mentions_queue_slack_messages(engine: Engine, tmp_path: Path
     f.user(engine, name="lena", role="lead")
     assert case.id is not None
     assert mentions_in("ask @lena and @amy@example.com, not bob@x.com or @lena twice") == ["lena", "amy@example.com"]
-    slack = SlackSettings(team_channels={"default": "#care"}, web_base_url="https://eb.example")
-    added = add_note(engine, case.id, actor=person("amy"), text="@lena refund? cc @nobody <b>x</b>", slack=slack,
-                     now=NOW)  # fmt: skip
+    slack = SlackSettings(team_channels={"default": "#care"})
+    settings = EngagementSettings(slack=slack, public_url="https://eb.example")
+    added = add_note(engine, case.id, actor=person("amy"), text="@lena refund? cc @nobody <b>x</b>",
+                     settings=settings, now=NOW)  # fmt: skip
     assert added.mentioned == ["lena"] and added.unknown == ["nobody"]
     with session_scope(engine) as session:
         notes = case_notes(session, case.id)
@@ -162,7 +163,7 @@ def test_notes_with_mentions_queue_slack_messages(engine: Engine, tmp_path: Path
     text = messages[0].payload["text"]
     assert text.startswith("lena: amy mentioned you on <https://eb.example/cases/") and "&lt;b&gt;" in text
     with pytest.raises(queue.QueueError, match="needs some text"):
-        add_note(engine, case.id, actor=person("amy"), text="  ", slack=slack)
+        add_note(engine, case.id, actor=person("amy"), text="  ", settings=settings)
     # notify delivers it like any other message (here to the sink file the demo uses)
     sink = tmp_path / "slack.jsonl"
     sent = deliver_pending(engine, slack.model_copy(update={"sink": str(sink)}), NOW)

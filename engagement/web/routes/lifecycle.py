@@ -126,7 +126,7 @@ def reopen_form(
 def note_form(
     request: Request, state: State, user: CsrfUser, case_id: DbId, text: Annotated[str, Form(max_length=MAX_NOTE)] = ""
 ) -> Response:
-    added = add_note(state.engine, case_id, actor=actor_for(user), text=text, slack=state.settings.slack)
+    added = add_note(state.engine, case_id, actor=actor_for(user), text=text, settings=state.settings)
     told = f" {', '.join(added.mentioned)} will hear of it in Slack." if added.mentioned else ""
     unknown = f" No user named {', '.join('@' + n for n in added.unknown)}." if added.unknown else ""
     flash(request, f"Note added.{told}{unknown}", "error" if added.unknown else "info")
@@ -235,7 +235,7 @@ def notes_api(session: DbSession, user: CurrentUser, case_id: DbId) -> list[dict
 @api.post("/cases/{case_id}/notes")
 def add_note_api(state: State, user: CsrfUser, case_id: DbId, body: NoteIn) -> dict[str, Any]:
     """Add an internal note; each @mentioned user is told in Slack (``unknown``: no such user)."""
-    added = add_note(state.engine, case_id, actor=actor_for(user), text=body.text, slack=state.settings.slack)
+    added = add_note(state.engine, case_id, actor=actor_for(user), text=body.text, settings=state.settings)
     return {"id": added.note_id, "case_id": case_id, "mentioned": added.mentioned, "unknown": added.unknown}
 
 
