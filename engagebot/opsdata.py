@@ -17,6 +17,7 @@ from db.engine import session_scope
 from db.jobs import mark_dead_runs
 from db.models import Case, JobRun, Outbox, Post, QuarantinedRecord, SchedulerLease, Score
 from db.types import utcnow
+from engagebot.redaction import redact
 from engagement.queue.state import ACTIVE_STATUSES
 
 
@@ -130,7 +131,7 @@ def _last_run(row: JobRun) -> LastRun:
         finished_at=row.finished_at,
         seconds=round(seconds, 3) if seconds is not None else None,
         counts=dict(row.counts or {}),
-        error=row.error,
+        error=None if row.error is None else redact(row.error),  # a step's error may quote a secret
         heartbeat_at=row.heartbeat_at,
         process=row.process,
     )

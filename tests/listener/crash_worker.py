@@ -66,7 +66,14 @@ def main() -> None:
             [result] = collect(engine, settings)
         print(json.dumps(result.as_dict()))
     else:
-        result = import_files(engine, platform="x", paths=[Path(sys.argv[3])], chunk_size=100)
+        pause = float(os.environ.get("CRASH_IMPORT_PAUSE_SECONDS", "0"))  # per stored chunk
+        result = import_files(
+            engine,
+            platform="x",
+            paths=[Path(sys.argv[3])],
+            chunk_size=100,
+            on_progress=lambda _path, _done: time.sleep(pause),
+        )
         print(json.dumps(result.as_dict()))
 
 

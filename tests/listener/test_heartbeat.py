@@ -39,7 +39,7 @@ def _killed_import(engine: Engine, tmp_path: Path) -> tuple[JobRun, int]:
     heartbeat has beaten at least twice); its row and pid."""
     big = tmp_path / "pages.jsonl"
     big.write_text("\n".join(json.dumps(page(n)) for n in range(PAGES)) + "\n", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "CRASH_HEARTBEAT_SECONDS": "0.2"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CRASH_HEARTBEAT_SECONDS": "0.2", "CRASH_IMPORT_PAUSE_SECONDS": "0.3"}
     url = engine.url.render_as_string(hide_password=False)
     process = subprocess.Popen(
         [sys.executable, str(WORKER), "import", url, str(big)],

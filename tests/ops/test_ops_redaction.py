@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import typer
@@ -139,3 +140,14 @@ def test_canary_secrets_never_reach_a_log_line(
 )
 def test_patterns(line: str, expected: str) -> None:
     assert redaction.redact(line) == expected
+
+
+def test_status_shows_a_failed_run_without_the_secret_its_error_quoted(sqlite_engine: Any) -> None:
+    from db.jobs import job_run
+    from engagebot.opsdata import status_report
+
+    with pytest.raises(RuntimeError), job_run(sqlite_engine, "notify"):
+        raise RuntimeError(f"Slack said invalid_auth for {BOT_TOKEN} at https://hooks.slack.com/services/T/B/x1y2z3")
+    [job] = status_report(sqlite_engine)["jobs"]
+    assert job["status"] == "failed" and BOT_TOKEN not in job["error"] and "x1y2z3" not in job["error"]
+    assert job["error"].startswith("RuntimeError: Slack said invalid_auth for [REDACTED]")
