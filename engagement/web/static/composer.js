@@ -17,7 +17,7 @@
   var previewOk = true;
   var savedText = box ? box.value : "";
   var submitting = false;
-  var activity = "viewing";
+  var activity = box && box.value.trim() ? "replying" : "viewing";  // a restored draft is replying
 
   function call(method, url, data, keepalive) {
     return fetch(url, {
@@ -144,7 +144,6 @@
     preview();
   }
   box.addEventListener("input", typed);
-  if (box.value) { activity = "replying"; }
   preview();
 
   document.addEventListener("change", function (event) {
