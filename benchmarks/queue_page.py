@@ -57,7 +57,7 @@ def _batches(rows: list[dict[str, Any]], size: int = 5000) -> list[list[dict[str
     return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
-def build(engine: Engine, n_cases: int) -> None:
+def build(engine: Engine, n_cases: int, extra_posts: int = 0) -> None:
     """Insert the data set with bulk INSERTs (one transaction per table)."""
     rng = random.Random(7)
     now = datetime.now(UTC)
@@ -108,6 +108,16 @@ def build(engine: Engine, n_cases: int) -> None:
         scores.append(
             dict(post_id=i + 1, model_id="bench", label="negative", p_negative=0.8,
                  p_neutral=0.15, p_positive=0.05, scored_at=created)
+        )  # fmt: skip
+    # Posts that never became cases (most collected posts are not complaints): the post index
+    # grows with them, the cases do not.
+    for j in range(extra_posts):
+        i = n_cases + j
+        text_ = " ".join(rng.choice(WORDS) for _ in range(12)) + f" code{rng.randint(0, (n_cases + extra_posts) // 5)}"
+        posts.append(
+            dict(id=i + 1, platform="x", external_id=f"p{i}", source="x-search", text=text_, lang="en",
+                 conversation_id=f"conv{i}", is_brand=False, author_id=j % n_authors + 1, created_at=now,
+                 collected_at=now)
         )  # fmt: skip
     tables: list[tuple[Any, list[dict[str, Any]]]] = [
         (Customer, customers), (Author, authors), (Post, posts), (Case, cases),
@@ -180,6 +190,9 @@ def report(name: str, samples: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument(
+        "--extra-posts", type=int, default=0, help="posts that are in no case (the post index grows, cases do not)"
+    )
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument(
         "--url", default=PG_URL, help="PostgreSQL URL; a fresh schema is made and dropped"
@@ -208,9 +221,10 @@ def main() -> None:
         upgrade(engine)
         if not args.schema:
             start = time.perf_counter()
-            build(engine, args.cases)
+            build(engine, args.cases, args.extra_posts)
             print(
-                f"built {args.cases:,} open cases in {time.perf_counter() - start:.1f} s "
+                f"built {args.cases:,} open cases and {args.cases + args.extra_posts:,} posts in "
+                f"{time.perf_counter() - start:.1f} s "
                 f"(schema {schema})"
             )
 

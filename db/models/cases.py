@@ -79,6 +79,12 @@ class Case(SQLModel, table=True):
         index=True,
         description="id of the first case with near-identical text from another author (see CaseSketch)",
     )
+    search_text: str = Field(
+        default="",
+        sa_column_kwargs={"server_default": ""},
+        description="title and text of the case's posts, kept by a database trigger on case_posts; the "
+        "queue's full-text index is on it (db.search)",
+    )
 
 
 class CasePost(SQLModel, table=True):

@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlmodel import Session, col
 
 from db.models import AuditEvent, Case, CaseNote, CasePost, CaseTag, Post, Reply
-from db.search import SearchMethod, post_matches
+from db.search import SearchMethod, case_matches
 from db.types import utcnow
 from engagement.queue.state import ACTIVE_STATUSES, CaseNotFound, CaseStatus
 
@@ -70,12 +70,7 @@ class CaseFilter:
         elif self.snoozed == "only":
             query = query.where(col(Case.snoozed_until) > now)
         if self.search:
-            matching = (
-                select(col(CasePost.case_id))
-                .join(Post, col(Post.id) == col(CasePost.post_id))
-                .where(post_matches(self.search, dialect=dialect, method=self.search_method))
-            )
-            query = query.where(col(Case.id).in_(matching))
+            query = query.where(case_matches(self.search, dialect=dialect, method=self.search_method))
         return query
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 10:08:27.484228
+Create Date: 2026-12-06 10:45:39.163974
 """
 
 from collections.abc import Sequence
@@ -250,6 +250,7 @@ def upgrade() -> None:
     sa.Column('updated_at', db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('closed_at', db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('similar_group', sa.Integer(), nullable=True),
+    sa.Column('search_text', sqlmodel.sql.sqltypes.AutoString(), server_default='', nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['authors.id'], ),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
     sa.ForeignKeyConstraint(['post_id'], ['posts.id'], ),
