@@ -9,6 +9,10 @@ from sqlalchemy import JSON, Column, DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+#: The largest primary key a row can have: the tables' keys are ``INTEGER``, 32-bit on
+#: PostgreSQL. Every surface refuses ids outside 1..MAX_ID before they reach a query.
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC (every timestamp we store is)."""

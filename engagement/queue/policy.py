@@ -25,6 +25,7 @@ from enum import StrEnum
 from sqlmodel import Session
 
 from db.models import Case, CasePost, Identity
+from db.types import MAX_ID
 from engagement.queue.state import (
     TERMINAL_STATUSES,
     AlreadyClaimed,
@@ -197,7 +198,7 @@ def authorize_label(session: Session, actor: Actor, case: Case, post_id: int, no
 def authorize_link_decision(session: Session, actor: Actor, case: Case, identity_id: int, now: datetime) -> Identity:
     """Deciding an identity link shown on a case: only links of that case's author; links from
     the CRM or already confirmed need a lead (they carry the customer's value)."""
-    identity = session.get(Identity, identity_id) if 1 <= identity_id <= 2**63 - 1 else None
+    identity = session.get(Identity, identity_id) if 1 <= identity_id <= MAX_ID else None
     if identity is None or identity.author_id is None or identity.author_id != case.author_id:
         raise LookupError(f"link {identity_id} not found on case {case.id}")
     action = (

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from db.models import AuditEvent, Case
-from db.types import utcnow
+from db.types import MAX_ID, utcnow
 
 DEFAULT_LEASE_MINUTES = 15.0
 
@@ -108,12 +108,10 @@ def audit(session: Session, *, case_id: int | None, actor: str, action: str, now
     session.add(AuditEvent(case_id=case_id, actor=actor, action=action, detail=detail, created_at=now))
 
 
-MAX_ID = 2**63 - 1
-
-
 def lock_case(session: Session, case_id: int) -> Case:
     """Load a case with a row lock (PostgreSQL ``FOR UPDATE``; SQLite holds the write lock
-    already). Ids outside the 64-bit key range are simply not found (never a driver error)."""
+    already). Ids outside the key range (``db.types.MAX_ID``) are simply not found, never a
+    driver error."""
     if not 1 <= case_id <= MAX_ID:
         raise CaseNotFound(case_id)
     case: Case | None = session.execute(

@@ -12,7 +12,8 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-MAX_ID = 2**31 - 1  # the largest INTEGER primary key PostgreSQL can hold
+from db.types import MAX_ID
+
 MAX_OFFSET = 2**63 - 1  # past this, even counting rows overflows
 
 # A row id in a path: /cases/{case_id}, /replies/{reply_id}, ...

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from db.engine import session_scope
 from db.models import User
-from db.types import utcnow
+from db.types import MAX_ID, utcnow
 from engagement import queue
 from engagement.actors import actor_for
 from engagement.customers import identities
@@ -23,7 +23,7 @@ from engagement.queue.labels import relabel
 from engagement.web import drafts
 from engagement.web.corrections import retriage
 from engagement.web.deps import CsrfLead, CsrfUser, State
-from engagement.web.ids import MAX_ID, DbId
+from engagement.web.ids import DbId
 from engagement.web.routes.auth import flash
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,9 @@ def _to_queue() -> Response:
 
 @router.post("/queue/next")
 def take_next(request: Request, state: State, user: CsrfUser) -> Response:
-    case = queue.claim_next(state.engine, actor=actor_for(user), team=user.team, lease_minutes=state.settings.routing.lease_minutes)
+    case = queue.claim_next(
+        state.engine, actor=actor_for(user), team=user.team, lease_minutes=state.settings.routing.lease_minutes
+    )
     if case is None:
         flash(request, f"No open cases in team {user.team} right now.")
         return _to_queue()
@@ -144,7 +146,11 @@ def reassign(
 @router.post("/replies/{reply_id}/approve")
 def approve(request: Request, state: State, user: CsrfLead, reply_id: DbId) -> Response:
     approved = queue.approve_reply(
-        state.engine, reply_id, actor=actor_for(user), settings=state.settings.replies, lease_minutes=state.settings.routing.lease_minutes
+        state.engine,
+        reply_id,
+        actor=actor_for(user),
+        settings=state.settings.replies,
+        lease_minutes=state.settings.routing.lease_minutes,
     )
     flash(request, f"Reply {reply_id} approved: {approved.status}.")
     return _to_case(approved.case_id)
@@ -153,7 +159,11 @@ def approve(request: Request, state: State, user: CsrfLead, reply_id: DbId) -> R
 @router.post("/replies/{reply_id}/reject")
 def reject(request: Request, state: State, user: CsrfLead, reply_id: DbId, reason: ReasonText = "") -> Response:
     rejected = queue.reject_reply(
-        state.engine, reply_id, actor=actor_for(user), reason=reason.strip() or "rejected", lease_minutes=state.settings.routing.lease_minutes
+        state.engine,
+        reply_id,
+        actor=actor_for(user),
+        reason=reason.strip() or "rejected",
+        lease_minutes=state.settings.routing.lease_minutes,
     )
     flash(request, f"Reply {reply_id} sent back to its agent.")
     return _to_case(rejected.case_id)

@@ -14,12 +14,13 @@ from sqlmodel import col, select
 
 from db.engine import session_scope
 from db.models import User
+from db.types import MAX_ID
 from engagement import queue
 from engagement.actors import actor_for
 from engagement.queue.labels import LABELS, relabel
 from engagement.web import queue_view
 from engagement.web.deps import CsrfLead, CsrfUser, CurrentUser, DbSession, State
-from engagement.web.ids import MAX_ID, DbId, DbOffset
+from engagement.web.ids import DbId, DbOffset
 from engagement.web.routes.pages import filters_from_query
 
 router = APIRouter(prefix="/api", tags=["queue"])
@@ -110,7 +111,15 @@ def list_cases(
     (its matches are counted up to 1,000: ``total_is_lower_bound`` says when there are more).
     """
     filters = filters_from_query(
-        user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q, assigned=assigned, tag=tag,
+        user,
+        team=team,
+        platform=platform,
+        tier=tier,
+        status=status,
+        lang=lang,
+        q=q,
+        assigned=assigned,
+        tag=tag,
         snoozed=snoozed,
     )
     page = queue_view.queue_page(session=session, filters=filters, limit=limit, offset=offset)
@@ -132,19 +141,25 @@ def get_case(session: DbSession, user: CurrentUser, case_id: DbId) -> dict[str, 
 @router.post("/cases/next")
 def next_case(state: State, user: CsrfUser) -> dict[str, Any]:
     """Claim the highest-priority free case of my team; ``case`` is null when the queue is empty."""
-    case = queue.claim_next(state.engine, actor=actor_for(user), team=user.team, lease_minutes=state.settings.routing.lease_minutes)
+    case = queue.claim_next(
+        state.engine, actor=actor_for(user), team=user.team, lease_minutes=state.settings.routing.lease_minutes
+    )
     return {"case": queue.case_to_dict(case) if case is not None else None}
 
 
 @router.post("/cases/{case_id}/claim")
 def claim(state: State, user: CsrfUser, case_id: DbId) -> dict[str, Any]:
-    return queue.case_to_dict(queue.claim(state.engine, case_id, actor=actor_for(user), lease_minutes=state.settings.routing.lease_minutes))
+    return queue.case_to_dict(
+        queue.claim(state.engine, case_id, actor=actor_for(user), lease_minutes=state.settings.routing.lease_minutes)
+    )
 
 
 @router.post("/cases/{case_id}/take-over")
 def take_over(state: State, user: CsrfLead, case_id: DbId) -> dict[str, Any]:
     """A lead takes over a case another person holds (audited; the holder is told)."""
-    case = queue.take_over(state.engine, case_id, actor=actor_for(user), lease_minutes=state.settings.routing.lease_minutes)
+    case = queue.take_over(
+        state.engine, case_id, actor=actor_for(user), lease_minutes=state.settings.routing.lease_minutes
+    )
     return queue.case_to_dict(case)
 
 
@@ -227,7 +242,11 @@ def _reply_dict(reply: Any) -> dict[str, Any]:
 def approve_reply(state: State, user: CsrfLead, reply_id: DbId) -> dict[str, Any]:
     """Approve a reply waiting for a lead; it is posted at once (lead or admin only)."""
     approved = queue.approve_reply(
-        state.engine, reply_id, actor=actor_for(user), settings=state.settings.replies, lease_minutes=state.settings.routing.lease_minutes
+        state.engine,
+        reply_id,
+        actor=actor_for(user),
+        settings=state.settings.replies,
+        lease_minutes=state.settings.routing.lease_minutes,
     )
     return _reply_dict(approved)
 
@@ -236,6 +255,10 @@ def approve_reply(state: State, user: CsrfLead, reply_id: DbId) -> dict[str, Any
 def reject_reply(state: State, user: CsrfLead, reply_id: DbId, body: ReasonIn) -> dict[str, Any]:
     """Send a waiting reply back to its agent (lead or admin only)."""
     rejected = queue.reject_reply(
-        state.engine, reply_id, actor=actor_for(user), reason=body.reason.strip() or "rejected", lease_minutes=state.settings.routing.lease_minutes
+        state.engine,
+        reply_id,
+        actor=actor_for(user),
+        reason=body.reason.strip() or "rejected",
+        lease_minutes=state.settings.routing.lease_minutes,
     )
     return _reply_dict(rejected)

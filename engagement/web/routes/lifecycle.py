@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
-from db.types import utcnow
+from db.types import MAX_ID, utcnow
 from engagement import queue
 from engagement.actors import actor_for
 from engagement.queue.bulk import MAX_BULK, BulkAction, BulkOutcome, BulkRequest, bulk
@@ -23,7 +23,7 @@ from engagement.queue.notes import MAX_NOTE, add_note, case_notes
 from engagement.queue.reads import opening_texts, similar_cases
 from engagement.queue.tags import tag_case, tags_of
 from engagement.web.deps import CsrfUser, CurrentUser, DbSession, State, csrf_token
-from engagement.web.ids import MAX_ID, DbId
+from engagement.web.ids import DbId
 from engagement.web.routes.auth import flash
 
 router = APIRouter(include_in_schema=False)
