@@ -4,6 +4,7 @@ report and the CLI, so "$8,169" and "8.169 €" come from settings, never from a
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,8 +29,9 @@ def _whole_units(locale: str) -> NumberPattern:
 
 def format_money(amount: float | None, *, currency: str = "USD", locale: str = "en_US") -> str:
     """``8169.4, USD, en_US`` -> ``$8,169``; ``EUR, de_DE`` -> ``8.169 €`` (no-break space, as CLDR
-    writes it); ``None`` -> ``–``. Rounded to whole units."""
-    if amount is None:
+    writes it); ``None`` and non-finite amounts (a row from before imports refused them) -> ``–``.
+    Rounded to whole units."""
+    if amount is None or not math.isfinite(amount):
         return MISSING
     return format_currency(round(amount), currency, format=_whole_units(locale), locale=locale, currency_digits=False)
 

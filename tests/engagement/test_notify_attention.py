@@ -52,6 +52,7 @@ def test_money_reads_in_two_locales() -> None:
     assert format_money(8169.4, currency="EUR", locale="de_DE") == "8.169\u00a0€"
     assert format_money(1234567, currency="GBP", locale="en_GB") == "£1,234,567"
     assert format_money(None) == "–"
+    assert format_money(float("inf")) == format_money(float("nan")) == "–"  # an old row, never a crash
     assert Money("EUR", "de_DE")(42.6, "USD") == "43\u00a0$"  # a customer's own CRM currency
     with pytest.raises(ValueError, match="unknown currency"):
         MoneySettings(currency="EURO")
