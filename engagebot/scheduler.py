@@ -69,9 +69,22 @@ def counts_of(result: Any) -> dict[str, Any]:
     return {"result": result}
 
 
+#: Counts of rows a step looked at and left exactly as they were: the next call finds the same
+#: rows again, so they are no reason to call it again at once. (Notify's ``unconfigured``:
+#: messages kept pending because no Slack transport is set; counted as work, every worker ran
+#: notify back to back, a job run row each time, for as long as Slack stayed off.)
+UNCHANGED_COUNTS = frozenset({"unconfigured"})
+
+
 def did_work(counts: Mapping[str, Any]) -> bool:
-    """True when any count is a positive number (nested dicts included): the step found work."""
-    for value in counts.values():
+    """True when any count is a positive number (nested dicts included): the step found work.
+
+    Counts named in ``UNCHANGED_COUNTS`` are not work: they would never drop to zero by calling
+    the step again.
+    """
+    for key, value in counts.items():
+        if key in UNCHANGED_COUNTS:
+            continue
         if isinstance(value, Mapping) and did_work(value):
             return True
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:

@@ -156,3 +156,26 @@ def test_counts_and_work_detection() -> None:
     assert counts_of({"scored": 3}) == {"scored": 3}
     assert did_work({"x": {"added": 2, "error": None}})
     assert not did_work({"x": {"added": 0}, "model_id": "m", "flag": True})
+
+
+def test_notify_without_slack_is_not_called_back_to_back(sqlite_engine: Engine) -> None:
+    """Pending messages and no Slack transport: notify leaves them pending (``unconfigured``),
+    which is no work done, so a worker waits before calling it again instead of looping (it ran
+    ~60 times a second, a job run row each time, on a fresh `engagebot run` without Slack)."""
+    import threading
+
+    from db.models import Outbox
+    from engagebot.workqueue import SharedWork
+
+    with session_scope(sqlite_engine, write=True) as session:
+        session.add(Outbox(channel="#care", kind="new_case", dedupe_key="new_case:1", payload={"text": "hi"}))
+    settings = get_settings()
+    assert not settings.engagement.slack.sink and not settings.engagement.slack.bot_token
+    shared = SharedWork(JobQueue(settings, sqlite_engine), ["notify"], stop=threading.Event(), idle_seconds=30.0)
+
+    assert shared.run_due() == 0
+    assert shared.run_due() == 0  # not due yet: the first call backed off
+    notify_runs = [r for r in runs(sqlite_engine) if r.job == "notify"]
+    assert len(notify_runs) == 1
+    assert notify_runs[0].counts["delivered"]["unconfigured"] == 1
+    assert did_work({"delivered": {"unconfigured": 1, "sent": 1}})
