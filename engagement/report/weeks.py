@@ -9,6 +9,9 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+#: The years a report may cover: posts are imported only from 1990 to 2100 (listener's date
+#: check), and a week near year 1 or 9999 overflows ``date`` when its end or trend is computed.
+YEARS = range(1990, 2101)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ def parse_week(text: str, tz: str = "UTC") -> Week:
     if match is None:
         raise ValueError(f"bad week {text!r}: use an ISO week such as 2026-W47")
     year, number = int(match.group(1)), int(match.group(2))
+    if year not in YEARS:
+        raise ValueError(f"bad week {text!r}: a report covers {YEARS.start} to {YEARS.stop - 1}")
     try:
         date.fromisocalendar(year, number, 1)
     except ValueError:

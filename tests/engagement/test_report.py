@@ -284,9 +284,11 @@ def test_weeks() -> None:
     berlin = parse_week("2026-W47", tz="Europe/Berlin")
     assert berlin.start == datetime(2026, 11, 15, 23, tzinfo=UTC)
     assert week_of(datetime(2026, 11, 22, 23, 30, tzinfo=UTC), "Europe/Berlin").label == "2026-W48"
-    for bad in ("2026-W54", "W47", "last week"):
+    for bad in ("2026-W54", "W47", "last week", "9999-W52", "0001-W01", "1989-W52", "2101-W01"):
         with pytest.raises(ValueError, match="bad week"):
             parse_week(bad)
+    for edge in ("1990-W01", "2100-W52"):  # their trend and end stay within ``date``
+        assert len(parse_week(edge).trend(12)) == 12 and parse_week(edge).end > parse_week(edge).start
 
 
 def test_terms_and_statistics_helpers() -> None:

@@ -63,3 +63,17 @@ def test_weeks_with_posts_listed_and_each_rendered(sqlite_engine: Engine, seeded
     assert ana.get(f"/reports/{week}/csv/nope.csv").status_code == 404
     assert ana.get("/reports/2026-W99").status_code == 400
     assert ana.get("/reports/../../etc").status_code == 404
+
+
+def test_a_week_outside_the_report_years_is_refused_not_a_server_error(
+    sqlite_engine: Engine, seeded: Seed, tmp_path: Path
+) -> None:
+    """9999-W52 is a valid ISO week whose end overflows ``date``: it answered 500 (and 1990's
+    weeks or 2100's are built on first view like any other)."""
+    folder = tmp_path / "reports"
+    ana = _app(sqlite_engine, folder)
+    for week in ("9999-W52", "0001-W01", "1989-W52"):
+        response = ana.get(f"/reports/{week}")
+        assert response.status_code == 400, week
+        assert "a report covers 1990 to 2100" in response.text
+    assert not folder.exists(), "nothing built for a refused week"
