@@ -21,9 +21,9 @@ from db.engine import session_scope
 from db.models import CaseNote, Outbox, User
 from db.types import utcnow
 from engagement.actors import find_user
+from engagement.links import Links
 from engagement.queue.policy import Action, Actor, authorize
 from engagement.queue.state import QueueError, audit, lock_case
-from engagement.links import Links
 from engagement.settings import EngagementSettings
 from engagement.slack_text import escape, link
 
