@@ -52,6 +52,8 @@ def calibrate_default(model: SentimentModel, shared: Path, *, weights: Path = DE
     return {
         "weights_sha256_12": file_hash(weights),
         "bias": bias,
+        "best_grid_bias": [float(b) for b in fit["best_bias"]],
+        "best_grid_macro_recall_held_out_general": round(float(fit["best_score"]), 4),
         "precision": model.precision,
         "chosen_on": (
             f"{len(held_out)} general tweets the default recipe did not sample (tweet-sentiment-train,"

@@ -37,7 +37,7 @@ def calibration_for(name: str, weights_hash: str, path: Path = CALIBRATION_FILE)
     if not path.is_file():
         return None
     entry = json.loads(path.read_text(encoding="utf-8")).get(name)
-    if not entry or entry.get("weights_sha256_12") != weights_hash:
+    if not entry or entry.get("weights_sha256_12") != weights_hash or not any(entry["bias"]):
         return None
     return [float(b) for b in entry["bias"]]
 
@@ -53,12 +53,15 @@ def fit_bias(
     *,
     guard: tuple[Sequence[str], torch.Tensor, float] | None = None,
     steps: Sequence[float] = GRID,
+    min_gain: float = 0.005,
 ) -> dict[str, Any]:
     """Grid-search the negative and neutral biases (positive fixed at 0) for macro recall.
 
     ``guard = (gold, probabilities, max_drop)``: a second held-out set (customer tweets) whose
     macro recall may fall by at most ``max_drop``; a bias that costs more there is not taken.
     Among near-ties (within 0.001) the smallest bias wins: the least change that does the job.
+    A best bias that gains less than ``min_gain`` is noise on a held-out set this size: then
+    the bias stays zero (``best_bias`` keeps what the grid found).
     """
     none = torch.zeros(len(LABELS))
     base = _macro_recall(gold, probabilities, none)
@@ -73,8 +76,13 @@ def fit_bias(
         results.append((score, -(abs(neg) + abs(neu)), [neg, neu, 0.0], kept))
     best_score = max(r[0] for r in results)
     score, _, bias, kept = max((r for r in results if r[0] >= best_score - 0.001), key=lambda r: (r[1], r[0]))
+    best_bias, best_found = bias, score
+    if score - base < min_gain:
+        bias, score, kept = [0.0, 0.0, 0.0], base, guard_base
     return {
         "bias": bias,
+        "best_bias": best_bias,
+        "best_score": best_found,
         "macro_recall_before": base,
         "macro_recall_after": score,
         "guard_before": guard_base if guard else None,

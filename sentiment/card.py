@@ -53,7 +53,7 @@ def _calibration_lines(info: dict[str, Any]) -> list[str]:
         "## Calibration (`engagebot sentiment calibrate`; applied at scoring, `[sentiment] calibrate`)",
         "",
         f"Log-probability bias (negative, neutral, positive) {entry['bias']}, chosen on {entry['chosen_on']}."
-        f" Macro recall before -> after: {summary}.",
+        f" Macro recall before -> after: {summary}. {entry.get('decision', '')}".rstrip(),
         "",
         "```json",
         json.dumps(figures, indent=2, sort_keys=True),

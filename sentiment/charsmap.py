@@ -78,6 +78,10 @@ def double_array(keys: Mapping[bytes, int]) -> list[int]:
         if value is not None:
             units[base] = _LEAF | value
             used.add(base)
+    # A look-up for any byte from any node lands at ``base ^ byte`` <= ``base | 0xFF``: the array
+    # must reach that far (darts pads to whole 256-unit blocks; the Rust reader does not check).
+    size = max(base | 0xFF for base in bases) + 1 if bases else 256
+    units.extend([0] * (size - len(units)))
     return units
 
 

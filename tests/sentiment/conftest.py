@@ -14,3 +14,9 @@ from sentiment.settings import SentimentSettings
 def default_model(cache_home: Path) -> SentimentModel:
     """The offline default (base encoder from pip + committed delta), as the score step uses it."""
     return load_model(SentimentSettings(threads=1, onnx_cache=cache_home / "engagebot" / "onnx"))
+
+
+@pytest.fixture(scope="session")
+def english_model(cache_home: Path) -> SentimentModel:
+    """The English model alone (multilingual routing off): other languages are unsupported."""
+    return load_model(SentimentSettings(threads=1, multilingual=False, onnx_cache=cache_home / "engagebot" / "onnx"))

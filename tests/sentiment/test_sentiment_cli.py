@@ -136,6 +136,6 @@ def test_train_smoke_on_a_few_dozen_examples(tmp_path: Path, shared: Path) -> No
     from sentiment.model import load_model
     from sentiment.settings import SentimentSettings
 
-    model = load_model(SentimentSettings(weights=out, precision="fp32", threads=1))
+    model = load_model(SentimentSettings(weights=out, precision="fp32", threads=1, multilingual=False))
     assert model.model_id.endswith(info["weights_sha256_12"])
     assert len(model.predict(["@united thanks!", "@united lost my bag"])) == 2

@@ -8,7 +8,7 @@ import pytest
 
 from sentiment.data import read_tweeteval
 from sentiment.metrics import classification_report
-from sentiment.model import DEFAULT_WEIGHTS, SentimentModel, load_model
+from sentiment.model import DEFAULT_WEIGHTS, MULTILINGUAL_WEIGHTS, SentimentModel, load_model
 from sentiment.settings import SentimentSettings
 
 NEGATIVE = [
@@ -32,9 +32,12 @@ def test_default_model_gets_clear_sentences_right(default_model: SentimentModel)
 
 
 def test_model_id_names_the_weights(default_model: SentimentModel) -> None:
-    name, _, digest = default_model.model_id.partition("@")
-    assert name == "all-MiniLM-L6-v2+engagebot"
-    assert len(digest) == 12
+    # English model (+ its calibration, if any) + the multilingual model: a new file, a new id
+    english, _, rest = default_model.model_id.partition("@")
+    assert english == "all-MiniLM-L6-v2+engagebot"
+    assert len(rest.split("+")[0]) == 12
+    if MULTILINGUAL_WEIGHTS.is_file():
+        assert "+multilingual-e5-small+engagebot@" in default_model.model_id
 
 
 def test_predict_keeps_input_order_and_empty_input(default_model: SentimentModel) -> None:
@@ -73,8 +76,8 @@ def test_onnx_int8_agrees_with_fp32_on_real_tweets(shared: Path, tmp_path: Path)
     # 1,000 texts: on 250 the share of flipped labels swings by a few points between samples.
     rows = read_tweeteval(shared / "data" / "tweeteval" / "sentiment", "val")[::2]
     texts = [r.text for r in rows]
-    fp32 = load_model(SentimentSettings(precision="fp32", threads=1))
-    fast = load_model(SentimentSettings(precision="onnx-int8", threads=1, onnx_cache=tmp_path))
+    fp32 = load_model(SentimentSettings(precision="fp32", threads=1, multilingual=False))
+    fast = load_model(SentimentSettings(precision="onnx-int8", threads=1, onnx_cache=tmp_path, multilingual=False))
     assert fast.model_id == fp32.model_id
     assert [p.name for p in tmp_path.glob("*.onnx")] == [f"{fp32.model_id}.int8.onnx"]
     slow_probs, fast_probs = fp32.probabilities(texts), fast.probabilities(texts)

@@ -98,7 +98,7 @@ def test_new_posts_and_rescore(sqlite_engine: Engine, default_model: SentimentMo
         assert session.execute(select(func.count()).select_from(Score)).scalar_one() == 4
 
 
-def test_unsupported_languages_are_marked(sqlite_engine: Engine, default_model: SentimentModel) -> None:
+def test_unsupported_languages_are_marked(sqlite_engine: Engine, english_model: SentimentModel) -> None:
     with session_scope(sqlite_engine) as session:
         rows = [
             ("de-tag", "Toller Service, danke!", "de"),
@@ -122,7 +122,7 @@ def test_unsupported_languages_are_marked(sqlite_engine: Engine, default_model: 
                     created_at=utcnow(),
                 )
             )
-    counts = score_pending(sqlite_engine, default_model)
+    counts = score_pending(sqlite_engine, english_model)
     assert counts["unsupported_language"] == 2
     with session_scope(sqlite_engine) as session:
         labels = dict(
