@@ -123,3 +123,17 @@ def test_pages_bulk_bar_snooze_form_and_follow_up_card(browser: Login, seeded: S
     assert "&lt;b&gt;checked&lt;/b&gt; with @Ben" in card and "<b>checked" not in card
     bad = ana.post(f"/cases/{low}/snooze", {"hours": "", "until": "soon"})
     assert bad.status_code == 400 and "not a date and time" in bad.text
+
+
+def test_a_case_no_model_could_score_needs_a_person(browser: Login, seeded: Seed, sqlite_engine: Engine) -> None:
+    with session_scope(sqlite_engine) as session:
+        row = session.get(Case, seeded.cases["hostile"])
+        assert row is not None
+        row.reasons = dict(row.reasons, sentiment="unknown")
+        session.add(row)
+    ana = browser("ana@example.com")
+    page = ana.get(f"/cases/{seeded.cases['hostile']}").text
+    assert 'id="sentiment-unknown"' in page and "sentiment unknown: needs a person" in page
+    assert "sentiment unknown: needs a person" not in ana.get(f"/cases/{seeded.cases['low']}").text
+    row_html = ana.get("/queue").text.split(f'data-case="{seeded.cases["hostile"]}"')[1].split("</tr>")[0]
+    assert "sentiment unknown: needs a person" in row_html
