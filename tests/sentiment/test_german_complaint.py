@@ -29,7 +29,7 @@ def _invoke(runner: CliRunner, *args: str) -> object:
 
 def test_german_complaint_becomes_a_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'de.db'}")
-    (tmp_path / "engagebot.toml").write_text('brand_handles = { x = ["skylarkair"] }\n', encoding="utf-8")
+    (tmp_path / "engagebot.toml").write_text('[listener]\nbrand_handles = { x = ["skylarkair"] }\n', encoding="utf-8")
     crm = tmp_path / "crm.csv"
     crm.write_text(
         "crm_id,name,email,segment,currency,clv,x_handle,x_user_id\n"
