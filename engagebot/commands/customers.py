@@ -14,6 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from engagebot.commands.ids import MAX_ID
 from engagebot.runtime import console, engine_for, friendly_errors, load_settings
 from engagement.customers.crm_csv import AmountRange
 from engagement.settings import ClvSettings
@@ -354,19 +355,29 @@ def identities_list_command(
 
 
 def _decide(identity_id: int, by: str, confirm: bool) -> None:
+    """Confirm or reject a link as a real user, under the queue's policy (a CRM or already
+    decided link needs a lead)."""
     from db.engine import session_scope
+    from db.models import Identity
+    from engagement.actors import resolve_actor
     from engagement.customers.identities import confirm_identity, reject_identity
+    from engagement.queue.policy import authorize_link
 
     with session_scope(engine_for(load_settings())) as session:
-        identity = (confirm_identity if confirm else reject_identity)(session, identity_id, by)
-        console.print(f"identity {identity.id}: {identity.status} by {by}")
+        actor = resolve_actor(session, by)
+        found = session.get(Identity, identity_id)
+        if found is None:
+            raise LookupError(f"no identity link {identity_id} (engagebot identities list)")
+        authorize_link(actor, found)
+        identity = (confirm_identity if confirm else reject_identity)(session, identity_id, actor.name)
+        console.print(f"identity {identity.id}: {identity.status} by {actor.name}")
 
 
 @identities_app.command("confirm")
 @friendly_errors
 def identities_confirm_command(
-    identity_id: int = typer.Argument(..., help="The link's id (see 'identities list')."),
-    by: str = typer.Option(..., "--by", help="Who confirms it."),
+    identity_id: int = typer.Argument(..., min=1, max=MAX_ID, help="The link's id (see 'identities list')."),
+    by: str = typer.Option(..., "--by", help="Who confirms it: a user's name or email (agents: suggestions only)."),
 ) -> None:
     """Confirm a suggested link: the author's posts now count as the customer's.
 
@@ -378,8 +389,8 @@ def identities_confirm_command(
 @identities_app.command("reject")
 @friendly_errors
 def identities_reject_command(
-    identity_id: int = typer.Argument(..., help="The link's id (see 'identities list')."),
-    by: str = typer.Option(..., "--by", help="Who rejects it."),
+    identity_id: int = typer.Argument(..., min=1, max=MAX_ID, help="The link's id (see 'identities list')."),
+    by: str = typer.Option(..., "--by", help="Who rejects it: a user's name or email (CRM links: leads only)."),
 ) -> None:
     """Reject a suggested link; it will not be suggested again.
 

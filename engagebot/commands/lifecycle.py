@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from engagebot.commands.ids import MAX_ID
 from engagebot.commands.queue import AGENT, JSON, _actor, _engine, amounts, queue_app
 from engagebot.runtime import console, friendly_errors
 
 if TYPE_CHECKING:
     from engagement.queue.bulk import BulkOutcome, BulkRequest
 
-IDS = typer.Argument(..., help="One or more case ids.")
+IDS = typer.Argument(..., min=1, max=MAX_ID, help="One or more case ids.")
 
 
 def _until(until: str | None, hours: float | None) -> datetime:
@@ -121,7 +122,7 @@ def label_command(
 
 @friendly_errors
 def note_command(
-    case_id: int = typer.Argument(..., help="The case id."),
+    case_id: int = typer.Argument(..., min=1, max=MAX_ID, help="The case id."),
     agent: str = AGENT,
     text: str = typer.Option(..., "--text", help="The note; @name or @email tells that user in Slack."),
     as_json: bool = JSON,
@@ -143,7 +144,9 @@ def note_command(
 
 
 @friendly_errors
-def notes_command(case_id: int = typer.Argument(..., help="The case id."), as_json: bool = JSON) -> None:
+def notes_command(
+    case_id: int = typer.Argument(..., min=1, max=MAX_ID, help="The case id."), as_json: bool = JSON
+) -> None:
     """A case's internal notes, oldest first.
 
     Example: engagebot queue notes 12
@@ -203,7 +206,9 @@ def tag_command(
 
 
 @friendly_errors
-def similar_command(case_id: int = typer.Argument(..., help="The case id."), as_json: bool = JSON) -> None:
+def similar_command(
+    case_id: int = typer.Argument(..., min=1, max=MAX_ID, help="The case id."), as_json: bool = JSON
+) -> None:
     """Open cases of other authors with near-identical text (act on them with queue bulk).
 
     Example: engagebot queue similar 12

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
+from engagebot.commands.ids import MAX_ID
 from engagebot.runtime import console, engine_for, friendly_errors, load_settings
 
 if TYPE_CHECKING:  # the queue, triage and database load when a command runs, not for --help
@@ -191,7 +192,9 @@ def sla_text(case: Case, now: datetime) -> str:
 
 @queue_app.command("show")
 @friendly_errors
-def show_command(case_id: int = typer.Argument(..., help="The case id."), as_json: bool = JSON) -> None:
+def show_command(
+    case_id: int = typer.Argument(..., min=1, max=MAX_ID, help="The case id."), as_json: bool = JSON
+) -> None:
     """One case with its posts, replies and audit trail.
 
     Example: engagebot queue show 12 --json
@@ -238,7 +241,9 @@ def next_command(
 
 @queue_app.command("claim")
 @friendly_errors
-def claim_command(case_id: int = typer.Argument(...), agent: str = AGENT, as_json: bool = JSON) -> None:
+def claim_command(
+    case_id: int = typer.Argument(..., min=1, max=MAX_ID), agent: str = AGENT, as_json: bool = JSON
+) -> None:
     """Claim one case by id (or renew my claim).
 
     Example: engagebot queue claim 12 --agent amy
@@ -253,7 +258,9 @@ def claim_command(case_id: int = typer.Argument(...), agent: str = AGENT, as_jso
 
 @queue_app.command("release")
 @friendly_errors
-def release_command(case_id: int = typer.Argument(...), agent: str = AGENT, as_json: bool = JSON) -> None:
+def release_command(
+    case_id: int = typer.Argument(..., min=1, max=MAX_ID), agent: str = AGENT, as_json: bool = JSON
+) -> None:
     """Give a claimed case back to the queue.
 
     Example: engagebot queue release 12 --agent amy
@@ -266,7 +273,9 @@ def release_command(case_id: int = typer.Argument(...), agent: str = AGENT, as_j
 
 @queue_app.command("take-over")
 @friendly_errors
-def take_over_command(case_id: int = typer.Argument(...), agent: str = AGENT, as_json: bool = JSON) -> None:
+def take_over_command(
+    case_id: int = typer.Argument(..., min=1, max=MAX_ID), agent: str = AGENT, as_json: bool = JSON
+) -> None:
     """A lead takes over a case someone else holds (audited; the holder is told on their page).
 
     Example: engagebot queue take-over 12 --agent lena
@@ -283,7 +292,7 @@ def take_over_command(case_id: int = typer.Argument(...), agent: str = AGENT, as
 @queue_app.command("reply")
 @friendly_errors
 def reply_command(
-    case_id: int = typer.Argument(...),
+    case_id: int = typer.Argument(..., min=1, max=MAX_ID),
     agent: str = AGENT,
     text: str = typer.Option(
         "", "--text", help="The reply; may use {first_name}, {name}, {handle}, {case_id}, {agent}."
@@ -328,7 +337,7 @@ def reply_command(
 @queue_app.command("dismiss")
 @friendly_errors
 def dismiss_command(
-    case_id: int = typer.Argument(...),
+    case_id: int = typer.Argument(..., min=1, max=MAX_ID),
     agent: str = AGENT,
     reason: str = typer.Option(..., "--reason", help="Why no reply is needed (spam, duplicate, solved)."),
     as_json: bool = JSON,
@@ -346,7 +355,7 @@ def dismiss_command(
 @queue_app.command("escalate")
 @friendly_errors
 def escalate_command(
-    case_id: int = typer.Argument(...),
+    case_id: int = typer.Argument(..., min=1, max=MAX_ID),
     agent: str = AGENT,
     reason: str | None = typer.Option(None, "--reason", help="Why the lead should take it."),
     as_json: bool = JSON,
@@ -367,7 +376,7 @@ def escalate_command(
 @queue_app.command("reassign")
 @friendly_errors
 def reassign_command(
-    case_id: int = typer.Argument(...),
+    case_id: int = typer.Argument(..., min=1, max=MAX_ID),
     agent: str = AGENT,
     to: str = typer.Option(..., "--to", help="The agent who gets it."),
     team: str | None = typer.Option(None, "--team", help="Move it to this team too."),
@@ -391,7 +400,7 @@ def reassign_command(
 @queue_app.command("approve")
 @friendly_errors
 def approve_command(
-    reply_id: int = typer.Argument(..., help="The reply waiting for approval."),
+    reply_id: int = typer.Argument(..., min=1, max=MAX_ID, help="The reply waiting for approval."),
     lead: str = typer.Option(..., "--lead", help="The approving lead."),
     as_json: bool = JSON,
 ) -> None:
@@ -416,7 +425,7 @@ def approve_command(
 @queue_app.command("reject")
 @friendly_errors
 def reject_command(
-    reply_id: int = typer.Argument(..., help="The reply waiting for approval."),
+    reply_id: int = typer.Argument(..., min=1, max=MAX_ID, help="The reply waiting for approval."),
     lead: str = typer.Option(..., "--lead", help="The rejecting lead."),
     reason: str = typer.Option(..., "--reason", help="What the agent should change."),
     as_json: bool = JSON,

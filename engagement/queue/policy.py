@@ -100,7 +100,7 @@ class Verdict(StrEnum):
 #: Actions that work a case: they need the claim, and take a free case.
 _WORK = frozenset({Action.REPLY, Action.DISMISS, Action.ESCALATE, Action.SNOOZE, Action.LABEL})
 #: Actions a person may take on any case they can see, whoever holds it.
-_ANYONE = frozenset({Action.NOTE, Action.TAG, Action.DECIDE_SUGGESTED_LINK})
+_ANYONE = frozenset({Action.NOTE, Action.TAG})
 _LEAD = frozenset({Action.REASSIGN, Action.APPROVE_REPLY, Action.DECIDE_CRM_LINK})
 
 
@@ -113,6 +113,8 @@ def decide(role: str, action: Action, state: ClaimState, *, own_team: bool = Tru
     lead = role in LEAD_ROLES
     if action in _ANYONE:
         return Verdict.ALLOW
+    if action is Action.DECIDE_SUGGESTED_LINK:  # who a customer is: their team's work, or a lead's
+        return Verdict.ALLOW if lead or own_team else Verdict.OTHER_TEAM
     if action in _LEAD:
         if not lead:
             return Verdict.LEAD_ONLY
@@ -144,7 +146,34 @@ def decide(role: str, action: Action, state: ClaimState, *, own_team: bool = Tru
     return Verdict.ALLOW if action is Action.CLAIM else Verdict.ALLOW_FREE
 
 
-assert _WORK | {Action.CLAIM, Action.RELEASE, Action.TAKE_OVER, Action.REOPEN} | _ANYONE | _LEAD == set(Action)
+assert _WORK | {
+    Action.CLAIM,
+    Action.RELEASE,
+    Action.TAKE_OVER,
+    Action.REOPEN,
+    Action.DECIDE_SUGGESTED_LINK,
+} | _ANYONE | _LEAD == set(Action)
+
+
+#: How refusals name each action ("only a lead or admin may approve a reply").
+_PHRASES: dict[Action, str] = {
+    Action.CLAIM: "claim this case",
+    Action.RELEASE: "release this case",
+    Action.TAKE_OVER: "take over a case",
+    Action.REPLY: "reply",
+    Action.DISMISS: "dismiss this case",
+    Action.ESCALATE: "escalate this case",
+    Action.SNOOZE: "snooze this case",
+    Action.LABEL: "relabel posts",
+    Action.NOTE: "add notes",
+    Action.TAG: "tag cases",
+    Action.REASSIGN: "reassign cases",
+    Action.REOPEN: "reopen this case",
+    Action.APPROVE_REPLY: "approve or send back replies",
+    Action.DECIDE_SUGGESTED_LINK: "decide suggested customer links",
+    Action.DECIDE_CRM_LINK: "change CRM or decided customer links",
+}
+assert set(_PHRASES) == set(Action)
 
 
 def claim_state(case: Case, actor: Actor, now: datetime) -> ClaimState:
@@ -177,13 +206,12 @@ def authorize(actor: Actor, action: Action, case: Case, now: datetime) -> Verdic
     if verdict is Verdict.NOT_CLAIMANT:
         raise NotClaimant(case.id, actor.name, case.claimed_by if lease_active(case, now) else None)
     if verdict is Verdict.LEAD_ONLY:
-        raise NotAllowed(f"{actor.name} is {actor.role}: only a lead or admin may {action.value.replace('_', ' ')}")
+        raise NotAllowed(f"{actor.name} is {actor.role}: only a lead or admin may {_PHRASES[action]}")
     if verdict is Verdict.OTHER_TEAM:
         raise NotAllowed(
-            f"case {case.id} belongs to team {case.team}; {actor.name} ({actor.team}) may not "
-            f"{action.value.replace('_', ' ')} it"
+            f"case {case.id} belongs to team {case.team}; {actor.name} ({actor.team}) may not {_PHRASES[action]} there"
         )
-    raise InvalidTransition(f"case {case.id} is {case.status}: '{action.value}' is not possible now")
+    raise InvalidTransition(f"case {case.id} is {case.status}: you cannot {_PHRASES[action]} now")
 
 
 def authorize_label(session: Session, actor: Actor, case: Case, post_id: int, now: datetime) -> None:
@@ -195,16 +223,30 @@ def authorize_label(session: Session, actor: Actor, case: Case, post_id: int, no
         raise NotAllowed(f"post {post_id} is not part of case {case.id}; relabel it from its own case")
 
 
+def link_action(identity: Identity) -> Action:
+    """Which decision a link is: only a link still waiting as a suggestion is open to agents;
+    a CRM link, or one a person already confirmed or rejected, carries the customer's value and
+    needs a lead to change."""
+    if identity.method == "crm_import" or identity.status != "suggested":
+        return Action.DECIDE_CRM_LINK
+    return Action.DECIDE_SUGGESTED_LINK
+
+
+def authorize_link(actor: Actor, identity: Identity) -> None:
+    """A link decision outside a case (``engagebot identities confirm|reject``)."""
+    action = link_action(identity)
+    if decide(actor.role, action, ClaimState.FREE) is not Verdict.ALLOW:
+        raise NotAllowed(
+            f"{actor.name} is {actor.role}: only a lead or admin may change link {identity.id} "
+            f"({identity.method}, {identity.status})"
+        )
+
+
 def authorize_link_decision(session: Session, actor: Actor, case: Case, identity_id: int, now: datetime) -> Identity:
-    """Deciding an identity link shown on a case: only links of that case's author; links from
-    the CRM or already confirmed need a lead (they carry the customer's value)."""
+    """Deciding an identity link shown on a case: only links of that case's author; agents only
+    suggestions on their team's cases; links from the CRM or already decided need a lead."""
     identity = session.get(Identity, identity_id) if 1 <= identity_id <= MAX_ID else None
     if identity is None or identity.author_id is None or identity.author_id != case.author_id:
         raise LookupError(f"link {identity_id} not found on case {case.id}")
-    action = (
-        Action.DECIDE_CRM_LINK
-        if identity.method == "crm_import" or identity.status == "confirmed"
-        else Action.DECIDE_SUGGESTED_LINK
-    )
-    authorize(actor, action, case, now)
+    authorize(actor, link_action(identity), case, now)
     return identity

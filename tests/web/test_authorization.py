@@ -3,6 +3,7 @@ surface (pages, JSON API, Slack, CLI)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -124,3 +125,65 @@ def test_the_cli_refuses_a_made_up_agent(sqlite_engine: Engine, monkeypatch: pyt
     with session_scope(sqlite_engine) as session:
         case = session.get(Case, ids.cases["low"])
         assert case is not None and case.claimed_by == "Ana"
+
+
+def test_a_decided_link_needs_a_lead_and_suggestions_stay_with_the_team(
+    browser: Login, seeded: Any, sqlite_engine: Engine
+) -> None:
+    """An agent rejects a suggestion on their team's case; neither they nor an agent of another
+    team may turn that decision back (it needs a lead), and a suggestion on another team's case
+    is not theirs to decide."""
+    ana, otto, lea = browser("ana@example.com"), browser("otto@example.com"), browser("lea@example.com")
+    low, suggestion = seeded.cases["low"], seeded.identity_id  # sam's suggested link, on care's case
+    assert otto.post(f"/cases/{low}/identities/{suggestion}/confirm").status_code == 403  # billing's agent
+    assert ana.post(f"/cases/{low}/identities/{suggestion}/reject").status_code == 303
+    for who in (ana, otto):
+        undo = who.post(f"/cases/{low}/identities/{suggestion}/confirm")
+        assert undo.status_code == 403, undo.text
+    with session_scope(sqlite_engine) as session:
+        link = session.get(Identity, suggestion)
+        assert link is not None and (link.status, link.confirmed_by) == ("rejected", "Ana")
+    assert lea.post(f"/cases/{low}/identities/{suggestion}/confirm").status_code == 303
+
+
+def test_the_cli_decides_links_under_the_same_policy(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engagebot.cli import app
+
+    seed(sqlite_engine)
+    with session_scope(sqlite_engine) as session:
+        crm = session.exec(select(Identity).where(col(Identity.method) == "crm_import")).one()
+    monkeypatch.setenv("DATABASE_URL", str(sqlite_engine.url))
+    runner = CliRunner()
+    by_agent = runner.invoke(app, ["identities", "reject", str(crm.id), "--by", "ana@example.com"])
+    assert by_agent.exit_code == 2 and "only a lead or admin" in " ".join(by_agent.output.split())
+    nobody = runner.invoke(app, ["identities", "confirm", str(crm.id), "--by", "nobody"])
+    assert nobody.exit_code == 2 and "no engagebot user 'nobody'" in " ".join(nobody.output.split())
+    huge = runner.invoke(app, ["identities", "reject", str(HUGE), "--by", "Lea"])
+    assert huge.exit_code == 2 and "Traceback" not in huge.output
+    by_lead = runner.invoke(app, ["identities", "reject", str(crm.id), "--by", "Lea"])
+    assert by_lead.exit_code == 0, by_lead.output
+    with session_scope(sqlite_engine) as session:
+        link = session.get(Identity, crm.id)
+        assert link is not None and (link.status, link.confirmed_by) == ("rejected", "Lea")
+
+
+@pytest.mark.parametrize(
+    "args,why",
+    [
+        (["queue", "show", str(HUGE)], "less than or equal to 2147483647"),
+        (["queue", "approve", str(HUGE), "--lead", "Lea"], "less than or equal to 2147483647"),
+        (["queue", "notes", str(HUGE)], "less than or equal to 2147483647"),
+        (["queue", "similar", str(HUGE)], "less than or equal to 2147483647"),
+        (["queue", "claim", "0", "--agent", "Ana"], "greater than or equal to 1"),
+    ],
+)
+def test_the_cli_refuses_ids_outside_the_key_range(args: list[str], why: str) -> None:
+    from db.types import MAX_ID
+    from engagebot.cli import app
+    from engagebot.commands.ids import MAX_ID as CLI_MAX_ID
+
+    assert CLI_MAX_ID == MAX_ID
+    answer = CliRunner().invoke(app, args)
+    assert answer.exit_code == 2, answer.output  # a usage error, before any query
+    plain = " ".join(re.sub(r"[│╭╮╰╯─]", " ", answer.output).split())  # rich's error box, unwrapped
+    assert why in plain and "Traceback" not in answer.output
