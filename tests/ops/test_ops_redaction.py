@@ -27,6 +27,9 @@ SHORT_SECRET = "canary-too-short-xyz"
 CANARIES = (BOT_TOKEN, SIGNING_SECRET, DB_PASSWORD, "canarywebhooksecret42", SHORT_SECRET, "hooksecretpublic99")
 
 
+NOISY = ("slack_sdk", "urllib3", "sqlalchemy")
+
+
 @pytest.fixture
 def slack() -> Iterator[FakeSlack]:
     with fake_slack() as server:
@@ -37,16 +40,24 @@ def slack() -> Iterator[FakeSlack]:
 def logs(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> Iterator[pytest.LogCaptureFixture]:
     """The app's own logging at DEBUG to stderr (as ``engagebot --log-level DEBUG``; set up in
     the test, where capsys captures stderr), plus pytest's record capture on the root logger."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    noisy = {name: logging.getLogger(name).level for name in NOISY}
     yield caplog
-    logging.getLogger().removeHandler(caplog.handler)
+    # Leave logging as the test found it: a handler on the closed capture stream and DEBUG on
+    # SQLAlchemy would change what later tests log and store.
+    root.handlers[:] = saved_handlers
+    root.setLevel(saved_level)
+    for name, level in noisy.items():
+        logging.getLogger(name).setLevel(level)
 
 
 def _debug_logging(caplog: pytest.LogCaptureFixture) -> None:
     configure_logging("DEBUG")
     logging.getLogger().addHandler(caplog.handler)
     caplog.set_level(logging.DEBUG)
-    for noisy in ("slack_sdk", "urllib3", "sqlalchemy"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG)
+    for name in NOISY:
+        logging.getLogger(name).setLevel(logging.DEBUG)
 
 
 def _every_line(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> list[str]:
