@@ -71,7 +71,7 @@ def configure_logging(level: str = "INFO", *, json_logs: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     redaction.install()  # no secret in any log line, at any level (docs/security.md)
-    for noisy in ("httpx", "urllib3", "alembic.runtime.migration", "transformers", "apscheduler"):
+    for noisy in ("httpx", "urllib3", "alembic.runtime", "transformers", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
