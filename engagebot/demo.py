@@ -10,6 +10,7 @@ so re-running the demo changes nothing.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -84,6 +85,39 @@ def demo_settings(settings: Settings) -> Settings:
     ):
         demo.engagement.slack.sink = str(settings.output_dir / "slack-demo.jsonl")
     return demo
+
+
+def write_demo_config(settings: Settings, path: Path) -> bool:
+    """Keep the demo's setup for the commands that follow it: when there is no settings file and
+    the settings name no routing rules, write ``path`` with the demo's routing, brand handles and
+    Slack sink. Without it ``engagebot run``, ``triage`` and ``web`` after the demo would route
+    new cases to team ``default``, a queue none of the demo's people work. Returns whether it
+    wrote the file (never overwrites one)."""
+    if path.exists() or settings.engagement.routing.rules:
+        return False
+    demo = demo_settings(settings)
+    routing = demo.engagement.routing
+    lines = [
+        "# Written by `engagebot demo` (there was no engagebot.toml): the demo brand's routing,",
+        "# brand handles and Slack sink, so `engagebot run`, `triage`, `web` and `rules test` keep",
+        "# working the demo's cases the way the demo did. Edit it for your brand, or delete it.",
+        "",
+        "[listener.brand_handles]",
+        *(f"{platform} = {json.dumps(handles)}" for platform, handles in demo.listener.brand_handles.items()),
+        "",
+        "[engagement.routing]",
+        f"default_team = {json.dumps(routing.default_team)}",
+        *([f"lead = {json.dumps(routing.lead)}"] if routing.lead else []),
+        f"auto_assign = {json.dumps(routing.auto_assign)}",
+    ]
+    for rule in routing.rules:
+        lines += ["", "[[engagement.routing.rules]]"]
+        for key, value in rule.model_dump(exclude_defaults=True).items():
+            lines.append(f"{key} = {json.dumps(value)}")  # JSON strings, numbers and lists are TOML
+    if demo.engagement.slack.sink:
+        lines += ["", "[engagement.slack]", f"sink = {json.dumps(demo.engagement.slack.sink)}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return True
 
 
 def time_shift(engine: Engine, *, now: datetime | None = None) -> timedelta:

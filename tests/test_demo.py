@@ -140,6 +140,13 @@ def test_demo_command_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "engagebot.db").exists()
     assert "Reply queue" in done.stdout and "money at risk" in done.stdout.lower()
+    # the demo's routing stays for what follows it (run, triage, web, rules test)
+    assert "wrote engagebot.toml" in " ".join(done.stdout.split())
+    rules = subprocess.run(
+        [cmd[0], "rules", "test", "Ich warte seit Wochen auf meine Erstattung", "--lang", "de", "--json"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert rules.returncode == 0 and json.loads(rules.stdout)["team"] == "dach", rules.stdout
     again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "added=0" in again.stdout
+    assert "added=0" in again.stdout and "wrote engagebot.toml" not in again.stdout

@@ -47,9 +47,16 @@ def demo(
 
     Example: engagebot demo --no-web
     """
-    from engagebot.demo import demo_settings, run_demo
+    from engagebot.config import config_file
+    from engagebot.demo import demo_settings, run_demo, write_demo_config
 
-    settings = demo_settings(load_settings())
+    user_settings = load_settings()
+    if write_demo_config(user_settings, config_file()):
+        console.print(
+            f"wrote {config_file()} with the demo's routing rules, brand handles and Slack sink, "
+            "so `engagebot run`, `triage` and `web` keep routing the demo's cases the same way"
+        )
+    settings = demo_settings(user_settings)
     engine = engine_for(settings)
     console.print(f"[bold]engagebot demo[/] on {engine.url.render_as_string(hide_password=True)}")
     result = run_demo(settings, engine)
