@@ -224,7 +224,8 @@ def test_without_event_source_pages_fall_back_to_polling(
 def test_queue_and_case_pages_fit_a_phone(server: tuple[str, Seed], chromium: Browser) -> None:
     base, ids = server
     page = sign_in(chromium, base, "lea@example.com", viewport=PHONE)
-    for path in ("/queue?team=all", f"/cases/{ids.cases['top']}", f"/cases/{ids.cases['hostile']}"):
+    pages = ("/queue?team=all", f"/cases/{ids.cases['top']}", f"/cases/{ids.cases['hostile']}", "/account", "/reports")
+    for path in pages:
         page.goto(path)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{path} is {width} px wide on a {PHONE['width']} px screen"
