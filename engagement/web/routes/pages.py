@@ -177,24 +177,6 @@ def closed_page(
 
 @router.get("/cases/{case_id}")
 def case_page(request: Request, state: State, session: DbSession, user: CurrentUser, case_id: DbId) -> Response:
-    detail = case_detail(session=session, case_id=case_id)
-    context = {
-        **base_context(request, user),
-        "d": detail,
-        "history": sentiment_history(detail.customer),
-        "labels": SENTIMENT_LABELS,
-        "is_lead": user.role in ("lead", "admin"),
-    }
-    return state.templates.TemplateResponse(request, "case.html", context, status_code=status_code)
-
-
-@router.get("/cases/{case_id}/holder")
-def case_holder(request: Request, state: State, session: DbSession, user: CurrentUser, case_id: DbId) -> Response:
-    """Who holds the case now (refreshed on live changes, so collisions show without a reload)."""
-    detail = case_detail(session=session, case_id=case_id)
-    extras = page_extras(session, detail, user, state.settings)
-    context = {"case": detail.case, "user": user, **extras}
-    return state.templates.TemplateResponse(request, "_holder.html", context)
     return render_case_page(request, state, session, user, case_id)
 
 
@@ -209,5 +191,23 @@ def render_case_page(
     **extra: Any,
 ) -> Response:
     """The case page; a refused send renders it again with ``conflict`` and the typed ``reply_text``."""
+    detail = case_detail(session=session, case_id=case_id)
+    context = {
+        **base_context(request, user),
+        "d": detail,
+        "history": sentiment_history(detail.customer),
+        "labels": SENTIMENT_LABELS,
+        "is_lead": user.role in ("lead", "admin"),
         **page_extras(session, detail, user, state.settings),
         **extra,
+    }
+    return state.templates.TemplateResponse(request, "case.html", context, status_code=status_code)
+
+
+@router.get("/cases/{case_id}/holder")
+def case_holder(request: Request, state: State, session: DbSession, user: CurrentUser, case_id: DbId) -> Response:
+    """Who holds the case now (refreshed on live changes, so collisions show without a reload)."""
+    detail = case_detail(session=session, case_id=case_id)
+    extras = page_extras(session, detail, user, state.settings)
+    context = {"case": detail.case, "user": user, **extras}
+    return state.templates.TemplateResponse(request, "_holder.html", context)
