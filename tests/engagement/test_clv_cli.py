@@ -10,7 +10,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from db.engine import make_engine, session_scope
-from db.models import Author, Customer, Identity
+from db.models import Author, Customer, Identity, User
 from engagebot.cli import app
 from engagement.customers.clv.datasets import read_cdnow
 
@@ -114,6 +114,7 @@ def test_import_link_and_review_from_the_cli(database_url: str, tmp_path: Path) 
     with session_scope(engine) as session:
         session.add(Author(platform="x", external_id="1", handle="rosa_singh", followers=100))
         session.add(Author(platform="reddit", external_id="analima", handle="analima", display_name="Ana L."))
+        session.add(User(email="lead@example.com", name="lead", role="lead", team="care", password_hash="x"))
     code, out = invoke("link", "--json")
     assert code == 0 and json.loads(out) == {
         "exact": 1, "email": 0, "suggested": 1, "compared": 1, "conflicts": 0, "linked_authors": 1,
@@ -128,7 +129,9 @@ def test_import_link_and_review_from_the_cli(database_url: str, tmp_path: Path) 
     engine.dispose()
 
     code, out = invoke("identities", "reject", "12345", "--by", "lead")
-    assert code == 2 and "no identity link with id 12345" in out
+    assert code == 2 and "no identity link 12345" in out
+    code, out = invoke("identities", "reject", str(suggestions[0]["id"]), "--by", "nobody")
+    assert code == 2 and "no engagebot user 'nobody'" in " ".join(out.split())
     code, out = invoke("clv", "refresh", "--json")
     assert code == 0 and json.loads(out)["customers"] == 2
 
