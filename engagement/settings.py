@@ -113,7 +113,10 @@ class SlackSettings(BaseModel):
         "after it (and checked in Slack first). Must exceed timeout_seconds",
     )
     snooze_minutes: float = Field(default=60.0, description="how long the Snooze button hides a case")
-    user_map: dict[str, str] = Field(default_factory=dict, description="Slack member id -> engagebot user (email or name), for members without users.slack_user_id")
+    user_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Slack member id -> engagebot user (email or name), for members without users.slack_user_id",
+    )
 
     @field_validator("lead_mentions")
     @classmethod

@@ -70,7 +70,9 @@ def _actor(engine: Engine, payload: dict[str, Any], settings: EngagementSettings
         return slack_actor(session, user_id, settings.slack.user_map)
 
 
-def _refuse(engine: Engine, payload: dict[str, Any], *, key: str, text: str, now: datetime, case_id: int | None) -> None:
+def _refuse(
+    engine: Engine, payload: dict[str, Any], *, key: str, text: str, now: datetime, case_id: int | None
+) -> None:
     """Tell only the clicker (ephemeral) why nothing happened."""
     _respond(
         engine,
