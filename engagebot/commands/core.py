@@ -135,7 +135,7 @@ def print_queue(settings: Any, engine: Any, *, top: int) -> None:
     for rank, case in enumerate(details, 1):
         reasons = case.get("reasons") or {}
         first = (case.get("posts") or [{}])[0]
-        who = str(case["why"]).split(" (", 1)[0] if case.get("customer_id") else f"@{reasons.get('handle') or '?'}"
+        who = str(case["why"]).split(" (", 1)[0] if case.get("customer_id") else "(unlinked author)"
         table.add_row(
             str(rank),
             str(case["id"]),
@@ -147,7 +147,15 @@ def print_queue(settings: Any, engine: Any, *, top: int) -> None:
             _sla(case.get("sla_due_at"), now),
             str(first.get("text", ""))[:70],
         )
-    console.print(table)
+    # Piped or logged output has no terminal width (rich assumes 80, which squeezes every column
+    # to "ca…"): give it room for the whole row, as README's excerpt shows it.
+    width = console.width
+    if not console.is_terminal:
+        console.width = max(width, 160)
+    try:
+        console.print(table)
+    finally:
+        console.width = width
     for rank, case in enumerate(details[:3], 1):
         reasons = case.get("reasons") or {}
         who = str(case["why"]).split(" (", 1)[0] if case.get("customer_id") else "an unlinked author"
