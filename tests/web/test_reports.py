@@ -77,3 +77,14 @@ def test_a_week_outside_the_report_years_is_refused_not_a_server_error(
         assert response.status_code == 400, week
         assert "a report covers 1990 to 2100" in response.text
     assert not folder.exists(), "nothing built for a refused week"
+
+
+def test_a_week_without_posts_is_not_built(sqlite_engine: Engine, seeded: Seed, tmp_path: Path) -> None:
+    """Any signed-in person could otherwise make the server build (and store) reports for every
+    empty week from 1990 to 2100."""
+    folder = tmp_path / "reports"
+    ana = _app(sqlite_engine, folder)
+    for week in ("1999-W01", "2100-W01"):
+        response = ana.get(f"/reports/{week}")
+        assert response.status_code == 404 and "no customer posts that week" in response.text, week
+    assert not folder.exists() or not any(folder.iterdir())

@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from db.engine import session_scope
 from db.models import Post
 from db.types import utcnow
 from engagement.report.weekly import CSV_FOLDER, HTML_NAME, PDF_NAME, build_weekly_report
@@ -57,6 +58,16 @@ def _generated(folder: Path) -> datetime | None:
     return datetime.fromtimestamp(html.stat().st_mtime, tz=UTC) if html.is_file() else None
 
 
+def posts_in(session: Session, week: Week) -> int:
+    """How many customer (not brand) posts the week has."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(Post)
+        .where(col(Post.is_brand).is_(False), col(Post.created_at) >= week.start, col(Post.created_at) < week.end)
+    )
+    return int(count or 0)
+
+
 def weeks_with_posts(session: Session, *, tz: str, folder: Path, now: datetime) -> list[WeekEntry]:
     """The weeks that have customer posts, newest first (at most a year back from the newest)."""
     newest, oldest = session.execute(
@@ -68,13 +79,9 @@ def weeks_with_posts(session: Session, *, tz: str, folder: Path, now: datetime) 
     week = week_of(min(newest, now), tz)
     first = week_of(oldest, tz)
     while len(entries) < MAX_WEEKS and week.start >= first.start:
-        posts = session.scalar(
-            select(func.count())
-            .select_from(Post)
-            .where(col(Post.is_brand).is_(False), col(Post.created_at) >= week.start, col(Post.created_at) < week.end)
-        )
+        posts = posts_in(session, week)
         if posts:
-            entries.append(WeekEntry(week=week, posts=int(posts), generated=_generated(folder / week.label)))
+            entries.append(WeekEntry(week=week, posts=posts, generated=_generated(folder / week.label)))
         week = week.previous()
     return entries
 
@@ -84,6 +91,10 @@ def ensure_report(state: WebState, folder: Path, label: str) -> Path:
     week = parse_week(label, state.settings.report.timezone)
     target = folder / week.label
     if not (target / HTML_NAME).is_file():
+        with session_scope(state.engine) as session:
+            posts = posts_in(session, week)
+        if not posts:  # any signed-in person could otherwise make the server build empty years
+            raise HTTPException(status_code=404, detail=f"no report for {week.label}: no customer posts that week")
         build_weekly_report(state.engine, state.settings, week=week.label, out_dir=folder, enqueue_slack=False)
     return target
 
