@@ -135,7 +135,7 @@ STEPS: dict[Action, Step] = {
 
 
 def test_every_cell_through_the_real_steps(engine: Engine) -> None:
-    """198 cells (3 roles x 11 actions x 6 claim states) on this database."""
+    """270 cells (3 roles x 15 actions x 6 claim states) on this database."""
     assert set(STEPS) == set(Action)
     actors = {"agent": AGENT, "lead": LEAD, "admin": ADMIN}
     wrong: list[str] = []
