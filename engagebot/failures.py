@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from db.engine import session_scope
+from db.jobs import this_process
 from db.models import JobRun
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,13 @@ def store_failure(session: Session, failure: Failure) -> None:
     """Write ``failure`` as a failed ``JobRun`` unless that run already recorded its outcome.
 
     The step may have opened its own row (``db.jobs.job_run``) before the database went away:
-    a row of this job started within this run and still ``running`` becomes the failure;
-    one already finished is left as it is.
+    a row of this job started within this run by this process and still ``running`` becomes the
+    failure; one already finished is left as it is. (Two workers run the same shared step at
+    once: the other worker's row of that step is never mistaken for this one's.)
     """
     query = select(JobRun).where(
         col(JobRun.job) == failure.job,
+        col(JobRun.process) == this_process(),  # another worker's run of the same step is not this one
         col(JobRun.started_at) >= failure.started_at,
         col(JobRun.started_at) <= failure.finished_at,
     )
@@ -52,7 +55,9 @@ def store_failure(session: Session, failure: Failure) -> None:
     existing = session.scalars(query.order_by(col(JobRun.started_at)).limit(1)).first()
     if existing is not None and existing.status != "running":
         return
-    row = existing or JobRun(job=failure.job, source=failure.source, started_at=failure.started_at)
+    row = existing or JobRun(
+        job=failure.job, source=failure.source, started_at=failure.started_at, process=this_process()
+    )
     row.status = "failed"
     row.error = failure.error[:2000]
     row.finished_at = failure.finished_at

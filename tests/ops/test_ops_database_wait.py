@@ -119,3 +119,21 @@ def test_a_running_row_left_by_the_outage_becomes_the_failure(pg_engine: Engine,
         [run] = list(session.scalars(select(JobRun)))
     assert (run.status, run.error) == ("failed", "OperationalError: gone") and run.finished_at is not None
     engine.dispose()
+
+
+def test_another_worker_s_run_of_the_same_step_is_not_taken_for_this_one(sqlite_engine: Engine) -> None:
+    """Two workers run the same shared step at once: a failure kept by this worker must be stored
+    even when the other worker's failed run of that step started inside its window (the outage
+    test stored 7 of 10 kept failures before)."""
+    started = utcnow()
+    with session_scope(sqlite_engine) as session:
+        other = started + timedelta(seconds=1)
+        session.add(
+            JobRun(job="notify", status="failed", started_at=other, finished_at=other, error="other worker",
+                   process="elsewhere:1")
+        )  # fmt: skip
+    pending = PendingFailures()
+    assert pending.record(sqlite_engine, Failure("notify", None, started, started + timedelta(seconds=2), "mine"))
+    with session_scope(sqlite_engine) as session:
+        errors = sorted(r.error or "" for r in session.scalars(select(JobRun).where(col(JobRun.job) == "notify")))
+    assert errors == ["mine", "other worker"]
