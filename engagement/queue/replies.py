@@ -170,7 +170,7 @@ def _lock_reply(session: Session, reply_id: int) -> Reply:
 
 def _decide_waiting(
     session: Session, reply_id: int, *, actor: Actor, now: datetime, lease_minutes: float, action: str, **detail: Any
-) -> tuple[Reply, Case]:
+) -> Reply:
     """Lock a reply waiting for approval and its case, check the lead, and hand the case back to
     the reply's writer, claimed with a normal lease (so a failed send is handed out again)."""
     reply = _lock_reply(session, reply_id)
@@ -190,7 +190,7 @@ def _decide_waiting(
         reply_id=reply_id,
         **detail,
     )
-    return reply, case
+    return reply
 
 
 def approve(
@@ -206,7 +206,7 @@ def approve(
     """A lead approves a waiting reply (audited); it is posted at once."""
     now = now or utcnow()
     with session_scope(engine, write=True) as session:
-        reply, _case = _decide_waiting(
+        reply = _decide_waiting(
             session, reply_id, actor=actor, now=now, lease_minutes=lease_minutes, action="reply_approved"
         )
         reply.status = ReplyStatus.DRAFT
@@ -227,7 +227,7 @@ def reject(
     """A lead rejects a waiting reply (audited); the case goes back to its writer, claimed."""
     now = now or utcnow()
     with session_scope(engine, write=True) as session:
-        reply, _case = _decide_waiting(
+        reply = _decide_waiting(
             session,
             reply_id,
             actor=actor,
