@@ -9,6 +9,7 @@ from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from db.types import json_column, utc_column, utcnow
+from db.vocab import ACTIVE_STATUSES, sql_in
 
 
 class Case(SQLModel, table=True):
@@ -25,8 +26,8 @@ class Case(SQLModel, table=True):
             "team",
             "priority",
             "id",
-            postgresql_where=text("status IN ('open', 'claimed', 'pending_approval', 'escalated')"),
-            sqlite_where=text("status IN ('open', 'claimed', 'pending_approval', 'escalated')"),
+            postgresql_where=text(f"status IN ({sql_in(ACTIVE_STATUSES)})"),
+            sqlite_where=text(f"status IN ({sql_in(ACTIVE_STATUSES)})"),
         ),
     )
 

@@ -1,54 +1,18 @@
-"""Case statuses, the queue's errors and the helpers every queue action shares (lock, audit)."""
+"""The queue's errors and the helpers every queue action shares (lock, audit)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from db.models import AuditEvent, Case
+from db.vocab import ACTIVE_STATUSES, TERMINAL_STATUSES, CaseStatus, ReplyStatus
 from db.types import MAX_ID, utcnow
 
 DEFAULT_LEASE_MINUTES = 15.0
-
-
-class CaseStatus(StrEnum):
-    """Where a case is in its life. Stored as the string value in ``cases.status``."""
-
-    OPEN = "open"
-    CLAIMED = "claimed"
-    PENDING_APPROVAL = "pending_approval"
-    ESCALATED = "escalated"
-    REPLIED = "replied"
-    DISMISSED = "dismissed"
-    CLOSED = "closed"
-
-
-class ReplyStatus(StrEnum):
-    """Where a reply is on its way to the platform. Stored in ``replies.status``."""
-
-    DRAFT = "draft"
-    PENDING_APPROVAL = "pending_approval"
-    SENDING = "sending"
-    SENT = "sent"
-    DRY_RUN = "dry_run"
-    FAILED = "failed"
-    REJECTED = "rejected"
-
-
-#: Someone should still act on these: the queue, ``status``, ``/metrics``, Slack and the report
-#: all count open cases with this one tuple.
-ACTIVE_STATUSES: tuple[CaseStatus, ...] = (
-    CaseStatus.OPEN,
-    CaseStatus.CLAIMED,
-    CaseStatus.PENDING_APPROVAL,
-    CaseStatus.ESCALATED,
-)
-#: Finished: answered, dismissed or closed (a brand reply elsewhere, a relabel). Reopenable.
-TERMINAL_STATUSES: tuple[CaseStatus, ...] = (CaseStatus.REPLIED, CaseStatus.DISMISSED, CaseStatus.CLOSED)
 
 
 class QueueError(ValueError):
