@@ -72,14 +72,38 @@ def build_source(spec: SourceSettings, settings: ListenerSettings, *, env: Mappi
 
         client = reddit_client(settings, env, needs_user=spec.kind == "mentions")
         return RedditSource(spec, client, brand_handles=settings.brand_handles)
+    if spec.platform == "appstore" and spec.kind == "connect":
+        from listener.sources.store_apis import AppStoreConnectSource
+        from listener.store_auth import appstore_connect_key
+
+        asc = settings.appstore_connect
+        key = appstore_connect_key(asc, env)
+        return AppStoreConnectSource(spec, key, base_url=asc.api_base, timeout=settings.retry.timeout_seconds)
     if spec.platform == "appstore":
         from listener.sources.appstore import AppStoreSource
 
         return AppStoreSource(spec, timeout=settings.retry.timeout_seconds)
+    if spec.platform == "googleplay" and spec.kind == "api":
+        from listener.sources.store_apis import GooglePlayApiSource
+        from listener.store_auth import googleplay_token
+
+        play = settings.googleplay_api
+        token = googleplay_token(play, env)
+        return GooglePlayApiSource(spec, token, base_url=play.api_base, timeout=settings.retry.timeout_seconds)
     if spec.platform == "googleplay":
         from listener.sources.googleplay import GooglePlaySource
 
         return GooglePlaySource(spec)
+    if spec.platform == "facebook":
+        from listener.sources.facebook import FacebookSource
+        from listener.sources.facebook import make_client as facebook_client
+
+        return FacebookSource(spec, facebook_client(settings, env))
+    if spec.platform == "instagram":
+        from listener.sources.instagram import InstagramSource
+        from listener.sources.instagram import make_client as instagram_client
+
+        return InstagramSource(spec, instagram_client(settings, env))
     if spec.platform == "file":
         from listener.sources.files import FileSource
 

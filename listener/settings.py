@@ -11,14 +11,17 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 
 from listener.records import MAX_CELL_CHARS, MAX_TEXT_CHARS
 
-PLATFORMS = ("x", "reddit", "appstore", "googleplay", "file")
+PLATFORMS = ("x", "reddit", "appstore", "googleplay", "facebook", "instagram", "file")
 KINDS = {
     "x": ("search", "mentions"),
     "reddit": ("search", "subreddit", "mentions"),
-    "appstore": ("reviews",),
-    "googleplay": ("reviews",),
+    "appstore": ("reviews", "connect"),
+    "googleplay": ("reviews", "api"),
+    "facebook": ("page",),
+    "instagram": ("comments", "mentions"),
     "file": ("file",),
 }
+GRAPH_API_BASE = "https://graph.facebook.com/v21.0"
 _PLACEHOLDERS = frozenset({"changeme", "change-me", "xxx", "your-token", "todo", "secret", "<token>"})
 
 
@@ -26,10 +29,12 @@ class SourceSettings(BaseModel):
     """One configured source: a platform, what to fetch, and how often."""
 
     name: str = Field(min_length=1, max_length=128)
-    platform: str = Field(description="x | reddit | appstore | googleplay | file")
+    platform: str = Field(description="x | reddit | appstore | googleplay | facebook | instagram | file")
     kind: str = Field(
         default="search",
-        description="x: search | mentions; reddit: search | subreddit | mentions; reviews; file",
+        description="x: search | mentions; reddit: search | subreddit | mentions; appstore: reviews (RSS) | "
+        "connect (App Store Connect API); googleplay: reviews (scraper) | api (Android Publisher); "
+        "facebook: page; instagram: comments | mentions; file",
     )
     query: str | None = Field(default=None, description="x search query (operators allowed) or reddit search terms")
     languages: list[str] = Field(default_factory=list, description="x: only these languages (adds lang: operators)")
@@ -52,6 +57,11 @@ class SourceSettings(BaseModel):
         default_factory=lambda: ["us"], description="appstore/googleplay: storefront countries"
     )
     lang: str = Field(default="en", description="googleplay: review language to request")
+    page_id: str | None = Field(default=None, description="facebook: the Page's numeric id")
+    ig_user_id: str | None = Field(default=None, description="instagram: the Instagram business account's id")
+    lookback_days: int = Field(
+        default=14, ge=1, le=365, description="facebook/instagram: how far back posts and media are checked"
+    )
     files: list[str] = Field(default_factory=list, description="file: paths or glob patterns of payload files")
     file_platform: str = Field(default="x", description="file: x | reddit | appstore | googleplay | csv | jsonl")
     column_map: dict[str, str] = Field(default_factory=dict, description="file (csv/jsonl): COLUMN -> field")
@@ -74,7 +84,7 @@ class SourceSettings(BaseModel):
     def _kind_fits(self) -> SourceSettings:
         kinds = KINDS[self.platform]
         if self.kind not in kinds:
-            if self.kind == "search" and len(kinds) == 1:
+            if self.kind == "search":  # the default: the platform's first kind
                 self.kind = kinds[0]
             else:
                 raise ValueError(
@@ -93,6 +103,10 @@ class SourceSettings(BaseModel):
             raise ValueError(f"source {self.name!r}: listings must be comments and/or submissions")
         if self.platform in ("appstore", "googleplay") and not self.app_id:
             raise ValueError(f"source {self.name!r}: {self.platform} needs app_id")
+        if self.platform == "facebook" and not self.page_id:
+            raise ValueError(f"source {self.name!r}: facebook needs page_id")
+        if self.platform == "instagram" and not self.ig_user_id:
+            raise ValueError(f"source {self.name!r}: instagram needs ig_user_id")
         if self.platform == "file" and not self.files:
             raise ValueError(f"source {self.name!r}: file source needs files")
         return self
@@ -127,6 +141,35 @@ class ImportSettings(BaseModel):
     )
 
 
+class AppStoreConnectSettings(BaseModel):
+    """App Store Connect API (reviews and developer responses): a team API key, ES256 JWTs.
+
+    The key (issuer id, key id, the ``.p8`` private key) comes from ``ASC_ISSUER_ID``,
+    ``ASC_KEY_ID`` and ``ASC_PRIVATE_KEY`` (the PEM text) or ``ASC_PRIVATE_KEY_PATH``.
+    """
+
+    api_base: str = Field(default="https://api.appstoreconnect.apple.com", description="API base URL")
+    issuer_id: str | None = Field(default=None, description="the team's issuer id (or ASC_ISSUER_ID)")
+    key_id: str | None = Field(default=None, description="the API key's id (or ASC_KEY_ID)")
+    private_key: SecretStr | None = Field(
+        default=None, description="the .p8 key's PEM text (or ASC_PRIVATE_KEY, or a file in ASC_PRIVATE_KEY_PATH)"
+    )
+    token_minutes: int = Field(default=15, ge=1, le=20, description="JWT lifetime; Apple refuses more than 20")
+
+
+class GooglePlayApiSettings(BaseModel):
+    """Android Publisher API (reviews.list, reviews.reply): a service account with access to the app.
+
+    The service account's JSON key comes from ``GOOGLE_APPLICATION_CREDENTIALS`` (a path) or
+    ``service_account_json`` (the JSON text).
+    """
+
+    api_base: str = Field(default="https://androidpublisher.googleapis.com", description="API base URL")
+    service_account_json: SecretStr | None = Field(
+        default=None, description="the service account key's JSON text (or a path in GOOGLE_APPLICATION_CREDENTIALS)"
+    )
+
+
 class ListenerSettings(BaseModel):
     """What to collect, from where, how much, and who the brand is on each platform."""
 
@@ -149,13 +192,37 @@ class ListenerSettings(BaseModel):
     reddit_username: str | None = Field(default=None, description="the brand's Reddit account (or REDDIT_USERNAME)")
     reddit_password: SecretStr | None = Field(default=None, description="or REDDIT_PASSWORD")
     reddit_user_agent: str = Field(default="engagebot/0.1 (social listening)", description="or REDDIT_USER_AGENT")
+    facebook_page_token: SecretStr | None = Field(
+        default=None, description="a Page access token (or FACEBOOK_PAGE_TOKEN)"
+    )
+    instagram_access_token: SecretStr | None = Field(
+        default=None, description="the token of the Page linked to the Instagram account (or INSTAGRAM_ACCESS_TOKEN)"
+    )
+    graph_api_base: str = Field(
+        default=GRAPH_API_BASE, description="Graph API base URL with its version (a proxy or a local fake may stand in)"
+    )
+    graph_usage_pause_percent: float = Field(
+        default=90.0,
+        gt=0,
+        le=100,
+        description="Meta usage headers (X-App-Usage, X-Business-Use-Case-Usage) at or above this pause the source",
+    )
+    appstore_connect: AppStoreConnectSettings = Field(default_factory=lambda: AppStoreConnectSettings())
+    googleplay_api: GooglePlayApiSettings = Field(default_factory=lambda: GooglePlayApiSettings())
 
     @field_validator("brand_handles")
     @classmethod
     def _lower_handles(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         return {k.lower(): [h.strip().lstrip("@").lower() for h in v if h.strip()] for k, v in value.items()}
 
-    @field_validator("x_bearer_token", "reddit_client_id", "reddit_client_secret", "reddit_password")
+    @field_validator(
+        "x_bearer_token",
+        "reddit_client_id",
+        "reddit_client_secret",
+        "reddit_password",
+        "facebook_page_token",
+        "instagram_access_token",
+    )
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:

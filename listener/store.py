@@ -126,7 +126,11 @@ def upsert_authors(
             "display_name": (_clean_text(author.display_name) or "")[:255] or None,
             "followers": author.followers,
             "verified": author.verified,
-            "is_brand": bool(handle and handle in brand.get(author.platform, frozenset())),
+            # Facebook Pages have no handle in a comment's ``from``: the page id names the brand
+            "is_brand": bool(
+                (handle and handle in brand.get(author.platform, frozenset()))
+                or author.external_id.lower() in brand.get(author.platform, frozenset())
+            ),
         }
         row = merged.get(key)
         if row is None:

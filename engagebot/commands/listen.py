@@ -11,7 +11,7 @@ from rich.table import Table
 
 from engagebot.runtime import console, engine_for, friendly_errors, load_settings
 
-PLATFORM_HELP = "x | reddit | appstore | googleplay | csv | jsonl"
+PLATFORM_HELP = "x | reddit | appstore | googleplay | facebook | instagram | csv | jsonl"
 
 
 def _parse_map(items: list[str]) -> dict[str, str]:

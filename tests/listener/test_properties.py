@@ -45,6 +45,35 @@ VALID = {
     "reddit": reddit_listing([reddit_comment("c1", "hello", author="bob")]),
     "appstore": appstore_feed([appstore_entry("123")]),
     "googleplay": [play_review("gp-1", at="2026-11-02T10:00:00")],
+    # shapes of fixtures/meta: a comment page without ids, and comments with nested replies
+    "facebook": {
+        "data": [
+            {
+                "comment_count": 0,
+                "created_time": "2021-08-11T23:22:14+0000",
+                "like_count": 0,
+                "message": "Hi, please access the Instagram Help Center",
+                "permalink_url": "https://www.facebook.com/19292868552/posts/10158407654328553/"
+                "?comment_id=10158407903973553&reply_comment_id=10158409983033553",
+            },
+            {"id": "4_10113477241177441", "message": "Happy July 4th!", "created_time": "2021-07-04T19:50:58+0000"},
+        ],
+        "paging": {"cursors": {"after": "after"}, "next": "https://graph.facebook.com/next"},
+    },
+    "instagram": {
+        "data": [
+            {
+                "id": "17858154961981086",
+                "text": "Beautiful!",
+                "timestamp": "2020-06-01T10:56:52+0000",
+                "username": "lixiangguodu123",
+                "replies": {
+                    "data": [{"id": "17900000000000001", "text": "Thanks", "timestamp": "2020-06-02T10:00:00+0000"}]
+                },
+            }
+        ],
+        "paging": {"cursors": {"after": "after"}},
+    },
 }
 FIELDS = (
     "id",
@@ -67,6 +96,12 @@ FIELDS = (
     "content",
     "at",
     "score",
+    "message",
+    "permalink_url",
+    "created_time",
+    "timestamp",
+    "username",
+    "replies",
 )
 
 
