@@ -115,3 +115,20 @@ class AuditVerb(StrEnum):
     LINK_CONFIRMED = "link_confirmed"
     LINK_REJECTED = "link_rejected"
     TAGGED = "tagged"
+
+class JobStatus(StrEnum):
+    """Where one run of one step is (``job_runs.status``); moves in ``db/job_transitions.py``."""
+
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+    DIED = "died"  # its process was killed (or its machine stopped) before it wrote its end
+
+
+class OutboxStatus(StrEnum):
+    """Where a notification is (``outbox.status``); moves in ``engagement/notify/outbox_transitions.py``."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+

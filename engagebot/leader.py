@@ -164,14 +164,12 @@ class AdvisoryLockElection:
                 conn.execute(text("select pg_try_advisory_lock(:key)"), {"key": self._key}).scalar_one()
             )
         except SQLAlchemyError as exc:  # the connection broke (or was invalidated)
-            reason = str(getattr(exc, "orig", None) or exc).strip().split("\n", 1)[0]
-            if self._leading:
+            if self._leading:  # a follower never held the lock: nothing to step down from
+                reason = str(getattr(exc, "orig", None) or exc).strip().split("\n", 1)[0]
                 log.warning("leader connection lost (%s); stepping down", reason)
-            else:  # a follower never held the lock: nothing to step down from
-                log.warning("database unreachable for the leader election (%s); still a follower", reason)
             self._leading = False
             self._close()
-            return False
+            raise  # the worker counts it in the outage (engagebot.outages): one line, not one per poll
         self._leading = leading
         if leading:
             self._show_holder()

@@ -5,7 +5,10 @@ every metrics scrape fail with the same error, each with its traceback: thousand
 minute that hide when it started and when it ended. ``RepeatedErrors`` is a filter on the log
 handler: the first record of a kind passes in full; identical ones after it are counted, and
 one line with the count (and no traceback) passes at most every ``every`` seconds while they
-go on, and once more when they have stopped for ``quiet`` seconds.
+go on, and once more when they have stopped: ``quiet`` seconds after the last one (a sweeper
+thread checks every few seconds, so the summary never waits for the next log line or for the
+exit), or at once when an outage ends (``settle_repeats``, called by ``engagebot.outages``).
+A summary that came only at exit, or minutes after recovery, read like an error still on.
 
 Two records are identical when they come from the same logger at the same level with the same
 message template, the same arguments other than numbers and the same exception (first line
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -48,6 +52,35 @@ class Seen:
     total: int = 1
 
 
+#: every filter in use, for ``settle_repeats`` (weak: a replaced handler's filter just goes)
+_FILTERS: weakref.WeakSet[RepeatedErrors] = weakref.WeakSet()
+
+
+_sweeper: threading.Thread | None = None
+
+
+def settle_repeats() -> None:
+    """Write every held count now, as stopped: an outage ended, its repeats are over."""
+    for repeats in list(_FILTERS):
+        repeats.settle()
+
+
+def start_sweeper(every: float = 5.0) -> None:
+    """Once per process: a daemon thread that writes the counts of stopped repeats every few seconds."""
+    global _sweeper
+    if _sweeper is not None:
+        return
+
+    def loop() -> None:
+        while True:
+            time.sleep(every)
+            for repeats in list(_FILTERS):
+                repeats.sweep()
+
+    _sweeper = threading.Thread(target=loop, name="log-repeats", daemon=True)
+    _sweeper.start()
+
+
 class RepeatedErrors(logging.Filter):
     """A handler filter that passes the first of identical WARNING+ records and counts the rest."""
 
@@ -56,7 +89,7 @@ class RepeatedErrors(logging.Filter):
         handler: logging.Handler,
         *,
         every: float = 60.0,
-        quiet: float = 60.0,
+        quiet: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
@@ -66,6 +99,20 @@ class RepeatedErrors(logging.Filter):
         self.clock = clock
         self._seen: dict[Key, tuple[Seen, logging.LogRecord]] = {}
         self._lock = threading.Lock()
+        _FILTERS.add(self)
+
+    def sweep(self) -> None:
+        """Write the summaries of repeats that have stopped (``quiet`` seconds without one)."""
+        for summary in self._ended(self.clock()):
+            self.handler.handle(summary)
+
+    def settle(self) -> None:
+        """Write every held count now as stopped, and forget every kind (the next is news)."""
+        with self._lock:
+            summaries = [self._summary(record, seen) for seen, record in self._seen.values() if seen.held]
+            self._seen.clear()
+        for summary in summaries:
+            self.handler.handle(summary)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "repeat_summary", False) or getattr(record, "every_time", False):

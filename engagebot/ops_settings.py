@@ -61,6 +61,12 @@ class OpsSettings(BaseModel):
         description="job failures kept in memory while the database is unreachable, written to job_runs when "
         "it returns (the oldest are dropped past this, and counted)",
     )
+    notify_budget_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="how long one notify run may send before it yields (the rest goes in the next run), so a "
+        "slow Slack never holds a run for minutes",
+    )
     metrics_host: str = Field(default="127.0.0.1", description="host of the health/metrics server of a --no-web worker")
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="its port (0: do not start it)")
     metrics_token: SecretStr | None = Field(

@@ -14,11 +14,11 @@ from sqlalchemy import Engine, and_, func, select
 from sqlmodel import Session, col
 
 from db.engine import session_scope
-from db.jobs import mark_dead_runs
+from db.jobs import mark_dead_runs, process_gone
 from db.models import Case, JobRun, Outbox, Post, QuarantinedRecord, SchedulerLease, Score
 from db.types import utcnow
+from db.vocab import ACTIVE_STATUSES, OutboxStatus
 from engagebot.redaction import redact
-from engagement.queue.state import ACTIVE_STATUSES
 
 
 @dataclass
@@ -57,6 +57,16 @@ class LastRun:
 class Leader:
     holder: str
     expires_at: datetime
+
+
+@dataclass
+class LaneBacklog:
+    """One lane's waiting work (``engagebot.lanes``): how much, and how long the oldest has waited."""
+
+    lane: str
+    waiting: int
+    oldest_seconds: float | None
+    what: str
 
 
 def backlog(session: Session, *, now: datetime | None = None) -> Backlog:
@@ -137,8 +147,42 @@ def _last_run(row: JobRun) -> LastRun:
     )
 
 
-def leaders(session: Session) -> list[Leader]:
-    return [Leader(row.holder, row.expires_at) for row in session.scalars(select(SchedulerLease)).all()]
+def lanes(session: Session, *, now: datetime | None = None) -> list[LaneBacklog]:
+    """What waits in each lane that has a queue in the database, and the age of its oldest item.
+
+    Scoring: posts without any score, by when they were collected. Notify: pending messages,
+    by when they were queued (a message waiting out a back-off counts: it is still undelivered).
+    An age that keeps growing while the count stays is a stalled lane.
+    """
+    now = now or utcnow()
+    scored = select(col(Score.post_id)).where(col(Score.post_id) == col(Post.id)).exists()
+    unscored, oldest_post = session.execute(select(func.count(), func.min(col(Post.collected_at))).where(~scored)).one()
+    pending, oldest_message = session.execute(
+        select(func.count(), func.min(col(Outbox.created_at))).where(col(Outbox.status) == OutboxStatus.PENDING)
+    ).one()
+
+    def age(oldest: datetime | None) -> float | None:
+        return round(max((now - oldest).total_seconds(), 0.0), 1) if oldest is not None else None
+
+    return [
+        LaneBacklog("intake", int(unscored), age(oldest_post), "posts waiting for a score"),
+        LaneBacklog("notify", int(pending), age(oldest_message), "Slack messages not yet delivered"),
+    ]
+
+
+def leaders(session: Session, *, now: datetime | None = None) -> list[Leader]:
+    """The current scheduler leader: a lease still renewed, by a process not known to be dead.
+
+    A leader killed with ``kill -9`` leaves its row; once its lease has run out unrenewed (or
+    its process is gone from this host), naming it would say a dead process schedules.
+    """
+    now = now or utcnow()
+    rows = session.scalars(select(SchedulerLease)).all()
+    return [
+        Leader(row.holder, row.expires_at)
+        for row in rows
+        if row.expires_at >= now and not process_gone(row.holder.rpartition(":")[0])
+    ]
 
 
 def status_report(engine: Engine, *, now: datetime | None = None) -> dict[str, Any]:
@@ -153,8 +197,9 @@ def status_report(engine: Engine, *, now: datetime | None = None) -> dict[str, A
     with session_scope(engine) as session:
         return {
             "time": now,
-            "leader": [asdict(x) for x in leaders(session)],
+            "leader": [asdict(x) for x in leaders(session, now=now)],
             "backlog": asdict(backlog(session, now=now)),
+            "lanes": [asdict(x) for x in lanes(session, now=now)],
             "jobs": [asdict(x) for x in last_runs(session)],
             "errors": [asdict(x) for x in recent_errors(session)],
         }

@@ -126,13 +126,17 @@ def triage(settings: Settings, engine: Engine, *, now: datetime | None = None) -
 
 
 def notify(settings: Settings, engine: Engine, *, now: datetime | None = None) -> StepResult:
-    """Queue the notifications the current cases call for, then deliver what is due."""
-    from engagement.notify import deliver_pending, enqueue_notifications
+    """Queue the notifications the current cases call for, then deliver what is due within the
+    run's budget (``ops.notify_budget_seconds``; what is left goes in the next run)."""
+    from engagement.notify import enqueue_notifications
+    from engagement.notify.deliver import deliver_pending
 
     started = time.perf_counter()
     with job_run(engine, "notify") as counts:
         counts["queued"] = enqueue_notifications(engine, settings.engagement, now=now)
-        counts["delivered"] = deliver_pending(engine, settings.engagement, now=now)
+        counts["delivered"] = deliver_pending(
+            engine, settings.engagement.slack, now, budget_seconds=settings.ops.notify_budget_seconds
+        )
     return _timed("notify", counts, started)
 
 

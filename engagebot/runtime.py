@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the CLI answers --help without importing the database or se
     from engagebot.config import Settings
 
 from engagebot import redaction
-from engagebot.logrepeats import RepeatedErrors
+from engagebot.logrepeats import RepeatedErrors, start_sweeper
 
 console = Console()
 err_console = Console(stderr=True)
@@ -67,6 +67,7 @@ def configure_logging(level: str = "INFO", *, json_logs: bool = False) -> None:
     if _repeats is None:
         atexit.register(_flush_repeats)  # the count of an error still repeating at exit
     _repeats = repeats
+    start_sweeper()  # a count is written when its repeats stop, not at the next line or exit
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

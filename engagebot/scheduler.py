@@ -29,7 +29,10 @@ from sqlalchemy import Engine
 from db.types import utcnow
 from engagebot.config import Settings
 from engagebot.failures import Failure, PendingFailures
+from engagebot.lanes import LANES, lane_of
+from engagebot.logrepeats import first_line, settle_repeats
 from engagebot.observability import record_job
+from engagebot.outages import Outage, database_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +117,15 @@ class JobOutcome:
     error: str | None = None
 
 
+@dataclass
+class Turn:
+    """Whether a scheduled job runs in this process now, and whether it missed a turn meanwhile."""
+
+    running: bool = False
+    missed: bool = False
+    started: float = 0.0
+
+
 def job_id(step: str, source: str | None = None) -> str:
     return f"{step}:{source}" if source else step
 
@@ -121,22 +133,29 @@ def job_id(step: str, source: str | None = None) -> str:
 class JobQueue:
     """The leader's schedule of steps, and the one wrapper every run goes through."""
 
-    def __init__(self, settings: Settings, engine: Engine, *, threads: int = 4) -> None:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
         self.engine = engine
         timing = settings.ops.scheduler
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(max_workers=threads)},
+            executors={lane.name: ThreadPoolExecutor(max_workers=lane.threads) for lane in LANES},
             job_defaults={
                 "coalesce": True,
-                "max_instances": 1,
+                # 2, not 1: the second instance is ``run_scheduled`` noting a missed turn and
+                # returning at once (APScheduler would drop it silently, with only its own warning)
+                "max_instances": 2,
                 "misfire_grace_time": timing.misfire_grace_seconds,
             },
         )
         self._active = 0
         self._active_lock = threading.Condition()
+        self._turns: dict[str, Turn] = {}
+        self._turns_lock = threading.Lock()
+        self._traced: set[str] = set()  # errors whose traceback was logged once already
+        self._scheduling = False
         self.failures = PendingFailures(settings.ops.failure_buffer)
+        self.database = Outage("database", on_end=settle_repeats)
 
     # --- scheduling -------------------------------------------------------------------------
 
@@ -152,11 +171,12 @@ class JobQueue:
             jitter=self.settings.ops.scheduler.jitter_seconds or None,
         )
         return self.scheduler.add_job(
-            self.run_job,
+            self.run_scheduled,
             trigger,
             args=[step, source],
             id=name,
             name=name,
+            executor=lane_of(step).name,
             replace_existing=True,
             next_run_time=self._first_run(),
         )
@@ -170,7 +190,13 @@ class JobQueue:
             jitter=self.settings.ops.scheduler.jitter_seconds or None,
         )
         return self.scheduler.add_job(
-            self.run_job, trigger, args=[step, None], id=step, name=step, replace_existing=True
+            self.run_scheduled,
+            trigger,
+            args=[step, None],
+            id=step,
+            name=step,
+            executor=lane_of(step).name,
+            replace_existing=True,
         )
 
     def schedule_cycle(self, *, skip: Iterable[str] = ()) -> list[str]:
@@ -200,16 +226,20 @@ class JobQueue:
 
     def start(self, *, paused: bool = True) -> None:
         """Start the scheduler thread; paused until this process becomes the leader."""
+        self._scheduling = not paused
         self.scheduler.start(paused=paused)
 
     def resume(self) -> None:
+        self._scheduling = True
         self.scheduler.resume()
 
     def pause(self) -> None:
+        self._scheduling = False
         self.scheduler.pause()
 
     def shutdown(self) -> None:
         """Stop scheduling; runs in progress go on (``wait_idle`` waits for them)."""
+        self._scheduling = False
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
@@ -226,6 +256,40 @@ class JobQueue:
 
     # --- running ----------------------------------------------------------------------------
 
+    def run_scheduled(self, step: str, source: str | None = None) -> None:
+        """A scheduled turn of ``step``: run it, or, while its last run goes on, note the turn.
+
+        A step still running at its next turn says so once (one line per overrun), and the
+        turn it missed runs as soon as that run ends, in the same thread: never two copies at
+        once (triage must not race itself), and never a turn dropped without a word.
+        Missed turns coalesce: however many passed, one more run follows.
+        """
+        name = job_id(step, source)
+        with self._turns_lock:
+            turn = self._turns.setdefault(name, Turn())
+            if turn.running:
+                if not turn.missed:
+                    log.warning(
+                        "%s is still running at its next turn (started %.0fs ago); that turn runs when it ends",
+                        name,
+                        time.monotonic() - turn.started,
+                        extra={"step": step, "source": source, "every_time": True},
+                    )
+                turn.missed = True
+                return
+            turn.running, turn.started = True, time.monotonic()
+        try:
+            while True:
+                self.run_job(step, source)
+                with self._turns_lock:
+                    if not (turn.missed and self._scheduling):
+                        break
+                    turn.missed, turn.started = False, time.monotonic()
+                log.info("%s: running the turn it missed", name, extra={"step": step, "source": source})
+        finally:
+            with self._turns_lock:
+                turn.running = turn.missed = False
+
     def run_job(self, step: str, source: str | None = None) -> JobOutcome:
         """Run one step now: log, count and store its outcome; never raise an ``Exception``."""
         name = job_id(step, source)
@@ -233,25 +297,15 @@ class JobQueue:
         started = time.perf_counter()
         with self._active_lock:
             self._active += 1
-        self.failures.flush(self.engine)  # failures kept from an outage, if the database is back
+        if not self.database.ongoing:
+            self.failures.flush(self.engine)  # failures kept from an outage, if the database is back
         try:
             func = resolve_step(step)
             result = func(self.settings, self.engine, only=[source]) if source else func(self.settings, self.engine)
         except Exception as exc:
             seconds = time.perf_counter() - started
             error = f"{type(exc).__name__}: {exc}"
-            log.exception(
-                "%s failed after %.1fs: %s",
-                name,
-                seconds,
-                error,
-                extra={
-                    "step": step,
-                    "source": source,
-                    "seconds": round(seconds, 3),
-                    "error": error,
-                },
-            )
+            self._log_failure(exc, name, step, source, seconds, error)
             record_job(step, ok=False, seconds=seconds)
             self._store_failure(step, source, started_at, error)
             return JobOutcome(name, step, source, ok=False, seconds=seconds, error=error)
@@ -259,6 +313,7 @@ class JobQueue:
             with self._active_lock:
                 self._active -= 1
                 self._active_lock.notify_all()
+        self.database_answered()
         seconds = time.perf_counter() - started
         counts = counts_of(result)
         errors = source_errors(counts)
@@ -275,10 +330,51 @@ class JobQueue:
         )
         return JobOutcome(name, step, source, ok=reported is None, seconds=seconds, counts=counts, error=reported)
 
+    def _log_failure(
+        self, exc: Exception, name: str, step: str, source: str | None, seconds: float, error: str
+    ) -> None:
+        """The first failure of each distinct error with its traceback; later ones briefly.
+
+        During a database outage the outage's own lines (``engagebot.outages``) stand for the
+        failed runs: a start line, a count per step per minute, an end line. Otherwise each
+        failure is one line (the repeat filter counts identical ones); the traceback is logged
+        in full the first time an error is seen and at DEBUG after that.
+        """
+        extra = {"step": step, "source": source, "seconds": round(seconds, 3), "error": error}
+        kind = f"{type(exc).__name__}: {first_line(exc)}"
+        with self._turns_lock:
+            first = kind not in self._traced
+            self._traced.add(kind)
+        if first:
+            log.error("%s failed after %.1fs: %s", name, seconds, error, exc_info=exc, extra=extra)
+        else:
+            log.debug("%s failed after %.1fs: %s", name, seconds, error, exc_info=exc, extra=extra)
+        if database_unreachable(exc):
+            self.database.failed(name, error)
+        elif not first:
+            log.error("%s failed after %.1fs: %s", name, seconds, first_line(error), extra=extra)
+
+    def database_answered(self) -> None:
+        """The database answered (a job ran, the election polled): end an outage if one was on,
+        and write the failures it kept."""
+        if self.database.ended(kept=f"{len(self.failures)} failed run(s) in memory, stored now"):
+            self.failures.flush(self.engine)
+
+    def database_failed(self, what: str, exc: BaseException) -> bool:
+        """Something other than a job (the election) could not reach the database: count it in
+        the outage; False when ``exc`` is not an outage (the caller logs it)."""
+        if not database_unreachable(exc):
+            return False
+        self.database.failed(what, f"{type(exc).__name__}: {exc}")
+        return True
+
     def _store_failure(self, step: str, source: str | None, started_at: datetime, error: str) -> None:
         """Store the failure unless the step already recorded it; keep it while the database is away."""
         failure = Failure(STEP_FUNCTIONS.get(step, step), source, started_at, utcnow(), error)
-        self.failures.record(self.engine, failure)
+        if self.database.ongoing:
+            self.failures.keep(failure)  # written when the outage ends, not tried (and warned about) now
+        else:
+            self.failures.record(self.engine, failure)
 
     def run_once(self, *, steps: Iterable[str] = CYCLE) -> list[JobOutcome]:
         """One cycle in order, each step through ``run_job`` (``engagebot run --once``)."""

@@ -19,10 +19,14 @@ import time
 from types import FrameType
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from db.claims import request_stop
+from db.engine import session_scope
+from db.jobs import mark_dead_runs
 from engagebot.config import Settings
 from engagebot.leader import Election, election_for
+from engagebot.logrepeats import first_line
 from engagebot.observability import IS_LEADER
 from engagebot.scheduler import JobQueue
 from engagebot.workqueue import SharedWork
@@ -78,24 +82,40 @@ class Worker:
         IS_LEADER.set(1 if leading else 0)
         if leading:
             log.info("%s is the scheduler leader now", self.election.holder)
+            self.sweep_dead_runs()
             self.queue.resume()
         else:
             log.warning("%s is no longer the leader; pausing the schedule", self.election.holder)
             self.queue.pause()
+
+    def sweep_dead_runs(self) -> None:
+        """Mark ``died`` the runs a killed process left ``running``, before this leader's first job.
+
+        The old leader's last run (a triage killed with it) is found on this first pass, not
+        by whichever job happens to run next.
+        """
+        try:
+            with session_scope(self.engine, write=True) as session:
+                mark_dead_runs(session)
+        except SQLAlchemyError as exc:
+            if not self.queue.database_failed("dead-run sweep", exc):
+                log.warning("could not look for dead runs: %s", first_line(exc))
 
     def poll_leadership(self) -> None:
         """Take, keep or lose the lead; then write failures kept from an outage, if any."""
         try:
             leading = self.election.poll()
         except Exception as exc:
-            reason = str(exc).strip().split("\n", 1)[0]
-            if self.leading:
-                log.warning("leader election failed (%s); stepping down", reason)
-            else:
-                log.warning("leader election failed (%s); still a follower", reason)
+            if not self.queue.database_failed("leader election", exc):
+                reason = first_line(exc)
+                log.warning(
+                    "leader election failed (%s); %s", reason, "stepping down" if self.leading else "still a follower"
+                )
             leading = False
+        else:
+            self.queue.database_answered()
         self._set_leading(leading)
-        if len(self.queue.failures):
+        if len(self.queue.failures) and not self.queue.database.ongoing:
             self.queue.failures.flush(self.engine)
 
     def run(self) -> int:

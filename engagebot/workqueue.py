@@ -7,6 +7,9 @@ work is called again at once; one that found none waits, twice as long each time
 scheduled interval, so idle workers cost the database one cheap query now and then. A step
 that failed (the database is unreachable, say) waits the same way, up to at least
 ``FAILURE_MAX_WAIT``, so an outage is not hammered every ``idle_seconds``.
+
+Each shared step runs in its own thread, its lane (``engagebot.lanes``): a notify run that
+waits on a slow Slack never holds up scoring, as it did when one thread ran them in turn.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ class SharedStep:
 
 
 class SharedWork:
-    """Run the shared steps until ``stop`` is set; a stop finishes the call in progress."""
+    """Run each shared step in its own thread until ``stop`` is set; a stop finishes the call in progress."""
 
     def __init__(
         self,
@@ -52,39 +55,38 @@ class SharedWork:
         self.idle_seconds = idle_seconds
         waits = max_wait or {}
         self.steps = [SharedStep(step, max(waits.get(step, idle_seconds), idle_seconds)) for step in steps]
-        self.thread = threading.Thread(target=self.run, name="shared-work", daemon=True)
+        self.threads = [
+            threading.Thread(target=self.run, args=(shared,), name=f"lane-{shared.step}", daemon=True)
+            for shared in self.steps
+        ]
 
-    def run_due(self) -> int:
-        """Call every step that is due once; return how many found work."""
-        busy = 0
-        for shared in self.steps:
-            if self.stop.is_set():
-                break
-            if time.monotonic() < shared.due:
-                continue
-            outcome = self.queue.run_job(shared.step)
-            if outcome.ok and did_work(outcome.counts):
-                busy += 1
-                shared.wait = 0.0
-            else:
-                longest = shared.max_wait if outcome.ok else max(shared.max_wait, FAILURE_MAX_WAIT)
-                shared.wait = min(max(shared.wait * 2, self.idle_seconds), longest)
-            shared.due = time.monotonic() + shared.wait
+    def run_once(self, shared: SharedStep) -> bool:
+        """Call ``shared`` once and set when it is due next; True when it found work."""
+        outcome = self.queue.run_job(shared.step)
+        busy = outcome.ok and did_work(outcome.counts)
+        if busy:
+            shared.wait = 0.0
+        else:
+            longest = shared.max_wait if outcome.ok else max(shared.max_wait, FAILURE_MAX_WAIT)
+            shared.wait = min(max(shared.wait * 2, self.idle_seconds), longest)
+        shared.due = time.monotonic() + shared.wait
         return busy
 
-    def run(self) -> None:
-        log.info("shared work: %s", ", ".join(s.step for s in self.steps) or "none")
-        while self.steps and not self.stop.is_set():
-            self.run_due()
-            next_due = min(s.due for s in self.steps)
-            self.stop.wait(max(next_due - time.monotonic(), 0.0))
-        log.info("shared work stopped")
+    def run(self, shared: SharedStep) -> None:
+        """One lane: call its step whenever it is due, until stopped."""
+        while not self.stop.is_set():
+            self.run_once(shared)
+            self.stop.wait(max(shared.due - time.monotonic(), 0.0))
 
     def start(self) -> SharedWork:
-        self.thread.start()
+        log.info("shared work, one lane each: %s", ", ".join(s.step for s in self.steps) or "none")
+        for thread in self.threads:
+            thread.start()
         return self
 
     def join(self, timeout: float) -> bool:
-        """Wait for the call in progress to end; False if it still runs after ``timeout``."""
-        self.thread.join(timeout)
-        return not self.thread.is_alive()
+        """Wait for the calls in progress to end; False if one still runs after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(deadline - time.monotonic(), 0.0))
+        return not any(thread.is_alive() for thread in self.threads if thread.ident is not None)

@@ -95,6 +95,15 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _age(seconds: float) -> str:
+    """``42s``, ``7m``, ``3h``: how long the oldest item of a lane has waited."""
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.0f}h"
+
+
 def _when(value: datetime | None) -> str:
     return value.strftime("%m-%d %H:%M:%S") if value else "-"
 
@@ -124,7 +133,12 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
         f"outbox pending {backlog['outbox_pending']} failed {backlog['outbox_failed']}   "
         f"quarantined {backlog['quarantined_records']}   (details: engagebot status --json)",
     )
-    for line in lines:
+    lanes = "   ".join(
+        f"{lane['lane']} {lane['waiting']} waiting"
+        + (f", oldest {_age(lane['oldest_seconds'])}" if lane["oldest_seconds"] is not None else "")
+        for lane in report["lanes"]
+    )
+    for line in (*lines, f"lanes: {lanes}"):
         console.print(_cut(line, width), highlight=False, markup=False)
     table = Table(title="last run of every job", title_justify="left", box=None, pad_edge=False, width=width)
     for column in ("job", "source", "status", "started", "secs"):

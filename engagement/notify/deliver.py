@@ -37,6 +37,8 @@ from db.claims import claim, stop_requested
 from db.engine import session_scope
 from db.models import Outbox
 from db.types import utcnow
+from db.vocab import OutboxStatus
+from engagement.notify.outbox_transitions import move
 from engagement.notify.transport import Delivery, Transport, WebhookTransport, transport_for
 from engagement.settings import SlackSettings
 
@@ -80,7 +82,7 @@ def sender_token() -> str:
 def _claim_one(engine: Engine, now: datetime, lease: timedelta, token: str, skip: set[int]) -> Claimed | None:
     """Take the oldest due message no other sender holds, for ``lease``; None when none is due."""
     with session_scope(engine, write=True) as session:
-        due = select(Outbox).where(col(Outbox.status) == "pending", col(Outbox.next_attempt_at) <= now)
+        due = select(Outbox).where(col(Outbox.status) == OutboxStatus.PENDING, col(Outbox.next_attempt_at) <= now)
         if skip:
             due = due.where(col(Outbox.id).not_in(skip))
         rows = claim(session, due.order_by(col(Outbox.id)), limit=1)
@@ -112,7 +114,7 @@ def _renew(engine: Engine, held: Claimed, until: datetime) -> bool:
     """Extend the claim before a send that follows a slow look-up; False if it is no longer ours."""
     with session_scope(engine, write=True) as session:
         row = session.get(Outbox, held.id, with_for_update=True)
-        if row is None or row.claimed_by != held.token or row.status != "pending":
+        if row is None or row.claimed_by != held.token or row.status != OutboxStatus.PENDING:
             return False
         row.next_attempt_at = until
         session.add(row)
@@ -133,7 +135,7 @@ def _record(engine: Engine, held: Claimed, result: Delivery, slack: SlackSetting
         row = session.get(Outbox, held.id, with_for_update=True)
         if row is None:
             return "missing"
-        if row.claimed_by != held.token or row.status != "pending":
+        if row.claimed_by != held.token or row.status != OutboxStatus.PENDING:
             log.warning(
                 "notify: message %s was taken over by %s after its lease ended; not recording this attempt",
                 held.id,
@@ -144,17 +146,13 @@ def _record(engine: Engine, held: Claimed, result: Delivery, slack: SlackSetting
         if not result.unknown:
             row.attempt_started_at = None  # this attempt's outcome is known: nothing left in doubt
         if result.ok:
-            row.status = "sent"
-            row.sent_at = now
-            row.last_error = None
+            move(row, OutboxStatus.SENT, at=now)
             if result.ts:
                 row.payload = dict(row.payload, ts=result.ts)
             outcome = "sent"
         elif result.permanent or row.attempts >= slack.max_attempts:
-            row.status = "failed"
-            row.last_error = (
-                result.error if result.permanent else f"gave up after {row.attempts} attempts: {result.error}"
-            )
+            error = result.error if result.permanent else f"gave up after {row.attempts} attempts: {result.error}"
+            move(row, OutboxStatus.FAILED, at=now, error=error)
             outcome = "failed"
         else:
             wait = result.retry_after if result.retry_after is not None else backoff_seconds(row.attempts, slack)
@@ -202,9 +200,14 @@ def deliver_pending(
     *,
     limit: int = 200,
     transport: Transport | None = None,
+    budget_seconds: float | None = None,
 ) -> dict[str, int]:
     """Send due outbox messages once each, one claim at a time; return counts of sent, retry,
-    failed, and (when there are any) already_sent, unconfigured and lost.
+    failed, and (when there are any) already_sent, unconfigured, lost and ``yielded`` (1 when
+    the run stopped at its ``budget_seconds`` with messages maybe left: the next run goes on).
+
+    The budget is checked before each claim, so a run ends at most one send (one
+    ``timeout_seconds``) past it: a slow Slack shortens runs, it never makes one run minutes.
 
     With ``slack.sink`` set, messages are appended to that JSONL file and nothing touches the
     network. Without any transport configured the messages stay pending (counted as
@@ -216,8 +219,12 @@ def deliver_pending(
     counts: dict[str, int] = defaultdict(int)
     default = transport or transport_for(slack)
     skip: set[int] = set()
+    deadline = time.monotonic() + budget_seconds if budget_seconds is not None else None
     for _ in range(limit):
         if stop_requested():
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            counts["yielded"] = 1
             break
         held = _claim_one(engine, clock(), lease, token, skip)
         if held is None:

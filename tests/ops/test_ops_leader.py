@@ -6,6 +6,7 @@ import time
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import session_scope
 from db.models import SchedulerLease
@@ -61,6 +62,8 @@ def test_advisory_lock_has_one_holder_and_fails_over_when_its_connection_dies(
         time.sleep(0.1)
     assert b.holder == holder(pg_engine), "b took over"
     assert holder(pg_engine) == b.holder
+    with pytest.raises(SQLAlchemyError):  # its broken session: the worker counts it in the outage
+        a.poll()
     assert not a.poll(), "the old leader reconnects as a follower"
     b.release()
     assert holder(pg_engine) is None
