@@ -116,6 +116,7 @@ class AuditVerb(StrEnum):
     LINK_REJECTED = "link_rejected"
     TAGGED = "tagged"
 
+
 class JobStatus(StrEnum):
     """Where one run of one step is (``job_runs.status``); moves in ``db/job_transitions.py``."""
 
@@ -131,4 +132,3 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
-
