@@ -10,6 +10,8 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import get_currency_name
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
+from listener.settings import GRAPH_API_BASE, AppStoreConnectSettings, GooglePlayApiSettings
+
 
 class TriageSettings(BaseModel):
     """When a post becomes a case and how much it is worth (see ``engagement.triage.priority``)."""
@@ -211,6 +213,24 @@ class ReplySettings(BaseModel):
     reddit_username: str | None = None
     reddit_password: SecretStr | None = None
     reddit_user_agent: str = "engagebot/0.1"
+    facebook_page_token: SecretStr | None = Field(
+        default=None, description="Page access token for Facebook replies and hiding (or FACEBOOK_PAGE_TOKEN)"
+    )
+    facebook_page_id: str | None = Field(
+        default=None, description="the Page replies come from (found with GET /me when unset)"
+    )
+    instagram_access_token: SecretStr | None = Field(
+        default=None, description="token for Instagram replies (or INSTAGRAM_ACCESS_TOKEN, else FACEBOOK_PAGE_TOKEN)"
+    )
+    instagram_username: str | None = Field(
+        default=None, description="the Instagram account replies come from (finds an earlier reply)"
+    )
+    graph_api_base: str = Field(default=GRAPH_API_BASE, description="Graph API base URL for replies")
+    appstore_connect: AppStoreConnectSettings = Field(default_factory=lambda: AppStoreConnectSettings())
+    googleplay_api: GooglePlayApiSettings = Field(default_factory=lambda: GooglePlayApiSettings())
+    googleplay_package: str | None = Field(
+        default=None, description="the app's package name, for Google Play replies (reviews.reply)"
+    )
 
 
 SLACK_ID = re.compile(r"^[US][A-Z0-9]{2,}$")

@@ -8,6 +8,9 @@
 - **Reddit**: 10,000 characters per comment.
 - **App Store**: a developer response holds 5,970 characters.
 - **Google Play**: a developer reply holds 350 characters.
+- **Instagram**: a comment (and so a reply) holds 2,200 characters.
+- **Facebook**: engagebot caps a comment reply at 8,000 characters (the Graph API takes longer
+  comments, but no one reads them, and a cap keeps a pasted document out).
 
 The published Python port of twitter-text (``twitter-text-parser``) imports ``pkg_resources``,
 which current setuptools no longer ships, so the weighting is implemented here from the v3
@@ -31,7 +34,14 @@ X_DEFAULT_WEIGHT = 200
 X_WEIGHT_RANGES = ((0, 4351, 100), (8192, 8205, 100), (8208, 8223, 100), (8242, 8247, 100))
 X_EMOJI_WEIGHT = 200
 
-LIMITS: dict[str, int] = {"x": 280, "reddit": 10_000, "appstore": 5_970, "googleplay": 350}
+LIMITS: dict[str, int] = {
+    "x": 280,
+    "reddit": 10_000,
+    "appstore": 5_970,
+    "googleplay": 350,
+    "instagram": 2_200,
+    "facebook": 8_000,
+}
 UNITS: dict[str, str] = {"x": "weighted characters (URLs count 23, emoji and CJK 2)"}
 DEFAULT_UNIT = "characters"
 
