@@ -35,6 +35,8 @@ DEMO_CURSOR = "demo"
 BRAND_HANDLES: dict[str, list[str]] = {
     "x": ["skylarkair", "skylarkhelp"],
     "reddit": ["skylark_support"],
+    "facebook": ["100064512345678"],  # the Page's id: Graph comments name their author by id only
+    "instagram": ["skylarkair"],
 }
 POST_FILES: list[tuple[str, str, str]] = [
     # (platform, source name, file glob)
@@ -43,6 +45,9 @@ POST_FILES: list[tuple[str, str, str]] = [
     ("reddit", "demo-reddit", "reddit_listing.json"),
     ("appstore", "demo-appstore", "appstore_feed.json"),
     ("googleplay", "demo-googleplay", "googleplay_reviews.json"),
+    ("facebook", "demo-facebook", "facebook_page.json"),
+    ("instagram", "demo-instagram", "instagram_media.json"),
+    ("appstore", "demo-appstore-connect", "appstore_connect_reviews.json"),
 ]
 
 

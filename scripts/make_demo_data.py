@@ -665,6 +665,259 @@ def make_googleplay() -> list[dict[str, Any]]:
     return reviews
 
 
+BRAND_FB_PAGE = {"id": "100064512345678", "name": "Skylark Air"}
+BRAND_IG = "skylarkair"
+BRAND_FB_POST = "100064512345678_880001122334455"
+
+
+def ago(hours: float) -> datetime:
+    """A fixed time before the recorded data's end (the new channels use no random draws, so
+    adding them left every earlier file as it was)."""
+    return END - timedelta(hours=hours)
+
+
+def graph_time(ts: datetime) -> str:
+    return ts.strftime("%Y-%m-%dT%H:%M:%S+0000")  # Graph's "+0000", not "Z"
+
+
+def fb_comment(
+    n: int,
+    who: tuple[str, str],
+    text: str,
+    hours: float,
+    replies: list[dict[str, Any]] | None = None,
+    parent: str | None = None,
+) -> dict[str, Any]:
+    post_obj = BRAND_FB_POST.split("_")[1]
+    comment_id = f"{post_obj}_{7700000000 + n}"
+    url = f"https://www.facebook.com/{BRAND_FB_PAGE['id']}/posts/{post_obj}/?comment_id="
+    url += f"{parent.split('_')[1]}&reply_comment_id={7700000000 + n}" if parent else f"{7700000000 + n}"
+    item: dict[str, Any] = {
+        "id": comment_id,
+        "message": text,
+        "created_time": graph_time(ago(hours)),
+        "from": {"id": who[0], "name": who[1]},
+        "permalink_url": url,
+        "like_count": n % 4,
+        "comment_count": len(replies or []),
+    }
+    if parent:
+        item["parent"] = {"id": parent}
+    if replies:
+        item["comments"] = {"data": replies, "paging": {"cursors": {"before": "QVFI", "after": "QVFJ"}}}
+    return item
+
+
+def make_facebook() -> dict[str, Any]:
+    """A /feed page of the Skylark Air Page with comments and replies asked as fields: the Page's
+    post, customers' comments (one answered by the Page in its thread) and a visitor's post."""
+    page = (BRAND_FB_PAGE["id"], BRAND_FB_PAGE["name"])
+    post_obj = BRAND_FB_POST.split("_")[1]
+    answered_top = f"{post_obj}_{7700000002}"
+    comments = [
+        fb_comment(
+            1,
+            ("100010000000101", "Maya Okafor"),
+            "My bag never arrived in Lisbon on SK482. Four days, three calls, no answer. Where is it?",
+            30,
+        ),
+        fb_comment(
+            2,
+            ("100010000000102", "Lucas Moreau"),
+            "The new app keeps logging me out before boarding, had to queue at the desk for a paper pass.",
+            52,
+            replies=[
+                fb_comment(
+                    3,
+                    page,
+                    "Sorry Lucas! Version 2026.11.2 fixes the log-out: please update, and DM us if it happens again.",
+                    49,
+                    parent=answered_top,
+                )
+            ],
+        ),
+        fb_comment(4, ("100010000000103", "Ingrid Larsen"), "Winter sun, here I come. Booked Faro for January!", 20),
+        fb_comment(
+            5,
+            ("100010000000104", "Diego Ramos"),
+            "Flight cancelled with 2 hours notice and the rebooking link gives an error. Terrible.",
+            6,
+        ),
+    ]
+    return {
+        "data": [
+            {
+                "id": f"{page[0]}_880001122339999",
+                "message": "Skylark Air charged me twice for the same booking (ref SKQ7Z2) and the refund form "
+                "just loops. Please fix this.",
+                "created_time": graph_time(ago(11)),
+                "updated_time": graph_time(ago(11)),
+                "from": {"id": "100010000000105", "name": "Hannah Schulz"},
+                "permalink_url": f"https://www.facebook.com/{page[0]}/posts/880001122339999",
+                "status_type": "wall_post",
+            },
+            {
+                "id": BRAND_FB_POST,
+                "message": "Our winter schedule is live: 14 new sunny routes from December. Where are you flying?",
+                "created_time": graph_time(ago(80)),
+                "updated_time": graph_time(ago(6)),
+                "from": {"id": page[0], "name": page[1]},
+                "permalink_url": f"https://www.facebook.com/{page[0]}/posts/{post_obj}",
+                "status_type": "added_photos",
+                "shares": {"count": 41},
+                "comments": {"data": comments, "paging": {"cursors": {"before": "QVFI", "after": "QVFJ"}}},
+            },
+        ],
+        "paging": {"cursors": {"before": "QVFIUm", "after": "QVFIUn"}},
+    }
+
+
+def ig_comment(
+    n: int,
+    username: str,
+    text: str,
+    hours: float,
+    replies: list[dict[str, Any]] | None = None,
+    parent: str | None = None,
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": str(17990000000000000 + n),
+        "text": text,
+        "timestamp": graph_time(ago(hours)),
+        "username": username,
+        "like_count": n % 3,
+    }
+    if parent:
+        item["parent_id"] = parent
+    if replies:
+        item["replies"] = {"data": replies}
+    return item
+
+
+def make_instagram() -> dict[str, Any]:
+    """A /media page of the @skylarkair business account with comments and replies asked as fields."""
+    comments = [
+        ig_comment(
+            1,
+            "priya.travels",
+            "@skylarkair still waiting for the refund of my cancelled Porto flight, "
+            "six weeks now and the chat just closes on me",
+            9,
+        ),
+        ig_comment(
+            2,
+            "omar_k",
+            "Booked seats together for my family and you split us over 4 rows. Not okay.",
+            28,
+            replies=[
+                ig_comment(
+                    3,
+                    BRAND_IG,
+                    "@omar_k we're sorry, please DM us your booking reference and we'll sort it out before you fly.",
+                    26,
+                    parent=str(17990000000000002),
+                )
+            ],
+        ),
+        ig_comment(4, "zoe.wanders", "That cabin looks gorgeous 😍", 40),
+    ]
+    return {
+        "data": [
+            {
+                "id": "17895731045200001",
+                "caption": "New cabins, same smile. Meet our refreshed A321neo interiors ✈️",
+                "media_type": "CAROUSEL_ALBUM",
+                "timestamp": graph_time(ago(60)),
+                "username": BRAND_IG,
+                "permalink": "https://www.instagram.com/p/DSkylark01/",
+                "comments_count": 4,
+                "like_count": 812,
+                "comments": {"data": comments},
+            }
+        ],
+        "paging": {"cursors": {"before": "QVFIa", "after": "QVFIb"}},
+    }
+
+
+def make_appstore_connect() -> dict[str, Any]:
+    """An App Store Connect customerReviews page with include=response: a review answered by
+    the developer (the review thread), one waiting for an answer, and a happy one."""
+
+    def review(
+        n: int, rating: int, title: str, body: str, nickname: str, hours: float, response: str | None
+    ) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "type": "customerReviews",
+            "id": f"5f0e6c1a-0000-4000-8000-00000000{n:04d}",
+            "attributes": {
+                "rating": rating,
+                "title": title,
+                "body": body,
+                "reviewerNickname": nickname,
+                "createdDate": (ago(hours) - timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M:%S-08:00"),
+                "territory": "USA",
+            },
+            "relationships": {
+                "response": {
+                    "links": {
+                        "related": f"https://api.appstoreconnect.apple.com/v1/customerReviews/5f0e6c1a-0000-4000-8000-00000000{n:04d}/response"
+                    }
+                }
+            },
+        }
+        if response:
+            item["relationships"]["response"]["data"] = {"type": "customerReviewResponses", "id": response}
+        return item
+
+    return {
+        "data": [
+            review(
+                1,
+                1,
+                "Boarding pass vanished",
+                "Opened the app at the gate and my boarding pass was gone. "
+                "Nearly missed SK215. Fix this before the holidays.",
+                "frequentflyer_ana",
+                4,
+                None,
+            ),
+            review(
+                2,
+                2,
+                "Seat map crashes",
+                "Every time I open the seat map on my iPhone the app crashes.",
+                "kenji.t",
+                70,
+                "resp-0002",
+            ),
+            review(
+                3,
+                5,
+                "Best airline app",
+                "Check-in in 20 seconds, the live gate updates are great.",
+                "ingrid_l",
+                33,
+                None,
+            ),
+        ],
+        "included": [
+            {
+                "type": "customerReviewResponses",
+                "id": "resp-0002",
+                "attributes": {
+                    "responseBody": "Thanks Kenji, and sorry! Version 2026.11.2 fixes the seat-map crash.",
+                    "lastModifiedDate": (ago(64) - timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M:%S-08:00"),
+                    "state": "PUBLISHED",
+                },
+            }
+        ],
+        "links": {
+            "self": f"https://api.appstoreconnect.apple.com/v1/apps/{APP_ID}/customerReviews?include=response&sort=-createdDate"
+        },
+        "meta": {"paging": {"total": 3, "limit": 50}},
+    }
+
+
 def write_json(name: str, payload: Any) -> None:
     (OUT / name).write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
@@ -727,6 +980,9 @@ def main() -> None:
     write_json("reddit_listing.json", make_reddit(customers))
     write_json("appstore_feed.json", make_appstore(customers))
     write_json("googleplay_reviews.json", make_googleplay())
+    write_json("facebook_page.json", make_facebook())
+    write_json("instagram_media.json", make_instagram())
+    write_json("appstore_connect_reviews.json", make_appstore_connect())
     print(f"wrote demo data to {OUT}")
 
 

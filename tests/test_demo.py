@@ -88,7 +88,21 @@ def test_demo_runs_the_whole_cycle_and_is_idempotent(engine: Engine, tmp_path: P
         posts = session.exec(select(func.count()).select_from(Post)).one()
         assert 250 <= posts <= 400, "a few hundred posts from the bundled payloads"
         platforms = set(session.exec(select(Post.platform).distinct()).all())
-        assert platforms == {"x", "reddit", "appstore", "googleplay"}
+        assert platforms == {"x", "reddit", "appstore", "googleplay", "facebook", "instagram"}
+        # the new channels' threads: a Page reply, an Instagram reply, an App Store developer response
+        answered = set(
+            session.exec(
+                select(Post.external_id).where(
+                    Post.platform.in_(["facebook", "instagram", "appstore"]),  # type: ignore[attr-defined]
+                    Post.answered_at.is_not(None),  # type: ignore[union-attr]
+                )
+            ).all()
+        )
+        assert answered == {
+            "880001122334455_7700000002",
+            "17990000000000002",
+            "5f0e6c1a-0000-4000-8000-000000000002",
+        }
         assert session.exec(select(func.count()).select_from(Score)).one() == posts, "every post scored"
         assert session.exec(select(func.count()).select_from(Post).where(Post.is_brand)).one() > 10
         assert session.exec(select(func.count()).select_from(Customer)).one() == 60
