@@ -271,3 +271,23 @@ def test_expired_token_names_the_setting(sqlite_engine: Engine) -> None:
         result = run_source(sqlite_engine, settings, "fb", factory=_factory(api, settings))
         assert result.error is not None and "FACEBOOK_PAGE_TOKEN" in result.error and "expired" in result.error
         assert _count(sqlite_engine) == 0
+
+
+def test_instagram_mentions_kind_reads_tagged_media_back_to_the_last_pass(sqlite_engine: Engine, shared: Path) -> None:
+    mentioned = _load(shared, "instagram/users_mentioned_media.json")["mentioned_media"]
+    older = {**mentioned, "id": "17889114512350000", "caption": "@skylarkair lovely crew", "username": "ikroskun",
+             "timestamp": "2021-08-18T09:00:00+0000"}  # fmt: skip
+    first = {"data": [{**mentioned, "username": "ikroskun"}], "paging": {"cursors": {"after": "t2"}, "next": "n"}}
+    second = {"data": [older], "paging": {"cursors": {"after": "t3"}}}
+    with fake_api() as api:
+        api.on("GET", f"/v21.0/{IG_USER}/tags", lambda seen: Answer(second if seen.query.get("after") else first))
+        settings = _settings(api, name="ig-tags", platform="instagram", kind="mentions", ig_user_id=IG_USER)
+        result = run_source(sqlite_engine, settings, "ig-tags", factory=_factory(api, settings))
+        assert result.ok, result.error
+        assert (result.added, result.pages) == (2, 2)
+        assert "caption" in api.requests[0].query["fields"]
+        # the next pass stops on the first page: its media is older than the last pass
+        again = run_source(
+            sqlite_engine, settings, "ig-tags", factory=_factory(api, settings, now=NOW.replace(hour=13))
+        )
+        assert (again.added, again.pages) == (0, 1)
