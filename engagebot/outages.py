@@ -72,11 +72,13 @@ class Outage:
         self,
         what: str,
         *,
+        meanwhile: str = "steps retry with back-off, failed runs are kept in memory",
         every: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         on_end: Callable[[], None] | None = None,
     ) -> None:
         self.what = what
+        self.meanwhile = meanwhile
         self.every = every
         self.clock = clock
         self.on_end = on_end
@@ -96,9 +98,8 @@ class Outage:
             if self.since is None:
                 self.since, self._steps = now, {}
                 line = (
-                    "%s unreachable (%s): steps retry with back-off, failed runs are kept in memory; "
-                    "one line per step per minute until it is back",
-                    (self.what, first_line(error)),
+                    "%s unreachable (%s): %s; one line per step per minute until it is back",
+                    (self.what, first_line(error), self.meanwhile),
                 )
             count = self._steps.setdefault(step, StepCount(reported=now))
             count.total += 1
@@ -131,7 +132,13 @@ class Outage:
             failed,
             per_step,
             f"; kept for later: {kept}" if kept else "",
-            extra={"outage": self.what, "outage_seconds": round(lasted, 1), "failed_runs": failed, "every_time": True},
+            extra={
+                "outage": self.what,
+                "outage_seconds": round(lasted, 1),
+                "failed_runs": failed,
+                "failed_by_step": {step: c.total for step, c in steps.items()},
+                "every_time": True,
+            },
         )
         if self.on_end is not None:
             self.on_end()

@@ -156,6 +156,7 @@ class JobQueue:
         self._scheduling = False
         self.failures = PendingFailures(settings.ops.failure_buffer)
         self.database = Outage("database", on_end=settle_repeats)
+        self.slack = Outage("Slack", meanwhile="messages stay pending and are retried", on_end=settle_repeats)
 
     # --- scheduling -------------------------------------------------------------------------
 
@@ -319,7 +320,12 @@ class JobQueue:
         errors = source_errors(counts)
         reported = "; ".join(f"{k}: {v}" for k, v in errors.items()) or None
         record_job(step, ok=reported is None, seconds=seconds)
-        level = logging.WARNING if reported else logging.INFO
+        self._watch_slack(name, counts)
+        # a run that found nothing to do (an idle lane's poll) is no news: DEBUG, or an idle
+        # worker writes a line per poll; its JobRun row (if it keeps one) still says it ran.
+        # Nor is a run during a Slack outage: the outage's own lines count them.
+        quiet = not did_work(counts) or self.slack.ongoing
+        level = logging.WARNING if reported else logging.DEBUG if quiet else logging.INFO
         log.log(
             level,
             "%s %s in %.1fs",
@@ -353,6 +359,19 @@ class JobQueue:
             self.database.failed(name, error)
         elif not first:
             log.error("%s failed after %.1fs: %s", name, seconds, first_line(error), extra=extra)
+
+    def _watch_slack(self, name: str, counts: Mapping[str, Any]) -> None:
+        """Tell a Slack outage from a delivery run's counts: every attempt was left for a retry
+        (Slack refused, timed out or was unreachable) starts or counts it; a message that went
+        out ends it. Runs that attempted nothing say nothing either way."""
+        delivered = counts.get("delivered", counts)
+        if not isinstance(delivered, Mapping) or not {"sent", "retry"} & set(delivered):
+            return
+        arrived = int(delivered.get("sent", 0)) + int(delivered.get("already_sent", 0))
+        if arrived:
+            self.slack.ended()
+        elif delivered.get("retry"):
+            self.slack.failed(name, f"{delivered['retry']} message(s) not accepted, retried with back-off")
 
     def database_answered(self) -> None:
         """The database answered (a job ran, the election polled): end an outage if one was on,

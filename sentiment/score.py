@@ -82,7 +82,8 @@ def score_pending(
     finally:
         if bar is not None:
             bar.stop()
-    log.info(
+    log.log(
+        logging.INFO if counts["scored"] else logging.DEBUG,  # a poll of an empty backlog is no news
         "scored %d posts with %s in %d chunks (%s)",
         counts["scored"],
         model.model_id,

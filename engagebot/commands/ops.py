@@ -133,7 +133,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
         f"outbox pending {backlog['outbox_pending']} failed {backlog['outbox_failed']}   "
         f"quarantined {backlog['quarantined_records']}   (details: engagebot status --json)",
     )
-    lanes = "   ".join(
+    lanes = "; ".join(
         f"{lane['lane']} {lane['waiting']} waiting"
         + (f", oldest {_age(lane['oldest_seconds'])}" if lane["oldest_seconds"] is not None else "")
         for lane in report["lanes"]

@@ -240,5 +240,7 @@ def deliver_pending(
         counts[_deliver_one(held, chosen, engine, slack, clock)] += 1
     for key in ("sent", "retry", "failed"):
         counts.setdefault(key, 0)
-    log.info("notify: delivered %s", dict(counts), extra={"step": "notify", "counts": dict(counts)})
+    busy = any(n for key, n in counts.items() if key != "unconfigured")
+    level = logging.INFO if busy else logging.DEBUG  # an empty outbox polled by an idle lane is no news
+    log.log(level, "notify: delivered %s", dict(counts), extra={"step": "notify", "counts": dict(counts)})
     return dict(counts)

@@ -21,7 +21,9 @@ from sqlmodel import Session, col
 from db.claims import drain
 from db.models import Outbox
 from db.types import utcnow
+from db.vocab import OutboxStatus
 from engagebot.config import Settings
+from engagement.notify.outbox_transitions import move
 
 DELAY_ENV = "SINK_DELAY_SECONDS"
 STALL_ENV = "SINK_STALL_AFTER"  # after writing this many lines, hang mid-batch (to be killed)
@@ -59,11 +61,10 @@ def deliver(settings: Settings, engine: Engine) -> dict[str, Any]:
                     counts["delivered"] += 1
                     if stall_after and counts["delivered"] >= stall_after:
                         time.sleep(3600)
-                row.status = "sent"
-                row.sent_at = utcnow()
+                move(row, OutboxStatus.SENT, at=utcnow())
                 row.attempts += 1
                 session.add(row)
 
-    pending = select(Outbox).where(col(Outbox.status) == "pending").order_by(col(Outbox.id))
+    pending = select(Outbox).where(col(Outbox.status) == OutboxStatus.PENDING).order_by(col(Outbox.id))
     drain(engine, pending, handle, batch_size=settings.ops.batch_size)
     return counts

@@ -247,6 +247,25 @@ def test_job_failures_in_an_outage_log_one_traceback_and_are_stored_once_when_it
     assert [(r.job, r.status) for r in job_runs(sqlite_engine)] == [("ops_steps:cut", "failed")] * 4
 
 
+def test_a_slack_outage_is_told_from_the_delivery_counts(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    answers = iter([{"sent": 0, "retry": 3, "failed": 0}] * 3 + [{"sent": 0, "retry": 0, "failed": 0}, {"sent": 2}])
+    monkeypatch.setattr(ops_steps, "deliver", lambda settings, engine: next(answers), raising=False)
+    queue = JobQueue(get_settings(), sqlite_engine)
+    with caplog.at_level(logging.INFO):
+        for _ in range(5):
+            assert queue.run_job("ops_steps:deliver").ok
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert lines[0] == (
+        "Slack unreachable (3 message(s) not accepted, retried with back-off): messages stay pending and are "
+        "retried; one line per step per minute until it is back"
+    )
+    assert lines[1].startswith("Slack reachable again after") and "3 failed run(s) (ops_steps:deliver 3)" in lines[1]
+    assert lines[2].startswith("ops_steps:deliver done in")  # the run that sent: news again
+    assert len(lines) == 3, "runs during the outage are counted by it, not logged one by one"
+
+
 # --- state machines -------------------------------------------------------------------------
 
 
@@ -330,3 +349,34 @@ def test_status_shows_each_lane_s_backlog_and_age(sqlite_engine: Engine) -> None
     lanes = {lane["lane"]: lane for lane in status_report(sqlite_engine, now=now)["lanes"]}
     assert (lanes["intake"]["waiting"], lanes["intake"]["oldest_seconds"]) == (3, 120.0)
     assert (lanes["notify"]["waiting"], lanes["notify"]["oldest_seconds"]) == (1, 90.0)
+
+
+class Elected:
+    """An election this process always wins."""
+
+    holder = "test:1:abc"
+
+    def poll(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+def test_a_new_leader_marks_the_old_leader_s_killed_run_died_before_its_first_job(sqlite_engine: Engine) -> None:
+    from engagebot.worker import Worker
+
+    child = zombie()
+    try:
+        with session_scope(sqlite_engine) as session:
+            session.add(JobRun(job="triage", status="running", process=f"{socket.gethostname()[:100]}:{child.pid}"))
+        worker = Worker(get_settings(), sqlite_engine, election=Elected())
+        worker.queue.start(paused=True)
+        try:
+            worker.poll_leadership()
+        finally:
+            worker.queue.shutdown()
+        assert worker.leading
+        assert [(r.job, r.status) for r in job_runs(sqlite_engine)] == [("triage", "died")]
+    finally:
+        child.wait()

@@ -63,7 +63,9 @@ def test_schedule_has_a_job_per_source_and_step(sqlite_engine: Engine) -> None:
     jobs = queue.scheduler.get_jobs()
     queue.shutdown()
     for job in jobs:
-        assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, 120)
+        # 2: the second instance only notes a missed turn (run_scheduled), never runs the step
+        assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (2, True, 120)
+        assert job.executor == {"notify": "notify", "weekly_report": "report"}.get(job.id, "intake"), "its lane"
         assert str(job.trigger.timezone) == "UTC"
         assert job.trigger.jitter == 7
         assert all(isinstance(arg, str | None) for arg in job.args), "jobs take names, not objects"
