@@ -117,6 +117,10 @@ class JobOutcome:
     error: str | None = None
 
 
+#: distinct errors remembered as "traceback already logged" (then forgotten, all at once)
+TRACED_KINDS = 1000
+
+
 @dataclass
 class Turn:
     """Whether a scheduled job runs in this process now, and whether it missed a turn meanwhile."""
@@ -350,6 +354,8 @@ class JobQueue:
         kind = f"{type(exc).__name__}: {first_line(exc)}"
         with self._turns_lock:
             first = kind not in self._traced
+            if len(self._traced) >= TRACED_KINDS:  # errors quoting ids are all distinct: stay bounded
+                self._traced.clear()
             self._traced.add(kind)
         if first:
             log.error("%s failed after %.1fs: %s", name, seconds, error, exc_info=exc, extra=extra)
