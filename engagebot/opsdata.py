@@ -61,7 +61,7 @@ class Leader:
 
 @dataclass
 class LaneBacklog:
-    """One lane's waiting work (``engagebot.lanes``): how much, and how long the oldest has waited."""
+    """One lane's waiting work (``engagebot.ops.lanes``): how much, and how long the oldest has waited."""
 
     lane: str
     waiting: int

@@ -85,7 +85,7 @@ class SecretsFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "_redacted", False):
             # message and arguments are redacted apart (not merged), so handlers that group records
-            # by template and arguments (engagebot.logrepeats) still can; an argument that is an
+            # by template and arguments (engagebot.ops.logrepeats) still can; an argument that is an
             # object (an exception, a dict) becomes its redacted text, numbers stay numbers
             record.msg = self.redact(record.msg) if isinstance(record.msg, str) else self.redact(str(record.msg))
             if isinstance(record.args, tuple):

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the CLI answers --help without importing the database or se
     from engagebot.config import Settings
 
 from engagebot import redaction
-from engagebot.logrepeats import RepeatedErrors, start_sweeper
+from engagebot.ops.logrepeats import RepeatedErrors, start_sweeper
 
 console = Console()
 err_console = Console(stderr=True)

@@ -32,7 +32,7 @@ def run(
     settings = load_settings()
     engine = engine_for(settings, wait=True)
     if once:
-        from engagebot.scheduler import JobQueue
+        from engagebot.ops.scheduler import JobQueue
 
         outcomes = JobQueue(settings, engine).run_once()
         table = Table(box=None, pad_edge=False)
@@ -50,8 +50,8 @@ def run(
         raise typer.Exit(0 if all(o.ok for o in outcomes) else 1)
 
     from engagebot.commands.web import build_app
-    from engagebot.observability import HealthServer
-    from engagebot.worker import Worker
+    from engagebot.ops.observability import HealthServer
+    from engagebot.ops.worker import Worker
 
     worker = Worker(settings, engine)
     worker.install_signal_handlers()

@@ -27,7 +27,7 @@ def extra_routers(settings: Settings, engine: Engine) -> list[APIRouter]:
     """Routers the composition root adds: health and metrics (ops)."""
     routers: list[APIRouter] = []
     try:
-        from engagebot.observability import ops_router
+        from engagebot.ops.observability import ops_router
 
         token = settings.ops.metrics_token
         routers.append(ops_router(engine, metrics_token=token.get_secret_value() if token else None))

@@ -38,7 +38,7 @@ from db.migrate import upgrade
 from db.models import Author, Case, Customer, Identity, Outbox, Post, Score
 from db.models.posts import HUMAN_CORRECTION_MODEL_ID
 from db.scores import current_scores
-from engagebot.observability import DatabaseCollector
+from engagebot.ops.observability import DatabaseCollector
 from engagebot.opsdata import backlog
 from engagement.customers.identities import customer_for_author, customers_for_authors
 from engagement.customers.value import refresh_values, voice_value

@@ -16,7 +16,7 @@ from sqlmodel import Session
 import listener.sources.googleplay as googleplay_source
 from db.models import JobRun, Post
 from engagebot.config import Settings
-from engagebot.scheduler import JobQueue
+from engagebot.ops.scheduler import JobQueue
 from listener.settings import ListenerSettings
 
 

@@ -18,7 +18,7 @@ from db.jobs import job_run
 from db.models import JobRun
 from db.types import utcnow
 from engagebot.cli import app
-from engagebot.failures import Failure, PendingFailures
+from engagebot.ops.failures import Failure, PendingFailures
 
 
 @pytest.fixture

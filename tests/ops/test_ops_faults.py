@@ -23,11 +23,11 @@ from db.models import JobRun, Outbox, Post, SchedulerLease
 from db.types import utcnow
 from db.vocab import JobStatus, OutboxStatus
 from engagebot.config import get_settings
-from engagebot.failures import Failure, PendingFailures
-from engagebot.logrepeats import RepeatedErrors, settle_repeats
+from engagebot.ops.failures import Failure, PendingFailures
+from engagebot.ops.logrepeats import RepeatedErrors, settle_repeats
+from engagebot.ops.outages import Outage, database_unreachable
+from engagebot.ops.scheduler import JobQueue
 from engagebot.opsdata import status_report
-from engagebot.outages import Outage, database_unreachable
-from engagebot.scheduler import JobQueue
 from engagement.notify.outbox_transitions import InvalidOutboxTransition, move
 
 pytestmark = pytest.mark.timeout(60)
@@ -66,7 +66,7 @@ def test_failures_flushed_by_many_threads_at_once_are_written_once(
         gate.wait()
         written.append(pending.flush(pg_engine))
 
-    with caplog.at_level(logging.INFO, logger="engagebot.failures"):
+    with caplog.at_level(logging.INFO, logger="engagebot.ops.failures"):
         threads = [threading.Thread(target=flush) for _ in range(8)]
         for thread in threads:
             thread.start()
@@ -89,7 +89,7 @@ def test_a_turn_missed_while_the_step_runs_is_said_once_and_run_after(
     ops_steps.ticks.clear()
     try:
         first = threading.Thread(target=queue.run_scheduled, args=("ops_steps:slow",))
-        with caplog.at_level(logging.INFO, logger="engagebot.scheduler"):
+        with caplog.at_level(logging.INFO, logger="engagebot.ops.scheduler"):
             first.start()
             time.sleep(0.1)  # the slow step (0.4 s) is under way
             queue.run_scheduled("ops_steps:slow")  # its next turn: returns at once
@@ -146,7 +146,7 @@ def test_an_outage_is_one_line_at_start_a_count_per_step_per_minute_and_one_at_e
 ) -> None:
     clock, ended = Clock(), []
     outage = Outage("database", clock=clock, on_end=lambda: ended.append(True))
-    with caplog.at_level(logging.INFO, logger="engagebot.outages"):
+    with caplog.at_level(logging.INFO, logger="engagebot.ops.outages"):
         for second in range(150):  # 2.5 minutes: two steps fail every second, the election too
             clock.now = float(second)
             for step in ("score", "notify", "leader election"):
@@ -190,7 +190,7 @@ def test_repeat_counts_are_written_when_the_outage_ends_not_at_exit() -> None:
         clock.now = float(i)
         logger.warning("metrics: database unreachable")
     assert lines == ["metrics: database unreachable"]
-    settle_repeats()  # what engagebot.outages calls when the database answers again
+    settle_repeats()  # what engagebot.ops.outages calls when the database answers again
     assert lines[1] == "metrics: database unreachable [repeated 4 more times; 5 in 4s, then it stopped]"
 
 
@@ -242,7 +242,7 @@ def test_job_failures_in_an_outage_log_one_traceback_and_are_stored_once_when_it
     assert shown[1].getMessage().startswith("database unreachable (OperationalError")
     assert shown[2].getMessage().startswith("database reachable again after")
     assert "4 failed run(s) (ops_steps:cut 4)" in shown[2].getMessage()
-    later = [r for r in caplog.records if r.levelno == logging.DEBUG and r.name == "engagebot.scheduler"]
+    later = [r for r in caplog.records if r.levelno == logging.DEBUG and r.name == "engagebot.ops.scheduler"]
     assert len(later) == 3 and all(r.exc_info for r in later), "later tracebacks at DEBUG"
     assert [(r.job, r.status) for r in job_runs(sqlite_engine)] == [("ops_steps:cut", "failed")] * 4
 
@@ -364,7 +364,7 @@ class Elected:
 
 
 def test_a_new_leader_marks_the_old_leader_s_killed_run_died_before_its_first_job(sqlite_engine: Engine) -> None:
-    from engagebot.worker import Worker
+    from engagebot.ops.worker import Worker
 
     child = zombie()
     try:

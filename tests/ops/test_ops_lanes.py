@@ -24,7 +24,7 @@ from db.models import Outbox, Post, Score
 from db.types import utcnow
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.postgres]
-SCHEDULER = "engagebot.scheduler"
+SCHEDULER = "engagebot.ops.scheduler"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import session_scope
 from db.models import SchedulerLease
-from engagebot.leader import (
+from engagebot.ops.leader import (
     AdvisoryLockElection,
     LeaseElection,
     advisory_key,

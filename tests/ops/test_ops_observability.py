@@ -18,8 +18,8 @@ from db.models import Case, JobRun, Outbox, Post, QuarantinedRecord, Score
 from db.types import utcnow
 from engagebot.cli import app as cli
 from engagebot.config import get_settings
-from engagebot.observability import ops_router
-from engagebot.scheduler import JobQueue
+from engagebot.ops.observability import ops_router
+from engagebot.ops.scheduler import JobQueue
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,4 +1,4 @@
-"""Repeated errors are logged once, then counted (``engagebot.logrepeats.RepeatedErrors``)."""
+"""Repeated errors are logged once, then counted (``engagebot.ops.logrepeats.RepeatedErrors``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from engagebot.logrepeats import RepeatedErrors
+from engagebot.ops.logrepeats import RepeatedErrors
 
 
 class Clock:

@@ -16,7 +16,7 @@ from sqlmodel import col
 from db.engine import session_scope
 from db.models import JobRun
 from engagebot.config import Settings, get_settings
-from engagebot.scheduler import JobQueue, counts_of, did_work, resolve_step
+from engagebot.ops.scheduler import JobQueue, counts_of, did_work, resolve_step
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -85,7 +85,7 @@ def test_shared_steps_are_left_to_the_work_loop(sqlite_engine: Engine) -> None:
 
 def test_scoring_and_delivery_are_shared_by_default(sqlite_engine: Engine) -> None:
     """Every worker scores (claimed chunks); the leader's schedule leaves score and notify out."""
-    from engagebot.worker import Worker
+    from engagebot.ops.worker import Worker
 
     settings = settings_with_sources()
     assert sorted(settings.ops.shared_work) == ["notify", "score"]
@@ -99,7 +99,7 @@ def test_scoring_and_delivery_are_shared_by_default(sqlite_engine: Engine) -> No
 
 def test_a_failing_job_is_logged_and_stored_not_raised(sqlite_engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
     queue = JobQueue(get_settings(), sqlite_engine)
-    with caplog.at_level(logging.ERROR, logger="engagebot.scheduler"):
+    with caplog.at_level(logging.ERROR, logger="engagebot.ops.scheduler"):
         outcome = queue.run_job("ops_steps:boom")
     assert not outcome.ok and outcome.error == "RuntimeError: source unreachable"
     [run] = runs(sqlite_engine)
@@ -167,7 +167,7 @@ def test_notify_without_slack_is_not_called_back_to_back(sqlite_engine: Engine) 
     import threading
 
     from db.models import Outbox
-    from engagebot.workqueue import SharedWork
+    from engagebot.ops.workqueue import SharedWork
 
     with session_scope(sqlite_engine, write=True) as session:
         session.add(Outbox(channel="#care", kind="new_case", dedupe_key="new_case:1", payload={"text": "hi"}))

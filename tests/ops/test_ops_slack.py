@@ -22,7 +22,7 @@ from db.engine import session_scope
 from db.models import Outbox
 
 SLACK_TASK = "ops_slack:deliver"
-SCHEDULER = "engagebot.scheduler"  # its "done" line carries the counts the step returned
+SCHEDULER = "engagebot.ops.scheduler"  # its "done" line carries the counts the step returned
 pytestmark = [pytest.mark.timeout(120), pytest.mark.postgres]
 
 

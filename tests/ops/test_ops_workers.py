@@ -23,7 +23,7 @@ from db.engine import make_engine, session_scope
 from db.migrate import upgrade
 from db.models import Outbox, Post, SchedulerLease, Score
 from db.types import utcnow
-from engagebot.leader import SCHEDULER_LEASE, advisory_key
+from engagebot.ops.leader import SCHEDULER_LEASE, advisory_key
 
 SINK_TASK = "ops_sink:deliver"
 SCORE_TASK = "ops_score:score"

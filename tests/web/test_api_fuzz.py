@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from web_factories import seed
 
 from db.engine import session_scope
-from engagebot.observability import ops_router
+from engagebot.ops.observability import ops_router
 from engagement.settings import EngagementSettings
 from engagement.users import get_user_by_email
 from engagement.web import create_app

@@ -12,7 +12,7 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from engagebot.commands.web import build_app
 from engagebot.config import get_settings
-from engagebot.observability import ops_router
+from engagebot.ops.observability import ops_router
 from engagement.settings import EngagementSettings
 from engagement.web import create_app
 

@@ -28,11 +28,11 @@ from sqlalchemy import Engine
 
 from db.types import utcnow
 from engagebot.config import Settings
-from engagebot.failures import Failure, PendingFailures
-from engagebot.lanes import LANES, lane_of
-from engagebot.logrepeats import first_line, settle_repeats
-from engagebot.observability import record_job
-from engagebot.outages import Outage, database_unreachable
+from engagebot.ops.failures import Failure, PendingFailures
+from engagebot.ops.lanes import LANES, lane_of
+from engagebot.ops.logrepeats import first_line, settle_repeats
+from engagebot.ops.observability import record_job
+from engagebot.ops.outages import Outage, database_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +345,7 @@ class JobQueue:
     ) -> None:
         """The first failure of each distinct error with its traceback; later ones briefly.
 
-        During a database outage the outage's own lines (``engagebot.outages``) stand for the
+        During a database outage the outage's own lines (``engagebot.ops.outages``) stand for the
         failed runs: a start line, a count per step per minute, an end line. Otherwise each
         failure is one line (the repeat filter counts identical ones); the traceback is logged
         in full the first time an error is seen and at DEBUG after that.

@@ -25,11 +25,11 @@ from db.claims import request_stop
 from db.engine import session_scope
 from db.jobs import mark_dead_runs
 from engagebot.config import Settings
-from engagebot.leader import Election, election_for
-from engagebot.logrepeats import first_line
-from engagebot.observability import IS_LEADER
-from engagebot.scheduler import JobQueue
-from engagebot.workqueue import SharedWork
+from engagebot.ops.leader import Election, election_for
+from engagebot.ops.logrepeats import first_line
+from engagebot.ops.observability import IS_LEADER
+from engagebot.ops.scheduler import JobQueue
+from engagebot.ops.workqueue import SharedWork
 
 log = logging.getLogger(__name__)
 

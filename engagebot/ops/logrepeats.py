@@ -7,7 +7,7 @@ handler: the first record of a kind passes in full; identical ones after it are 
 one line with the count (and no traceback) passes at most every ``every`` seconds while they
 go on, and once more when they have stopped: ``quiet`` seconds after the last one (a sweeper
 thread checks every few seconds, so the summary never waits for the next log line or for the
-exit), or at once when an outage ends (``settle_repeats``, called by ``engagebot.outages``).
+exit), or at once when an outage ends (``settle_repeats``, called by ``engagebot.ops.outages``).
 A summary that came only at exit, or minutes after recovery, read like an error still on.
 
 Two records are identical when they come from the same logger at the same level with the same

@@ -23,7 +23,7 @@ from db.job_transitions import finish, is_allowed
 from db.jobs import this_process
 from db.models import JobRun
 from db.vocab import JobStatus
-from engagebot.outages import database_unreachable
+from engagebot.ops.outages import database_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class PendingFailures:
                 for failure in pending:
                     store_failure(session, failure)
         except Exception as exc:
-            # an outage is told by its own lines (engagebot.outages); anything else is news
+            # an outage is told by its own lines (engagebot.ops.outages); anything else is news
             log.log(
                 logging.DEBUG if database_unreachable(exc) else logging.WARNING,
                 "could not store %d job failure(s) yet (kept in memory): %s",

@@ -8,7 +8,7 @@ scheduled interval, so idle workers cost the database one cheap query now and th
 that failed (the database is unreachable, say) waits the same way, up to at least
 ``FAILURE_MAX_WAIT``, so an outage is not hammered every ``idle_seconds``.
 
-Each shared step runs in its own thread, its lane (``engagebot.lanes``): a notify run that
+Each shared step runs in its own thread, its lane (``engagebot.ops.lanes``): a notify run that
 waits on a slow Slack never holds up scoring, as it did when one thread ran them in turn.
 """
 
@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engagebot.scheduler import JobQueue, did_work
+from engagebot.ops.scheduler import JobQueue, did_work
 
 log = logging.getLogger(__name__)
 

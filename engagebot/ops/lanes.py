@@ -3,7 +3,7 @@
 A worker used to run its shared steps one after another in one thread, notify before score:
 with Slack answering in 1-2 s, one notify run of 200 messages held that thread for minutes
 and new posts waited that long to be scored. Now every shared step runs in its own thread
-(``engagebot.workqueue``), and the leader's schedule has one bounded executor per lane: the
+(``engagebot.ops.workqueue``), and the leader's schedule has one bounded executor per lane: the
 intake (collect, score, link/value, triage) never waits for a thread that Slack or the report
 holds. A side effect also has a time budget per run (``ops.notify_budget_seconds``): a notify
 run sends what fits, then yields and is called again, so a backlog never makes one run hours

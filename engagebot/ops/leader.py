@@ -169,7 +169,7 @@ class AdvisoryLockElection:
                 log.warning("leader connection lost (%s); stepping down", reason)
             self._leading = False
             self._close()
-            raise  # the worker counts it in the outage (engagebot.outages): one line, not one per poll
+            raise  # the worker counts it in the outage (engagebot.ops.outages): one line, not one per poll
         self._leading = leading
         if leading:
             self._show_holder()

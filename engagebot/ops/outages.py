@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError
 
-from engagebot.logrepeats import first_line
+from engagebot.ops.logrepeats import first_line
 
-log = logging.getLogger("engagebot.outages")
+log = logging.getLogger("engagebot.ops.outages")
 
 #: words of a driver error that mean "cannot reach the database" rather than "this query is wrong"
 UNREACHABLE_WORDS = (
