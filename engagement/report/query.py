@@ -20,6 +20,7 @@ from db.models import (
     Score,
 )
 from db.scores import current_score_id
+from db.vocab import ReplyStatus
 from engagement.customers.identities import customer_links
 from engagement.customers.tiers import STANDARD, UNLINKED, customer_value, tier_cutoffs, tier_for
 from engagement.report.rows import (
@@ -37,7 +38,10 @@ from engagement.report.weeks import Week
 from engagement.settings import EngagementSettings
 
 _CHUNK = 500
-ANSWERED_REPLY_STATUSES = ("sent", "dry_run")
+#: Replies that count as answers when ``report.count_dry_run_replies`` is on: sent, and the
+#: ``dry_run`` rows older builds wrote (so a trial's history keeps its answer times). Newer
+#: unposted replies are ``not_sent`` and never count; with the setting off only ``sent`` does.
+ANSWERED_REPLY_STATUSES = (ReplyStatus.SENT, ReplyStatus.DRY_RUN)
 
 
 def tier_names(fractions: Mapping[str, float]) -> list[str]:
@@ -153,7 +157,7 @@ def load_texts(post_ids: Iterable[int], *, session: Session) -> list[TextRow]:
 
 def load_cases(start: datetime, end: datetime, *, session: Session, count_dry_runs: bool) -> list[CaseRow]:
     """Cases opened by posts written in [start, end), with their first response time."""
-    statuses = ANSWERED_REPLY_STATUSES if count_dry_runs else ("sent",)
+    statuses = ANSWERED_REPLY_STATUSES if count_dry_runs else (ReplyStatus.SENT,)
     first_reply = (
         select(col(Reply.case_id).label("case_id"), func.min(col(Reply.sent_at)).label("sent_at"))
         .where(col(Reply.sent_at).is_not(None), col(Reply.status).in_(statuses))

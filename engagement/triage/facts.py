@@ -18,13 +18,16 @@ from db.models import Author, CasePost, Customer, Post, Reply
 from db.models.posts import HUMAN_CORRECTION_MODEL_ID
 from db.scores import current_scores
 from db.types import utcnow
+from db.vocab import ReplyStatus
 from engagement.customers.identities import customers_for_authors
 from engagement.customers.value import author_engagement, case_reach_value
 from engagement.settings import EngagementSettings
 from engagement.triage.labels import UNSUPPORTED_LANGUAGE
 from engagement.triage.priority import ValueFacts, combined_p_negative
 
-ANSWERING_REPLY_STATUSES = ("sent", "dry_run", "sending")
+#: Replies that answer the post: posted, or being posted. A reply that was not sent (dry run,
+#: no credentials, refused) answered nobody, so the post must still open or keep its case.
+ANSWERING_REPLY_STATUSES = (ReplyStatus.SENT, ReplyStatus.SENDING)
 
 
 @dataclass

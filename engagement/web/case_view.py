@@ -23,8 +23,11 @@ from db.models import (
     Transaction,
     User,
 )
+from db.vocab import ReplyStatus
 from engagement import queue
 from engagement.queue import limits, templates
+from engagement.queue.answerable import answerability
+from engagement.queue.reply_transitions import RETRYABLE
 from engagement.settings import EngagementSettings
 from engagement.web import collisions, drafts, plain, presence
 from engagement.web.queue_view import latest_scores
@@ -212,11 +215,18 @@ def sentiment_history(card: CustomerCard | None) -> list[dict[str, Any]]:
 
 
 def answered_by(detail: CaseDetail) -> str | None:
-    """Who sent the reply that answered the case (the newest sent or dry-run reply)."""
+    """Who sent the reply that answered the case: the newest reply the platform took. A dry-run
+    or not-sent reply answered nobody, so it never names its author here (issue 25)."""
     for reply in sorted(detail.replies, key=lambda r: r.created_at, reverse=True):
-        if reply.status in ("sent", "dry_run"):
+        if reply.status == ReplyStatus.SENT:
             return reply.author
     return None
+
+
+def unsent_replies(detail: CaseDetail) -> set[int]:
+    """Ids of replies that never reached the platform (not sent, failed, legacy dry run): the
+    page shows them as "not sent" with Retry and "Answered elsewhere"."""
+    return {r.id for r in detail.replies if r.id is not None and r.status in RETRYABLE}
 
 
 def first_post_at(detail: CaseDetail) -> datetime | None:
@@ -241,6 +251,8 @@ def page_extras(session: Session, detail: CaseDetail, user: User, settings: Enga
         "draft": draft.text if draft else "",
         "saved_replies": templates.saved_replies(session, team=case.team, settings=settings.replies),
         "variables": templates.VARIABLES,
+        "answerable": answerability(case.platform or detail.post.platform, settings.replies),
+        "unsent": unsent_replies(detail),
         "limit": limits.LIMITS.get(case.platform or detail.post.platform),
         "limit_unit": limits.UNITS.get(case.platform or detail.post.platform, limits.DEFAULT_UNIT),
         "outcome": plain.outcome_sentence(

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from db.models import AuditEvent, Case, JobRun, Post, SourceCursor, User
 from db.types import utcnow
+from db.vocab import AuditVerb
 from engagement.web.queue_view import ACTIVE_STATUSES, QueueRow, rows_for_cases
 
 
@@ -54,8 +55,10 @@ class LeadView:
     since: datetime
 
 
-#: audit actions that finish a case by answering it (the reply rows' own events are not counted)
-ANSWERED_ACTIONS = ("reply_sent", "reply_dry_run")
+#: audit actions that finish a case by answering it (the reply rows' own events are not counted).
+#: A dry-run reply answered nobody (issue 25), so ``reply_dry_run`` rows of older builds are not
+#: counted; closing a case as answered elsewhere (by phone, in the platform's app) is.
+ANSWERED_ACTIONS = (AuditVerb.REPLY_SENT, AuditVerb.ANSWERED_ELSEWHERE)
 
 
 def agent_throughput(*, session: Session, since: datetime) -> list[AgentThroughput]:

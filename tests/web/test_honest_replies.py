@@ -1,0 +1,154 @@
+"""Issue 25 on the case page: before Send it says whether engagebot can answer this case; a reply
+that was not posted shows as "not sent: <reason>" with Retry and "Answered elsewhere"."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, delete
+from sqlmodel import col, select
+from web_factories import Browser, Platform, seed
+
+from db.engine import session_scope
+from db.models import AuditEvent, Case, Post, Reply
+from db.types import utcnow
+from db.vocab import AuditVerb, ReplyStatus
+from engagement.queue.answerable import DRY_RUN_MESSAGE
+from engagement.report.query import load_cases
+from engagement.settings import EngagementSettings, ReplySettings
+from engagement.triage.facts import _answered
+from engagement.web import create_app
+from engagement.web.ops_view import agent_throughput
+
+
+def _settings(**replies: object) -> EngagementSettings:
+    return EngagementSettings(replies=ReplySettings(**replies))
+
+
+def _notice(page: str) -> str:
+    match = re.search(r'<p class="answerable[^"]*" id="answerable">(.*?)</p>', page, re.S)
+    assert match, "no answerability line on the case page"
+    return html.unescape(match.group(1))
+
+
+def test_the_case_page_says_before_send_whether_a_reply_would_be_posted(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("FACEBOOK_PAGE_TOKEN", "INSTAGRAM_ACCESS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    ids = seed(sqlite_engine)
+    with session_scope(sqlite_engine) as session:
+        case = session.get(Case, ids.cases["low"])
+        assert case is not None
+        case.platform = "trustpilot"  # a platform engagebot only reads
+        session.add(case)
+    dry = Browser(create_app(sqlite_engine, _settings())).login("ana@example.com")
+    assert _notice(dry.get(f"/cases/{ids.cases['top']}").text) == DRY_RUN_MESSAGE
+
+    live = Browser(create_app(sqlite_engine, _settings(dry_run=False))).login("ana@example.com")
+    x_page = live.get(f"/cases/{ids.cases['top']}").text
+    assert "Replies to x cannot be posted: no credentials for 'x'" in _notice(x_page)
+    assert "engagement.replies.x_consumer_key" in _notice(x_page)
+    assert 'id="answered-elsewhere"' in x_page  # the way out is on the page
+    reddit = _notice(live.get(f"/cases/{ids.cases['billing']}").text)
+    assert "reddit_client_id" in reddit
+    assert _notice(live.get(f"/cases/{ids.cases['low']}").text) == (
+        "engagebot cannot post on trustpilot: answer it on trustpilot and close it as answered elsewhere"
+    )
+
+    with_keys = _settings(
+        dry_run=False, x_consumer_key="k", x_consumer_secret="s", x_access_token="t", x_access_token_secret="ts"
+    )
+    ok = Browser(create_app(sqlite_engine, with_keys)).login("ana@example.com").get(f"/cases/{ids.cases['top']}")
+    assert _notice(ok.text) == "Replies are posted on x."
+    assert 'id="answered-elsewhere"' not in ok.text
+
+
+def test_a_reply_not_sent_shows_why_and_can_be_retried_then_answered(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = seed(sqlite_engine)
+    top = ids.cases["top"]
+    ana = Browser(create_app(sqlite_engine, _settings())).login("ana@example.com")
+    assert ana.post(f"/cases/{top}/reply", {"text": "Sorry, on it."}).status_code == 303
+    page = ana.get(f"/cases/{top}").text
+    with session_scope(sqlite_engine) as session:
+        reply = session.exec(select(Reply).where(col(Reply.case_id) == top)).one()
+        assert reply.status == "not_sent"
+        reply_id = reply.id
+    assert f'id="reply-{reply_id}-not-sent">not sent: dry_run setting is on</p>' in page
+    assert f'<input type="hidden" name="reply_id" value="{reply_id}">' in page
+    assert 'action="/cases/' + str(top) + '/retry-reply"' in page
+    assert 'id="case-status">claimed<' in page  # still open: nothing was posted
+
+    # Retrying while dry run is still on posts nothing and keeps the case open.
+    assert ana.post(f"/cases/{top}/retry-reply", {"reply_id": reply_id}).status_code == 303
+    with session_scope(sqlite_engine) as session:
+        case = session.get(Case, top)
+        assert case is not None and case.status == "claimed"
+
+    # Dry run off and a platform that takes replies: Retry posts the same reply once.
+    platform = Platform().install(monkeypatch)
+    live = Browser(create_app(sqlite_engine, _settings(dry_run=False))).login("ana@example.com")
+    assert live.post(f"/cases/{top}/retry-reply", {"reply_id": reply_id}).status_code == 303
+    assert [text for _, text, _ in platform.posted] == ["Sorry, on it."]
+    with session_scope(sqlite_engine) as session:
+        case = session.get(Case, top)
+        sent = session.get(Reply, reply_id)
+        assert case is not None and case.status == "replied"
+        assert sent is not None and sent.status == "sent"
+    assert "not sent:" not in live.get(f"/cases/{top}").text
+
+
+def test_answered_elsewhere_closes_the_case_with_the_link_audited(sqlite_engine: Engine) -> None:
+    ids = seed(sqlite_engine)
+    low = ids.cases["low"]
+    ana = Browser(create_app(sqlite_engine, _settings())).login("ana@example.com")
+    assert ana.post(f"/cases/{low}/reply", {"text": "We will look."}).status_code == 303
+    assert 'id="answered-elsewhere"' in ana.get(f"/cases/{low}").text
+    url = "https://x.com/skylark/status/1"
+    assert ana.post(f"/cases/{low}/answered-elsewhere", {"url": url, "note": ""}).status_code == 303
+    with session_scope(sqlite_engine) as session:
+        case = session.get(Case, low)
+        assert case is not None and case.status == "replied"
+        events = session.exec(select(AuditEvent).where(col(AuditEvent.case_id) == low)).all()
+        elsewhere = [e for e in events if e.action == "answered_elsewhere"]
+        assert elsewhere and url in str(elsewhere[0].detail)
+    page = ana.get(f"/cases/{low}").text
+    assert 'id="answerable"' not in page and 'id="answered-elsewhere"' not in page
+
+
+def test_only_a_posted_reply_or_answered_elsewhere_counts_as_an_answer(sqlite_engine: Engine) -> None:
+    """Triage, the lead view and the report no longer read a dry-run reply as an answer."""
+    ids = seed(sqlite_engine)
+    top, low = ids.cases["top"], ids.cases["low"]
+    with session_scope(sqlite_engine) as session:
+        post = session.get(Post, ids.posts["top"])
+        assert post is not None
+        later = post.created_at + timedelta(minutes=5)
+        for n, status in enumerate((ReplyStatus.NOT_SENT, ReplyStatus.DRY_RUN, ReplyStatus.FAILED)):
+            session.add(Reply(case_id=top, post_id=post.id or 0, text="hi", author="Ana", status=status,
+                              idempotency_key=f"k{n}", created_at=later, sent_at=later))  # fmt: skip
+        session.flush()
+        assert _answered(session, [post]) == {}  # still unanswered: triage keeps the case
+        session.add(Reply(case_id=top, post_id=post.id or 0, text="hi", author="Ana", status=ReplyStatus.SENT,
+                          idempotency_key="k-sent", created_at=later, sent_at=later))  # fmt: skip
+        session.flush()
+        assert post.id in _answered(session, [post])
+
+        since = utcnow() - timedelta(hours=1)
+        session.add(AuditEvent(case_id=top, actor="Ana", action="reply_dry_run"))
+        session.add(AuditEvent(case_id=low, actor="Ana", action=AuditVerb.ANSWERED_ELSEWHERE))
+        session.flush()
+        ana = next(a for a in agent_throughput(session=session, since=since) if a.agent == "Ana")
+        assert ana.replied == 1  # the case answered elsewhere; the dry run answered nobody
+
+        window = (post.created_at - timedelta(days=1), utcnow() + timedelta(days=1))
+        session.exec(delete(Reply).where(col(Reply.status) == ReplyStatus.SENT))
+        legacy = {r.id: r for r in load_cases(*window, session=session, count_dry_runs=True)}
+        strict = {r.id: r for r in load_cases(*window, session=session, count_dry_runs=False)}
+        assert legacy[top].first_response_at is not None  # an old build's dry_run row, read on request
+        assert strict[top].first_response_at is None
