@@ -132,3 +132,16 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class Role(StrEnum):
+    """What a person may do in engagebot (``users.role``): the policy's rows are per role."""
+
+    AGENT = "agent"
+    LEAD = "lead"
+    ADMIN = "admin"
+
+
+ROLES: tuple[str, ...] = tuple(role.value for role in Role)
+#: Roles that lead a team: reassign, approve replies, take cases over, decide CRM links.
+LEAD_ROLES = frozenset({Role.LEAD, Role.ADMIN})

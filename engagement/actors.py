@@ -9,16 +9,35 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from db.models import User
-from engagement.queue.policy import Actor
+from db.vocab import LEAD_ROLES
+from engagement.errors import BadInput, EngagebotError
 
 
-class UnknownPerson(LookupError):
-    """No engagebot user matches the name, email or Slack id given."""
+@dataclass(frozen=True)
+class Actor:
+    """A person acting through any surface: always a real engagebot user."""
+
+    name: str
+    role: str
+    team: str | None = None
+    email: str | None = None
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role in LEAD_ROLES
+
+
+class UnknownPerson(EngagebotError, LookupError):
+    """No engagebot user matches the name, email or Slack id given (HTTP 400: the person named
+    someone who is not there, in a form or a command)."""
+
+    status_code = 400
 
 
 def actor_for(user: User) -> Actor:
@@ -53,10 +72,10 @@ def link_slack(session: Session, user: User, slack_user_id: str | None) -> None:
     if slack_user_id is not None:
         slack_user_id = slack_user_id.strip()
         if not re.fullmatch(r"[UW][A-Z0-9]{2,31}", slack_user_id):
-            raise ValueError(f"{slack_user_id!r} is not a Slack member id (like U024BE7LH)")
+            raise BadInput(f"{slack_user_id!r} is not a Slack member id (like U024BE7LH)")
         taken = session.exec(select(User).where(User.slack_user_id == slack_user_id, User.id != user.id)).first()
         if taken is not None:
-            raise ValueError(f"Slack member {slack_user_id} is already linked to {taken.email}")
+            raise BadInput(f"Slack member {slack_user_id} is already linked to {taken.email}")
     user.slack_user_id = slack_user_id
     session.add(user)
     session.flush()

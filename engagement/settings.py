@@ -10,6 +10,7 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import get_currency_name
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
+from engagement.errors import BadInput
 from listener.settings import GRAPH_API_BASE, AppStoreConnectSettings, GooglePlayApiSettings
 
 
@@ -36,9 +37,7 @@ class TriageSettings(BaseModel):
     unscored_min_value: float = Field(
         default=1000.0, description="...or when its author's rCLV (else CLV) is at least this"
     )
-    unscored_max_rating: int = Field(
-        default=2, description="...or when it is a review with at most this many stars"
-    )
+    unscored_max_rating: int = Field(default=2, description="...or when it is a review with at most this many stars")
     unscored_p_negative: float = Field(
         default=0.5, description="P(negative) assumed for such a post without stars (sentiment unknown)"
     )
@@ -125,7 +124,7 @@ class SlackSettings(BaseModel):
     def _slack_ids(cls, value: dict[str, str]) -> dict[str, str]:
         for team, who in value.items():
             if not SLACK_ID.match(who):
-                raise ValueError(
+                raise BadInput(
                     f"lead_mentions[{team!r}] = {who!r}: use a Slack user id (U0123ABCD) or user group id "
                     "(S0123ABCD), not a name"
                 )
@@ -136,7 +135,7 @@ class SlackSettings(BaseModel):
     def _quiet_spans(cls, value: dict[str, str]) -> dict[str, str]:
         for channel, span in value.items():
             if not QUIET_SPAN.match(span.strip()):
-                raise ValueError(f"quiet_hours[{channel!r}] = {span!r}: use 'HH:MM-HH:MM', e.g. '22:00-07:00'")
+                raise BadInput(f"quiet_hours[{channel!r}] = {span!r}: use 'HH:MM-HH:MM', e.g. '22:00-07:00'")
         return value
 
     @field_validator("quiet_timezone")
@@ -148,7 +147,7 @@ class SlackSettings(BaseModel):
     def _lease_outlasts_a_send(self) -> SlackSettings:
         # a send still in flight when its lease ends could be taken over and sent twice
         if self.send_lease_seconds <= self.timeout_seconds:
-            raise ValueError(
+            raise BadInput(
                 f"send_lease_seconds ({self.send_lease_seconds}) must exceed timeout_seconds ({self.timeout_seconds})"
             )
         return self
@@ -242,7 +241,7 @@ def known_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Berlin')") from exc
+        raise BadInput(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Berlin')") from exc
     return value
 
 
@@ -257,7 +256,7 @@ class MoneySettings(BaseModel):
     def _known_currency(cls, value: str) -> str:
         code = value.strip().upper()
         if len(code) != 3 or get_currency_name(code, locale="en") == code:
-            raise ValueError(f"unknown currency {value!r}: use an ISO 4217 code such as USD or EUR")
+            raise BadInput(f"unknown currency {value!r}: use an ISO 4217 code such as USD or EUR")
         return code
 
     @field_validator("locale")
@@ -266,7 +265,7 @@ class MoneySettings(BaseModel):
         try:
             Locale.parse(value.replace("-", "_"))
         except (UnknownLocaleError, ValueError) as exc:
-            raise ValueError(f"unknown locale {value!r}: use a CLDR locale such as en_US or de_DE") from exc
+            raise BadInput(f"unknown locale {value!r}: use a CLDR locale such as en_US or de_DE") from exc
         return value.replace("-", "_")
 
 
@@ -319,7 +318,7 @@ class WebSettings(BaseModel):
             return self
         secret = self.session_secret.get_secret_value() if self.session_secret else ""
         if secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < 32:
-            raise ValueError(
+            raise BadInput(
                 "engagement.web.session_secret must be set to a random value of at least 32 characters "
                 "in production (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
@@ -377,18 +376,14 @@ class RclvSettings(BaseModel):
     """Reach value, the one formula of what a voice is worth (``engagement.customers.value``): it
     is added to a linked customer's CLV (rCLV) and values an unlinked author's case on its own."""
 
-    base_value: float = Field(
-        default=10.0, ge=0, description="what any voice is worth before followers and engagement"
-    )
+    base_value: float = Field(default=10.0, ge=0, description="what any voice is worth before followers and engagement")
     value_per_follower: float = Field(
         default=0.02, ge=0, description="value of each follower (of the author, or of a customer's linked accounts)"
     )
     value_per_engagement: float = Field(
         default=0.5, ge=0, description="value of each like/reply/repost on their recent posts"
     )
-    engagement_window_days: float = Field(
-        default=90.0, gt=0, description="posts this recent count towards engagement"
-    )
+    engagement_window_days: float = Field(default=90.0, gt=0, description="posts this recent count towards engagement")
     reach_value_cap: float = Field(
         default=5000.0, ge=0, description="the most a voice is worth (added to CLV, or an unlinked author's value)"
     )
@@ -400,15 +395,11 @@ class ClvSettings(BaseModel):
     horizon_days: float = Field(
         default=365.0, gt=0, description="CLV is the discounted value expected over this horizon"
     )
-    annual_discount_rate: float = Field(
-        default=0.10, gt=-1, description="yearly discount rate of future purchases"
-    )
+    annual_discount_rate: float = Field(default=0.10, gt=-1, description="yearly discount rate of future purchases")
     time_unit_days: float = Field(
         default=7.0, gt=0, description="time unit of the BG/NBD fit (7: weeks, as Fader & Hardie)"
     )
-    min_customers: int = Field(
-        default=30, ge=2, description="customers with purchases needed to fit; fewer: fallback"
-    )
+    min_customers: int = Field(default=30, ge=2, description="customers with purchases needed to fit; fewer: fallback")
     min_repeat_customers: int = Field(
         default=10, ge=2, description="repeat buyers needed to fit Gamma-Gamma; fewer: fallback"
     )
@@ -442,8 +433,7 @@ MOVED_REACH_SETTINGS = {
 class EngagementSettings(BaseModel):
     public_url: str = Field(
         default=DEFAULT_PUBLIC_URL,
-        description="where people reach the web app; every link (Slack, report, CLI) is built on it "
-        "(engagement.links)",
+        description="where people reach the web app; every link (Slack, report, CLI) is built on it (engagement.links)",
     )
     money: MoneySettings = Field(default_factory=MoneySettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
@@ -469,14 +459,14 @@ class EngagementSettings(BaseModel):
         clv = data.get("clv") or {}
         rclv = clv.get("rclv") or {} if isinstance(clv, dict) else None
         if not isinstance(clv, dict) or not isinstance(rclv, dict):
-            raise ValueError(
+            raise BadInput(
                 f"engagement.triage.{', '.join(moved)} moved to the table engagement.clv.rclv: set them there"
             )
         clv, rclv = dict(clv), dict(rclv)
         for old, value in moved.items():
             new = MOVED_REACH_SETTINGS[old]
             if new in rclv and rclv[new] != value:
-                raise ValueError(
+                raise BadInput(
                     f"engagement.triage.{old} = {value!r} was removed and conflicts with "
                     f"engagement.clv.rclv.{new} = {rclv[new]!r}: reach value has one formula now; "
                     f"delete engagement.triage.{old}"
@@ -495,7 +485,7 @@ class EngagementSettings(BaseModel):
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
-            raise ValueError(f"public_url {value!r} must start with http:// or https:// (no file:// links)")
+            raise BadInput(f"public_url {value!r} must start with http:// or https:// (no file:// links)")
         return value.rstrip("/")
 
     @model_validator(mode="after")
@@ -505,9 +495,7 @@ class EngagementSettings(BaseModel):
         for old, value in (("slack.web_base_url", self.slack.web_base_url), ("report.base_url", self.report.base_url)):
             if value is None:
                 continue
-            warnings.warn(
-                f"engagement.{old} is deprecated: set engagement.public_url", FutureWarning, stacklevel=2
-            )
+            warnings.warn(f"engagement.{old} is deprecated: set engagement.public_url", FutureWarning, stacklevel=2)
             if "public_url" not in self.model_fields_set:
                 self.public_url = self._http_url(value)
         if self.report.currency is not None:
@@ -519,4 +507,3 @@ class EngagementSettings(BaseModel):
             if "money" not in self.model_fields_set:
                 self.money = MoneySettings(currency=self.report.currency, locale=self.money.locale)
         return self
-

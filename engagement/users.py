@@ -12,8 +12,8 @@ from sqlmodel import Session, col, select
 
 from db.models import User, WebSession
 from db.types import utcnow
+from db.vocab import ROLES
 
-ROLES = ("agent", "lead", "admin")
 MIN_PASSWORD_LENGTH = 8
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TEAM = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")

@@ -355,22 +355,18 @@ def identities_list_command(
 
 
 def _decide(identity_id: int, by: str, confirm: bool) -> None:
-    """Confirm or reject a link as a real user, under the queue's policy (a CRM or already
-    decided link needs a lead)."""
+    """Confirm or reject a link as a real user: the same command as on a case page (policy,
+    audit, and the author's open cases re-priced at once)."""
     from db.engine import session_scope
-    from db.models import Identity
     from engagement.actors import resolve_actor
-    from engagement.customers.identities import confirm_identity, reject_identity
-    from engagement.queue.policy import authorize_link
+    from engagement.commands.links import decide_link
 
-    with session_scope(engine_for(load_settings())) as session:
+    settings = load_settings()
+    engine = engine_for(settings)
+    with session_scope(engine) as session:
         actor = resolve_actor(session, by)
-        found = session.get(Identity, identity_id)
-        if found is None:
-            raise LookupError(f"no identity link {identity_id} (engagebot identities list)")
-        authorize_link(actor, found)
-        identity = (confirm_identity if confirm else reject_identity)(session, identity_id, actor.name)
-        console.print(f"identity {identity.id}: {identity.status} by {actor.name}")
+    identity = decide_link(engine, actor, identity_id, "confirm" if confirm else "reject", settings=settings.engagement)
+    console.print(f"identity {identity.id}: {identity.status} by {actor.name}")
 
 
 @identities_app.command("confirm")

@@ -1,8 +1,9 @@
 """CLI commands for a case's life beyond one reply: ``queue snooze|reopen|label|note|notes|tag|
 similar|bulk``, each taking one or several case ids.
 
-They call the same queue functions as the web app and the API (``engagement.queue``), so the
-permissions, the state machine and the audit trail are the same whichever surface acts.
+They perform the same case commands as the web app, the API and Slack (``engagement.commands``),
+so the permissions, the state machine, the audit trail and the side effects are the same
+whichever surface acts.
 Several ids are one bulk action: each case is checked and audited on its own, and a refusal
 on one case is reported without stopping the others.
 """
@@ -20,7 +21,7 @@ from engagebot.commands.queue import AGENT, JSON, _actor, _engine, amounts, queu
 from engagebot.runtime import console, friendly_errors
 
 if TYPE_CHECKING:
-    from engagement.queue.bulk import BulkOutcome, BulkRequest
+    from engagement.commands.bulk import BulkOutcome, BulkRequest
 
 IDS = typer.Argument(..., min=1, max=MAX_ID, help="One or more case ids.")
 
@@ -41,7 +42,7 @@ def _until(until: str | None, hours: float | None) -> datetime:
 
 def _run(ids: list[int], request: BulkRequest, agent: str, as_json: bool) -> None:
     """Apply ``request`` to each case, print one line per case; exit 1 if any was refused."""
-    from engagement.queue.bulk import bulk
+    from engagement.commands.bulk import bulk
 
     settings, engine = _engine()
     outcomes = bulk(engine, ids, request, actor=_actor(engine, agent), settings=settings.engagement)
@@ -73,7 +74,7 @@ def snooze_command(
 
     Example: engagebot queue snooze 12 --agent amy --until 2026-12-07T09:00:00+00:00
     """
-    from engagement.queue.bulk import BulkAction, BulkRequest
+    from engagement.commands.bulk import BulkAction, BulkRequest
 
     _run(case_ids, BulkRequest(BulkAction.SNOOZE, until=_until(until, hours)), agent, as_json)
 
@@ -84,7 +85,7 @@ def reopen_command(case_ids: list[int] = IDS, agent: str = AGENT, as_json: bool 
 
     Example: engagebot queue reopen 12 --agent lena
     """
-    from engagement.queue.bulk import BulkAction, BulkRequest
+    from engagement.commands.bulk import BulkAction, BulkRequest
 
     _run(case_ids, BulkRequest(BulkAction.REOPEN), agent, as_json)
 
@@ -106,8 +107,8 @@ def label_command(
 
     Example: engagebot queue label 12 --agent amy --label neutral
     """
-    from engagement.queue.bulk import BulkAction, BulkOutcome, BulkRequest
-    from engagement.queue.labels import relabel
+    from engagement import commands
+    from engagement.commands.bulk import BulkAction, BulkOutcome, BulkRequest
 
     if post is None:
         _run(case_ids, BulkRequest(BulkAction.LABEL, label=label), agent, as_json)
@@ -115,9 +116,9 @@ def label_command(
     if len(case_ids) != 1:
         raise ValueError("--post names a post of one case: give exactly one case id")
     settings, engine = _engine()
-    done = relabel(engine, case_ids[0], post_id=post, label=label, actor=_actor(engine, agent),
-                   settings=settings.engagement)  # fmt: skip
-    _report([BulkOutcome(case_id=done.case_id, ok=True, status=done.status)], "label", as_json)
+    command = commands.Relabel(post_id=post, label=label)  # type: ignore[arg-type]
+    done = commands.perform(engine, _actor(engine, agent), case_ids[0], command, settings=settings.engagement)
+    _report([BulkOutcome(case_id=case_ids[0], ok=True, status=done.case.status)], "label", as_json)
 
 
 @friendly_errors
@@ -131,16 +132,18 @@ def note_command(
 
     Example: engagebot queue note 12 --agent amy --text "@lena refund over 500, your call"
     """
-    from engagement.queue.notes import add_note
+    from engagement import commands
 
     settings, engine = _engine()
-    added = add_note(engine, case_id, actor=_actor(engine, agent), text=text, settings=settings.engagement)
+    done = commands.perform(engine, _actor(engine, agent), case_id, commands.AddNote(text=text),
+                            settings=settings.engagement)  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(vars(added), indent=2))
+        data = {"case_id": case_id, "message": done.message, "mentioned": list(done.mentioned)}
+        typer.echo(json.dumps(data | {"warnings": list(done.warnings)}, indent=2))
         return
-    told = f"; told {', '.join(added.mentioned)}" if added.mentioned else ""
-    unknown = f"; no user named {', '.join(added.unknown)}" if added.unknown else ""
-    console.print(f"note {added.note_id} on case {case_id}{told}{unknown}", highlight=False)
+    console.print(done.message, highlight=False, markup=False)
+    for warning in done.warnings:
+        console.print(f"warning: {warning}", highlight=False, markup=False)
 
 
 @friendly_errors
@@ -181,18 +184,19 @@ def tag_command(
 
     Example: engagebot queue tag 12 14 --agent amy --add refund
     """
+    from engagement import commands
     from engagement.queue.state import CaseNotFound, QueueError
-    from engagement.queue.tags import tag_case
 
     if not add and not remove:
         raise ValueError("give --add or --remove")
-    _, engine = _engine()
+    settings, engine = _engine()
     actor = _actor(engine, agent)
+    command = commands.Tag(add=add, remove=remove)
     results: list[dict[str, Any]] = []
     for case_id in dict.fromkeys(case_ids):
         try:
-            results.append({"case_id": case_id, "ok": True, "tags": tag_case(engine, case_id, actor=actor, add=add,
-                                                                              remove=remove)})  # fmt: skip
+            done = commands.perform(engine, actor, case_id, command, settings=settings.engagement)
+            results.append({"case_id": case_id, "ok": True, "tags": done.tags or []})
         except (QueueError, CaseNotFound) as exc:
             results.append({"case_id": case_id, "ok": False, "error": str(exc)})
     if as_json:
@@ -250,7 +254,7 @@ def bulk_command(
 
     Example: engagebot queue bulk dismiss 31 32 33 --agent amy --reason "duplicate of 30"
     """
-    from engagement.queue.bulk import BulkAction, BulkRequest
+    from engagement.commands.bulk import BulkAction, BulkRequest
 
     try:
         kind = BulkAction(action)

@@ -76,6 +76,58 @@ def _actor(engine: Engine, who: str) -> queue.Actor:
         return resolve_actor(session, who)
 
 
+def _cmd() -> Any:
+    """The command layer, loaded when a command runs (not for --help)."""
+    from engagement import commands
+
+    return commands
+
+
+def _perform(who: str, case_id: int, command: Any, as_json: bool, verb: str) -> None:
+    """Run one case command as ``who`` (``engagement.commands.perform``, as on every surface)
+    and print what it did."""
+    from engagement import commands, queue
+    from engagement.queue import replies
+
+    settings, engine = _engine()
+    actor = _actor(engine, who)
+    outcome = commands.perform(engine, actor, case_id, command, settings=settings.engagement)
+    if as_json:
+        data = queue.case_to_dict(outcome.case)
+        data.update(ok=outcome.ok, message=outcome.message, warnings=list(outcome.warnings))
+        if outcome.reply is not None:
+            data["reply"] = replies.reply_to_dict(outcome.reply)
+        typer.echo(json.dumps(data, indent=2))
+    elif outcome.reply is not None:
+        reply = outcome.reply
+        console.print(
+            f"reply {reply.id} on case {case_id}: {reply.status}" + (f" ({reply.error})" if reply.error else ""),
+            highlight=False,
+        )
+        if not outcome.ok:
+            console.print(outcome.message, highlight=False)
+    else:
+        _print_case(outcome.case, False, verb)
+    for warning in outcome.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if not outcome.ok:
+        raise typer.Exit(1)
+
+
+def _perform_on_reply(who: str, reply_id: int, decision: str, reason: str, as_json: bool) -> None:
+    """Approve or reject a waiting reply: a case command on the reply's case."""
+    from engagement import commands
+
+    _, engine = _engine()
+    case_id = commands.case_of_reply(engine, reply_id)
+    command = (
+        commands.ApproveReply(reply_id=reply_id)
+        if decision == "approve"
+        else commands.RejectReply(reply_id=reply_id, reason=reason)
+    )
+    _perform(who, case_id, command, as_json, decision + "d")
+
+
 def triage_command(
     as_json: bool = JSON,
     now: str | None = typer.Option(None, "--now", help="Triage as of this time (ISO 8601 with zone); default now."),
@@ -248,12 +300,7 @@ def claim_command(
 
     Example: engagebot queue claim 12 --agent amy
     """
-    from engagement import queue
-
-    settings, engine = _engine()
-    lease = settings.engagement.routing.lease_minutes
-    case = queue.claim(engine, case_id, actor=_actor(engine, agent), lease_minutes=lease)
-    _print_case(case, as_json, "claimed")
+    _perform(agent, case_id, _cmd().Claim(), as_json, "claimed")
 
 
 @queue_app.command("release")
@@ -265,10 +312,7 @@ def release_command(
 
     Example: engagebot queue release 12 --agent amy
     """
-    from engagement import queue
-
-    _, engine = _engine()
-    _print_case(queue.release(engine, case_id, actor=_actor(engine, agent)), as_json, "released")
+    _perform(agent, case_id, _cmd().Release(), as_json, "released")
 
 
 @queue_app.command("take-over")
@@ -280,13 +324,7 @@ def take_over_command(
 
     Example: engagebot queue take-over 12 --agent lena
     """
-    from engagement import queue
-
-    settings, engine = _engine()
-    case = queue.take_over(
-        engine, case_id, actor=_actor(engine, agent), lease_minutes=settings.engagement.routing.lease_minutes
-    )
-    _print_case(case, as_json, "took over")
+    _perform(agent, case_id, _cmd().TakeOver(), as_json, "took over")
 
 
 @queue_app.command("reply")
@@ -306,32 +344,38 @@ def reply_command(
 
     Example: engagebot queue reply 12 --agent amy --text "Sorry {first_name}, DM us please"
     """
-    from db.engine import session_scope
-    from engagement import queue
-    from engagement.queue import replies
+    _perform(agent, case_id, _cmd().SendReply(text=text, template=template), as_json, "replied to")
 
-    settings, engine = _engine()
-    if not text and not template:
-        raise ValueError("give --text or --template")
-    result = queue.reply(
-        engine,
-        case_id,
-        actor=_actor(engine, agent),
-        text=text,
-        template=template,
-        settings=settings.engagement.replies,
-        lease_minutes=settings.engagement.routing.lease_minutes,
-    )
-    if as_json:
-        with session_scope(engine) as session:
-            data = queue.case_to_dict(queue.get_case(session, case_id))
-        data["reply"] = replies.reply_to_dict(result)
-        typer.echo(json.dumps(data, indent=2))
-        return
-    console.print(
-        f"reply {result.id} on case {case_id}: {result.status}" + (f" ({result.error})" if result.error else ""),
-        highlight=False,
-    )
+
+@queue_app.command("answered-elsewhere")
+@friendly_errors
+def answered_elsewhere_command(
+    case_id: int = typer.Argument(..., min=1, max=MAX_ID),
+    agent: str = AGENT,
+    url: str = typer.Option("", "--url", help="A link to the answer (https://...)."),
+    note: str = typer.Option("", "--note", help="Where and how it was answered."),
+    as_json: bool = JSON,
+) -> None:
+    """Close a case answered outside engagebot (by phone, in the platform's app), saying where.
+
+    Example: engagebot queue answered-elsewhere 12 --agent amy --note "called her back"
+    """
+    _perform(agent, case_id, _cmd().AnsweredElsewhere(url=url, note=note), as_json, "closed")
+
+
+@queue_app.command("retry-reply")
+@friendly_errors
+def retry_reply_command(
+    case_id: int = typer.Argument(..., min=1, max=MAX_ID),
+    reply_id: int = typer.Option(..., "--reply", min=1, max=MAX_ID, help="The reply that was not sent."),
+    agent: str = AGENT,
+    as_json: bool = JSON,
+) -> None:
+    """Try again to post a reply that was not sent (after turning dry run off or adding credentials).
+
+    Example: engagebot queue retry-reply 12 --reply 7 --agent amy
+    """
+    _perform(agent, case_id, _cmd().RetryReply(reply_id=reply_id), as_json, "retried")
 
 
 @queue_app.command("dismiss")
@@ -346,10 +390,7 @@ def dismiss_command(
 
     Example: engagebot queue dismiss 12 --agent amy --reason spam
     """
-    from engagement import queue
-
-    _, engine = _engine()
-    _print_case(queue.dismiss(engine, case_id, actor=_actor(engine, agent), reason=reason), as_json, "dismissed")
+    _perform(agent, case_id, _cmd().Dismiss(reason=reason), as_json, "dismissed")
 
 
 @queue_app.command("escalate")
@@ -364,13 +405,7 @@ def escalate_command(
 
     Example: engagebot queue escalate 12 --agent amy --reason "legal threat"
     """
-    from engagement import queue
-
-    settings, engine = _engine()
-    case = queue.escalate(
-        engine, case_id, actor=_actor(engine, agent), reason=reason, to=settings.engagement.routing.lead
-    )
-    _print_case(case, as_json, "escalated")
+    _perform(agent, case_id, _cmd().Escalate(reason=reason or ""), as_json, "escalated")
 
 
 @queue_app.command("reassign")
@@ -386,15 +421,7 @@ def reassign_command(
 
     Example: engagebot queue reassign 12 --agent lena --to ben --team billing
     """
-    from db.engine import session_scope
-    from engagement import queue
-    from engagement.actors import resolve_actor
-
-    _, engine = _engine()
-    with session_scope(engine) as session:
-        target = resolve_actor(session, to)
-    case = queue.reassign(engine, case_id, actor=_actor(engine, agent), to=target.name, team=team or target.team)
-    _print_case(case, as_json, "reassigned")
+    _perform(agent, case_id, _cmd().Reassign(to=to, team=team), as_json, "reassigned")
 
 
 @queue_app.command("approve")
@@ -408,18 +435,7 @@ def approve_command(
 
     Example: engagebot queue approve 7 --lead lena
     """
-    from engagement import queue
-    from engagement.queue import replies
-
-    settings, engine = _engine()
-    result = queue.approve_reply(
-        engine,
-        reply_id,
-        actor=_actor(engine, lead),
-        settings=settings.engagement.replies,
-        lease_minutes=settings.engagement.routing.lease_minutes,
-    )
-    typer.echo(json.dumps(replies.reply_to_dict(result), indent=2) if as_json else f"reply {reply_id}: {result.status}")
+    _perform_on_reply(lead, reply_id, "approve", "", as_json)
 
 
 @queue_app.command("reject")
@@ -434,18 +450,7 @@ def reject_command(
 
     Example: engagebot queue reject 7 --lead lena --reason "offer a refund"
     """
-    from engagement import queue
-    from engagement.queue import replies
-
-    settings, engine = _engine()
-    result = queue.reject_reply(
-        engine,
-        reply_id,
-        actor=_actor(engine, lead),
-        reason=reason,
-        lease_minutes=settings.engagement.routing.lease_minutes,
-    )
-    typer.echo(json.dumps(replies.reply_to_dict(result), indent=2) if as_json else f"reply {reply_id}: {result.status}")
+    _perform_on_reply(lead, reply_id, "reject", reason, as_json)
 
 
 @queue_app.command("retry-replies")

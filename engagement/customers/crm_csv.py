@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from engagement.errors import BadInput
 from listener.records import CSV_HARD_LIMIT, MAX_CELL_CHARS, dump_raw
 from listener.textfiles import detect, open_text, undecodable
 
@@ -74,11 +75,11 @@ def csv_rows(
         header = [h.strip().lower() for h in next(reader)]
     except (StopIteration, csv.Error):
         handle.close()
-        raise ValueError(f"{path}: the file is empty (expected a header: {','.join(required)})") from None
+        raise BadInput(f"{path}: the file is empty (expected a header: {','.join(required)})") from None
     missing = [c for c in required if c not in header]
     if missing:
         handle.close()
-        raise ValueError(f"{path}: missing column(s) {', '.join(missing)} (header: {','.join(header)})")
+        raise BadInput(f"{path}: missing column(s) {', '.join(missing)} (header: {','.join(header)})")
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         with handle:
@@ -117,7 +118,7 @@ def _row(header: list[str], cells: list[str], max_cell: int) -> dict[str, str]:
 def parse_time(value: str) -> datetime:
     """An ISO date (midnight UTC) or datetime (naive means UTC) as an aware UTC datetime."""
     if not value:
-        raise ValueError("date is empty")
+        raise BadInput("date is empty")
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
@@ -125,13 +126,13 @@ def parse_time(value: str) -> datetime:
         else:
             moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"date is not an ISO date or datetime: {value!r}") from None
+        raise BadInput(f"date is not an ISO date or datetime: {value!r}") from None
     try:
         moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except OverflowError:
-        raise ValueError(f"date out of range 1900..2099: {value!r}") from None
+        raise BadInput(f"date out of range 1900..2099: {value!r}") from None
     if not EARLIEST <= moment < LATEST:
-        raise ValueError(f"date out of range 1900..2099: {value!r}")
+        raise BadInput(f"date out of range 1900..2099: {value!r}")
     return moment
 
 
@@ -157,15 +158,15 @@ def parse_number(value: str, what: str, maximum: float = math.inf) -> float:
     if THOUSANDS.match(text):
         text = text.replace(",", "")
     elif "," in text:
-        raise ValueError(f"{what} {value!r} has a comma: write decimals with a point (12.50)")
+        raise BadInput(f"{what} {value!r} has a comma: write decimals with a point (12.50)")
     try:
         number = float(text)
     except ValueError:
-        raise ValueError(f"{what} is not a number: {value!r}") from None
+        raise BadInput(f"{what} is not a number: {value!r}") from None
     if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{what} must be a non-negative number, got {value!r}")
+        raise BadInput(f"{what} must be a non-negative number, got {value!r}")
     if number > maximum:
-        raise ValueError(f"{what} {value!r} is over the {maximum:,.0f} limit")
+        raise BadInput(f"{what} {value!r} is over the {maximum:,.0f} limit")
     return number
 
 
@@ -174,7 +175,7 @@ def parse_amount(value: str, bounds: AmountRange | None = None) -> float:
     bounds = bounds or AmountRange()
     number = parse_number(value, "amount", bounds.maximum)
     if number < bounds.minimum:
-        raise ValueError(f"amount {value!r} is under the {bounds.minimum:,} minimum")
+        raise BadInput(f"amount {value!r} is under the {bounds.minimum:,} minimum")
     return number
 
 
@@ -194,9 +195,9 @@ def read_purchases(
     for line, row in rows:
         try:
             if ERROR in row:
-                raise ValueError(row[ERROR])
+                raise BadInput(row[ERROR])
             if not row[columns[0]]:
-                raise ValueError(f"{customer_column} is empty")
+                raise BadInput(f"{customer_column} is empty")
             purchases.append((row[columns[0]], parse_time(row[columns[1]]), parse_amount(row[columns[2]], bounds)))
         except ValueError as exc:
             rejected.append(RejectedRow(line, str(exc)))

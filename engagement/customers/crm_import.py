@@ -56,6 +56,7 @@ from engagement.customers.crm_csv import (
     parse_time,
     read_purchases,
 )
+from engagement.errors import BadInput
 from listener.records import Rejected, dump_raw
 from listener.store import quarantine
 
@@ -113,9 +114,9 @@ def _parse_customer(
 ) -> _CustomerRow:
     crm_id = row.get("crm_id", "")
     if not crm_id:
-        raise ValueError("crm_id is empty")
+        raise BadInput("crm_id is empty")
     if len(crm_id) > 128:
-        raise ValueError("crm_id is longer than 128 characters")
+        raise BadInput("crm_id is longer than 128 characters")
     values: dict[str, Any] = {"crm_id": crm_id}
     for name in ("name", "segment"):
         if name in header:
@@ -123,12 +124,12 @@ def _parse_customer(
     if "email" in header:
         email = row["email"].lower() or None
         if email is not None and not EMAIL.match(email):
-            raise ValueError(f"invalid email {row['email']!r}")
+            raise BadInput(f"invalid email {row['email']!r}")
         values["email"] = email
     if row.get("currency"):
         currency = row["currency"].upper()
         if not re.fullmatch(r"[A-Z]{3}", currency):
-            raise ValueError(f"invalid currency {row['currency']!r} (expected a 3-letter code such as USD)")
+            raise BadInput(f"invalid currency {row['currency']!r} (expected a 3-letter code such as USD)")
         values["currency"] = currency
     if "clv" in header:
         values["imported_clv"] = None
@@ -241,11 +242,11 @@ def import_customers(
         report.rows += 1
         try:
             if ERROR in row:
-                raise ValueError(row[ERROR])
+                raise BadInput(row[ERROR])
             item = _parse_customer(line, row, header, idcols, max_clv)
             crm_id = item.values["crm_id"]
             if crm_id in first_line:
-                raise ValueError(f"duplicate crm_id {crm_id!r} (first on line {first_line[crm_id]})")
+                raise BadInput(f"duplicate crm_id {crm_id!r} (first on line {first_line[crm_id]})")
             first_line[crm_id] = line
             parsed.append(item)
         except ValueError as exc:
@@ -330,9 +331,9 @@ def import_transactions(
         report.rows += 1
         try:
             if ERROR in row:
-                raise ValueError(row[ERROR])
+                raise BadInput(row[ERROR])
             if not row["customer_id"]:
-                raise ValueError("customer_id is empty")
+                raise BadInput("customer_id is empty")
             parsed.append((line, row["customer_id"], parse_time(row["date"]), parse_amount(row["amount"], bounds)))
         except ValueError as exc:
             report.rejected.append(RejectedRow(line, str(exc)))

@@ -34,6 +34,7 @@ from db.models.posts import Author, Post
 from db.types import utcnow
 from engagement.customers import identity_checks as checks
 from engagement.customers.name_matching import CustomerIndex
+from engagement.errors import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +339,7 @@ def link_authors(engine: Engine, *, threshold: float = DEFAULT_THRESHOLD) -> dic
 def _get(session: Session, identity_id: int) -> Identity:
     identity = session.get(Identity, identity_id)
     if identity is None:
-        raise LookupError(f"no identity link with id {identity_id}")
+        raise NotFound(f"no identity link with id {identity_id}")
     return identity
 
 
@@ -377,9 +378,9 @@ def link_manually(session: Session, customer_id: int, author_id: int, by: str) -
     """A person links an author to a customer by hand (method ``manual``, confirmed)."""
     author = session.get(Author, author_id)
     if author is None:
-        raise LookupError(f"no author with id {author_id}")
+        raise NotFound(f"no author with id {author_id}")
     if session.get(Customer, customer_id) is None:
-        raise LookupError(f"no customer with id {customer_id}")
+        raise NotFound(f"no customer with id {customer_id}")
     existing = session.exec(
         select(Identity).where(Identity.customer_id == customer_id, Identity.author_id == author_id)
     ).first()
@@ -447,11 +448,7 @@ def customer_links(author_ids: Collection[int] | None = None) -> Subquery:
         .over(partition_by=matches.c.author_id, order_by=(matches.c.confidence.desc(), matches.c.identity_id))
         .label("rank"),
     ).subquery("ranked_matches")
-    return (
-        sa_select(ranked.c.author_id, ranked.c.customer_id)
-        .where(ranked.c.rank == 1)
-        .subquery("author_customers")
-    )
+    return sa_select(ranked.c.author_id, ranked.c.customer_id).where(ranked.c.rank == 1).subquery("author_customers")
 
 
 def customers_for_authors(session: Session, author_ids: Collection[int]) -> dict[int, Customer]:

@@ -1,4 +1,6 @@
-"""Slack notifications through the outbox: enqueue what matters, deliver it once, handle buttons."""
+"""Slack notifications through the outbox: enqueue what matters, deliver it once.
+
+Slack's buttons are a surface like the web: ``engagement.web.slack_actions``."""
 
 from __future__ import annotations
 
@@ -6,9 +8,9 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from engagement.notify.alerts import detect_spikes, enqueue_notifications
 from engagement.notify.deliver import deliver_pending as _deliver_pending
-from engagement.notify.enqueue import detect_spikes, enqueue_notifications
-from engagement.notify.interactivity import InteractionResult, handle_interaction, verify_request
+from engagement.notify.outbox import enqueue
 from engagement.notify.preview import Preview, preview_notifications
 from engagement.settings import EngagementSettings
 
@@ -19,12 +21,10 @@ def deliver_pending(engine: Engine, settings: EngagementSettings, now: datetime 
 
 
 __all__ = [
-    "InteractionResult",
     "Preview",
     "deliver_pending",
     "detect_spikes",
+    "enqueue",
     "enqueue_notifications",
-    "handle_interaction",
     "preview_notifications",
-    "verify_request",
 ]

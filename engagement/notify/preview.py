@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 
 from db.models import Outbox
 from db.types import utcnow
-from engagement.notify.enqueue import plan_messages
+from engagement.notify.alerts import plan_messages
 from engagement.settings import EngagementSettings
 
 

@@ -19,6 +19,7 @@ Errors: ``CaseNotFound`` (a ``LookupError``, HTTP 404), ``AlreadyClaimed`` (409)
 ``NotAllowed`` (403, e.g. approval by a non-lead). All but ``CaseNotFound`` are ``ValueError``.
 """
 
+from db.vocab import ACTIVE_STATUSES, TERMINAL_STATUSES, CaseStatus, ReplyStatus
 from engagement.queue.actions import dismiss, escalate, reassign, reopen, snooze, take_over
 from engagement.queue.claims import claim, claim_next, release
 from engagement.queue.policy import (
@@ -44,17 +45,13 @@ from engagement.queue.replies import approve as approve_reply
 from engagement.queue.replies import reject as reject_reply
 from engagement.queue.replies import submit_reply as reply
 from engagement.queue.state import (
-    ACTIVE_STATUSES,
     DEFAULT_LEASE_MINUTES,
-    TERMINAL_STATUSES,
     AlreadyClaimed,
     CaseNotFound,
-    CaseStatus,
     InvalidTransition,
     NotAllowed,
     NotClaimant,
     QueueError,
-    ReplyStatus,
     audit,
     lease_active,
     lock_case,

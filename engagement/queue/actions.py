@@ -16,14 +16,9 @@ from sqlalchemy import Engine
 
 from db.engine import session_scope
 from db.models import Case
+from db.vocab import CaseStatus
 from engagement.queue.policy import Action, Actor, authorize
-from engagement.queue.state import (
-    DEFAULT_LEASE_MINUTES,
-    CaseStatus,
-    QueueError,
-    _now,
-    lock_case,
-)
+from engagement.queue.state import DEFAULT_LEASE_MINUTES, QueueError, _now, lock_case
 from engagement.queue.transitions import transition
 
 
@@ -73,20 +68,20 @@ def reassign(
     case_id: int,
     *,
     actor: Actor,
-    to: str,
+    to: Actor,
     team: str | None = None,
     now: datetime | None = None,
 ) -> Case:
-    """A lead assigns a case to another person (and their team); any claim is dropped so ``to``
-    can take it."""
+    """A lead assigns a case to another person, a real user (``engagement.actors.resolve_actor``
+    on every surface), and to their team unless ``team`` says otherwise; any claim is dropped
+    so ``to`` can take it."""
     now = _now(now)
     with session_scope(engine, write=True) as session:
         case = lock_case(session, case_id)
         authorize(actor, Action.REASSIGN, case, now)
         previous = {"assignee": case.assignee, "team": case.team, "holder": case.claimed_by}
-        case.assignee = to
-        if team:
-            case.team = team
+        case.assignee = to.name
+        case.team = team or to.team or case.team
         return transition(
             session,
             case,
@@ -94,7 +89,7 @@ def reassign(
             actor=actor.name,
             action="reassigned",
             now=now,
-            assignee=to,
+            assignee=to.name,
             team=case.team,
             previous=previous,
         )

@@ -9,7 +9,10 @@ a reply rather than after.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -34,6 +37,30 @@ CREDENTIAL_SETTINGS: dict[str, tuple[str, ...]] = {
         "reddit_password",
     ),
 }
+
+
+_asking: ContextVar[bool] = ContextVar("answerable_asking", default=False)
+
+
+class _QuietWhileAsking(logging.Filter):
+    """Drops ``poster_for``'s "replies stay dry-run" warning while this module only asks: the
+    case page and ``status`` ask on every view, and the answer is shown, not logged. Context-
+    local, so a real send in another request still logs it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _asking.get()
+
+
+logging.getLogger(platforms.__name__).addFilter(_QuietWhileAsking())
+
+
+@contextmanager
+def _quietly() -> Iterator[None]:
+    token = _asking.set(True)
+    try:
+        yield
+    finally:
+        _asking.reset(token)
 
 
 class Reach(StrEnum):
@@ -73,7 +100,8 @@ def credentials_problem(platform: str, settings: ReplySettings, env: Mapping[str
     surprise."""
     if platform not in platforms.REPLY_PLATFORMS:
         return f"{platform!r} takes no replies"
-    poster = platforms.poster_for(platform, settings.model_copy(update={"dry_run": False}), env)
+    with _quietly():
+        poster = platforms.poster_for(platform, settings.model_copy(update={"dry_run": False}), env)
     if not getattr(poster, "dry_run", False):
         return None
     reason = str(getattr(poster, "reason", "") or f"no credentials for {platform!r}")
@@ -100,3 +128,27 @@ def answerability(platform: str, settings: ReplySettings, env: Mapping[str, str]
         f"Replies to {platform} cannot be posted: {problem}. Until then, answer it on {platform} "
         "and close it as answered elsewhere.",
     )
+
+
+def replies_status(settings: ReplySettings, env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """What ``engagebot status`` says about replies: dry run or not, and per reply platform what
+    is missing before a reply there is posted (absent when nothing is). Named even while dry
+    run is on, so an operator fixes credentials before turning it off, not after."""
+    missing = {
+        platform: problem
+        for platform in platforms.REPLY_PLATFORMS
+        if (problem := credentials_problem(platform, settings, env)) is not None
+    }
+    return {"dry_run": settings.dry_run, "missing_credentials": missing}
+
+
+def replies_status_lines(status: Mapping[str, object]) -> list[str]:
+    """The status screen's reply lines: one for dry run or live, one per platform without credentials."""
+    found = status.get("missing_credentials")
+    missing: Mapping[str, object] = found if isinstance(found, Mapping) else {}
+    live = [p for p in platforms.REPLY_PLATFORMS if p not in missing]
+    if status.get("dry_run"):
+        head = "replies: DRY RUN, nothing is posted on any platform (set replies.dry_run = false)"
+    else:
+        head = f"replies: posted on {', '.join(live) or 'no platform'}"
+    return [head, *(f"  replies to {platform} not posted: {reason}" for platform, reason in missing.items())]

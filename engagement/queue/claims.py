@@ -10,8 +10,9 @@ from sqlmodel import Session, col
 
 from db.engine import session_scope
 from db.models import Case
-from engagement.queue.policy import Action, Actor, authorize
-from engagement.queue.state import DEFAULT_LEASE_MINUTES, CaseStatus, NotAllowed, _now, lock_case
+from db.vocab import CaseStatus
+from engagement.queue.policy import Action, Actor, authorize, authorize_next
+from engagement.queue.state import DEFAULT_LEASE_MINUTES, _now, lock_case
 from engagement.queue.transitions import transition
 
 
@@ -59,8 +60,7 @@ def claim_next(
     runs in one ``BEGIN IMMEDIATE`` transaction. The claim itself goes through the state machine.
     """
     now = _now(now)
-    if team != actor.team and not actor.is_lead:
-        raise NotAllowed(f"{actor.name} is an agent of team {actor.team}: agents take the next case of their own team")
+    authorize_next(actor, team)
     with session_scope(engine, write=True) as session:
         best: Case | None = None
         for status in (CaseStatus.OPEN, CaseStatus.CLAIMED):

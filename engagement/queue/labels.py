@@ -1,4 +1,7 @@
-"""Relabelling a post of a case: the correction is stored, and the case follows it at once.
+"""A person's sentiment label for a post: stored as a correction and as the post's current score.
+
+The case follows a relabel at once; that is the relabel command's job
+(``engagement.commands.relabel``), which sits above triage and the queue.
 
 A person's label outranks every model score (``db.scores.current_scores``). So when people
 relabel every post of a case as not negative, the case closes (``close_reason = "relabelled"``,
@@ -11,26 +14,19 @@ lead's breach list and Slack never show a case a person has just declared fine.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from db.claims import serialise
-from db.engine import session_scope
-from db.models import Case, CasePost, LabelCorrection, Post, Score
+from db.models import LabelCorrection, Post, Score
 from db.models.posts import HUMAN_CORRECTION_MODEL_ID
 from db.scores import current_scores
 from db.types import utcnow
-from engagement.queue.policy import Action, Actor, authorize, authorize_label
-from engagement.queue.state import TERMINAL_STATUSES, CaseStatus, NotAllowed, audit, lock_case
-from engagement.queue.transitions import transition
-from engagement.settings import EngagementSettings
+from db.vocab import SENTIMENT_LABELS
+from engagement.errors import BadInput, NotFound
 
 log = logging.getLogger(__name__)
 
-LABELS = ("negative", "neutral", "positive")
+LABELS = SENTIMENT_LABELS
 
 
 def correct_label(*, session: Session, post_id: int, new_label: str, by: str) -> LabelCorrection:
@@ -41,9 +37,9 @@ def correct_label(*, session: Session, post_id: int, new_label: str, by: str) ->
     (it prefers a person's label to any model's), so the correction changes the queue right away.
     """
     if new_label not in LABELS:
-        raise ValueError(f"unknown label {new_label!r}: choose one of {', '.join(LABELS)}")
+        raise BadInput(f"unknown label {new_label!r}: choose one of {', '.join(LABELS)}")
     if session.get(Post, post_id) is None:
-        raise LookupError(f"post {post_id} not found")
+        raise NotFound(f"post {post_id} not found")
     now = utcnow()
     current = current_scores(session, [post_id]).get(post_id)
     correction = LabelCorrection(
@@ -69,71 +65,3 @@ def correct_label(*, session: Session, post_id: int, new_label: str, by: str) ->
     session.flush()
     log.info("label correction: post %s %s -> %s by %s", post_id, correction.old_label, new_label, by)
     return correction
-
-
-@dataclass(frozen=True)
-class Relabelled:
-    """What a relabel did: the correction, and the case's status and close reason after it."""
-
-    correction_id: int
-    post_id: int | None
-    old_label: str | None
-    new_label: str
-    case_id: int
-    status: str
-    close_reason: str | None
-
-
-def relabel(
-    engine: Engine,
-    case_id: int,
-    *,
-    post_id: int | None,
-    label: str,
-    actor: Actor,
-    settings: EngagementSettings,
-    now: datetime | None = None,
-) -> Relabelled:
-    """Correct the label of one post of a case (``post_id=None``: every post of it), then close,
-    reopen or re-price the case at once.
-
-    Web, API and CLI all call this. An active case needs the ``label`` permission; a finished
-    one the ``reopen`` permission (relabelling its post negative brings it back).
-    """
-    from engagement.triage.cases import TRIAGE_LOCK, retriage_cases
-
-    now = now or utcnow()
-    with session_scope(engine, write=True) as session:
-        serialise(session, TRIAGE_LOCK)  # triage's order: the lock first, then the case rows
-        case: Case = lock_case(session, case_id)
-        finished = CaseStatus(case.status) in TERMINAL_STATUSES
-        posts = list(session.exec(select(CasePost.post_id).where(col(CasePost.case_id) == case_id)).all())
-        if post_id is not None and post_id not in posts:
-            raise NotAllowed(f"post {post_id} is not part of case {case_id}; relabel it from its own case")
-        if finished:
-            authorize(actor, Action.REOPEN, case, now)
-        elif post_id is not None:
-            authorize_label(session, actor, case, post_id, now)
-        else:
-            authorize(actor, Action.LABEL, case, now)
-        for one in [post_id] if post_id is not None else posts:
-            correction = correct_label(session=session, post_id=one, new_label=label, by=actor.name)
-            audit(session, case_id=case_id, actor=actor.name, action="relabelled", now=now, post_id=one,
-                  old_label=correction.old_label, new_label=label)  # fmt: skip
-        if finished and label == "negative":
-            case.snoozed_until = None
-            transition(session, case, CaseStatus.OPEN, actor=actor.name, action="reopened", now=now,
-                       reason="relabelled negative", previous_status=case.status)  # fmt: skip
-        if not finished or label == "negative":
-            retriage_cases(session, settings, [case_id], now=now)
-        session.flush()
-        assert correction.id is not None
-        return Relabelled(
-            correction_id=correction.id,
-            post_id=post_id,
-            old_label=correction.old_label,
-            new_label=label,
-            case_id=case_id,
-            status=case.status,
-            close_reason=case.close_reason,
-        )

@@ -1,9 +1,8 @@
-"""Internal notes on a case, and @mentions that tell the person in Slack.
+"""Internal notes on a case, and who they @mention.
 
 A note is for colleagues, never posted to the platform. ``@name`` or ``@email`` of an engagebot
-user in it queues one Slack message per mentioned person through the outbox (deduped per note
-and person, delivered by ``engagebot notify`` like every other message): a direct message when
-the user has a Slack id, else their team's channel with their name in front. Mentions of
+user in it is recorded with the note; telling that person is the note command's job
+(``engagement.commands``: a Slack direct message through the outbox, at once). Mentions of
 unknown names are left as text and reported back, so the writer can fix a typo.
 """
 
@@ -14,18 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from db.engine import session_scope
-from db.models import CaseNote, Outbox, User
+from db.models import CaseNote, User
 from db.types import utcnow
 from engagement.actors import find_user
-from engagement.links import Links
 from engagement.queue.policy import Action, Actor, authorize
 from engagement.queue.state import QueueError, audit, lock_case
 from engagement.settings import EngagementSettings
-from engagement.slack_text import escape, link
 
 MAX_NOTE = 5000
 #: ``@ana`` or ``@ana@example.com``, not the middle of an email address (``bob@x.com``)
@@ -40,34 +36,13 @@ class NoteAdded:
     case_id: int
     mentioned: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    text: str = ""
+    people: list[tuple[str, str | None]] = field(default_factory=list)  # (name, Slack member id)
 
 
 def mentions_in(text: str) -> list[str]:
     """The @-names of a note, in order, each once."""
     return list(dict.fromkeys(MENTION.findall(text)))
-
-
-def _mention_message(note: CaseNote, user: User, actor: Actor, settings: EngagementSettings) -> Outbox:
-    slack = settings.slack
-    where = link(Links.from_settings(settings).case(note.case_id), f"case {note.case_id}")
-    if user.slack_user_id:
-        channel, greeting = user.slack_user_id, ""
-    else:
-        channel = slack.team_channels.get(user.team, slack.default_channel)
-        greeting = f"{escape(user.name)}: "
-    text = (
-        f"{greeting}{escape(actor.name)} mentioned you on {where}: "
-        f"{escape(note.text, limit=300)}"
-    )
-    return Outbox(
-        channel="slack",
-        kind="mention",
-        dedupe_key=f"mention:{note.id}:{user.id}",
-        case_id=note.case_id,
-        payload={"channel": channel, "text": text},
-        next_attempt_at=note.created_at,
-        created_at=note.created_at,
-    )
 
 
 def add_note(
@@ -100,20 +75,13 @@ def add_note(
         note = CaseNote(case_id=case_id, author=actor.name, text=text, mentions=sorted(people), created_at=now)
         session.add(note)
         session.flush()
-        for user in people.values():
-            try:
-                with session.begin_nested():
-                    session.add(_mention_message(note, user, actor, settings))
-            except IntegrityError:  # the same note re-sent: its messages are queued already
-                continue
         audit(session, case_id=case_id, actor=actor.name, action="noted", now=now, note_id=note.id,
               mentions=sorted(people))  # fmt: skip
         assert note.id is not None
-        return NoteAdded(note_id=note.id, case_id=case_id, mentioned=sorted(people), unknown=unknown)
+        return NoteAdded(note_id=note.id, case_id=case_id, mentioned=sorted(people), unknown=unknown, text=text,
+                         people=[(u.name, u.slack_user_id) for u in people.values()])  # fmt: skip
 
 
 def case_notes(session: Session, case_id: int) -> list[CaseNote]:
     """A case's notes, oldest first."""
-    return list(
-        session.exec(select(CaseNote).where(col(CaseNote.case_id) == case_id).order_by(col(CaseNote.id))).all()
-    )
+    return list(session.exec(select(CaseNote).where(col(CaseNote.case_id) == case_id).order_by(col(CaseNote.id))).all())

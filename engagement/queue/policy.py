@@ -18,7 +18,6 @@ The rules:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -26,32 +25,10 @@ from sqlmodel import Session
 
 from db.models import Case, CasePost, Identity
 from db.types import MAX_ID
-from engagement.queue.state import (
-    TERMINAL_STATUSES,
-    AlreadyClaimed,
-    CaseStatus,
-    InvalidTransition,
-    NotAllowed,
-    NotClaimant,
-    lease_active,
-)
-
-LEAD_ROLES = frozenset({"lead", "admin"})
-ROLES = ("agent", "lead", "admin")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """A person acting through any surface: always a real engagebot user."""
-
-    name: str
-    role: str
-    team: str | None = None
-    email: str | None = None
-
-    @property
-    def is_lead(self) -> bool:
-        return self.role in LEAD_ROLES
+from db.vocab import LEAD_ROLES, TERMINAL_STATUSES, CaseStatus
+from engagement.actors import Actor
+from engagement.errors import NotFound
+from engagement.queue.state import AlreadyClaimed, InvalidTransition, NotAllowed, NotClaimant, lease_active
 
 
 class Action(StrEnum):
@@ -247,6 +224,27 @@ def authorize_link_decision(session: Session, actor: Actor, case: Case, identity
     suggestions on their team's cases; links from the CRM or already decided need a lead."""
     identity = session.get(Identity, identity_id) if 1 <= identity_id <= MAX_ID else None
     if identity is None or identity.author_id is None or identity.author_id != case.author_id:
-        raise LookupError(f"link {identity_id} not found on case {case.id}")
+        raise NotFound(f"link {identity_id} not found on case {case.id}")
     authorize(actor, link_action(identity), case, now)
     return identity
+
+
+def authorize_next(actor: Actor, team: str | None) -> None:
+    """Taking the next case of ``team`` (``None``: any team): the table's claim of a free case,
+    so an agent takes from their own team only and a lead from any."""
+    verdict = decide(actor.role, Action.CLAIM, ClaimState.FREE, own_team=team is not None and team == actor.team)
+    if verdict is Verdict.OTHER_TEAM:
+        raise NotAllowed(f"{actor.name} is an agent of team {actor.team}: agents take the next case of their own team")
+
+
+def authorize_saved_reply(actor: Actor, team: str | None) -> None:
+    """Managing the saved replies filed under ``team`` (``None``: shared by every team): an admin
+    any, a lead their own team's; agents use them but do not edit them."""
+    if actor.role == "admin":
+        return
+    if not actor.is_lead:
+        raise NotAllowed("saved replies are managed by leads and admins")
+    if team != actor.team:
+        raise NotAllowed(
+            f"a lead manages the saved replies of their own team ({actor.team}); shared ones need an admin"
+        )

@@ -13,7 +13,8 @@ from sqlmodel import Session, col
 from db.models import AuditEvent, Case, CaseNote, CasePost, CaseTag, Post, Reply
 from db.search import SearchMethod, case_matches
 from db.types import utcnow
-from engagement.queue.state import ACTIVE_STATUSES, CaseNotFound, CaseStatus
+from db.vocab import ACTIVE_STATUSES, CaseStatus
+from engagement.queue.state import CaseNotFound
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ from sqlmodel import Session, col
 from db.engine import session_scope
 from db.models import Case, CasePost, Post, Reply
 from db.types import utcnow
+from db.vocab import AuditVerb, CaseStatus, ReplyStatus
+from engagement.errors import NotFound
 from engagement.queue import templates
 from engagement.queue.platforms import (
     PermanentPostError,
@@ -37,15 +39,8 @@ from engagement.queue.platforms import (
     poster_for,
 )
 from engagement.queue.policy import Action, Actor, Verdict, authorize
-from engagement.queue.state import (
-    DEFAULT_LEASE_MINUTES,
-    CaseNotFound,
-    CaseStatus,
-    InvalidTransition,
-    ReplyStatus,
-    audit,
-    lock_case,
-)
+from engagement.queue.reply_transitions import RETRYABLE, reply_transition
+from engagement.queue.state import DEFAULT_LEASE_MINUTES, CaseNotFound, InvalidTransition, audit, lock_case
 from engagement.queue.transitions import is_allowed, transition
 from engagement.settings import ReplySettings
 
@@ -59,7 +54,7 @@ class ReplyNotFound(CaseNotFound):
     """No reply with that id (HTTP 404; a ``CaseNotFound`` so callers map both the same way)."""
 
     def __init__(self, reply_id: int) -> None:
-        LookupError.__init__(self, f"reply {reply_id} not found")
+        NotFound.__init__(self, f"reply {reply_id} not found")
         self.case_id = 0
         self.reply_id = reply_id
 
@@ -90,7 +85,7 @@ def submit_reply(
     template: str | None = None,
     now: datetime | None = None,
     lease_minutes: float = DEFAULT_LEASE_MINUTES,
-    poster_factory: PosterFactory = poster_for,
+    poster_factory: PosterFactory | None = None,
 ) -> Reply:
     """Reply to a case (``engagement.queue.reply``): recorded with an idempotency key, then
     posted (dry-run by default) unless it must wait for approval.
@@ -100,7 +95,8 @@ def submit_reply(
     reply (``engagement.queue.templates``); variables are filled from the case, and unknown ones
     and texts over the platform's limit are refused before anything is written. Cases of a tier
     in ``approval_tiers`` wait for a lead (``pending_approval``) unless the actor is a lead.
-    Returns the ``Reply`` (status ``sent``, ``dry_run``, ``pending_approval`` or ``failed``).
+    Returns the ``Reply`` (status ``sent``, ``pending_approval``, ``not_sent`` or ``failed``): only
+    ``sent`` makes the case replied.
     """
     now = now or utcnow()
     with session_scope(engine, write=True) as session:
@@ -136,7 +132,7 @@ def submit_reply(
             session,
             case_id=case_id,
             actor=actor.name,
-            action="reply_submitted",
+            action=AuditVerb.REPLY_SUBMITTED,
             now=now,
             reply_id=reply.id,
             needs_approval=needs_approval,
@@ -148,7 +144,7 @@ def submit_reply(
                 case,
                 CaseStatus.PENDING_APPROVAL,
                 actor=actor.name,
-                action="awaiting_approval",
+                action=AuditVerb.AWAITING_APPROVAL,
                 now=now,
                 reply_id=reply.id,
             )
@@ -201,7 +197,7 @@ def approve(
     settings: ReplySettings,
     now: datetime | None = None,
     lease_minutes: float = DEFAULT_LEASE_MINUTES,
-    poster_factory: PosterFactory = poster_for,
+    poster_factory: PosterFactory | None = None,
 ) -> Reply:
     """A lead approves a waiting reply (audited); it is posted at once."""
     now = now or utcnow()
@@ -209,7 +205,7 @@ def approve(
         reply = _decide_waiting(
             session, reply_id, actor=actor, now=now, lease_minutes=lease_minutes, action="reply_approved"
         )
-        reply.status = ReplyStatus.DRAFT
+        reply_transition(reply, ReplyStatus.DRAFT)
         reply.approved_by = actor.name
         session.add(reply)
     return deliver_reply(engine, reply_id, settings=settings, now=now, poster_factory=poster_factory)
@@ -236,7 +232,7 @@ def reject(
             action="reply_rejected",
             reason=reason,
         )
-        reply.status = ReplyStatus.REJECTED
+        reply_transition(reply, ReplyStatus.REJECTED)
         reply.error = f"rejected by {actor.name}: {reason}"
         session.add(reply)
         return reply
@@ -258,50 +254,39 @@ def _record_outcome(
     *,
     now: datetime,
     platform_id: str | None,
-    dry_run: bool = False,
     error: str | None = None,
-    status: str | None = None,
+    status: ReplyStatus | None = None,
 ) -> Reply:
-    """Write what happened to a send: sent (case replied), or the error on the reply and the
-    case."""
+    """Write what happened to a send. Only a reply the platform took (``platform_id``) makes the
+    case replied; anything else (not sent, refused, unknown) puts the error on the reply and
+    the case, and the case stays where it is: open to a retry or an "answered elsewhere"."""
     with session_scope(engine, write=True) as session:
         reply = _lock_reply(session, reply_id)
         case = lock_case(session, reply.case_id)
+        if reply.status == ReplyStatus.SENT:  # a stale outcome: another attempt already won
+            audit(session, case_id=case.id, actor=reply.author, action=AuditVerb.REPLY_STALE_OUTCOME, now=now,
+                  reply_id=reply_id, platform_reply_id=platform_id, error=error)  # fmt: skip
+            return reply
         if platform_id is not None:
-            reply.status = ReplyStatus.DRY_RUN if dry_run else ReplyStatus.SENT
+            reply_transition(reply, ReplyStatus.SENT)
             reply.platform_reply_id = platform_id
             reply.sent_at = now
             reply.error = None
             case.last_error = None
-            action = "reply_dry_run" if dry_run else "reply_sent"
             detail: dict[str, Any] = {"reply_id": reply_id, "platform_reply_id": platform_id}
             if is_allowed(case.status, CaseStatus.REPLIED):
-                transition(
-                    session,
-                    case,
-                    CaseStatus.REPLIED,
-                    actor=reply.author,
-                    action=action,
-                    now=now,
-                    reason="replied (dry-run)" if dry_run else "replied",
-                    **detail,
-                )
+                transition(session, case, CaseStatus.REPLIED, actor=reply.author, action=AuditVerb.REPLY_SENT,
+                           now=now, reason="replied", **detail)  # fmt: skip
             else:  # the case was closed meanwhile (e.g. answered elsewhere): record the send only
-                audit(session, case_id=case.id, actor=reply.author, action=action, now=now, **detail)
+                audit(session, case_id=case.id, actor=reply.author, action=AuditVerb.REPLY_SENT, now=now, **detail)
         else:
-            reply.status = status or reply.status
+            assert status is not None
+            reply_transition(reply, status)
             reply.error = error
-            case.last_error = f"reply {reply_id}: {error}"
-            audit(
-                session,
-                case_id=case.id,
-                actor=reply.author,
-                action="reply_failed",
-                now=now,
-                reply_id=reply_id,
-                error=error,
-                status=reply.status,
-            )
+            case.last_error = f"reply {reply_id} not sent: {error}"
+            verb = AuditVerb.REPLY_NOT_SENT if status == ReplyStatus.NOT_SENT else AuditVerb.REPLY_FAILED
+            audit(session, case_id=case.id, actor=reply.author, action=verb, now=now, reply_id=reply_id,
+                  error=error, status=reply.status)  # fmt: skip
         case.updated_at = now
         session.add_all([reply, case])
         return reply
@@ -313,20 +298,14 @@ def deliver_reply(
     *,
     settings: ReplySettings,
     now: datetime | None = None,
-    poster_factory: PosterFactory = poster_for,
+    poster_factory: PosterFactory | None = None,
 ) -> Reply:
     """Post one recorded reply, exactly once in effect (see the module docstring)."""
     now = now or utcnow()
     with session_scope(engine, write=True) as session:
         reply = _lock_reply(session, reply_id)
-        if reply.status in (
-            ReplyStatus.SENT,
-            ReplyStatus.DRY_RUN,
-            ReplyStatus.FAILED,
-            ReplyStatus.REJECTED,
-            ReplyStatus.PENDING_APPROVAL,
-        ):
-            return reply
+        if reply.status not in (ReplyStatus.DRAFT, ReplyStatus.SENDING):
+            return reply  # sent, waiting, rejected, or not sent (a person retries those)
         if (
             reply.status == ReplyStatus.SENDING
             and reply.last_attempt_at is not None
@@ -337,14 +316,18 @@ def deliver_reply(
         if post is None:
             raise InvalidTransition(f"reply {reply_id}: its post is gone")
         uncertain = reply.status == ReplyStatus.SENDING
-        reply.status = ReplyStatus.SENDING
+        reply_transition(reply, ReplyStatus.SENDING)
         reply.attempts += 1
         reply.last_attempt_at = now
         session.add(reply)
         target, text = _target(post), reply.text
-    poster = poster_factory(target.platform, settings)
+    poster = (poster_factory or poster_for)(target.platform, settings)
+    if poster.dry_run:  # nothing will reach the platform: say so, and keep the case open
+        reason = getattr(poster, "reason", "dry run")
+        log.warning("reply %s not sent: %s", reply_id, reason)
+        return _record_outcome(engine, reply_id, now=now, platform_id=None, error=reason, status=ReplyStatus.NOT_SENT)
     try:
-        if uncertain and not poster.dry_run:
+        if uncertain:
             existing = poster.find_existing(target, text)
             if existing is not None:
                 log.info("reply %s was already posted as %s; recording it", reply_id, existing)
@@ -363,7 +346,50 @@ def deliver_reply(
             error=f"unknown outcome, will check before retrying: {exc}",
             status=ReplyStatus.SENDING,
         )
-    return _record_outcome(engine, reply_id, now=now, platform_id=platform_id, dry_run=poster.dry_run)
+    return _record_outcome(engine, reply_id, now=now, platform_id=platform_id)
+
+
+def retry(
+    engine: Engine,
+    reply_id: int,
+    *,
+    case_id: int,
+    actor: Actor,
+    settings: ReplySettings,
+    now: datetime | None = None,
+    poster_factory: PosterFactory | None = None,
+) -> Reply:
+    """A person tries a reply that was not sent (or was refused) again, after fixing the cause
+    (dry run off, credentials set). Needs the case's claim like any reply."""
+    now = now or utcnow()
+    with session_scope(engine, write=True) as session:
+        reply = _lock_reply(session, reply_id)
+        if reply.case_id != case_id:
+            raise ReplyNotFound(reply_id)
+        case = lock_case(session, case_id)
+        if authorize(actor, Action.REPLY, case, now) is Verdict.ALLOW_FREE:
+            transition(session, case, CaseStatus.CLAIMED, actor=actor.name, action=AuditVerb.CLAIMED, now=now,
+                       lease_minutes=DEFAULT_LEASE_MINUTES, by_reply=True)  # fmt: skip
+        if reply.status not in RETRYABLE:
+            raise InvalidTransition(f"reply {reply_id} is {reply.status}; only a reply that was not sent is retried")
+        reply_transition(reply, ReplyStatus.DRAFT)
+        session.add(reply)
+    return deliver_reply(engine, reply_id, settings=settings, now=now, poster_factory=poster_factory)
+
+
+def answered_elsewhere(
+    engine: Engine, case_id: int, *, actor: Actor, url: str, note: str, now: datetime | None = None
+) -> Case:
+    """Close a case a person answered outside engagebot, with where (audited): the honest
+    alternative to a reply engagebot could not post."""
+    now = now or utcnow()
+    with session_scope(engine, write=True) as session:
+        case = lock_case(session, case_id)
+        if authorize(actor, Action.REPLY, case, now) is Verdict.ALLOW_FREE:
+            transition(session, case, CaseStatus.CLAIMED, actor=actor.name, action=AuditVerb.CLAIMED, now=now,
+                       lease_minutes=DEFAULT_LEASE_MINUTES)  # fmt: skip
+        return transition(session, case, CaseStatus.REPLIED, actor=actor.name, action=AuditVerb.ANSWERED_ELSEWHERE,
+                          now=now, reason="answered elsewhere", url=url or None, note=note or None)  # fmt: skip
 
 
 def retry_replies(
@@ -371,7 +397,7 @@ def retry_replies(
     *,
     settings: ReplySettings,
     now: datetime | None = None,
-    poster_factory: PosterFactory = poster_for,
+    poster_factory: PosterFactory | None = None,
 ) -> dict[str, int]:
     """Deliver replies left ``draft`` (rate-limited, crashed before sending) or ``sending``
     (unknown)."""

@@ -9,22 +9,21 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from db.models import AuditEvent, Case
-from db.vocab import ACTIVE_STATUSES, TERMINAL_STATUSES, CaseStatus, ReplyStatus
 from db.types import MAX_ID, utcnow
+from db.vocab import CaseStatus
+from engagement.errors import BadInput, NotFound
 
 DEFAULT_LEASE_MINUTES = 15.0
 
 
-class QueueError(ValueError):
+class QueueError(BadInput):
     """A queue operation that cannot be done as asked (the web maps it to a 4xx)."""
 
     status_code = 409
 
 
-class CaseNotFound(LookupError):
+class CaseNotFound(NotFound):
     """No case with that id (HTTP 404)."""
-
-    status_code = 404
 
     def __init__(self, case_id: int) -> None:
         super().__init__(f"case {case_id} not found")

@@ -17,7 +17,9 @@ from typing import Any
 from sqlmodel import Session
 
 from db.models import Case
-from engagement.queue.state import TERMINAL_STATUSES, CaseStatus, InvalidTransition, audit
+from db.vocab import TERMINAL_STATUSES, CaseStatus
+from engagement.errors import BadInput
+from engagement.queue.state import InvalidTransition, audit
 
 _S = CaseStatus
 
@@ -77,7 +79,7 @@ def transition(
         raise InvalidTransition(f"case {case.id} is {current.value}; it cannot become {to.value} ({action})")
     if to is CaseStatus.CLAIMED:
         if lease_minutes is None or lease_minutes <= 0:
-            raise ValueError("a claim needs a positive lease_minutes")
+            raise BadInput("a claim needs a positive lease_minutes")
         case.claimed_by = holder or actor
         case.claim_expires_at = now + timedelta(minutes=lease_minutes)
         detail.setdefault("holder", case.claimed_by)

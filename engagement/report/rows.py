@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+from db.vocab import SENTIMENT_LABELS, SentimentLabel
 from engagement.report.weeks import Week
 
 _Row = TypeVar("_Row")
-NEGATIVE, NEUTRAL, POSITIVE, UNSUPPORTED = "negative", "neutral", "positive", "unsupported_language"
-LABELS = (NEGATIVE, NEUTRAL, POSITIVE)
+NEGATIVE, NEUTRAL, POSITIVE = SentimentLabel.NEGATIVE, SentimentLabel.NEUTRAL, SentimentLabel.POSITIVE
+UNSUPPORTED = "unsupported_language"
+LABELS = SENTIMENT_LABELS
 
 
 @dataclass(slots=True)

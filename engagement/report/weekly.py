@@ -19,7 +19,7 @@ from db.models import Outbox
 from db.types import utcnow
 from engagement.links import Links
 from engagement.money import Money
-from engagement.notify.attention import send_at
+from engagement.notify.outbox import enqueue
 from engagement.report.charts import (
     Chart,
     platform_chart,
@@ -51,7 +51,7 @@ from engagement.report.volume import (
     weekly_trend,
 )
 from engagement.report.weeks import Week, default_week, resolve_week
-from engagement.settings import EngagementSettings, ReportSettings
+from engagement.settings import EngagementSettings, ReportSettings, SlackSettings
 
 log = logging.getLogger(__name__)
 HTML_NAME, PDF_NAME, EML_NAME = "weekly-report.html", "weekly-report.pdf", "weekly-report.eml"
@@ -245,7 +245,7 @@ def build_weekly_report(
         with session_scope(engine) as session:
             channel = slack_channel or settings.slack_channel or engagement.slack.default_channel
             report.outbox_id = enqueue_summary(
-                report, session=session, channel=channel, now=now, send_at=send_at(channel, now, engagement.slack)
+                report, session=session, channel=channel, now=now, slack=engagement.slack
             )
     log.info(
         "weekly report %s: %d posts, %d cases, %d tables, %d charts -> %s",
@@ -261,10 +261,10 @@ def build_weekly_report(
 
 
 def enqueue_summary(
-    report: WeeklyReport, *, session: Session, channel: str, now: datetime, send_at: datetime | None = None
+    report: WeeklyReport, *, session: Session, channel: str, now: datetime, slack: SlackSettings
 ) -> int | None:
-    """Queue the Slack summary once per week (dedupe key ``report:<week>``), to go out at
-    ``send_at`` (the end of the channel's quiet hours) or now.
+    """Queue the Slack summary once per week (dedupe key ``report:<week>``) through the outbox's
+    front door: it goes out when the channel's quiet hours end, or now.
 
     A summary still pending is refreshed with the new figures; one already sent is left alone,
     so re-running the report never posts twice.
@@ -276,19 +276,9 @@ def enqueue_summary(
         "blocks": report.slack_blocks,
         "week": report.week,
     }
-    row = session.exec(select(Outbox).where(Outbox.dedupe_key == key)).first()
-    if row is None:
-        row = Outbox(
-            channel="slack",
-            kind="report",
-            dedupe_key=key,
-            payload=payload,
-            next_attempt_at=send_at or now,
-            created_at=now,
-        )
-        session.add(row)
-    elif row.status == "pending":
-        row.payload = payload
+    row = enqueue(session, kind="report", key=key, payload=payload, now=now, slack=slack, refresh=True)
+    if row is None:  # sent already: re-running the report never posts twice
+        return session.exec(select(Outbox.id).where(Outbox.dedupe_key == key)).first()
     session.flush()
     return row.id
 

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from engagement.errors import BadInput
+
 _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 #: The years a report may cover: posts are imported only from 1990 to 2100 (listener's date
 #: check), and a week near year 1 or 9999 overflows ``date`` when its end or trend is computed.
@@ -71,7 +73,7 @@ def week_of(day: date | datetime, tz: str = "UTC") -> Week:
     """The ISO week holding a date, or an aware moment as seen in ``tz``."""
     if isinstance(day, datetime):
         if day.tzinfo is None:
-            raise ValueError(f"naive datetime {day!r}: pass a timezone-aware time")
+            raise BadInput(f"naive datetime {day!r}: pass a timezone-aware time")
         day = day.astimezone(ZoneInfo(tz)).date()
     year, number, _ = day.isocalendar()
     return Week(year, number, tz)
@@ -81,14 +83,14 @@ def parse_week(text: str, tz: str = "UTC") -> Week:
     """Parse '2026-W47' (or '2026W47'); a clear ValueError for anything else."""
     match = _WEEK.match(text.strip())
     if match is None:
-        raise ValueError(f"bad week {text!r}: use an ISO week such as 2026-W47")
+        raise BadInput(f"bad week {text!r}: use an ISO week such as 2026-W47")
     year, number = int(match.group(1)), int(match.group(2))
     if year not in YEARS:
-        raise ValueError(f"bad week {text!r}: a report covers {YEARS.start} to {YEARS.stop - 1}")
+        raise BadInput(f"bad week {text!r}: a report covers {YEARS.start} to {YEARS.stop - 1}")
     try:
         date.fromisocalendar(year, number, 1)
     except ValueError:
-        raise ValueError(f"bad week {text!r}: {year} has no ISO week {number}") from None
+        raise BadInput(f"bad week {text!r}: {year} has no ISO week {number}") from None
     return Week(year, number, tz)
 
 

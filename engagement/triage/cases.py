@@ -124,9 +124,7 @@ def _mark_unknown(reasons: dict[str, Any], fact_list: Sequence[PostFacts]) -> di
     return reasons
 
 
-def _is_candidate(
-    fact: PostFacts, settings: EngagementSettings, counts: dict[str, int], cutoffs: TierCutoffs
-) -> bool:
+def _is_candidate(fact: PostFacts, settings: EngagementSettings, counts: dict[str, int], cutoffs: TierCutoffs) -> bool:
     if fact.label == UNSUPPORTED_LANGUAGE:
         if not _needs_person(fact, cutoffs, settings):
             counts["unsupported_language"] += 1

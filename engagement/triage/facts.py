@@ -143,9 +143,7 @@ def gather_facts(
     customers = customers_for_authors(session, list(authors))
     rclv = settings.clv.rclv
     now = now or utcnow()
-    engagement = author_engagement(
-        session, list(authors), since=now - timedelta(days=rclv.engagement_window_days)
-    )
+    engagement = author_engagement(session, list(authors), since=now - timedelta(days=rclv.engagement_window_days))
     answered = _answered(session, posts)
     facts: list[PostFacts] = []
     for post in posts:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from engagement.errors import BadInput
 from engagement.settings import RoutingRule, RoutingSettings
 
 
@@ -150,7 +151,7 @@ def validate_rules(settings: RoutingSettings) -> None:
             try:
                 re.compile(rule.regex)
             except re.error as exc:
-                raise ValueError(f"routing rule {rule.name!r}: bad regex {rule.regex!r}: {exc}") from exc
+                raise BadInput(f"routing rule {rule.name!r}: bad regex {rule.regex!r}: {exc}") from exc
 
 
 def sla_hours(tier: str | None, settings: RoutingSettings) -> float:

@@ -112,4 +112,3 @@ def group_similar(session: Session, opened: Sequence[NewCase]) -> int:
         session.add(case)
         joined += 1
     return joined
-

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -22,10 +23,10 @@ from swagger_ui_bundle import swagger_ui_path
 
 from db.types import utcnow
 from engagement import queue
+from engagement.errors import EngagebotError
 from engagement.money import Money
-from engagement.notify import interactivity
 from engagement.settings import EngagementSettings
-from engagement.web import filters, plain
+from engagement.web import filters, plain, slack_actions
 from engagement.web.deps import CsrfFailed, Forbidden, NotAuthenticated, WebState
 from engagement.web.responses import SafeJSONResponse, validation_detail
 from engagement.web.routes import (
@@ -34,6 +35,7 @@ from engagement.web.routes import (
     admin,
     api,
     auth,
+    case_commands,
     docs,
     inbox,
     lifecycle,
@@ -108,18 +110,20 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def csrf_failed(request: Request, _exc: Exception) -> Response:
         return _error_page(request, 403, "the form's CSRF token is missing or stale: reload the page and try again")
 
-    async def queue_error(request: Request, exc: Exception) -> Response:
-        refused = await inbox.refused_reply(request, exc)
-        if refused is not None:
-            return _published_422(refused)
-        status = int(getattr(exc, "status_code", 409))
-        return _error_page(request, status, str(exc))
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        """A refusal the domain means to show (``EngagebotError``): its status and message."""
+        if isinstance(exc, queue.QueueError):
+            refused = await inbox.refused_reply(request, exc)
+            if refused is not None:
+                return _published_422(refused)
+        status = int(getattr(exc, "status_code", 400))
+        return _error_page(request, status, str(exc).strip("'\""))
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return _error_page(request, 404, str(exc).strip("'\""))
-
-    async def bad_value(request: Request, exc: Exception) -> Response:
-        return _error_page(request, 400, str(exc))
+    async def bug(request: Request, exc: Exception) -> Response:
+        """Anything else is a bug: a 500 with an id to find it in the log, never a 404 or 400."""
+        error_id = secrets.token_hex(4)
+        log.error("error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
+        return _error_page(request, 500, f"something went wrong on our side (error id {error_id}); it is logged")
 
     async def data_error(request: Request, exc: Exception) -> Response:
         # The database refused a value (a NUL byte, a number out of range): bad input, not a crash.
@@ -151,10 +155,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         NotAuthenticated: not_authenticated,
         Forbidden: forbidden,
         CsrfFailed: csrf_failed,
-        queue.QueueError: queue_error,
-        queue.CaseNotFound: not_found,
-        LookupError: not_found,
-        ValueError: bad_value,
+        EngagebotError: domain_error,
+        Exception: bug,
         RequestValidationError: invalid,
         DataError: data_error,
         StarletteHTTPException: http_error,
@@ -192,6 +194,9 @@ def create_app(
     filters.install(templates, amounts=Money.from_settings(settings.money))
     plain.install(templates.env)
     templates.env.globals["poll_seconds"] = web.poll_seconds
+    # Every signed-in page says when replies are not posted (issue 25): read once, as the
+    # settings are for the app's life.
+    templates.env.globals["replies_dry_run"] = settings.replies.dry_run
 
     app = FastAPI(
         title="engagebot",
@@ -240,6 +245,8 @@ def create_app(
         account.api_router,
         pages.router,
         actions.router,
+        case_commands.pages,
+        case_commands.api,
         admin.router,
         api.router,
         docs.router,
@@ -253,7 +260,7 @@ def create_app(
     ):
         app.include_router(router)
     # Slack's buttons (claim, snooze, assign): signed by Slack, so no login and no CSRF token.
-    app.include_router(interactivity.router(engine, settings))
+    app.include_router(slack_actions.router(engine, settings))
     for router in extra_routers:
         app.include_router(router)
     return app

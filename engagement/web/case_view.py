@@ -25,11 +25,11 @@ from db.models import (
 )
 from db.vocab import ReplyStatus
 from engagement import queue
-from engagement.queue import limits, templates
+from engagement.queue import drafts, limits, templates
 from engagement.queue.answerable import answerability
 from engagement.queue.reply_transitions import RETRYABLE
 from engagement.settings import EngagementSettings
-from engagement.web import collisions, drafts, plain, presence
+from engagement.web import collisions, plain, presence
 from engagement.web.queue_view import latest_scores
 
 THREAD_LIMIT = 40

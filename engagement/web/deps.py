@@ -15,6 +15,7 @@ from sqlmodel import Session
 from db.engine import session_scope
 from db.models import User
 from db.types import utcnow
+from db.vocab import LEAD_ROLES
 from engagement.settings import EngagementSettings
 from engagement.web import sessions
 from engagement.web.security import (
@@ -135,7 +136,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def require_lead(user: CurrentUser) -> User:
-    if user.role not in ("lead", "admin"):
+    if user.role not in LEAD_ROLES:
         raise Forbidden("this needs the lead or admin role")
     return user
 
@@ -185,7 +186,7 @@ CsrfUser = Annotated[User, Depends(csrf_protect)]
 
 
 def csrf_lead(user: CsrfUser) -> User:
-    if user.role not in ("lead", "admin"):
+    if user.role not in LEAD_ROLES:
         raise Forbidden("this needs the lead or admin role")
     return user
 

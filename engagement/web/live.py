@@ -46,9 +46,7 @@ def change_marker(engine: Engine, *, case_id: int | None, user_name: str, now: d
         last_audit = (
             session.exec(select(func.max(col(AuditEvent.id))).where(col(AuditEvent.case_id) == case_id)).one() or 0
         )
-        people = tuple(
-            (p.user_name, p.activity) for p in present(session, case_id=case_id, besides=user_name, now=now)
-        )
+        people = tuple((p.user_name, p.activity) for p in present(session, case_id=case_id, besides=user_name, now=now))
     return int(last_audit), 0, people
 
 

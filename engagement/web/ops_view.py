@@ -129,10 +129,7 @@ def lead_view(*, session: Session, days: int = 7, team: str | None = None) -> Le
     ).where(active)
     if team:
         tier_q = tier_q.where(col(Case.team) == team)
-    tiers = [
-        TierCount(str(t), int(n), float(m))
-        for t, n, m in session.exec(tier_q.group_by(tier_or_unlinked)).all()
-    ]
+    tiers = [TierCount(str(t), int(n), float(m)) for t, n, m in session.exec(tier_q.group_by(tier_or_unlinked)).all()]
     tiers.sort(key=lambda t: -t.money_at_risk)
     agents = agent_throughput(session=session, since=since)
     breach_q = select(Case).where(active, col(Case.sla_due_at) < now)
@@ -143,12 +140,8 @@ def lead_view(*, session: Session, days: int = 7, team: str | None = None) -> Le
     # Money at risk first: the $8,000 top-tier case leads, however young its breach.
     by_money = (col(Case.money_at_risk).desc(), col(Case.sla_due_at), col(Case.id))
     breaches = rows_for_cases(session=session, cases=session.exec(breach_q.order_by(*by_money).limit(25)).all())
-    escalations = rows_for_cases(
-        session=session, cases=session.exec(escalated_q.order_by(*by_money).limit(25)).all()
-    )
-    return LeadView(
-        teams=teams, tiers=tiers, agents=agents, breaches=breaches, escalations=escalations, since=since
-    )
+    escalations = rows_for_cases(session=session, cases=session.exec(escalated_q.order_by(*by_money).limit(25)).all())
+    return LeadView(teams=teams, tiers=tiers, agents=agents, breaches=breaches, escalations=escalations, since=since)
 
 
 @dataclass

@@ -44,9 +44,7 @@ def why_facts(reasons: Mapping[str, Any], currency: str = "USD", fmt: Money = mo
             text += f" (their rating: {int(reasons['rating'])} of 5 stars)"
         facts.append(Fact("Unhappy", text))
     if reasons.get("p_churn") is not None:
-        facts.append(
-            Fact("Left unanswered", f"{float(reasons['p_churn']) * 100:.0f}% of such customers go elsewhere")
-        )
+        facts.append(Fact("Left unanswered", f"{float(reasons['p_churn']) * 100:.0f}% of such customers go elsewhere"))
     if reasons.get("money_at_risk") is not None:
         facts.append(Fact("Money at risk", fmt(float(reasons["money_at_risk"]), currency)))
     if reasons.get("age_factor") is not None and reasons.get("sla_hours") is not None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, col, delete, select
+from sqlmodel import Session, col, delete, select
 
 from db.models import CasePresence
 from db.types import utcnow
+from db.upsert import upsert
+from engagement.errors import BadInput
 
 PRESENCE_TTL = timedelta(seconds=30)
 ACTIVITIES = ("viewing", "replying")
@@ -34,19 +34,13 @@ class Presence:
         return f"{self.user_name} is {self.activity}"
 
 
-def upsert(session: Session, table: type[SQLModel]) -> Any:
-    """An INSERT that can say ON CONFLICT, for this session's database (PostgreSQL or SQLite)."""
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-
-
 def heartbeat(session: Session, *, case_id: int, user_name: str, activity: str, now: datetime | None = None) -> None:
     """Record that ``user_name`` is on the case now (the caller commits); prunes stale rows.
 
     One upsert on (case, person), so two tabs of the same person beating at once never clash.
     """
     if activity not in ACTIVITIES:
-        raise ValueError(f"activity must be one of {', '.join(ACTIVITIES)}, not {activity!r}")
+        raise BadInput(f"activity must be one of {', '.join(ACTIVITIES)}, not {activity!r}")
     now = now or utcnow()
     session.exec(delete(CasePresence).where(col(CasePresence.seen_at) < now - PRESENCE_TTL))
     statement = upsert(session, CasePresence).values(
@@ -62,9 +56,7 @@ def heartbeat(session: Session, *, case_id: int, user_name: str, activity: str, 
 def leave(session: Session, *, case_id: int, user_name: str) -> None:
     """Forget the person's presence on the case (they closed the page; the caller commits)."""
     session.exec(
-        delete(CasePresence).where(
-            col(CasePresence.case_id) == case_id, col(CasePresence.user_name) == user_name
-        )
+        delete(CasePresence).where(col(CasePresence.case_id) == case_id, col(CasePresence.user_name) == user_name)
     )
 
 

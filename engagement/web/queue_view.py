@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from db.models import Author, Case, Customer, Post, Score
 from db.scores import current_score_id, current_scores
 from engagement import queue
+from engagement.errors import BadInput
 
 ACTIVE_STATUSES = queue.ACTIVE_STATUSES
 CLOSED_STATUSES = queue.TERMINAL_STATUSES
@@ -40,14 +41,14 @@ class QueueFilters:
 
     def __post_init__(self) -> None:
         if self.status not in STATUS_CHOICES:
-            raise ValueError(f"unknown status {self.status!r}: choose one of {', '.join(STATUS_CHOICES)}")
+            raise BadInput(f"unknown status {self.status!r}: choose one of {', '.join(STATUS_CHOICES)}")
         if self.assigned not in ASSIGNED_CHOICES:
-            raise ValueError(f"unknown assigned filter {self.assigned!r}: mine or unassigned")
+            raise BadInput(f"unknown assigned filter {self.assigned!r}: mine or unassigned")
         if self.q is not None and len(self.q) > MAX_SEARCH:
-            raise ValueError(f"search text too long (at most {MAX_SEARCH} characters)")
+            raise BadInput(f"search text too long (at most {MAX_SEARCH} characters)")
         for name, value in self.__dict__.items():
             if isinstance(value, str) and "\x00" in value:
-                raise ValueError(f"{name} contains a NUL character")
+                raise BadInput(f"{name} contains a NUL character")
 
     def statuses(self) -> tuple[str, ...]:
         if self.status == "active":

@@ -37,13 +37,16 @@ def preview_reply(session: Session, case: Case, *, text: str, agent: str, settin
     except templates.UnknownVariable as exc:
         check = check_length(case.platform, text)
         return ReplyPreview(
-            text=text, length=check.length, limit=check.limit, unit=check.unit, ok=False, error=str(exc),
+            text=text,
+            length=check.length,
+            limit=check.limit,
+            unit=check.unit,
+            ok=False,
+            error=str(exc),
             variable=exc.variable,
         )
     check = check_length(case.platform, filled.strip())
     error = None
     if not check.ok:
         error = f"{check.over_by:,} over the {check.platform} limit of {check.limit:,} {check.unit}"
-    return ReplyPreview(
-        text=filled, length=check.length, limit=check.limit, unit=check.unit, ok=check.ok, error=error
-    )
+    return ReplyPreview(text=filled, length=check.length, limit=check.limit, unit=check.unit, ok=check.ok, error=error)

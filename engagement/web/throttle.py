@@ -78,9 +78,7 @@ def _forgotten(row: LoginThrottle, *, now: datetime, settings: LoginThrottleSett
     return last is None or now - last >= timedelta(minutes=settings.forget_after_minutes)
 
 
-def refusal(
-    *, session: Session, keys: Sequence[str], now: datetime, settings: LoginThrottleSettings
-) -> Refusal | None:
+def refusal(*, session: Session, keys: Sequence[str], now: datetime, settings: LoginThrottleSettings) -> Refusal | None:
     """The refusal that holds for any of ``keys`` now (the longest), or None: go ahead."""
     rows = session.exec(select(LoginThrottle).where(col(LoginThrottle.key).in_(list(keys)))).all()
     found: list[Refusal] = []
@@ -97,9 +95,10 @@ def _row_for_update(session: Session, key: str) -> LoginThrottle:
     insert = sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
     session.execute(insert(LoginThrottle).values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"]))
     row = session.exec(
-        select(LoginThrottle).where(col(LoginThrottle.key) == key).with_for_update().execution_options(
-            populate_existing=True
-        )
+        select(LoginThrottle)
+        .where(col(LoginThrottle.key) == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
     return row
 

@@ -126,7 +126,15 @@ def post(
         return row.id
 
 
-def user(engine: Engine, *, name: str, team: str = "default", role: str = "agent", is_away: bool = False) -> None:
+def user(
+    engine: Engine,
+    *,
+    name: str,
+    team: str = "default",
+    role: str = "agent",
+    is_away: bool = False,
+    slack_user_id: str | None = None,
+) -> None:
     with session_scope(engine) as session:
         session.add(
             User(
@@ -136,6 +144,7 @@ def user(engine: Engine, *, name: str, team: str = "default", role: str = "agent
                 role=role,
                 team=team,
                 is_away=is_away,
+                slack_user_id=slack_user_id,
             )
         )
 

@@ -54,7 +54,7 @@ def test_backfill_never_notifies_and_opens_cases_only_inside_the_window(engine: 
     assert counts["created"] == 1, "only the post inside the 72 h window became a case"
     settings = EngagementSettings(slack=SlackSettings(immediate_min_priority=0, spike_min_count=1, spike_ratio=0.1))
     for later in (NOW, NOW + timedelta(days=2)):  # not now, and not when its SLA breaches either
-        assert notify.enqueue_notifications(engine, settings, later) == dict.fromkeys(notify.enqueue.KINDS, 0)
+        assert notify.enqueue_notifications(engine, settings, later) == dict.fromkeys(notify.alerts.KINDS, 0)
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(Outbox)) == 0
         assert session.scalar(select(func.count()).where(Case.notified_at.is_(None))) == 0  # type: ignore[union-attr]

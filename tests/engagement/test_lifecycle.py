@@ -17,9 +17,10 @@ from sqlmodel import col
 from db.engine import session_scope
 from db.models import AuditEvent, Case, CasePost, LabelCorrection, Outbox
 from engagement import queue
+from engagement.commands import AddNote, perform
+from engagement.commands.bulk import BulkAction, BulkRequest, bulk
+from engagement.commands.relabel import relabel
 from engagement.notify.deliver import deliver_pending
-from engagement.queue.bulk import BulkAction, BulkRequest, bulk
-from engagement.queue.labels import relabel
 from engagement.queue.notes import add_note, case_notes, mentions_in
 from engagement.queue.reads import similar_cases
 from engagement.queue.tags import tag_case
@@ -145,30 +146,35 @@ def test_bulk_snooze_assign_and_label(engine: Engine) -> None:
     assert [(o.ok, o.status) for o in labelled] == [(True, "closed")]
 
 
-def test_notes_with_mentions_queue_slack_messages(engine: Engine, tmp_path: Path) -> None:
+def test_notes_with_mentions_reach_the_person_at_once(engine: Engine, tmp_path: Path) -> None:
+    """A note's @mention is a direct message to that person, queued at once (no quiet hours, no
+    public channel); a person without a Slack id gets none; an unknown name is a warning only."""
     case, _ = _two_post_case(engine)
-    f.user(engine, name="lena", role="lead")
+    f.user(engine, name="lena", role="lead", slack_user_id="U0LENA01")
+    f.user(engine, name="ben", role="agent")
     assert case.id is not None
     assert mentions_in("ask @lena and @amy@example.com, not bob@x.com or @lena twice") == ["lena", "amy@example.com"]
-    slack = SlackSettings(team_channels={"default": "#care"})
+    slack = SlackSettings(team_channels={"default": "#care"}, quiet_hours={"#care": "00:00-23:59"})
     settings = EngagementSettings(slack=slack, public_url="https://eb.example")
-    added = add_note(engine, case.id, actor=person("amy"), text="@lena refund? cc @nobody <b>x</b>",
-                     settings=settings, now=NOW)  # fmt: skip
-    assert added.mentioned == ["lena"] and added.unknown == ["nobody"]
+    amy = person("amy")
+    done = perform(engine, amy, case.id, AddNote(text="@lena refund? cc @ben @nobody <b>x</b>"), settings=settings,
+                   now=NOW)  # fmt: skip
+    assert done.mentioned == ("ben", "lena") and done.warnings == ("nobody is called @nobody: not notified",)
     with session_scope(engine) as session:
         notes = case_notes(session, case.id)
         messages = session.execute(select(Outbox).where(col(Outbox.kind) == "mention")).scalars().all()
-    assert [n.text for n in notes] == ["@lena refund? cc @nobody <b>x</b>"]
-    assert len(messages) == 1 and messages[0].payload["channel"] == "#care"
+    assert [n.text for n in notes] == ["@lena refund? cc @ben @nobody <b>x</b>"]
+    assert len(messages) == 1 and messages[0].payload["channel"] == "U0LENA01"  # Lena's DM; Ben has no Slack id
+    assert messages[0].next_attempt_at == NOW  # at once, although #care is in its quiet hours
     text = messages[0].payload["text"]
-    assert text.startswith("lena: amy mentioned you on <https://eb.example/cases/") and "&lt;b&gt;" in text
+    assert text.startswith("amy mentioned you on <https://eb.example/cases/") and "&lt;b&gt;" in text
     with pytest.raises(queue.QueueError, match="needs some text"):
-        add_note(engine, case.id, actor=person("amy"), text="  ", settings=settings)
-    # notify delivers it like any other message (here to the sink file the demo uses)
+        add_note(engine, case.id, actor=amy, text="  ", settings=settings)
+    # delivered like any other message (here to the sink file the demo uses)
     sink = tmp_path / "slack.jsonl"
     sent = deliver_pending(engine, slack.model_copy(update={"sink": str(sink)}), NOW)
     delivered = [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines()]
-    assert sent["sent"] == 1 and [m["channel"] for m in delivered] == ["#care"] and "refund?" in delivered[0]["text"]
+    assert sent["sent"] == 1 and [m["channel"] for m in delivered] == ["U0LENA01"] and "refund?" in delivered[0]["text"]
 
 
 def test_tags_add_remove_and_filter(engine: Engine) -> None:

@@ -20,6 +20,7 @@ from db.models import User
 from engagement import notify, queue
 from engagement.settings import EngagementSettings, SlackSettings
 from engagement.triage.cases import triage
+from engagement.web import slack_actions
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -104,7 +105,9 @@ def test_signed_claim_acts_and_updates_the_message(engine: Engine, slack: FakeSl
     _people(engine)
     settings = EngagementSettings(slack=SlackSettings(signing_secret=SECRET, user_map=USER_MAP))
     body = _action_body("case_claim", str(case_id), f"{slack.url}/actions/T1/abc")
-    result = notify.handle_interaction(engine, settings, body=body, headers=_signed(body, at=NOW.timestamp()), now=NOW)
+    result = slack_actions.handle_interaction(
+        engine, settings, body=body, headers=_signed(body, at=NOW.timestamp()), now=NOW
+    )
     assert (result.status_code, result.action, result.error) == (200, "case_claim", None)
     with session_scope(engine) as session:
         assert queue.get_case(session, case_id).claimed_by == "amy"
@@ -115,7 +118,7 @@ def test_signed_claim_acts_and_updates_the_message(engine: Engine, slack: FakeSl
     assert "Claimed by amy" in blocks and '"actions"' not in blocks
     # a second claim by someone else is refused politely in Slack, the case stays amy's
     other = _action_body("case_claim", str(case_id), f"{slack.url}/actions/T1/abc", user="U999")
-    again = notify.handle_interaction(
+    again = slack_actions.handle_interaction(
         engine,
         settings,
         body=other,
@@ -131,7 +134,7 @@ def test_a_slack_member_who_is_not_an_engagebot_user_is_refused(engine: Engine, 
     settings = EngagementSettings(slack=SlackSettings(signing_secret=SECRET, user_map=USER_MAP))
     for action, value in (("case_claim", str(case_id)), ("case_assign", f"{case_id}:amy")):
         body = _action_body(action, value, f"{slack.url}/actions/stranger", user="U404")
-        result = notify.handle_interaction(
+        result = slack_actions.handle_interaction(
             engine, settings, body=body, headers=_signed(body, at=NOW.timestamp()), now=NOW
         )
         assert (result.status_code, result.error) == (200, "unknown Slack user")
@@ -150,19 +153,19 @@ def test_snooze_and_assign(engine: Engine, slack: FakeSlack) -> None:
     settings = EngagementSettings(slack=SlackSettings(signing_secret=SECRET, snooze_minutes=45))
     body = _action_body("case_snooze", str(case_id), f"{slack.url}/actions/x")
     assert (
-        notify.handle_interaction(
+        slack_actions.handle_interaction(
             engine, settings, body=body, headers=_signed(body, at=NOW.timestamp()), now=NOW
         ).status_code
         == 200
     )
     body = _action_body("case_assign", f"{case_id}:ben", f"{slack.url}/actions/y")
-    by_agent = notify.handle_interaction(
+    by_agent = slack_actions.handle_interaction(
         engine, settings, body=body, headers=_signed(body, at=NOW.timestamp()), now=NOW
     )
     assert by_agent.status_code == 200 and "only a lead" in (by_agent.error or "")  # amy is an agent
     body = _action_body("case_assign", f"{case_id}:ben", f"{slack.url}/actions/y", user="U777")
     assert (
-        notify.handle_interaction(
+        slack_actions.handle_interaction(
             engine, settings, body=body, headers=_signed(body, at=NOW.timestamp()), now=NOW
         ).status_code
         == 200
@@ -190,7 +193,7 @@ def test_bad_requests_are_refused_before_acting(engine: Engine, problem: str) ->
         headers = _signed(body, at=NOW.timestamp(), secret="not-the-secret")
     else:
         headers["X-Slack-Request-Timestamp"] = "yesterday"
-    result = notify.handle_interaction(engine, settings, body=body, headers=headers, now=NOW)
+    result = slack_actions.handle_interaction(engine, settings, body=body, headers=headers, now=NOW)
     assert result.status_code == 401
     with session_scope(engine) as session:
         assert queue.get_case(session, case_id).status == "open"
@@ -199,7 +202,7 @@ def test_bad_requests_are_refused_before_acting(engine: Engine, problem: str) ->
 def test_no_signing_secret_means_no_actions(engine: Engine) -> None:
     case_id = _case(engine)
     body = _action_body("case_claim", str(case_id), "http://127.0.0.1:9/none")
-    result = notify.handle_interaction(
+    result = slack_actions.handle_interaction(
         engine, EngagementSettings(), body=body, headers=_signed(body, at=NOW.timestamp()), now=NOW
     )
     assert result.status_code == 503
@@ -211,7 +214,7 @@ def test_the_route_the_web_app_mounts(engine: Engine, slack: FakeSlack) -> None:
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from engagement.notify.interactivity import router
+    from engagement.web.slack_actions import router
 
     case_id = _case(engine)
     _people(engine)

@@ -43,7 +43,7 @@ from engagebot.opsdata import backlog
 from engagement.customers.identities import customer_for_author, customers_for_authors
 from engagement.customers.value import refresh_values, voice_value
 from engagement.links import Links
-from engagement.notify.enqueue import enqueue_notifications
+from engagement.notify.alerts import enqueue_notifications
 from engagement.notify.spikes import negative_windows
 from engagement.queue import ACTIVE_STATUSES, CaseStatus
 from engagement.report.query import author_customers, load_cases, load_posts, load_report_data, newest_labels

@@ -126,7 +126,9 @@ STEPS: dict[Action, Step] = {
     Action.LABEL: _label,
     Action.NOTE: _policy_only(Action.NOTE),
     Action.TAG: _policy_only(Action.TAG),
-    Action.REASSIGN: lambda e, a, ids: queue.reassign(e, ids["case"], actor=a, to="Ben", team="care", now=NOW),
+    Action.REASSIGN: lambda e, a, ids: queue.reassign(
+        e, ids["case"], actor=a, to=Actor("Ben", "agent", "care"), team="care", now=NOW
+    ),
     Action.REOPEN: lambda e, a, ids: queue.reopen(e, ids["case"], actor=a, now=NOW),
     Action.APPROVE_REPLY: lambda e, a, ids: queue.approve_reply(e, ids["reply"], actor=a, settings=REPLIES, now=NOW),
     Action.DECIDE_SUGGESTED_LINK: _link("suggested_link"),

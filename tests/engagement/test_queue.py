@@ -61,7 +61,7 @@ def test_release_dismiss_escalate_reassign_snooze(engine: Engine) -> None:
         queue.claim(engine, mid, actor=f.person("amy"), now=NOW)
     assert queue.escalate(engine, low, actor=f.person("amy"), reason="legal threat", now=NOW).status == "escalated"
     assert queue.claim(engine, low, actor=f.person("lead"), now=NOW).status == "claimed"  # a lead picks it up
-    moved = queue.reassign(engine, low, actor=f.person("lead"), to="ben", team="billing", now=NOW)
+    moved = queue.reassign(engine, low, actor=f.person("lead"), to=f.person("ben"), team="billing", now=NOW)
     assert (moved.status, moved.assignee, moved.team) == ("open", "ben", "billing")
     billing_amy, billing_ben = f.person("amy", team="billing"), f.person("ben", team="billing")
     assert queue.claim_next(engine, actor=billing_amy, team="billing", now=NOW) is None  # assigned to ben
@@ -96,16 +96,21 @@ def test_reply_is_dry_run_by_default_and_needs_the_claim(engine: Engine) -> None
         settings=settings,
         now=NOW,
     )
-    assert reply.status == "dry_run" and reply.platform_reply_id is not None
+    # dry run (the default): nothing reached the platform, so the case is not "replied"
+    assert reply.status == "not_sent" and reply.platform_reply_id is None
+    assert reply.error == "dry_run setting is on"
     assert reply.text == f"Sorry A2, case {high}"  # no customer: the display name's first word
     with session_scope(engine) as session:
         case = queue.get_case(session, high)
-        assert case.status == "replied" and case.close_reason == "replied (dry-run)"
+        assert case.status == "claimed" and case.claimed_by == "amy" and case.close_reason is None
+        assert case.last_error == f"reply {reply.id} not sent: dry_run setting is on"
         detail = queue.case_detail(session, high)
-    assert detail["replies"][0]["status"] == "dry_run"
-    assert [a["action"] for a in detail["audit"]][-3:] == ["claimed", "reply_submitted", "reply_dry_run"]
-    # a replied case stays answered on the next triage run (our reply counts as an answer)
-    assert triage(engine, EngagementSettings(), now=NOW + timedelta(minutes=1))["reopened"] == 0
+    assert detail["replies"][0]["status"] == "not_sent"
+    assert [a["action"] for a in detail["audit"]][-3:] == ["claimed", "reply_submitted", "reply_not_sent"]
+    # a reply that was not sent is no answer: the case stays in the queue on the next triage run
+    triage(engine, EngagementSettings(), now=NOW + timedelta(minutes=1))
+    with session_scope(engine) as session:
+        assert queue.get_case(session, high).status in queue.ACTIVE_STATUSES
 
 
 def test_templates_and_approval_above_a_tier(engine: Engine) -> None:
@@ -130,7 +135,7 @@ def test_templates_and_approval_above_a_tier(engine: Engine) -> None:
     second = queue.reply(engine, case.id, actor=f.person("amy"), text="Dear {name}, sorry.", settings=settings, now=NOW)
     assert second.id is not None
     sent = queue.approve_reply(engine, second.id, actor=f.person("lena"), settings=settings, now=NOW)
-    assert sent.status == "dry_run" and sent.approved_by == "lena"
+    assert sent.status == "not_sent" and sent.approved_by == "lena"
     with session_scope(engine) as session:
         actions = [e.action for e in queue.case_audit(session, case.id)]
     assert actions.count("reply_rejected") == 1 and actions.count("reply_approved") == 1

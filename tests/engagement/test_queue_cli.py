@@ -55,16 +55,21 @@ def test_triage_then_work_the_queue(cli: CliRunner, tmp_path: Path) -> None:
     case_id = str(case["id"])
     taken = cli.invoke(app, ["queue", "claim", case_id, "--agent", "ben"])
     assert taken.exit_code == 2 and "claimed by amy" in taken.output
-    replied = _json(cli, "queue", "reply", case_id, "--agent", "amy", "--text", "Hi {first_name}", "--json")
-    assert isinstance(replied, dict) and replied["status"] == "replied"
-    assert replied["reply"]["status"] == "dry_run" and replied["reply"]["text"] == "Hi Ada"
+    # dry run (the default): nothing is posted, so the CLI says so and exits 1; the case stays amy's
+    not_sent = cli.invoke(app, ["queue", "reply", case_id, "--agent", "amy", "--text", "Hi {first_name}", "--json"])
+    replied = json.loads(not_sent.stdout)
+    assert not_sent.exit_code == 1 and replied["status"] == "claimed" and replied["ok"] is False
+    assert replied["reply"]["status"] == "not_sent" and replied["reply"]["text"] == "Hi Ada"
+    # she answered by phone: closed as answered elsewhere, with where, audited
+    elsewhere = _json(cli, "queue", "answered-elsewhere", case_id, "--agent", "amy", "--note", "phoned Ada", "--json")
+    assert isinstance(elsewhere, dict) and elsewhere["status"] == "replied"
     other = _json(cli, "queue", "next", "--agent", "amy", "--json")
     assert isinstance(other, dict) and other["team"] == "default"
     dismissed = _json(cli, "queue", "dismiss", str(other["id"]), "--agent", "amy", "--reason", "bot", "--json")
     assert isinstance(dismissed, dict) and dismissed["status"] == "dismissed"
     assert _json(cli, "queue", "next", "--agent", "amy", "--json") is None
     shown = _json(cli, "queue", "show", case_id, "--json")
-    assert isinstance(shown, dict) and [a["action"] for a in shown["audit"]][-1] == "reply_dry_run"
+    assert isinstance(shown, dict) and [a["action"] for a in shown["audit"]][-1] == "answered_elsewhere"
     missing = cli.invoke(app, ["queue", "claim", "999", "--agent", "amy"])
     assert missing.exit_code == 2 and "case 999 not found" in missing.output
 

@@ -71,7 +71,10 @@ def test_dry_run_is_the_default_and_sends_nothing(engine: Engine) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         reply = queue.reply(engine, case_id, actor=f.person("amy"), text="Sorry!", settings=ReplySettings(), now=NOW)
         assert len(mock.calls) == 0
-    assert reply.status == "dry_run"
+    assert reply.status == "not_sent" and reply.error == "dry_run setting is on"
+    with session_scope(engine) as session:  # nothing was posted: the case stays open, not "replied"
+        case = queue.get_case(session, case_id)
+        assert case.status == "claimed" and case.last_error is not None and "not sent" in case.last_error
     # credentials alone do not switch it on: dry_run must be turned off too
     creds_only = LIVE_X.model_copy(update={"dry_run": True})
     assert replies.poster_for("x", creds_only).dry_run

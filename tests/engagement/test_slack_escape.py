@@ -31,6 +31,7 @@ from engagement.report.tables import Column, Table
 from engagement.settings import EngagementSettings, SlackSettings
 from engagement.slack_text import escape, link
 from engagement.triage.cases import triage
+from engagement.web import slack_actions
 
 HOSTILE = "<!channel> <!here> <@U0ADMIN> <https://evil.example|click here> & <#C0SECRET>"
 BASE = "https://care.example"
@@ -165,7 +166,9 @@ def _act(engine: Engine, settings: EngagementSettings, action: str, value: str, 
         "actions": [{"action_id": action, "value": value, "selected_option": {"value": value}, "action_ts": "1"}],
     }
     body = urlencode({"payload": json.dumps(payload)}).encode()
-    result = notify.handle_interaction(engine, settings, body=body, headers=_signed(body, at=NOW.timestamp()), now=NOW)
+    result = slack_actions.handle_interaction(
+        engine, settings, body=body, headers=_signed(body, at=NOW.timestamp()), now=NOW
+    )
     assert result.status_code == 200
 
 

@@ -21,8 +21,8 @@ from sqlalchemy import Engine, text
 from db.claims import serialise
 from db.engine import make_engine, session_scope
 from db.migrate import upgrade
+from engagement.commands.relabel import relabel
 from engagement.queue import claim
-from engagement.queue.labels import relabel
 from engagement.settings import EngagementSettings
 from engagement.triage.cases import TRIAGE_LOCK, triage
 

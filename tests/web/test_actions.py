@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import col, select
-from web_factories import Browser, seed
+from web_factories import Browser, Platform, seed
 
 from db.engine import session_scope
 from db.models import AuditEvent, Case, Identity, LabelCorrection, Reply, Score
@@ -25,9 +25,10 @@ def queue_ids(html: str) -> list[int]:
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgres"], indirect=True)
-def test_next_reply_and_the_case_leaves_the_queue(engine: Engine) -> None:
-    """An agent's day on both databases: next, reply (dry run), the case leaves the queue."""
+def test_next_reply_and_the_case_leaves_the_queue(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agent's day on both databases: next, reply (posted), the case leaves the queue."""
     ids = seed(engine)
+    platform = Platform().install(monkeypatch)
     app = create_app(engine, EngagementSettings())
     ana, ben = Browser(app).login("ana@example.com"), Browser(app).login("ben@example.com")
     taken = ana.post("/queue/next")
@@ -39,11 +40,12 @@ def test_next_reply_and_the_case_leaves_the_queue(engine: Engine) -> None:
     sent = ana.post(f"/cases/{ids.cases['top']}/reply", {"text": "Sorry {first_name}, we are on it."})
     assert sent.status_code == 303 and sent.headers["location"] == "/queue"
     page = ana.get("/queue").text
-    assert "dry run" in page
+    assert f"Reply to case {ids.cases['top']} posted." in page
     assert ids.cases["top"] not in queue_ids(page)
+    assert [text for _, text, _ in platform.posted] == ["Sorry Zoë, we are on it."]
     with session_scope(engine) as session:
         reply = session.exec(select(Reply).where(col(Reply.case_id) == ids.cases["top"])).one()
-        assert reply.status == "dry_run" and reply.author == "Ana"
+        assert reply.status == "sent" and reply.author == "Ana" and reply.platform_reply_id == "x-reply-1"
         assert reply.text == "Sorry Zoë, we are on it."
         case = session.get(Case, ids.cases["top"])
         assert case is not None and case.status == "replied"
@@ -62,7 +64,7 @@ def test_every_action_needs_the_csrf_token(browser: Login, seeded: Any) -> None:
         (ana, f"/cases/{case}/escalate", {}),
         (lead, f"/cases/{case}/reassign", {"to": "Ben"}),
         (ana, f"/cases/{case}/label", {"post_id": seeded.posts["low"], "new_label": "neutral"}),
-        (ana, f"/cases/{case}/identities/{seeded.identity_id}/confirm", {}),
+        (ana, f"/cases/{case}/decide-link", {"identity_id": seeded.identity_id, "decision": "confirm"}),
         (lead, "/replies/1/approve", {}),
     ]:
         missing = who.client.post(url, data=data, follow_redirects=False)
@@ -83,9 +85,9 @@ def test_conflicts_and_wrong_states_are_4xx_with_the_reason(browser: Login, seed
     assert not_mine.status_code == 409 and "Ana holds this case since" in not_mine.text
     assert ben.post(f"/cases/{case}/release").status_code == 403
     empty = ana.post(f"/cases/{case}/reply", {"text": "   "})
-    assert empty.status_code == 400 and "write a reply" in empty.text
+    assert empty.status_code == 422 and "write a reply" in empty.text
     assert ana.post(f"/cases/{case}/reply", {"template": "nope"}).status_code == 400
-    assert ana.post(f"/cases/{case}/dismiss", {"reason": " "}).status_code == 409
+    assert ana.post(f"/cases/{case}/dismiss", {"reason": " "}).status_code == 422
     assert ana.post("/cases/424242/claim").status_code == 404
     assert ana.post(f"/cases/{case}/reply", {"text": "x" * 10_001}).status_code == 422
     assert ana.post(f"/cases/{case}/release").status_code == 303
@@ -117,7 +119,7 @@ def test_label_correction_is_stored_and_becomes_the_newest_score(browser: Login,
     ana = browser("ana@example.com")
     case, post = seeded.cases["low"], seeded.posts["low"]
     bad = ana.post(f"/cases/{case}/label", {"post_id": post, "new_label": "angry"})
-    assert bad.status_code == 400 and "unknown label" in bad.text
+    assert bad.status_code == 422 and "label: Input should be &#39;negative&#39;" in bad.text
     other = ana.post(f"/cases/{case}/label", {"post_id": 99999, "new_label": "neutral"})
     assert other.status_code == 403 and "not part of case" in other.text
     done = ana.post(f"/cases/{case}/label", {"post_id": post, "new_label": "neutral"})
@@ -140,9 +142,10 @@ def test_label_correction_is_stored_and_becomes_the_newest_score(browser: Login,
 def test_identity_suggestions_can_be_confirmed_or_rejected(browser: Login, seeded: Any) -> None:
     ana = browser("ana@example.com")
     case = seeded.cases["low"]
-    assert ana.post(f"/cases/{case}/identities/{seeded.identity_id}/maybe").status_code == 400
-    assert ana.post(f"/cases/{case}/identities/99999/confirm").status_code == 404
-    assert ana.post(f"/cases/{case}/identities/{seeded.identity_id}/reject").status_code == 303
+    link = f"/cases/{case}/decide-link"
+    assert ana.post(link, {"identity_id": seeded.identity_id, "decision": "maybe"}).status_code == 422
+    assert ana.post(link, {"identity_id": 99999, "decision": "confirm"}).status_code == 404
+    assert ana.post(link, {"identity_id": seeded.identity_id, "decision": "reject"}).status_code == 303
     with session_scope(ana.client.app.state.web.engine) as session:
         identity = session.get(Identity, seeded.identity_id)
         assert identity is not None and identity.status == "rejected" and identity.confirmed_by == "Ana"
@@ -166,7 +169,9 @@ def test_json_api_flow_and_errors(browser: Login, seeded: Any) -> None:
     assert invalid.status_code == 422 and invalid.json()["detail"][0]["loc"] == ["body", "text"]
     assert ana.client.post(f"/api/cases/{case['id']}/reply", headers=h_ana, content=b"{not json").status_code == 422
     reply = ana.client.post(f"/api/cases/{case['id']}/reply", headers=h_ana, json={"text": "On it."})
-    assert reply.status_code == 200 and reply.json()["status"] == "dry_run"
+    answer = reply.json()  # the case, and the reply it made: not posted (dry run), the case still Ana's
+    assert reply.status_code == 200 and answer["reply"]["status"] == "not_sent" and answer["ok"] is False
+    assert answer["status"] == "claimed" and "NOT posted: dry_run setting is on" in answer["message"]
     assert ana.client.get("/api/cases/987654").status_code == 404
     assert ana.client.post("/api/cases/1/reassign", headers=h_ana, json={"to": "Ben"}).status_code == 403
     label = ana.client.post(
@@ -174,7 +179,7 @@ def test_json_api_flow_and_errors(browser: Login, seeded: Any) -> None:
         headers=h_ana,
         json={"post_id": seeded.posts["low"], "label": "positive"},
     )
-    assert label.status_code == 200 and label.json()["new_label"] == "positive"
+    assert label.status_code == 200 and label.json()["relabelled"]["new_label"] == "positive"
     docs = ana.client.get("/openapi.json").json()
     assert "/api/cases/{case_id}/reply" in docs["paths"] and "/queue" not in docs["paths"]
 
@@ -211,8 +216,8 @@ def test_replies_above_a_tier_wait_for_a_lead(sqlite_engine: Engine) -> None:
     api_denied = ana.client.post(f"/api/replies/{reply.id}/approve", headers={"X-CSRF-Token": ana.csrf})
     assert api_denied.status_code == 403
     approved = lea.client.post(f"/api/replies/{reply.id}/approve", headers={"X-CSRF-Token": lea.csrf})
-    assert approved.status_code == 200 and approved.json()["approved_by"] == "Lea"
-    assert approved.json()["status"] == "dry_run"
+    assert approved.status_code == 200 and approved.json()["reply"]["approved_by"] == "Lea"
+    assert approved.json()["reply"]["status"] == "not_sent"
     assert lea.post(f"/replies/{reply.id}/approve").status_code == 409  # already done
 
 

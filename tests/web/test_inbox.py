@@ -35,7 +35,7 @@ def test_first_name_is_filled_and_firstname_refused_by_name(browser: Login, seed
     assert refused.json()["reason"] == "unknown_variable" and refused.json()["variable"] == "firstname"
     assert "{firstname}" in refused.json()["detail"][0]["msg"]  # the published 422 shape
     sent = api(ana, "POST", f"/api/cases/{top}/reply", {"text": "Hi {first_name}, case {case_id}."})
-    assert sent.status_code == 200 and sent.json()["text"] == f"Hi Zoë, case {top}."
+    assert sent.status_code == 200 and sent.json()["reply"]["text"] == f"Hi Zoë, case {top}."
 
 
 def test_a_300_character_x_reply_is_refused_before_anything_is_written(
@@ -147,7 +147,7 @@ def test_saved_replies_are_managed_by_leads_per_team(browser: Login, seeded: Any
     changed = api(lea, "PUT", f"/api/saved-replies/{made.json()['id']}", dict(bags, text="New {name}"))
     assert changed.status_code == 200 and changed.json()["text"] == "New {name}"
     sent = api(ana, "POST", f"/api/cases/{seeded.cases['top']}/reply", {"template": "bags"})
-    assert sent.status_code == 200 and sent.json()["text"] == "New Zoë <Customer>"
+    assert sent.status_code == 200 and sent.json()["reply"]["text"] == "New Zoë <Customer>"
     page = lea.get("/saved-replies")
     assert page.status_code == 200 and "bags" in page.text and "every team" in page.text
     assert ana.get("/saved-replies").status_code == 403
@@ -227,7 +227,7 @@ def test_events_endpoint_needs_a_sign_in(app: Any) -> None:
 
 def test_heartbeats_and_drafts_upsert_on_both_databases(engine: Engine) -> None:
     """Two tabs beating at once and a last save as the page closes: one row each, the later wins."""
-    from engagement.web import drafts
+    from engagement.queue import drafts
 
     ids = seed(engine)
     top = ids.cases["top"]

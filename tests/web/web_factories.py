@@ -252,3 +252,31 @@ class Browser:
 
     def get(self, url: str, **kwargs: Any) -> Any:
         return self.client.get(url, **kwargs)
+
+
+class Platform:
+    """The platform's side of a reply, kept in memory: what engagebot posted under which post.
+
+    Installed in place of ``engagement.queue.replies.poster_for`` (``platform.install``), it
+    answers like a live poster (``dry_run`` False, an id per reply, ``find_existing`` by text), so
+    a page test can follow a reply that really went out; the adapters' own HTTP requests are
+    tested against local fake servers in ``tests/engagement``.
+    """
+
+    dry_run = False
+
+    def __init__(self, platform: str = "x") -> None:
+        self.platform = platform
+        self.posted: list[tuple[str, str, str]] = []  # (post id, text, reply id)
+
+    def post_reply(self, target: Any, text: str) -> str:
+        reply_id = f"{target.platform}-reply-{len(self.posted) + 1}"
+        self.posted.append((target.external_id, text, reply_id))
+        return reply_id
+
+    def find_existing(self, target: Any, text: str) -> str | None:
+        return next((rid for post, said, rid in self.posted if post == target.external_id and said == text), None)
+
+    def install(self, monkeypatch: Any) -> Platform:
+        monkeypatch.setattr("engagement.queue.replies.poster_for", lambda platform, settings: self)
+        return self

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from engagement.customers.clv._optimize import FitError, FloatArray, compress, maximise
+from engagement.errors import BadInput
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,9 @@ def fit(frequency: object, recency: object, age: object) -> BgNbdParams:
     """
     x, t_x, T = _arrays(frequency, recency, age)
     if x.size == 0:
-        raise ValueError("BG/NBD: no customers to fit")
+        raise BadInput("BG/NBD: no customers to fit")
     if np.any(x < 0) or np.any(t_x < 0) or np.any(t_x > T):
-        raise ValueError("BG/NBD: need x >= 0 and 0 <= t_x <= T for every customer")
+        raise BadInput("BG/NBD: need x >= 0 and 0 <= t_x <= T for every customer")
     if not np.any(x > 0):
         raise FitError("BG/NBD: nobody made a repeat purchase, so dropout cannot be estimated")
     (ux, ut, uT), weights = compress(x, t_x, T)

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+from engagement.errors import BadInput
+
 
 def read_cdnow(path: Path) -> Iterator[tuple[str, date, float]]:
     """Yield ``(customer, day, dollars)`` for every line of a CDNOW master or sample file."""
@@ -24,6 +26,6 @@ def read_cdnow(path: Path) -> Iterator[tuple[str, date, float]]:
             elif len(parts) == 4:
                 customer, raw_day = parts[0], parts[1]
             else:
-                raise ValueError(f"{path}:{number}: expected 4 or 5 columns, got {len(parts)}")
+                raise BadInput(f"{path}:{number}: expected 4 or 5 columns, got {len(parts)}")
             day = date(int(raw_day[:4]), int(raw_day[4:6]), int(raw_day[6:8]))
             yield str(int(customer)), day, float(parts[-1])

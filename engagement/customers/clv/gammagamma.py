@@ -14,6 +14,7 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from engagement.customers.clv._optimize import FloatArray, compress, maximise
+from engagement.errors import BadInput
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def fit(frequency: object, monetary: object) -> GammaGammaParams:
     m = np.asarray(monetary, dtype=np.float64)
     keep = (x > 0) & (m > 0)
     if not np.any(keep):
-        raise ValueError("Gamma-Gamma: no customer with a repeat purchase of positive value")
+        raise BadInput("Gamma-Gamma: no customer with a repeat purchase of positive value")
     (ux, um), weights = compress(x[keep], m[keep])
     best = maximise(lambda lp: _objective(lp, ux, um, weights), np.zeros(3), what="Gamma-Gamma")
     p, q, g = (float(v) for v in np.exp(best))

@@ -8,6 +8,7 @@ import numpy as np
 
 from engagement.customers.clv import bgnbd
 from engagement.customers.clv.summary import Summary
+from engagement.errors import BadInput
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class HoldoutReport:
 def check(params: bgnbd.BgNbdParams, summary: Summary) -> HoldoutReport:
     """Compare E[purchases in the holdout | calibration history] with the actual counts."""
     if summary.holdout_purchases is None or summary.holdout_length is None:
-        raise ValueError("the summary has no holdout period (build it with holdout_end)")
+        raise BadInput("the summary has no holdout period (build it with holdout_end)")
     predicted = bgnbd.expected_purchases(
         params, summary.holdout_length, summary.frequency, summary.recency, summary.age
     )

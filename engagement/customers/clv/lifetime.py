@@ -17,6 +17,7 @@ import numpy as np
 from engagement.customers.clv import bgnbd, gammagamma
 from engagement.customers.clv._optimize import FloatArray
 from engagement.customers.clv.summary import Summary
+from engagement.errors import BadInput
 
 MONTH_DAYS = 365.25 / 12
 
@@ -69,9 +70,9 @@ def discounted_purchases(
 ) -> tuple[FloatArray, FloatArray]:
     """(discounted, undiscounted) expected purchases over the horizon, per customer."""
     if horizon_days <= 0:
-        raise ValueError("horizon_days must be positive")
+        raise BadInput("horizon_days must be positive")
     if annual_discount_rate <= -1:
-        raise ValueError("annual_discount_rate must be above -1")
+        raise BadInput("annual_discount_rate must be above -1")
     steps = int(np.ceil(horizon_days / step_days - 1e-9))
     rate = (1.0 + annual_discount_rate) ** (step_days / 365.25) - 1.0
     x, t_x, T = summary.frequency, summary.recency, summary.age

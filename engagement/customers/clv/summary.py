@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 
 from engagement.customers.clv._optimize import FloatArray
+from engagement.errors import BadInput
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,11 @@ def summarize(
     (calibration_end, holdout_end] are counted too, for the holdout check.
     """
     if unit_days <= 0:
-        raise ValueError("unit_days must be positive")
+        raise BadInput("unit_days must be positive")
     cal_end = as_day(calibration_end)
     hold_end = as_day(holdout_end) if holdout_end is not None else None
     if hold_end is not None and hold_end <= cal_end:
-        raise ValueError(f"holdout end {hold_end} must be after the calibration end {cal_end}")
+        raise BadInput(f"holdout end {hold_end} must be after the calibration end {cal_end}")
     days: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
     count = 0
     for customer, when, amount in purchases:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from db.engine import session_scope
 from db.models import User, WebSession
+from engagement.errors import BadInput, NotFound
 from engagement.users import end_sessions, set_password, verify_password
 from engagement.web import sessions, throttle
 from engagement.web.deps import CsrfUser, CurrentUser, State
@@ -65,7 +66,7 @@ def _end_mine(state: State, user: User, session_id: int) -> None:
     with session_scope(state.engine) as session:
         row = session.get(WebSession, session_id)
         if row is None or row.user_id != user.id or row.revoked_at is not None:
-            raise LookupError(f"no live session {session_id} of yours")
+            raise NotFound(f"no live session {session_id} of yours")
         sessions.revoke(session=session, row=row, now=state.clock(), reason="user")
 
 
@@ -122,19 +123,19 @@ def change_password(
 ) -> Response:
     """A new password ends every other session and every API token of mine; this one stays."""
     if new != confirm:
-        raise ValueError("the new password and its confirmation differ")
+        raise BadInput("the new password and its confirmation differ")
     # The current password is guessed like a sign-in (someone at an unlocked screen): same counter.
     now, key = state.clock(), throttle.account_key(user.email)
     limits = state.settings.web.login_throttle
     with session_scope(state.engine) as session:
         if throttle.refusal(session=session, keys=[key], now=now, settings=limits) is not None:
-            raise ValueError("too many wrong passwords for this account: try again later")
+            raise BadInput("too many wrong passwords for this account: try again later")
         me = session.get(User, user.id)
         right = me is not None and verify_password(me.password_hash, current)
     if not right:
         with session_scope(state.engine, write=True) as session:
             throttle.record_failure(session=session, key=key, now=now, settings=limits, address=None)
-        raise ValueError("the current password is wrong")
+        raise BadInput("the current password is wrong")
     with session_scope(state.engine) as session:
         me = session.get(User, user.id)
         assert me is not None

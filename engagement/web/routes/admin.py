@@ -14,6 +14,7 @@ from db.engine import session_scope
 from db.models import AuditEvent, User, WebSession
 from db.types import utcnow
 from engagement import csv_safe
+from engagement.errors import BadInput, NotFound
 from engagement.users import end_sessions
 from engagement.web import ops_view, queue_view, sessions, throttle
 from engagement.web.deps import AdminUser, CsrfUser, CurrentUser, DbSession, Forbidden, LeadUser, State
@@ -106,7 +107,7 @@ def export_closed(
         default_status="finished",
     )
     if not set(filters.statuses()) <= set(queue_view.CLOSED_STATUSES):
-        raise ValueError(f"closed cases are {', '.join(queue_view.CLOSED_STATUSES)}; not {filters.status!r}")
+        raise BadInput(f"closed cases are {', '.join(queue_view.CLOSED_STATUSES)}; not {filters.status!r}")
     return _csv_response(state, filters, "closed")
 
 
@@ -195,7 +196,7 @@ def end_one(request: Request, state: State, user: CsrfAdmin, session_id: DbId) -
     with session_scope(state.engine) as session:
         row = session.get(WebSession, session_id)
         if row is None:
-            raise LookupError(f"no session {session_id}")
+            raise NotFound(f"no session {session_id}")
         sessions.revoke(session=session, row=row, now=state.clock(), reason="admin")
         _audit_ended(session, actor=user.name, user_id=row.user_id, count=1, scope=f"session {session_id}")
     flash(request, f"Session {session_id} ended.")
@@ -207,7 +208,7 @@ def end_all(request: Request, state: State, user: CsrfAdmin, user_id: DbId) -> R
     """End every session of one person (their API tokens end with a password change)."""
     with session_scope(state.engine) as session:
         if session.get(User, user_id) is None:
-            raise LookupError(f"no user {user_id}")
+            raise NotFound(f"no user {user_id}")
         count = end_sessions(session=session, user_id=user_id, reason="admin", now=state.clock())
         _audit_ended(session, actor=user.name, user_id=user_id, count=count, scope="all")
     flash(request, f"Ended {count} session{'s' if count != 1 else ''}.")

@@ -14,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from db.engine import session_scope
 from db.models import User
 from engagement import queue
-from engagement.web import collisions, drafts, live, presence
+from engagement.queue import drafts
+from engagement.web import collisions, live, presence
 from engagement.web.deps import CsrfUser, CurrentUser, DbSession, State, WebState, current_user
 from engagement.web.ids import DbId
 from engagement.web.reply_preview import preview_reply

@@ -9,19 +9,20 @@ function (``engagement.queue``: ``snooze``, ``reopen``, ``notes.add_note``, ``ta
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
 from db.types import MAX_ID, utcnow
 from engagement import queue
 from engagement.actors import actor_for
-from engagement.queue.bulk import MAX_BULK, BulkAction, BulkOutcome, BulkRequest, bulk
-from engagement.queue.notes import MAX_NOTE, add_note, case_notes
+from engagement.commands.bulk import MAX_BULK, BulkAction, BulkOutcome, BulkRequest, bulk
+from engagement.errors import BadInput
+from engagement.queue.notes import case_notes
 from engagement.queue.reads import opening_texts, similar_cases
-from engagement.queue.tags import tag_case, tags_of
+from engagement.queue.tags import tags_of
 from engagement.web.deps import CsrfUser, CurrentUser, DbSession, State, csrf_token
 from engagement.web.ids import DbId
 from engagement.web.routes.auth import flash
@@ -37,11 +38,11 @@ def _until(raw: str, hours: float | None, now: datetime) -> datetime:
     if hours is not None:
         return now + timedelta(hours=hours)
     if not raw.strip():
-        raise ValueError("pick how long to snooze, or a time to snooze until")
+        raise BadInput("pick how long to snooze, or a time to snooze until")
     try:
         parsed = datetime.fromisoformat(raw.strip())
     except ValueError as exc:
-        raise ValueError(f"snooze until {raw!r}: not a date and time (YYYY-MM-DDTHH:MM, UTC)") from exc
+        raise BadInput(f"snooze until {raw!r}: not a date and time (YYYY-MM-DDTHH:MM, UTC)") from exc
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
@@ -52,15 +53,15 @@ def _hours(raw: str) -> float | None:
     try:
         hours = float(raw)
     except ValueError as exc:
-        raise ValueError(f"snooze for {raw!r} hours: not a number") from exc
+        raise BadInput(f"snooze for {raw!r} hours: not a number") from exc
     if not 0 < hours <= MAX_SNOOZE.days * 24:
-        raise ValueError(f"snooze for more than 0 and at most {MAX_SNOOZE.days * 24} hours")
+        raise BadInput(f"snooze for more than 0 and at most {MAX_SNOOZE.days * 24} hours")
     return hours
 
 
 def _check_until(until: datetime, now: datetime) -> datetime:
     if until - now > MAX_SNOOZE:
-        raise ValueError(f"snooze at most {MAX_SNOOZE.days} days ahead")
+        raise BadInput(f"snooze at most {MAX_SNOOZE.days} days ahead")
     return until
 
 
@@ -95,59 +96,6 @@ def lifecycle_panel(request: Request, state: State, session: DbSession, user: Cu
     return state.templates.TemplateResponse(request, "_lifecycle.html", context)
 
 
-
-@router.post("/cases/{case_id}/snooze")
-def snooze_form(
-    request: Request,
-    state: State,
-    user: CsrfUser,
-    case_id: DbId,
-    until: Annotated[str, Form(max_length=40)] = "",
-    hours: Annotated[str, Form(max_length=10)] = "",
-) -> Response:
-    now = utcnow()
-    when = _check_until(_until(until, _hours(hours), now), now)
-    case = queue.snooze(state.engine, case_id, actor=actor_for(user), until=when, now=now)
-    assert case.snoozed_until is not None
-    flash(request, f"Case {case_id} snoozed until {case.snoozed_until:%a %d %b %H:%M} UTC; it comes back by itself.")
-    return RedirectResponse("/queue", status_code=303)
-
-
-@router.post("/cases/{case_id}/reopen")
-def reopen_form(
-    request: Request, state: State, user: CsrfUser, case_id: DbId, reason: Annotated[str, Form(max_length=500)] = ""
-) -> Response:
-    queue.reopen(state.engine, case_id, actor=actor_for(user), reason=reason.strip() or None)
-    flash(request, f"Case {case_id} is open again.")
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
-
-
-@router.post("/cases/{case_id}/notes")
-def note_form(
-    request: Request, state: State, user: CsrfUser, case_id: DbId, text: Annotated[str, Form(max_length=MAX_NOTE)] = ""
-) -> Response:
-    added = add_note(state.engine, case_id, actor=actor_for(user), text=text, settings=state.settings)
-    told = f" {', '.join(added.mentioned)} will hear of it in Slack." if added.mentioned else ""
-    unknown = f" No user named {', '.join('@' + n for n in added.unknown)}." if added.unknown else ""
-    flash(request, f"Note added.{told}{unknown}", "error" if added.unknown else "info")
-    return RedirectResponse(f"/cases/{case_id}#notes", status_code=303)
-
-
-@router.post("/cases/{case_id}/tags")
-def tags_form(
-    request: Request,
-    state: State,
-    user: CsrfUser,
-    case_id: DbId,
-    add: Annotated[str, Form(max_length=200)] = "",
-    remove: Annotated[str, Form(max_length=64)] = "",
-) -> Response:
-    tags = tag_case(state.engine, case_id, actor=actor_for(user), add=add.replace(",", " ").split(),
-                    remove=[remove] if remove else [])  # fmt: skip
-    flash(request, f"Case {case_id} tags: {', '.join(tags) or 'none'}.")
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
-
-
 @router.post("/queue/bulk")
 async def bulk_form(request: Request, state: State, user: CsrfUser) -> Response:
     """The queue page's bulk bar (and "act on all similar" on a case page): checked ``ids``."""
@@ -155,15 +103,15 @@ async def bulk_form(request: Request, state: State, user: CsrfUser) -> Response:
     try:
         ids = [int(str(v)) for v in form.getlist("ids")]
     except ValueError as exc:
-        raise ValueError("case ids must be numbers") from exc
+        raise BadInput("case ids must be numbers") from exc
     if any(not 1 <= i <= MAX_ID for i in ids):
-        raise ValueError("a case id is out of range")
+        raise BadInput("a case id is out of range")
     action = BulkAction(str(form.get("action") or ""))
     now = utcnow()
     text = {k: str(form.get(k) or "").strip() for k in ("reason", "to", "label", "until", "hours", "tag", "text")}
     for key, value in text.items():
         if len(value) > 10_000:
-            raise ValueError(f"{key} is too long")
+            raise BadInput(f"{key} is too long")
     until = None
     if action is BulkAction.SNOOZE:
         until = _check_until(_until(text["until"], _hours(text["hours"]), now), now)
@@ -180,23 +128,6 @@ async def bulk_form(request: Request, state: State, user: CsrfUser) -> Response:
 # --- JSON API ---------------------------------------------------------------------------
 
 
-class SnoozeIn(BaseModel):
-    until: AwareDatetime = Field(description="when the case comes back (ISO 8601 with a time zone)")
-
-
-class ReopenIn(BaseModel):
-    reason: str = Field(default="", max_length=500)
-
-
-class NoteIn(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_NOTE, description="internal; @name or @email notifies that user")
-
-
-class TagsIn(BaseModel):
-    add: list[str] = Field(default_factory=list, max_length=20)
-    remove: list[str] = Field(default_factory=list, max_length=20)
-
-
 class BulkIn(BaseModel):
     ids: list[int] = Field(min_length=1, max_length=MAX_BULK)
     action: BulkAction
@@ -208,20 +139,6 @@ class BulkIn(BaseModel):
     text: str | None = Field(default=None, max_length=10_000, description="reply: the same reply to each case")
 
 
-@api.post("/cases/{case_id}/snooze")
-def snooze_api(state: State, user: CsrfUser, case_id: DbId, body: SnoozeIn) -> dict[str, Any]:
-    """Hide a case from the open list until ``until``; it comes back by itself, due."""
-    now = utcnow()
-    case = queue.snooze(state.engine, case_id, actor=actor_for(user), until=_check_until(body.until, now), now=now)
-    return queue.case_to_dict(case)
-
-
-@api.post("/cases/{case_id}/reopen")
-def reopen_api(state: State, user: CsrfUser, case_id: DbId, body: ReopenIn) -> dict[str, Any]:
-    """Bring a replied, dismissed or closed case back to the open queue."""
-    return queue.case_to_dict(queue.reopen(state.engine, case_id, actor=actor_for(user), reason=body.reason or None))
-
-
 @api.get("/cases/{case_id}/notes")
 def notes_api(session: DbSession, user: CurrentUser, case_id: DbId) -> list[dict[str, Any]]:
     """The case's internal notes, oldest first."""
@@ -230,20 +147,6 @@ def notes_api(session: DbSession, user: CurrentUser, case_id: DbId) -> list[dict
         {"id": n.id, "author": n.author, "text": n.text, "mentions": n.mentions, "at": n.created_at.isoformat()}
         for n in case_notes(session, case_id)
     ]
-
-
-@api.post("/cases/{case_id}/notes")
-def add_note_api(state: State, user: CsrfUser, case_id: DbId, body: NoteIn) -> dict[str, Any]:
-    """Add an internal note; each @mentioned user is told in Slack (``unknown``: no such user)."""
-    added = add_note(state.engine, case_id, actor=actor_for(user), text=body.text, settings=state.settings)
-    return {"id": added.note_id, "case_id": case_id, "mentioned": added.mentioned, "unknown": added.unknown}
-
-
-@api.post("/cases/{case_id}/tags")
-def tags_api(state: State, user: CsrfUser, case_id: DbId, body: TagsIn) -> dict[str, Any]:
-    """Add and remove tags; returns the case's tags after."""
-    return {"case_id": case_id, "tags": tag_case(state.engine, case_id, actor=actor_for(user), add=body.add,
-                                                 remove=body.remove)}  # fmt: skip
 
 
 @api.get("/cases/{case_id}/tags")

@@ -9,6 +9,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from db.models import User
+from db.vocab import SENTIMENT_LABELS
+from engagement.actors import actor_for
+from engagement.errors import BadInput
 from engagement.web import queue_view
 from engagement.web.case_view import case_detail, page_extras, sentiment_history
 from engagement.web.deps import CurrentUser, DbSession, State, WebState, csrf_token
@@ -16,7 +19,6 @@ from engagement.web.ids import DbId
 from engagement.web.queue_view import QueueFilters
 
 router = APIRouter(include_in_schema=False)
-SENTIMENT_LABELS = ("negative", "neutral", "positive")
 _FACETS_TTL_S = 120.0
 
 Text = Annotated[str | None, Query(max_length=200)]
@@ -112,7 +114,15 @@ def queue_page(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
     filters = filters_from_query(
-        user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q, assigned=assigned, tag=tag,
+        user,
+        team=team,
+        platform=platform,
+        tier=tier,
+        status=status,
+        lang=lang,
+        q=q,
+        assigned=assigned,
+        tag=tag,
         snoozed=snoozed,
     )
     context = _queue_context(request, state, session, user, filters, offset)
@@ -138,7 +148,15 @@ def queue_rows(
 ) -> Response:
     """The table body alone, for HTMX polling and the filter bar."""
     filters = filters_from_query(
-        user, team=team, platform=platform, tier=tier, status=status, lang=lang, q=q, assigned=assigned, tag=tag,
+        user,
+        team=team,
+        platform=platform,
+        tier=tier,
+        status=status,
+        lang=lang,
+        q=q,
+        assigned=assigned,
+        tag=tag,
         snoozed=snoozed,
     )
     context = _queue_context(request, state, session, user, filters, offset)
@@ -170,7 +188,7 @@ def closed_page(
         default_status="finished",
     )
     if not set(filters.statuses()) <= set(queue_view.CLOSED_STATUSES):
-        raise ValueError(f"closed cases are {', '.join(queue_view.CLOSED_STATUSES)}; not {filters.status!r}")
+        raise BadInput(f"closed cases are {', '.join(queue_view.CLOSED_STATUSES)}; not {filters.status!r}")
     context = _queue_context(request, state, session, user, filters, offset)
     return state.templates.TemplateResponse(request, "closed.html", context)
 
@@ -197,7 +215,7 @@ def render_case_page(
         "d": detail,
         "history": sentiment_history(detail.customer),
         "labels": SENTIMENT_LABELS,
-        "is_lead": user.role in ("lead", "admin"),
+        "is_lead": actor_for(user).is_lead,
         **page_extras(session, detail, user, state.settings),
         **extra,
     }

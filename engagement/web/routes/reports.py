@@ -22,6 +22,7 @@ from sqlmodel import Session, col
 from db.engine import session_scope
 from db.models import Post
 from db.types import utcnow
+from engagement.errors import NotFound
 from engagement.report.weekly import CSV_FOLDER, HTML_NAME, PDF_NAME, build_weekly_report
 from engagement.report.weeks import Week, parse_week, week_of
 from engagement.web.deps import CurrentUser, DbSession, State, WebState
@@ -135,7 +136,7 @@ def report_html(request: Request, state: State, user: CurrentUser, week: WeekLab
 def report_pdf(request: Request, state: State, user: CurrentUser, week: WeekLabel) -> Response:
     path = ensure_report(state, reports_dir(request), week) / PDF_NAME
     if not path.is_file():
-        raise LookupError(f"no PDF for {week}: PDFs are turned off (engagement.report.pdf)")
+        raise NotFound(f"no PDF for {week}: PDFs are turned off (engagement.report.pdf)")
     return FileResponse(path, media_type="application/pdf", filename=f"weekly-report-{week}.pdf")
 
 
@@ -144,5 +145,5 @@ def report_csv(request: Request, state: State, user: CurrentUser, week: WeekLabe
     folder = ensure_report(state, reports_dir(request), week) / CSV_FOLDER
     path = folder / name
     if not _CSV.match(name) or not path.is_file():
-        raise LookupError(f"no table {name} in the report of {week}")
+        raise NotFound(f"no table {name} in the report of {week}")
     return FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"{week}-{name}")

@@ -15,8 +15,10 @@ from pydantic import BaseModel, Field
 
 from db.engine import session_scope
 from db.models import SavedReply, User
+from engagement.actors import actor_for
 from engagement.queue import templates
-from engagement.web.deps import CsrfLead, CurrentUser, DbSession, Forbidden, LeadUser, State
+from engagement.queue.policy import authorize_saved_reply
+from engagement.web.deps import CsrfLead, CurrentUser, DbSession, LeadUser, State
 from engagement.web.ids import DbId
 from engagement.web.routes.auth import flash
 from engagement.web.routes.pages import base_context
@@ -57,13 +59,8 @@ def _out(view: templates.SavedReplyView) -> SavedReplyOut:
 def manageable_team(user: User, team: str | None) -> str | None:
     """The team a saved reply is filed under, refused where the person may not manage it."""
     team = None if team in (None, "", SHARED) else team
-    if user.role == "admin":
-        return team
-    if user.role == "lead" and team == user.team:
-        return team
-    if user.role == "lead":
-        raise Forbidden(f"a lead manages the saved replies of their own team ({user.team}); shared ones need an admin")
-    raise Forbidden("saved replies are managed by leads and admins")
+    authorize_saved_reply(actor_for(user), team)
+    return team
 
 
 def _check_row(user: User, row: SavedReply | None, reply_id: int) -> SavedReply:
@@ -162,9 +159,7 @@ def update_api(state: State, user: CsrfLead, reply_id: DbId, body: SavedReplyIn)
     filed = manageable_team(user, body.team)
     with session_scope(state.engine, write=True) as session:
         _check_row(user, session.get(SavedReply, reply_id), reply_id)
-        row = templates.save_reply(
-            session, name=body.name, text=body.text, team=filed, by=user.name, reply_id=reply_id
-        )
+        row = templates.save_reply(session, name=body.name, text=body.text, team=filed, by=user.name, reply_id=reply_id)
         return _out(templates.view_of(row))
 
 

@@ -1,5 +1,8 @@
 """Slack's buttons act on cases: verify the request's signature, then claim, snooze or assign.
 
+Slack is a surface like the web and the CLI: each button becomes a case command
+(``engagement.commands``) performed as the engagebot user behind the Slack member.
+
 The web app mounts ``handle_interaction`` as its Slack interactivity route (it passes the raw
 body and the headers). Unsigned, badly signed or stale (over 5 minutes) requests are refused
 with 401 before anything is parsed. The message is then updated through its ``response_url``
@@ -22,12 +25,13 @@ from slack_sdk.signature import Clock, SignatureVerifier
 from sqlalchemy import Engine
 
 from db.engine import session_scope
-from db.models import Outbox
+from db.models import Case
 from db.types import utcnow
 from engagement import queue
-from engagement.actors import find_user, slack_actor
+from engagement.actors import Actor, UnknownPerson, slack_actor
+from engagement.commands import CaseCommand, Claim, Reassign, Snooze, perform
 from engagement.notify.blocks import taken_blocks
-from engagement.notify.enqueue import _add
+from engagement.notify.outbox import enqueue
 from engagement.settings import EngagementSettings
 from engagement.slack_text import escape
 
@@ -63,7 +67,7 @@ def verify_request(body: bytes, headers: Mapping[str, Any], signing_secret: str,
         return False
 
 
-def _actor(engine: Engine, payload: dict[str, Any], settings: EngagementSettings) -> queue.Actor | None:
+def _actor(engine: Engine, payload: dict[str, Any], settings: EngagementSettings) -> Actor | None:
     """The engagebot user behind the Slack member who clicked (None: not one of ours)."""
     user_id = str((payload.get("user") or {}).get("id", ""))
     with session_scope(engine) as session:
@@ -71,11 +75,19 @@ def _actor(engine: Engine, payload: dict[str, Any], settings: EngagementSettings
 
 
 def _refuse(
-    engine: Engine, payload: dict[str, Any], *, key: str, text: str, now: datetime, case_id: int | None
+    engine: Engine,
+    settings: EngagementSettings,
+    payload: dict[str, Any],
+    *,
+    key: str,
+    text: str,
+    now: datetime,
+    case_id: int | None,
 ) -> None:
     """Tell only the clicker (ephemeral) why nothing happened."""
     _respond(
         engine,
+        settings,
         payload,
         key=key,
         now=now,
@@ -86,6 +98,7 @@ def _refuse(
 
 def _respond(
     engine: Engine,
+    settings: EngagementSettings,
     payload: dict[str, Any],
     *,
     key: str,
@@ -97,18 +110,28 @@ def _respond(
     if not url:
         return
     with session_scope(engine, write=True) as session:
-        _add(
-            session,
-            Outbox(
-                channel="slack",
-                kind="update",
-                dedupe_key=key[:255],
-                case_id=case_id,
-                payload=dict(message, response_url=url),
-                next_attempt_at=now,
-                created_at=now,
-            ),
-        )
+        enqueue(session, kind="update", key=key, case_id=case_id, payload=dict(message, response_url=url), now=now,
+                slack=settings.slack, urgent=True)  # fmt: skip
+
+
+def _command(action_id: str, assignee: str, settings: EngagementSettings) -> CaseCommand | None:
+    """The case command behind a Slack button (None: not one of ours)."""
+    if action_id == "case_claim":
+        return Claim()
+    if action_id == "case_snooze":
+        return Snooze(minutes=settings.slack.snooze_minutes)
+    if action_id == "case_assign" and assignee:
+        return Reassign(to=assignee)
+    return None
+
+
+def _note(action_id: str, actor: Actor, case: Case, now: datetime) -> str:
+    """The line that replaces the buttons: who did what."""
+    if action_id == "case_claim":
+        return f"Claimed by {actor.name} at {now:%H:%M} UTC"
+    if action_id == "case_snooze":
+        return f"Snoozed by {actor.name} until {case.snoozed_until:%H:%M} UTC"
+    return f"Assigned to {case.assignee} by {actor.name}"
 
 
 def handle_interaction(
@@ -147,6 +170,7 @@ def handle_interaction(
     if actor is None:
         _refuse(
             engine,
+            settings,
             payload,
             key=f"update:{case_id}:{action_id}:{stamp}:unknown",
             now=now,
@@ -155,27 +179,15 @@ def handle_interaction(
             "account (engagebot users add ... --slack-id, or [engagement.slack] user_map).",
         )
         return InteractionResult(200, {}, action=action_id, case_id=case_id, error="unknown Slack user")
-    lease = settings.routing.lease_minutes
     try:
-        if action_id == "case_claim":
-            case = queue.claim(engine, case_id, actor=actor, now=now, lease_minutes=lease)
-            note = f"Claimed by {actor.name} at {now:%H:%M} UTC"
-        elif action_id == "case_snooze":
-            case = queue.snooze(engine, case_id, actor=actor, minutes=settings.slack.snooze_minutes, now=now)
-            note = f"Snoozed by {actor.name} until {case.snoozed_until:%H:%M} UTC"
-        elif action_id == "case_assign" and assignee:
-            with session_scope(engine) as session:
-                target = find_user(session, assignee)
-                target_team = target.team if target is not None else None
-            if target is None:
-                raise queue.QueueError(f"no engagebot user {assignee!r} to assign to")
-            case = queue.reassign(engine, case_id, actor=actor, to=target.name, team=target_team, now=now)
-            note = f"Assigned to {target.name} by {actor.name}"
-        else:
+        command = _command(action_id, assignee, settings)
+        if command is None:
             return InteractionResult(200, {}, action=action_id, case_id=case_id, error="ignored: unknown action")
-    except (queue.QueueError, queue.CaseNotFound) as exc:
+        case = perform(engine, actor, case_id, command, settings=settings, now=now).case
+    except (queue.QueueError, queue.CaseNotFound, UnknownPerson) as exc:
         _refuse(
             engine,
+            settings,
             payload,
             key=f"update:{case_id}:{action_id}:{stamp}:error",
             now=now,
@@ -183,9 +195,11 @@ def handle_interaction(
             text=f"Could not {action_id.removeprefix('case_')} case {case_id}: {exc}",
         )
         return InteractionResult(200, {}, action=action_id, case_id=case_id, error=str(exc))
+    note = _note(action_id, actor, case, now)
     message_blocks = list((payload.get("message") or {}).get("blocks") or [])
     _respond(
         engine,
+        settings,
         payload,
         key=f"update:{case_id}:{action_id}:{stamp}",
         now=now,

@@ -8,7 +8,8 @@ from sqlmodel import Session, col, delete, select
 
 from db.models import ReplyDraft
 from db.types import utcnow
-from engagement.web.presence import upsert
+from db.upsert import upsert
+from engagement.errors import BadInput
 
 DRAFT_MAX = 10_000
 
@@ -27,7 +28,7 @@ def save_draft(session: Session, *, case_id: int, user_name: str, text: str, now
     arrive together, and the later one wins without a unique-key error. True when a draft is kept.
     """
     if len(text) > DRAFT_MAX:
-        raise ValueError(f"a draft holds at most {DRAFT_MAX:,} characters")
+        raise BadInput(f"a draft holds at most {DRAFT_MAX:,} characters")
     if not text.strip():
         discard_draft(session, case_id=case_id, user_name=user_name)
         return False
@@ -41,6 +42,4 @@ def save_draft(session: Session, *, case_id: int, user_name: str, text: str, now
 
 def discard_draft(session: Session, *, case_id: int, user_name: str) -> None:
     """Drop the draft once its reply went out (the caller commits)."""
-    session.exec(
-        delete(ReplyDraft).where(col(ReplyDraft.case_id) == case_id, col(ReplyDraft.user_name) == user_name)
-    )
+    session.exec(delete(ReplyDraft).where(col(ReplyDraft.case_id) == case_id, col(ReplyDraft.user_name) == user_name))

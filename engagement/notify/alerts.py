@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from db.engine import session_scope
@@ -35,6 +34,7 @@ from engagement.links import Links
 from engagement.money import Money
 from engagement.notify import attention, blocks
 from engagement.notify.backfill import backfill_marks, is_history
+from engagement.notify.outbox import enqueue
 from engagement.notify.spikes import Spike, detect_spikes, negative_windows
 from engagement.queue import ACTIVE_STATUSES, CaseStatus, audit
 from engagement.settings import EngagementSettings, SlackSettings
@@ -68,34 +68,12 @@ class Plan:
         return {kind: found[kind] for kind in KINDS}
 
 
-def _add(session: Session, row: Outbox) -> bool:
-    """Insert unless the dedupe key exists (checked, then guarded by the unique index)."""
-    exists = session.execute(select(col(Outbox.id)).where(col(Outbox.dedupe_key) == row.dedupe_key)).first()
-    if exists is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return False
-    return True
-
-
 def _queue(
     session: Session, plan: Plan, *, kind: str, key: str, payload: dict[str, Any], case_id: int | None = None
 ) -> bool:
-    """Queue a message unless its dedupe key exists; a channel in its quiet hours gets it when
-    they end."""
-    row = Outbox(
-        channel="slack",
-        kind=kind,
-        dedupe_key=key[:255],
-        case_id=case_id,
-        payload=payload,
-        next_attempt_at=attention.send_at(str(payload.get("channel", "")), plan.now, plan.slack),
-        created_at=plan.now,
-    )
-    if not _add(session, row):
+    """Queue a message through the outbox's front door; False when its key was queued before."""
+    row = enqueue(session, kind=kind, key=key, payload=payload, now=plan.now, slack=plan.slack, case_id=case_id)
+    if row is None:
         return False
     plan.added.append(row)
     return True

@@ -1,8 +1,8 @@
 """One action on many cases: dismiss, assign, label, snooze, tag, reopen or reply to each.
 
 Used by the queue page's bulk bar, ``POST /api/cases/bulk``, the CLI's commands that take
-several ids, and "act on all similar cases". Each case goes through the same single-case
-function as a one-case action (policy, state machine, its own audit event, its own short
+several ids, and "act on all similar cases". Each case goes through ``perform`` with the same
+case command as a one-case action (policy, state machine, its own audit event, its own short
 transaction), so a bulk action is exactly N audited actions: one case another agent holds is
 refused and reported, and the rest go ahead.
 """
@@ -16,14 +16,21 @@ from enum import StrEnum
 
 from sqlalchemy import Engine
 
-from db.engine import session_scope
-from engagement.actors import find_user
-from engagement.queue import actions
-from engagement.queue.labels import LABELS, relabel
-from engagement.queue.policy import Actor
-from engagement.queue.replies import submit_reply
+from db.vocab import SENTIMENT_LABELS as LABELS
+from db.vocab import SentimentLabel
+from engagement.actors import Actor, UnknownPerson
+from engagement.commands.cases import (
+    CaseCommand,
+    Dismiss,
+    Reassign,
+    Relabel,
+    Reopen,
+    SendReply,
+    Snooze,
+    Tag,
+    perform,
+)
 from engagement.queue.state import CaseNotFound, QueueError
-from engagement.queue.tags import tag_case
 from engagement.settings import EngagementSettings
 
 MAX_BULK = 500
@@ -82,43 +89,22 @@ _NEEDS = {
 }
 
 
-def _one(engine: Engine, case_id: int, request: BulkRequest, actor: Actor, settings: EngagementSettings,
-         now: datetime | None) -> str:  # fmt: skip
-    """Do the action on one case; return its status after."""
+def command_for(request: BulkRequest) -> CaseCommand:
+    """The case command each selected case gets."""
     action = request.action
     if action is BulkAction.DISMISS:
-        return actions.dismiss(engine, case_id, actor=actor, reason=request.reason or "", now=now).status
+        return Dismiss(reason=request.reason or "")
     if action is BulkAction.ASSIGN:
-        with session_scope(engine) as session:
-            user = find_user(session, request.to or "")
-            if user is None:
-                raise QueueError(f"no user named {request.to!r}")
-            name, team = user.name, user.team
-        return actions.reassign(engine, case_id, actor=actor, to=name, team=team, now=now).status
+        return Reassign(to=request.to or "")
     if action is BulkAction.LABEL:
-        done = relabel(engine, case_id, post_id=None, label=request.label or "", actor=actor, settings=settings,
-                       now=now)  # fmt: skip
-        return done.status
+        return Relabel(label=SentimentLabel(request.label or ""))
     if action is BulkAction.SNOOZE:
-        return actions.snooze(engine, case_id, actor=actor, until=request.until, now=now).status
+        return Snooze(until=request.until)
     if action is BulkAction.TAG:
-        tag_case(engine, case_id, actor=actor, add=[request.tag or ""], now=now)
-        with session_scope(engine) as session:
-            from engagement.queue.reads import get_case
-
-            return get_case(session, case_id).status
+        return Tag(add=[request.tag or ""])
     if action is BulkAction.REOPEN:
-        return actions.reopen(engine, case_id, actor=actor, now=now).status
-    reply = submit_reply(
-        engine,
-        case_id,
-        actor=actor,
-        text=request.text or "",
-        settings=settings.replies,
-        now=now,
-        lease_minutes=settings.routing.lease_minutes,
-    )
-    return f"reply {reply.status}"
+        return Reopen()
+    return SendReply(text=request.text or "")
 
 
 def bulk(
@@ -137,12 +123,16 @@ def bulk(
         raise QueueError("select at least one case")
     if len(ids) > MAX_BULK:
         raise QueueError(f"at most {MAX_BULK} cases at once ({len(ids)} selected)")
+    command = command_for(request)
     outcomes = []
     for case_id in ids:
         try:
-            status = _one(engine, case_id, request, actor, settings, now)
-        except (QueueError, CaseNotFound) as exc:
+            done = perform(engine, actor, case_id, command, settings=settings, now=now)
+        except (QueueError, CaseNotFound, UnknownPerson) as exc:
             outcomes.append(BulkOutcome(case_id=case_id, ok=False, error=str(exc)))
             continue
-        outcomes.append(BulkOutcome(case_id=case_id, ok=True, status=status))
+        status = f"reply {done.reply.status}" if done.reply is not None else done.case.status
+        outcomes.append(
+            BulkOutcome(case_id=case_id, ok=done.ok, status=status, error=None if done.ok else done.message)
+        )
     return outcomes
