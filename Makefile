@@ -11,7 +11,7 @@ help:
 	@echo "make demo       set up .venv and run the demo cycle on SQLite (then serve the web app)"
 	@echo "make test       set up .venv and run every test (SQLite, PostgreSQL, browser)"
 	@echo "make test-fast  the quick tests only (no model training, no browser)"
-	@echo "make lint       ruff + mypy"
+	@echo "make lint       ruff + mypy + the import layers (lint-imports)"
 
 setup: $(STAMP)
 
@@ -33,6 +33,7 @@ services:
 	@bash scripts/ensure_services.sh
 
 test: setup services
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q
 
 test-fast: setup services
@@ -41,6 +42,7 @@ test-fast: setup services
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) out engagebot.db engagebot.db-wal engagebot.db-shm

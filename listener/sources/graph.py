@@ -38,7 +38,7 @@ class GraphError(RuntimeError):
     def __init__(self, message: str, *, code: int | None = None, status: int | None = None) -> None:
         super().__init__(message)
         self.code = code
-        self.status = status
+        self.http_status = status
 
 
 def usage_wait(headers: Mapping[str, str], *, pause_percent: float) -> float | None:
