@@ -6,9 +6,15 @@ Its documented escaping is exactly these three characters, in every text field: 
 plain_text blocks, and the top-level fallback ``text`` that notifications show. Anything that
 came from a post, a customer record, a person's name or an error message goes through
 :func:`escape`; only the links and dates that our builders write themselves stay as markup.
+
+The same path removes bidirectional override and isolate controls (U+202A-U+202E, U+2066-U+2069,
+``engagement.bidi.neutralise_bidi``): Slack renders them, so a post could otherwise show its
+words reordered and disguise what it says (issue 25). Right-to-left text itself is untouched.
 """
 
 from __future__ import annotations
+
+from engagement.bidi import neutralise_bidi
 
 __all__ = ["escape", "link"]
 
@@ -24,7 +30,7 @@ def escape(text: object, limit: int | None = None) -> str:
     ``limit`` caps the escaped length (Slack refuses a header over 150 characters) by dropping
     whole source characters, so an entity is never cut in half (``&am``).
     """
-    raw = str(text)
+    raw = neutralise_bidi(str(text))
     escaped = raw.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if limit is None or len(escaped) <= limit:
         return escaped

@@ -115,9 +115,12 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
     Example: engagebot status --json
     """
     from engagebot.opsdata import status_report
+    from engagement.queue.answerable import replies_status, replies_status_lines
 
     settings = load_settings()
     report = status_report(engine_for(settings))
+    # Whether replies reach the platforms is settings, not database state: added here (issue 25).
+    report["replies"] = replies_status(settings.engagement.replies)
     if as_json:
         console.print_json(json.dumps(report, default=str))
         return
@@ -138,7 +141,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
         + (f", oldest {_age(lane['oldest_seconds'])}" if lane["oldest_seconds"] is not None else "")
         for lane in report["lanes"]
     )
-    for line in (*lines, f"lanes: {lanes}"):
+    for line in (*lines, f"lanes: {lanes}", *replies_status_lines(report["replies"])):
         console.print(_cut(line, width), highlight=False, markup=False)
     table = Table(title="last run of every job", title_justify="left", box=None, pad_edge=False, width=width)
     for column in ("job", "source", "status", "started", "secs"):

@@ -72,6 +72,7 @@ def _queue(
     session: Session, plan: Plan, *, kind: str, key: str, payload: dict[str, Any], case_id: int | None = None
 ) -> bool:
     """Queue a message through the outbox's front door; False when its key was queued before."""
+    payload = blocks.with_dry_run_footer(payload, dry_run=plan.settings.replies.dry_run)
     row = enqueue(session, kind=kind, key=key, payload=payload, now=plan.now, slack=plan.slack, case_id=case_id)
     if row is None:
         return False

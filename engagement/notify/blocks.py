@@ -20,6 +20,7 @@ from engagement.slack_text import escape, link
 
 MAX_TEXT = 600
 SNIPPET = 140
+DRY_RUN_FOOTER = "engagebot is in dry run: replies are not posted"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,20 @@ def why_line(reasons: Mapping[str, Any], money: Money, *, customer: str | None, 
     the customer's name and tier escaped for Slack."""
     who = escape(customer) if customer else "an unlinked author"
     return explain(reasons, money, who=who, tier=escape(tier or "?"))
+
+
+def with_dry_run_footer(payload: dict[str, Any], *, dry_run: bool) -> dict[str, Any]:
+    """The message with a last context line saying replies are not posted, when dry run is on.
+
+    Why on every message: people act on Slack cards (Claim, then reply); a team trialling
+    engagebot in dry run must not believe the customers it "answered" heard anything (issue 25).
+    Messages without blocks (plain text) get the line appended to their text."""
+    if not dry_run:
+        return payload
+    footer = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"_{DRY_RUN_FOOTER}_"}]}
+    if "blocks" in payload and isinstance(payload["blocks"], list):
+        return {**payload, "blocks": [*payload["blocks"][:49], footer]}  # Slack takes at most 50 blocks
+    return {**payload, "text": f"{payload.get('text', '')}\n_{DRY_RUN_FOOTER}_"}
 
 
 def case_blocks(

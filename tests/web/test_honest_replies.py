@@ -4,18 +4,21 @@ that was not posted shows as "not sent: <reason>" with Retry and "Answered elsew
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, delete
 from sqlmodel import col, select
+from typer.testing import CliRunner
 from web_factories import Browser, Platform, seed
 
 from db.engine import session_scope
 from db.models import AuditEvent, Case, Post, Reply
 from db.types import utcnow
 from db.vocab import AuditVerb, ReplyStatus
+from engagebot.cli import app as cli
 from engagement.queue.answerable import DRY_RUN_MESSAGE
 from engagement.report.query import load_cases
 from engagement.settings import EngagementSettings, ReplySettings
@@ -152,3 +155,38 @@ def test_only_a_posted_reply_or_answered_elsewhere_counts_as_an_answer(sqlite_en
         strict = {r.id: r for r in load_cases(*window, session=session, count_dry_runs=False)}
         assert legacy[top].first_response_at is not None  # an old build's dry_run row, read on request
         assert strict[top].first_response_at is None
+
+
+def test_every_signed_in_page_shows_the_dry_run_banner(sqlite_engine: Engine) -> None:
+    ids = seed(sqlite_engine)
+    banner = 'id="dry-run-banner"'
+    dry_app = create_app(sqlite_engine, _settings())
+    dry = Browser(dry_app).login("lea@example.com")
+    for url in ("/queue", f"/cases/{ids.cases['top']}", "/closed", "/lead", "/account"):
+        page = dry.get(url)
+        assert page.status_code == 200 and banner in page.text, url
+    assert banner not in Browser(dry_app).get("/login").text  # signed out: no banner
+    live = Browser(create_app(sqlite_engine, _settings(dry_run=False))).login("lea@example.com")
+    assert banner not in live.get("/queue").text
+
+
+def test_status_says_replies_are_dry_run_and_names_missing_credentials(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(sqlite_engine)
+    monkeypatch.setenv("DATABASE_URL", str(sqlite_engine.url))
+    monkeypatch.setenv("FACEBOOK_PAGE_TOKEN", "page-token")
+    runner = CliRunner()
+    screen = runner.invoke(cli, ["status"], env={"COLUMNS": "200"})
+    assert screen.exit_code == 0, screen.output
+    assert "replies: DRY RUN, nothing is posted on any platform (set replies.dry_run = false)" in screen.output
+    assert "replies to x not posted: no credentials for 'x': set engagement.replies.x_consumer_key" in screen.output
+    assert "replies to facebook" not in screen.output  # its token is in the environment
+    report = json.loads(runner.invoke(cli, ["status", "--json"]).output)
+    assert report["replies"]["dry_run"] is True
+    assert set(report["replies"]["missing_credentials"]) == {"x", "reddit", "instagram", "appstore", "googleplay"}
+
+    monkeypatch.setenv("ENGAGEBOT_ENGAGEMENT__REPLIES__DRY_RUN", "false")
+    live = runner.invoke(cli, ["status"], env={"COLUMNS": "200"})
+    assert live.exit_code == 0, live.output
+    assert "replies: posted on facebook" in live.output and "DRY RUN" not in live.output
