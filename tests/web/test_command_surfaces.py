@@ -42,9 +42,9 @@ def _commands(ids: Seed) -> dict[str, Spec]:
     return {
         "claim": ("Ana", {}, {}, ["claim", "{case}"], ("case_claim", "{case}")),
         "dismiss": ("Ana", {"reason": "spam"}, {"reason": "spam"}, ["dismiss", "{case}", "--reason", "spam"], None),
-        "escalate": ("Ana", {"reason": "legal"}, {"reason": "legal"}, ["escalate", "{case}", "--reason", "legal"], None),
-        "reassign": ("Lea", {"to": "Ben"}, {"to": "Ben"}, ["reassign", "{case}", "--to", "Ben"], ("case_assign", "{case}:Ben")),
-        "snooze": ("Ana", {"hours": "1"}, {"minutes": 60}, ["snooze", "{case}", "--hours", "1"], ("case_snooze", "{case}")),
+        "escalate": ("Ana", {"reason": "legal"}, {"reason": "legal"}, ["escalate", "{case}", "--reason", "legal"], None),  # noqa: E501
+        "reassign": ("Lea", {"to": "Ben"}, {"to": "Ben"}, ["reassign", "{case}", "--to", "Ben"], ("case_assign", "{case}:Ben")),  # noqa: E501
+        "snooze": ("Ana", {"hours": "1"}, {"minutes": 60}, ["snooze", "{case}", "--hours", "1"], ("case_snooze", "{case}")),  # noqa: E501
         "reply": ("Ana", {"text": "Sorry!"}, {"text": "Sorry!"}, ["reply", "{case}", "--text", "Sorry!"], None),
         "label": (
             "Ana",
