@@ -61,16 +61,3 @@ def tags_of(session: Session, case_id: int) -> list[str]:
     return list(
         session.exec(select(CaseTag.tag).where(col(CaseTag.case_id) == case_id).order_by(col(CaseTag.tag))).all()
     )
-
-
-def tags_by_case(session: Session, case_ids: list[int]) -> dict[int, list[str]]:
-    """Tags of many cases at once (the queue page's rows)."""
-    out: dict[int, list[str]] = {}
-    if not case_ids:
-        return out
-    rows = session.exec(
-        select(CaseTag.case_id, CaseTag.tag).where(col(CaseTag.case_id).in_(case_ids)).order_by(col(CaseTag.tag))
-    ).all()
-    for case_id, tag in rows:
-        out.setdefault(case_id, []).append(tag)
-    return out
