@@ -103,8 +103,15 @@ class RepeatedErrors(logging.Filter):
 
     def sweep(self) -> None:
         """Write the summaries of repeats that have stopped (``quiet`` seconds without one)."""
+        if self._stream_closed():
+            return
         for summary in self._ended(self.clock()):
             self.handler.handle(summary)
+
+    def _stream_closed(self) -> bool:
+        """The handler's stream is gone (a test runner's capture): nowhere to report."""
+        stream = getattr(self.handler, "stream", None)
+        return stream is not None and bool(getattr(stream, "closed", False))
 
     def settle(self) -> None:
         """Write every held count now as stopped, and forget every kind (the next is news)."""
@@ -172,9 +179,8 @@ class RepeatedErrors(logging.Filter):
 
     def flush(self) -> None:
         """Report every held count now (at exit, so the last count is not lost)."""
-        stream = getattr(self.handler, "stream", None)
-        if stream is not None and getattr(stream, "closed", False):
-            return  # the handler's stream is gone (a test runner's capture): nowhere to report
+        if self._stream_closed():
+            return
         with self._lock:
             pending = [self._summary(record, seen, stopped=False) for seen, record in self._seen.values() if seen.held]
             self._seen.clear()
