@@ -165,6 +165,7 @@ def test_status_json_and_screen(sqlite_engine: Engine, monkeypatch: pytest.Monke
         ("score", None, "failed"),
     }
     assert [e["error"] for e in report["errors"]] == ["RuntimeError: model failed to load"]
+    assert [(lane["lane"], lane["waiting"]) for lane in report["lanes"]] == [("intake", 3), ("notify", 1)]
 
     screen = runner.invoke(cli, ["status"], env={"COLUMNS": "120"})
     assert screen.exit_code == 0, screen.output
@@ -178,6 +179,8 @@ def test_status_json_and_screen(sqlite_engine: Engine, monkeypatch: pytest.Monke
         "x-brand",
         "recent errors",
         "model failed to load",
+        "lanes: intake 3 waiting, oldest",
+        "notify 1 waiting",
     ):
         assert expected in screen.output
     assert len(screen.output.splitlines()) < 25, "one screen"
