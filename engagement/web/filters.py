@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.templating import Jinja2Templates
 
 from db.types import utcnow
+from engagement.bidi import reveal_bidi
 from engagement.money import Money
 
 money = Money()  # replaced by the settings' currency and locale in ``install``
@@ -68,6 +69,13 @@ def humanise(key: str) -> str:
     return key.replace("_", " ").strip().capitalize()
 
 
+def bidi(text: object) -> str:
+    """Post text for the page with each bidirectional override/isolate control shown as a mark
+    (``⟦RLO⟧``, ``engagement.bidi.reveal_bidi``): a post cannot reorder what an agent reads, and
+    the agent sees that it tried (issue 25). Autoescaping still applies to the result."""
+    return reveal_bidi("" if text is None else str(text))
+
+
 def install(templates: Jinja2Templates, *, amounts: Money | None = None) -> None:
     """Register the filters; ``amounts`` formats ``|money`` (``engagement.money``: the settings'
     currency and locale; ``|money(code)`` keeps a customer's own CRM currency)."""
@@ -82,4 +90,5 @@ def install(templates: Jinja2Templates, *, amounts: Money | None = None) -> None
         number=number,
         humanise=humanise,
         duration=duration,
+        bidi=bidi,
     )

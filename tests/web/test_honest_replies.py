@@ -190,3 +190,24 @@ def test_status_says_replies_are_dry_run_and_names_missing_credentials(
     live = runner.invoke(cli, ["status"], env={"COLUMNS": "200"})
     assert live.exit_code == 0, live.output
     assert "replies: posted on facebook" in live.output and "DRY RUN" not in live.output
+
+
+def test_the_web_shows_a_posts_bidi_controls_as_marks(sqlite_engine: Engine) -> None:
+    """A post with U+202E cannot reorder what the agent reads: the case page, the queue and the
+    closed list show the control as ⟦RLO⟧ and never send the raw character."""
+    ids = seed(sqlite_engine)
+    text = "Refund \u202e0001$ please"
+    with session_scope(sqlite_engine) as session:
+        post = session.get(Post, ids.posts["low"])
+        assert post is not None
+        post.text = text
+        session.add(post)
+    lea = Browser(create_app(sqlite_engine, _settings())).login("lea@example.com")
+    case_page = lea.get(f"/cases/{ids.cases['low']}").text
+    queue_page = lea.get("/queue").text
+    for page in (case_page, queue_page):
+        assert "\u202e" not in page
+        assert "Refund \u27e6RLO\u27e70001$ please" in page
+    assert lea.post(f"/cases/{ids.cases['low']}/dismiss", {"reason": "spam"}).status_code == 303
+    closed = lea.get("/closed").text
+    assert "\u202e" not in closed and "\u27e6RLO\u27e7" in closed

@@ -74,7 +74,8 @@ def test_hostile_post_text_is_escaped_everywhere(browser: Login, seeded: Any, ho
         html = ana.get(url).text
         assert "<script>alert" not in html and "<img src=x" not in html and "<b>Evil</b>" not in html
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
-        assert "שלום 😡" in html and "\u202eRTL" in html  # kept as text, shown in its own direction
+        assert "שלום 😡" in html and 'dir="auto"' in html  # kept as text, shown in its own direction
+        assert "\u27e6RLO\u27e7RTL\u27e6PDF\u27e7" in html and "\u202e" not in html  # overrides shown as marks
         assert 'dir="auto"' in html
     api = ana.get(f"/api/cases/{seeded.cases['hostile']}")
     assert api.headers["content-type"].startswith("application/json")
