@@ -43,3 +43,10 @@ def boom_recorded(settings: Settings, engine: Engine) -> None:
     """Fails inside its own JobRun, as the pipeline steps do."""
     with job_run(engine, "ops_steps:boom_recorded"):
         raise RuntimeError("model failed to load")
+
+
+def hang(settings: Settings, engine: Engine) -> None:
+    """Runs inside its own JobRun until its worker is killed."""
+    with job_run(engine, "ops_steps:hang"):
+        print("hanging inside a job run", flush=True)
+        time.sleep(3600)
