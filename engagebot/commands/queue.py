@@ -247,16 +247,31 @@ def sla_text(case: Case, now: datetime) -> str:
 def show_command(
     case_id: int = typer.Argument(..., min=1, max=MAX_ID, help="The case id."), as_json: bool = JSON
 ) -> None:
-    """One case with its posts, replies and audit trail.
+    """One case with its posts, replies, conversation and audit trail.
 
     Example: engagebot queue show 12 --json
     """
+    from sqlmodel import col, select
+
     from db.engine import session_scope
+    from db.models import Post
     from engagement import queue
+    from engagement.queue.conversation import as_lines, conversation
 
     _, engine = _engine()
     with session_scope(engine) as session:
         detail = queue.case_detail(session, case_id)
+        # The thread around the case (issue 25): the post it answers, replies, the brand's marked.
+        lead = session.get(Post, queue.get_case(session, case_id).post_id)
+        ids = [p["id"] for p in detail["posts"]]
+        members = list(session.exec(select(Post).where(col(Post.id).in_(ids))).all())
+        entries = conversation(session, [lead, *(p for p in members if p.id != lead.id)]) if lead else []
+        detail["conversation"] = [
+            {"post_id": e.post.id, "role": e.role.value, "brand": e.is_brand, "author": e.handle,
+             "at": e.post.created_at.isoformat(), "text": e.post.text}
+            for e in entries
+        ]  # fmt: skip
+        lines = as_lines(entries, width=max(console.width, 80))
     if as_json:
         typer.echo(json.dumps(detail, indent=2))
         return
@@ -266,6 +281,10 @@ def show_command(
     )
     for post in detail["posts"]:
         console.print(f"  [{post['platform']}] {post['text']}", highlight=False)
+    if lines:
+        console.print("conversation:", highlight=False)
+        for line in lines:
+            console.print(line, highlight=False, markup=False)
     for event in detail["audit"]:
         console.print(f"  {event['at']} {event['actor']} {event['action']}", highlight=False)
 

@@ -27,6 +27,7 @@ from db.vocab import ReplyStatus
 from engagement import queue
 from engagement.queue import drafts, limits, templates
 from engagement.queue.answerable import answerability
+from engagement.queue.conversation import conversation
 from engagement.queue.reply_transitions import RETRYABLE
 from engagement.settings import EngagementSettings
 from engagement.web import collisions, plain, presence
@@ -42,6 +43,8 @@ class PostView:
     author: Author | None
     score: Score | None
     in_case: bool = False
+    role: str = ""  # in the conversation: parent, earlier, case or reply
+    is_brand: bool = False
 
 
 @dataclass
@@ -141,23 +144,13 @@ def case_detail(*, session: Session, case_id: int) -> CaseDetail:
         .order_by(col(Post.created_at))
     ).all()
     in_case = {p.id for p, _ in member_rows if p.id is not None} | {post.id or -1}
-    thread_rows: list[tuple[Post, Author | None]] = []
-    if post.conversation_id:
-        thread_rows = [
-            (p, a)
-            for p, a in session.exec(
-                select(Post, Author)
-                .outerjoin(Author, col(Author.id) == col(Post.author_id))
-                .where(
-                    col(Post.platform) == post.platform,
-                    col(Post.conversation_id) == post.conversation_id,
-                )
-                .order_by(col(Post.created_at))
-                .limit(THREAD_LIMIT)
-            ).all()
-        ]
     case_posts = _post_views(session, [(p, a) for p, a in member_rows] or [(post, author)], in_case)
-    thread = _post_views(session, thread_rows, in_case)
+    # The case's opening post leads the conversation: its parent chain is "the post it answers".
+    members = [post, *(p for p, _ in member_rows if p.id != post.id)]
+    entries = conversation(session, members)[:THREAD_LIMIT]
+    thread = _post_views(session, [(e.post, e.author) for e in entries], in_case)
+    for view, entry in zip(thread, entries, strict=True):
+        view.role, view.is_brand = entry.role.value, entry.is_brand
     score = latest_scores(session=session, post_ids=[post.id or -1]).get(post.id or -1)
 
     card: CustomerCard | None = None

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine, delete
 from sqlmodel import col, select
 from typer.testing import CliRunner
-from web_factories import Browser, Platform, seed
+from web_factories import Browser, Platform, Seed, seed
 
 from db.engine import session_scope
-from db.models import AuditEvent, Case, Post, Reply
+from db.models import AuditEvent, Author, Case, Post, Reply
 from db.types import utcnow
 from db.vocab import AuditVerb, ReplyStatus
 from engagebot.cli import app as cli
@@ -211,3 +211,57 @@ def test_the_web_shows_a_posts_bidi_controls_as_marks(sqlite_engine: Engine) -> 
     assert lea.post(f"/cases/{ids.cases['low']}/dismiss", {"reason": "spam"}).status_code == 303
     closed = lea.get("/closed").text
     assert "\u202e" not in closed and "\u27e6RLO\u27e7" in closed
+
+
+def _thread(engine: Engine, ids: Seed) -> None:
+    """Around case "top": the brand's tweet it answers, a brand reply under it, a stranger's reply."""
+    with session_scope(engine) as session:
+        top = session.get(Post, ids.posts["top"])
+        assert top is not None and top.author_id is not None
+        brand = Author(platform="x", external_id="u-brand", handle="skylark", display_name="Skylark", is_brand=True)
+        other = Author(platform="x", external_id="u-other", handle="bystander")
+        session.add_all([brand, other])
+        session.flush()
+
+        def add(key: str, text: str, author: Author, minutes: float, reply_to: str | None, is_brand: bool) -> None:
+            session.add(Post(platform="x", external_id=key, source="x-search", text=text, author_id=author.id,
+                             created_at=top.created_at + timedelta(minutes=minutes), conversation_id="conv-p-top",
+                             in_reply_to_id=reply_to, is_brand=is_brand))  # fmt: skip
+
+        add("p-parent", "Our new lounge opens today", brand, -60, None, True)
+        top.in_reply_to_id = "p-parent"
+        session.add(top)
+        add("p-brand", "Sorry Zoë, DM us your booking", brand, 10, "p-top", True)
+        add("p-other", "Same here \u202etsol", other, 20, "p-top", False)
+
+
+def test_the_case_page_and_queue_show_the_conversation_with_brand_replies_marked(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = seed(sqlite_engine)
+    _thread(sqlite_engine, ids)
+    ana = Browser(create_app(sqlite_engine, _settings())).login("ana@example.com")
+    page = ana.get(f"/cases/{ids.cases['top']}").text
+    section = page[page.index('id="conversation"') : page.index('id="reply"')]
+    order = [section.index(s) for s in ("Our new lounge", "My bag is lost", "DM us your booking", "Same here")]
+    assert order == sorted(order)  # oldest first
+    items = section.split("<li ")[1:]
+    assert 'class="conv-parent brand"' in items[0] and "the post it answers" in items[0]
+    assert "conv-case in-case" in items[1] and "this case" in items[1]
+    assert "conv-reply brand" in items[2] and 'pill brand-reply">brand<' in items[2]
+    assert "brand" not in items[3].split(">")[0] and "\u27e6RLO\u27e7tsol" in items[3]
+
+    monkeypatch.setenv("DATABASE_URL", str(sqlite_engine.url))
+    shown = CliRunner().invoke(cli, ["queue", "show", str(ids.cases["top"])], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    lines = [line.strip() for line in shown.output.splitlines() if line.strip()]
+    start = lines.index("conversation:")
+    convo = lines[start + 1 : start + 5]
+    assert "answers" in convo[0] and "@skylark [brand]: Our new lounge opens today" in convo[0]
+    assert "CASE" in convo[1] and "@zoe: My bag is lost" in convo[1]
+    assert "reply" in convo[2] and "@skylark [brand]: Sorry Zoë" in convo[2]
+    assert convo[3].endswith("@bystander: Same here tsol")  # the override removed for the terminal
+    as_json = json.loads(CliRunner().invoke(cli, ["queue", "show", str(ids.cases["top"]), "--json"]).output)
+    assert [(c["role"], c["brand"]) for c in as_json["conversation"]] == [
+        ("parent", True), ("case", False), ("reply", True), ("reply", False)
+    ]  # fmt: skip
