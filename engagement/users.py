@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from db.models import User, WebSession
 from db.types import utcnow
 from db.vocab import ROLES
+from engagement.errors import BadInput
 
 MIN_PASSWORD_LENGTH = 8
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -26,7 +27,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("engagebot-no-such-user")
 
 
-class UserError(ValueError):
+class UserError(BadInput):
     """Bad input for a user (email, role, team, password): the message says which and why."""
 
 

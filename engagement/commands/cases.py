@@ -219,7 +219,7 @@ class RejectReply(CaseCommand):
 class AddNote(CaseCommand):
     """An internal note on the case; @mentions reach the person named."""
 
-    name = "note"
+    name = "notes"
     spec = CommandSpec(Action.NOTE, "unchanged", AuditVerb.NOTED, ())
     text: str = Field(min_length=1, max_length=notes.MAX_NOTE)
 
@@ -227,7 +227,7 @@ class AddNote(CaseCommand):
 class Tag(CaseCommand):
     """Add or remove the case's tags."""
 
-    name = "tag"
+    name = "tags"
     spec = CommandSpec(Action.TAG, "unchanged", "tagged|untagged", ())
     add: list[str] = Field(default_factory=list, max_length=20)
     remove: list[str] = Field(default_factory=list, max_length=20)
@@ -271,6 +271,7 @@ class Outcome:
     relabelled: Relabelled | None = None
     tags: list[str] | None = None
     mentioned: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
 
@@ -327,8 +328,8 @@ def perform(
             )
         case Escalate(reason=reason):
             # to the routing's lead where one is named, on every surface
-            case = actions.escalate(engine, case_id, actor=actor, reason=reason or None, to=settings.routing.lead or None,
-                                    now=now)  # fmt: skip
+            lead = settings.routing.lead or None
+            case = actions.escalate(engine, case_id, actor=actor, reason=reason or None, to=lead, now=now)
             return Outcome(case, f"Case {case_id} escalated to the lead.")
         case Reassign(to=to, team=team):
             with session_scope(engine) as session:
@@ -373,6 +374,7 @@ def perform(
                 f"Note added to case {case_id}."
                 + (f" {', '.join(result.mentioned)} will hear of it." if result.mentioned else ""),
                 mentioned=tuple(result.mentioned),
+                unknown=tuple(result.unknown),
                 warnings=tuple(f"nobody is called @{name}: not notified" for name in result.unknown),
             )
         case Tag(add=add, remove=remove):

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, or_, select
 
 from db.models import Author, Case, Customer, SavedReply
 from db.types import utcnow
+from engagement.errors import NotFound
 from engagement.queue.state import QueueError
 from engagement.settings import ReplySettings
 
@@ -131,7 +132,7 @@ def saved_replies(session: Session, *, team: str | None, settings: ReplySettings
     return sorted(chosen.values(), key=lambda v: v.name)
 
 
-class SavedReplyNotFound(LookupError):
+class SavedReplyNotFound(NotFound):
     """No saved reply with that id (HTTP 404)."""
 
     def __init__(self, reply_id: int) -> None:

@@ -54,11 +54,14 @@ def test_an_agent_cannot_reject_a_crm_link_but_a_lead_can(browser: Login, seeded
         crm = session.exec(select(Identity).where(col(Identity.method) == "crm_import")).one()
     ana, lea = browser("ana@example.com"), browser("lea@example.com")
     top = seeded.cases["top"]
-    refused = ana.post(f"/cases/{top}/identities/{crm.id}/reject")
+    refused = ana.post(f"/cases/{top}/decide-link", {"identity_id": crm.id, "decision": "reject"})
     assert refused.status_code == 403 and "only a lead" in refused.text
     # a link of another author through this case is not found
-    assert ana.post(f"/cases/{top}/identities/{seeded.identity_id}/confirm").status_code == 404
-    assert lea.post(f"/cases/{top}/identities/{crm.id}/reject").status_code == 303
+    assert (
+        ana.post(f"/cases/{top}/decide-link", {"identity_id": seeded.identity_id, "decision": "confirm"}).status_code
+        == 404
+    )
+    assert lea.post(f"/cases/{top}/decide-link", {"identity_id": crm.id, "decision": "reject"}).status_code == 303
     with session_scope(sqlite_engine) as session:
         link = session.get(Identity, crm.id)
         assert link is not None and link.status == "rejected" and link.confirmed_by == "Lea"
@@ -135,15 +138,17 @@ def test_a_decided_link_needs_a_lead_and_suggestions_stay_with_the_team(
     is not theirs to decide."""
     ana, otto, lea = browser("ana@example.com"), browser("otto@example.com"), browser("lea@example.com")
     low, suggestion = seeded.cases["low"], seeded.identity_id  # sam's suggested link, on care's case
-    assert otto.post(f"/cases/{low}/identities/{suggestion}/confirm").status_code == 403  # billing's agent
-    assert ana.post(f"/cases/{low}/identities/{suggestion}/reject").status_code == 303
+    assert (
+        otto.post(f"/cases/{low}/decide-link", {"identity_id": suggestion, "decision": "confirm"}).status_code == 403
+    )  # billing's agent
+    assert ana.post(f"/cases/{low}/decide-link", {"identity_id": suggestion, "decision": "reject"}).status_code == 303
     for who in (ana, otto):
-        undo = who.post(f"/cases/{low}/identities/{suggestion}/confirm")
+        undo = who.post(f"/cases/{low}/decide-link", {"identity_id": suggestion, "decision": "confirm"})
         assert undo.status_code == 403, undo.text
     with session_scope(sqlite_engine) as session:
         link = session.get(Identity, suggestion)
         assert link is not None and (link.status, link.confirmed_by) == ("rejected", "Ana")
-    assert lea.post(f"/cases/{low}/identities/{suggestion}/confirm").status_code == 303
+    assert lea.post(f"/cases/{low}/decide-link", {"identity_id": suggestion, "decision": "confirm"}).status_code == 303
 
 
 def test_the_cli_decides_links_under_the_same_policy(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

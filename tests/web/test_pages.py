@@ -100,7 +100,7 @@ def test_case_page_shows_thread_author_customer_card_and_suggestions(browser: Lo
     assert "Loved the flight last month" in html and "dot sent-positive" in html  # earlier posts, sentiment
     assert "apology" in html  # reply templates
     low = ana.get(f"/cases/{seeded.cases['low']}").text
-    assert "Is this them?" in low and f"/identities/{seeded.identity_id}/confirm" in low
+    assert "Is this them?" in low and f'name="identity_id" value="{seeded.identity_id}"' in low
 
 
 def test_claims_by_others_are_visible(browser: Login, seeded: Any) -> None:

@@ -70,7 +70,7 @@ def _snooze_form(form: Mapping[str, str]) -> dict[str, Any]:
 FORM_ADAPTERS: dict[str, Callable[[Mapping[str, str]], dict[str, Any]]] = {
     "snooze": _snooze_form,
     "label": lambda form: {"post_id": form.get("post_id") or None, "label": form.get("new_label") or form.get("label")},
-    "tag": lambda form: {
+    "tags": lambda form: {
         "add": form.get("add", "").replace(",", " ").split(),
         "remove": [form["remove"]] if form.get("remove") else [],
     },
@@ -122,6 +122,8 @@ def outcome_dict(outcome: Outcome) -> dict[str, Any]:
         "reply": reply_to_dict(outcome.reply) if outcome.reply is not None else None,
         "relabelled": outcome.relabelled.__dict__ if outcome.relabelled is not None else None,
         "tags": outcome.tags,
+        "mentioned": list(outcome.mentioned),
+        "unknown": list(outcome.unknown),
     }
 
 
@@ -129,7 +131,7 @@ def _page_answer(request: Request, name: str, case_id: int, outcome: Outcome) ->
     flash(request, outcome.message + "".join(f" {w}." for w in outcome.warnings), "info" if outcome.ok else "error")
     if outcome.ok and name in _BACK_TO_QUEUE:
         return RedirectResponse("/queue", status_code=303)
-    anchor = "#notes" if name == "note" else ""
+    anchor = "#notes" if name == "notes" else ""
     return RedirectResponse(f"/cases/{case_id}{anchor}", status_code=303)
 
 
