@@ -116,7 +116,7 @@ def label_command(
     if len(case_ids) != 1:
         raise ValueError("--post names a post of one case: give exactly one case id")
     settings, engine = _engine()
-    command = commands.Relabel(post_id=post, label=label)  # type: ignore[arg-type]
+    command = commands.Relabel(post_id=post, label=label)
     done = commands.perform(engine, _actor(engine, agent), case_ids[0], command, settings=settings.engagement)
     _report([BulkOutcome(case_id=case_ids[0], ok=True, status=done.case.status)], "label", as_json)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, ClassVar, Literal, NamedTuple
+from typing import ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine
@@ -40,8 +40,6 @@ from engagement.queue.policy import Action
 from engagement.queue.reads import get_case
 from engagement.queue.state import QueueError
 from engagement.settings import EngagementSettings
-
-Reason = Annotated[str, Field(default="", max_length=500, description="why, for the audit trail")]
 
 
 class CommandSpec(NamedTuple):
@@ -143,7 +141,7 @@ class Escalate(CaseCommand):
 
     name = "escalate"
     spec = CommandSpec(Action.ESCALATE, CaseStatus.ESCALATED, AuditVerb.ESCALATED, _LEASE)
-    reason: Reason
+    reason: str = Field(default="", max_length=500, description="why, for the audit trail")
 
 
 class Reassign(CaseCommand):
@@ -177,7 +175,7 @@ class Reopen(CaseCommand):
 
     name = "reopen"
     spec = CommandSpec(Action.REOPEN, CaseStatus.OPEN, AuditVerb.REOPENED, _CLOSE)
-    reason: Reason
+    reason: str = Field(default="", max_length=500, description="why, for the audit trail")
 
 
 class Relabel(CaseCommand):
@@ -213,7 +211,7 @@ class RejectReply(CaseCommand):
     name = "reject-reply"
     spec = CommandSpec(Action.APPROVE_REPLY, CaseStatus.CLAIMED, AuditVerb.REPLY_REJECTED, _LEASE)
     reply_id: int = Field(ge=1, le=MAX_ID)
-    reason: Reason
+    reason: str = Field(default="", max_length=500, description="why, for the audit trail")
 
 
 class AddNote(CaseCommand):

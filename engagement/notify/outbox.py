@@ -46,7 +46,9 @@ def enqueue(
     """Queue one Slack message in the caller's transaction; return it, or None when a message
     with ``key`` is queued already (refreshed first when ``refresh`` and it is still pending)."""
     key = key[:255]
-    existing = session.execute(select(Outbox).where(col(Outbox.dedupe_key) == key)).scalar_one_or_none()
+    existing: Outbox | None = session.execute(
+        select(Outbox).where(col(Outbox.dedupe_key) == key)
+    ).scalar_one_or_none()
     if existing is not None:
         if refresh and existing.status == OutboxStatus.PENDING:
             existing.payload = payload

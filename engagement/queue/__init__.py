@@ -20,11 +20,11 @@ Errors: ``CaseNotFound`` (a ``LookupError``, HTTP 404), ``AlreadyClaimed`` (409)
 """
 
 from db.vocab import ACTIVE_STATUSES, TERMINAL_STATUSES, CaseStatus, ReplyStatus
+from engagement.actors import Actor
 from engagement.queue.actions import dismiss, escalate, reassign, reopen, snooze, take_over
 from engagement.queue.claims import claim, claim_next, release
 from engagement.queue.policy import (
     Action,
-    Actor,
     ClaimState,
     Verdict,
     authorize,

@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 from db.engine import session_scope
 from db.models import Case
 from db.vocab import CaseStatus
-from engagement.queue.policy import Action, Actor, authorize
+from engagement.actors import Actor
+from engagement.queue.policy import Action, authorize
 from engagement.queue.state import DEFAULT_LEASE_MINUTES, QueueError, _now, lock_case
 from engagement.queue.transitions import transition
 

@@ -11,7 +11,8 @@ from sqlmodel import Session, col
 from db.engine import session_scope
 from db.models import Case
 from db.vocab import CaseStatus
-from engagement.queue.policy import Action, Actor, authorize, authorize_next
+from engagement.actors import Actor
+from engagement.queue.policy import Action, authorize, authorize_next
 from engagement.queue.state import DEFAULT_LEASE_MINUTES, _now, lock_case
 from engagement.queue.transitions import transition
 

@@ -18,8 +18,8 @@ from sqlmodel import Session, col, select
 from db.engine import session_scope
 from db.models import CaseNote, User
 from db.types import utcnow
-from engagement.actors import find_user
-from engagement.queue.policy import Action, Actor, authorize
+from engagement.actors import Actor, find_user
+from engagement.queue.policy import Action, authorize
 from engagement.queue.state import QueueError, audit, lock_case
 from engagement.settings import EngagementSettings
 

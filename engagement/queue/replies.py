@@ -28,6 +28,7 @@ from db.engine import session_scope
 from db.models import Case, CasePost, Post, Reply
 from db.types import utcnow
 from db.vocab import AuditVerb, CaseStatus, ReplyStatus
+from engagement.actors import Actor
 from engagement.errors import NotFound
 from engagement.queue import templates
 from engagement.queue.platforms import (
@@ -38,7 +39,7 @@ from engagement.queue.platforms import (
     UnknownOutcome,
     poster_for,
 )
-from engagement.queue.policy import Action, Actor, Verdict, authorize
+from engagement.queue.policy import Action, Verdict, authorize
 from engagement.queue.reply_transitions import RETRYABLE, reply_transition
 from engagement.queue.state import DEFAULT_LEASE_MINUTES, CaseNotFound, InvalidTransition, audit, lock_case
 from engagement.queue.transitions import is_allowed, transition

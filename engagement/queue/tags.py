@@ -16,7 +16,8 @@ from sqlmodel import Session, col, select
 from db.engine import session_scope
 from db.models import CaseTag
 from db.types import utcnow
-from engagement.queue.policy import Action, Actor, authorize
+from engagement.actors import Actor
+from engagement.queue.policy import Action, authorize
 from engagement.queue.state import QueueError, audit, lock_case
 
 TAG = re.compile(r"^[\w-]{1,64}$", re.UNICODE)

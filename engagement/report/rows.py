@@ -12,7 +12,9 @@ from db.vocab import SENTIMENT_LABELS, SentimentLabel
 from engagement.report.weeks import Week
 
 _Row = TypeVar("_Row")
-NEGATIVE, NEUTRAL, POSITIVE = SentimentLabel.NEGATIVE, SentimentLabel.NEUTRAL, SentimentLabel.POSITIVE
+NEGATIVE: str = SentimentLabel.NEGATIVE.value
+NEUTRAL: str = SentimentLabel.NEUTRAL.value
+POSITIVE: str = SentimentLabel.POSITIVE.value
 UNSUPPORTED = "unsupported_language"
 LABELS = SENTIMENT_LABELS
 
