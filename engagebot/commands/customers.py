@@ -80,22 +80,43 @@ def _print_report(report: Any, as_json: bool, extra: dict[str, Any] | None = Non
 @customers_app.command("import")
 @friendly_errors
 def import_customers_command(
-    file: Path = typer.Argument(..., help="CRM export: crm_id,name,email,segment,currency,clv,x_handle,..."),
+    file: Path = typer.Argument(..., help="CRM export as it comes: Customer ID,Full Name,Email,Twitter,... "),
+    column_map: list[str] = typer.Option(
+        [],
+        "--map",
+        help="COLUMN=FIELD where a header is not recognised (fields: crm_id, name, email, segment, currency, "
+        "clv, <platform>_handle, <platform>_user_id; - ignores the column). Repeatable.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the counts and every rejected row as JSON."),
 ) -> None:
     """Upsert customers and their platform accounts from a CRM CSV (format: docs/crm-format.md).
 
-    Bad rows are reported with their line number and reason; good rows are kept.
+    Common English and German headers (Customer ID / Kundennummer, Full Name, E-Mail, Twitter,
+    Lifetime Value / Kundenwert, ...) are recognised and the mapping used is printed. Bad rows
+    are reported with their line number and reason; good rows are kept.
 
     Example: engagebot customers import crm.csv
+
+    Example: engagebot customers import export.csv --map "Konto=crm_id" --map "Notizen=-"
     """
+    from engagebot.commands.listen import _parse_map
+    from engagement.customers.crm_columns import describe
     from engagement.customers.crm_import import import_customers
 
     settings = load_settings()
     engine = engine_for(settings)
+    overrides = _parse_map(column_map)
     with _progress(file, quiet=as_json) as advance:
-        report = import_customers(engine, file, progress=advance, max_clv=settings.engagement.clv.max_imported_clv)
-    _print_report(report, as_json)
+        report = import_customers(
+            engine,
+            file,
+            progress=advance,
+            max_clv=settings.engagement.clv.max_imported_clv,
+            column_map=overrides,
+        )
+    if not as_json:
+        console.print(f"columns: {describe(report.mapping)}", highlight=False, markup=False)
+    _print_report(report, as_json, {"mapping": report.mapping})
 
 
 @transactions_app.command("import")

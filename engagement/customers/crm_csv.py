@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -41,6 +41,8 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     raw: dict[int, str] = field(default_factory=dict, repr=False)
     """The cells of each rejected row by line, as kept in the quarantine."""
+    mapping: dict[str, str] = field(default_factory=dict)
+    """Each column of the file (as written there) and the field it was read as (``-``: ignored)."""
 
     def summary(self) -> str:
         extra = f", {self.identities} identities added or changed" if self.identities else ""
@@ -56,9 +58,17 @@ RAW = "__raw__"
 
 
 def csv_rows(
-    path: Path, required: tuple[str, ...], *, max_cell: int = MAX_CELL_CHARS, warnings: list[str] | None = None
+    path: Path,
+    required: tuple[str, ...],
+    *,
+    max_cell: int = MAX_CELL_CHARS,
+    warnings: list[str] | None = None,
+    columns: Callable[[list[str]], dict[str, str]] | None = None,
 ) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """Open a CSV and check its header; yields (line number, row with stripped cells).
+
+    ``columns``, given the header as written, names the field each column is read as (a CRM
+    export's own headers, see ``crm_columns``); without it the header is only lower-cased.
 
     The encoding is detected (BOM, UTF-16, UTF-8, else cp1252 with a note in ``warnings``).
     A row that cannot be read (a cell over ``max_cell`` characters, bytes that are not text,
@@ -72,14 +82,22 @@ def csv_rows(
     handle = open_text(path, encoding)
     reader = csv.reader(handle)
     try:
-        header = [h.strip().lower() for h in next(reader)]
+        written = [h.strip() for h in next(reader)]
     except (StopIteration, csv.Error):
         handle.close()
         raise BadInput(f"{path}: the file is empty (expected a header: {','.join(required)})") from None
+    try:
+        renamed = columns(written) if columns else {}
+    except BadInput:
+        handle.close()
+        raise
+    header = [renamed.get(h, h.lower()) for h in written]
     missing = [c for c in required if c not in header]
     if missing:
         handle.close()
-        raise BadInput(f"{path}: missing column(s) {', '.join(missing)} (header: {','.join(header)})")
+        what = ", ".join(missing)
+        hint = f"; name the column with --map COLUMN={missing[0]}" if columns else ""
+        raise BadInput(f"{path}: missing column(s) {what} (header: {','.join(written)}){hint}")
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         with handle:

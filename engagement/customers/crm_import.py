@@ -4,6 +4,10 @@ Customers file (UTF-8, header row, comma-separated)::
 
     crm_id,name,email,segment,currency,clv,x_handle,x_user_id,reddit_username,appstore_user,googleplay_user
 
+or the CRM's own headers: ``Customer ID,Full Name,Email,Twitter,Lifetime Value`` and their German
+names (``Kundennummer``, ``E-Mail``, ``Kundenwert``...) are recognised (``crm_columns``), and
+``column_map`` (``--map COLUMN=FIELD``) names the rest.
+
 - ``crm_id`` is required and unique; rows are upserted by it (re-importing changes nothing).
 - ``name``, ``email``, ``segment`` optional; ``currency`` a 3-letter code (blank: USD, or keep).
 - ``clv`` optional: the CRM's own lifetime value. Where given it wins over a fitted CLV.
@@ -30,7 +34,7 @@ import logging
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +48,7 @@ from sqlmodel import Session, col, select
 from db.engine import is_sqlite, session_scope
 from db.models.customers import Customer, Identity, Transaction
 from db.types import utcnow
+from engagement.customers.crm_columns import guess_mapping
 from engagement.customers.crm_csv import (
     ERROR,
     RAW,
@@ -226,15 +231,28 @@ def _sync_identities(
 
 
 def import_customers(
-    engine: Engine, path: Path | str, *, progress: Progress | None = None, max_clv: float = math.inf
+    engine: Engine,
+    path: Path | str,
+    *,
+    progress: Progress | None = None,
+    max_clv: float = math.inf,
+    column_map: Mapping[str, str] | None = None,
 ) -> ImportReport:
     """Upsert customers (and their CRM identities) by ``crm_id`` from a CSV; see the module doc.
 
-    ``max_clv`` (``engagement.clv.max_imported_clv``) refuses an absurd CRM value per row.
+    The CRM's own headers are read as fields by ``crm_columns.guess_mapping`` (``Customer ID``,
+    ``Kundennummer``, ``E-Mail``, ``Twitter``, ``Lifetime Value``...), ``column_map`` first;
+    the mapping used is in ``report.mapping``. ``max_clv`` (``engagement.clv.max_imported_clv``)
+    refuses an absurd CRM value per row.
     """
     path = Path(path)
     report = ImportReport(path=str(path))
-    header, rows = csv_rows(path, ("crm_id",), warnings=report.warnings)
+
+    def columns(written: list[str]) -> dict[str, str]:
+        report.mapping = guess_mapping(written, column_map)
+        return report.mapping
+
+    header, rows = csv_rows(path, ("crm_id",), warnings=report.warnings, columns=columns)
     idcols = identity_columns(header)
     parsed: list[_CustomerRow] = []
     first_line: dict[str, int] = {}
