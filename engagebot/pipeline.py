@@ -115,13 +115,22 @@ def link_and_value(settings: Settings, engine: Engine, *, now: datetime | None =
     return _timed("link_and_value", counts, started)
 
 
-def triage(settings: Settings, engine: Engine, *, now: datetime | None = None) -> StepResult:
-    """Turn unanswered negative posts into prioritised, routed cases; close answered ones."""
+def triage(
+    settings: Settings, engine: Engine, *, now: datetime | None = None, backlog: bool | None = None
+) -> StepResult:
+    """Turn unanswered negative posts into prioritised, routed cases; close answered ones.
+
+    ``backlog`` (None: on a new install only) also takes in valued authors' complaints from
+    before the window, announced in one Slack summary (``engagement.notify.backlog_summary``).
+    """
+    from engagement.notify.backlog_summary import announce_backlog
     from engagement.triage.cases import triage as triage_posts
 
     started = time.perf_counter()
     with job_run(engine, "triage") as counts:
-        counts.update(triage_posts(engine, settings.engagement, now=now))
+        counts.update(triage_posts(engine, settings.engagement, now=now, backlog=backlog))
+        if counts.get("backlog"):
+            counts["backlog_announced"] = int(announce_backlog(engine, settings.engagement, now=now))
     return _timed("triage", counts, started)
 
 

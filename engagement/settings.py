@@ -41,6 +41,16 @@ class TriageSettings(BaseModel):
     unscored_p_negative: float = Field(
         default=0.5, description="P(negative) assumed for such a post without stars (sentiment unknown)"
     )
+    backlog_days: float = Field(
+        default=14.0,
+        ge=0,
+        description="the backlog (a new install's first triage, triage --backlog): posts this many days old "
+        "but older than the window still become cases for valued authors",
+    )
+    backlog_max: int = Field(default=50, ge=0, description="...at most this many backlog cases, the most money first")
+    backlog_tiers: list[str] = Field(
+        default_factory=lambda: ["top", "high"], description="...for authors of these value tiers"
+    )
     tier_fractions: dict[str, float] = Field(
         default_factory=lambda: {"top": 0.05, "high": 0.15},
         description="value tiers by rCLV rank, best first: share of customers in each; the rest are 'standard'",

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from db.models import Author, Case, Customer, Identity, JobRun, Outbox, Post, Score
+from db.models import Author, Case, CaseTag, Customer, Identity, JobRun, Outbox, Post, Score
 from engagebot.config import Settings
 from engagebot.demo import demo_settings, run_demo
 from engagement.queue import list_cases
@@ -125,10 +125,21 @@ def test_demo_runs_the_whole_cycle_and_is_idempotent(engine: Engine, tmp_path: P
         assert priorities == sorted(priorities, reverse=True)
         failed = session.exec(select(JobRun).where(JobRun.status == "failed")).all()
         assert not failed, [(f.job, f.error) for f in failed]
+        # day one's backlog: valued customers' complaints from before the 72 h window are queued
+        backlog = session.exec(
+            select(Case).join(CaseTag, CaseTag.case_id == Case.id).where(CaseTag.tag == "backlog")  # type: ignore[arg-type]
+        ).all()
+        assert backlog, "complaints older than 72 h from valued customers are in the queue"
+        for case in backlog:
+            post = session.get(Post, case.post_id)
+            assert post is not None and post.created_at < NOW - timedelta(hours=72)
+            assert case.tier in ("top", "high") and case.status == "open"
 
     sink = Path(settings.engagement.slack.sink or "")
     messages = [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines()]
     _first_run_respects_attention(messages)
+    summaries = [m for m in messages if m["kind"] == "backlog"]
+    assert len(summaries) == 1 and len(summaries[0]["case_ids"]) == len(backlog), "one Slack summary"
     report = Path(steps["weekly_report"]["html"])
     assert report.exists() and "Revenue at risk" in report.read_text(encoding="utf-8")
 

@@ -131,19 +131,31 @@ def _perform_on_reply(who: str, reply_id: int, decision: str, reason: str, as_js
 def triage_command(
     as_json: bool = JSON,
     now: str | None = typer.Option(None, "--now", help="Triage as of this time (ISO 8601 with zone); default now."),
+    backlog: bool = typer.Option(
+        False,
+        "--backlog",
+        help="Also take in valued authors' unanswered complaints older than the window but within "
+        "triage.backlog_days (after a backfill); a new install does this on its first triage.",
+    ),
 ) -> None:
     """Turn negative, unanswered, recent posts into prioritised cases; age and close the rest.
 
     Example: engagebot triage --json
+
+    Example: engagebot triage --backlog
     """
     from db.jobs import job_run
+    from engagement.notify.backlog_summary import announce_backlog
     from engagement.triage.cases import triage
     from engagement.triage.routing import validate_rules
 
     settings, engine = _engine()
     validate_rules(settings.engagement.routing)
+    moment = _parse_now(now)
     with job_run(engine, "triage") as counts, console.status("triaging posts…", spinner="dots"):
-        counts.update(triage(engine, settings.engagement, now=_parse_now(now)))
+        counts.update(triage(engine, settings.engagement, now=moment, backlog=True if backlog else None))
+        if counts.get("backlog"):
+            counts["backlog_announced"] = int(announce_backlog(engine, settings.engagement, now=moment))
     if as_json:
         typer.echo(json.dumps(counts, indent=2))
     else:
@@ -153,6 +165,12 @@ def triage_command(
             f"{counts['updated']} re-prioritised ({counts['considered']} posts considered)",
             highlight=False,
         )
+        if counts.get("backlog"):
+            console.print(
+                f"backlog: {counts['backlog']} case(s) from before the window, tagged backlog "
+                f"(the web queue: /queue?tag=backlog); one Slack summary queued",
+                highlight=False,
+            )
 
 
 @queue_app.command("list")

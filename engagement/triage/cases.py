@@ -17,6 +17,14 @@ Rules (settings ``[engagement.triage]``):
 - unanswered: no ``answered_at``, no brand post in its thread at or after it, no reply of ours;
 - recent: created within ``window_hours`` of ``now``.
 One case per author and thread (``dedupe_key`` = ``platform:author:thread``).
+
+The backlog: on a new install (the first triage, with no case yet) and on request
+(``triage --backlog``), posts older than the window but within ``backlog_days`` become cases
+too, but only those of valued authors (``backlog_tiers``), at most ``backlog_max`` of them, the
+most money first. Without it a brand's first day starts with its worst complaints of last week
+already "never triaged". They are tagged ``backlog``, their SLA runs from the moment they enter
+the queue (they were late before anyone could answer), and they are announced in one Slack
+summary (``engagement.notify.backlog``) instead of one message each.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from sqlmodel import Session, col
 
 from db.claims import serialise
 from db.engine import session_scope
-from db.models import Case, CasePost, Post, Score
+from db.models import Case, CasePost, CaseTag, Post, Score
 from db.types import utcnow
 from engagement.customers.tiers import TierCutoffs, customer_value, tier_cutoffs, tier_for
 from engagement.queue import ACTIVE_STATUSES, CaseStatus, audit, transition
@@ -51,6 +59,8 @@ ACTOR = "triage"
 NEEDS_PERSON = "sentiment unknown: needs a person"
 #: the close reason when people relabelled every post of a case as not negative (reopenable)
 RELABELLED = "relabelled"
+#: the tag of the cases the backlog step opened (``triage --backlog``, a new install)
+BACKLOG_TAG = "backlog"
 #: ``db.claims.serialise`` key: every write transaction of triage, scheduled or after a
 #: relabel in the web app, runs under it, so two triage runs never decide on the same cases
 TRIAGE_LOCK = "triage"
@@ -155,7 +165,14 @@ def _open_cases(
     assigner: Assigner | None,
     now: datetime,
     counts: dict[str, int],
-) -> None:
+    *,
+    backlog: bool = False,
+) -> list[Case]:
+    """Open a case per author and thread (or merge into its case); returns the cases opened.
+
+    ``backlog`` cases start their SLA now and count as announced: the backlog summary speaks
+    for them (a case past its SLA before anyone could see it would only raise false alarms).
+    """
     groups: dict[str, list[PostFacts]] = defaultdict(list)
     for fact in facts:
         groups[fact.dedupe_key].append(fact)
@@ -186,7 +203,8 @@ def _open_cases(
             first = group[0]
             text = " ".join(x for x in (first.post.title, first.post.text) if x)
             customer = first.customer
-            tier, _hours, priority = _price(group, first.post.created_at, cutoffs, settings, now)
+            opened_at = now if backlog else first.post.created_at
+            tier, _hours, priority = _price(group, opened_at, cutoffs, settings, now)
             decision = route(
                 CaseFacts(
                     text=text,
@@ -204,6 +222,8 @@ def _open_cases(
             reasons = _mark_unknown(
                 dict(priority.reasons, rule=decision.rule, route=decision.why, team=decision.team), group
             )
+            if backlog:
+                reasons["backlog"] = True
             case = Case(
                 dedupe_key=key,
                 post_id=first.post.id or 0,
@@ -215,13 +235,14 @@ def _open_cases(
                 priority=priority.priority,
                 money_at_risk=priority.money_at_risk,
                 reasons=reasons,
-                sla_due_at=sla_due(first.post.created_at, tier, settings.routing),
+                sla_due_at=sla_due(opened_at, tier, settings.routing),
                 assignee=assignee,
                 platform=first.post.platform,
                 lang=first.post.lang,
                 last_post_at=group[-1].post.created_at,
                 created_at=now,
                 updated_at=now,
+                notified_at=now if backlog else None,
             )
             session.add(case)
             opened.append((case, new_posts, {"team": case.team, "rule": decision.rule, "assignee": assignee}))
@@ -272,6 +293,7 @@ def _open_cases(
         counts["similar"] += group_similar(
             session, [NewCase(case, text) for (case, _, _), text in zip(opened, texts, strict=True)]
         )
+    return [case for case, _, _ in opened]
 
 
 def _refresh_cases(
@@ -328,7 +350,7 @@ def _refresh_cases(
             transition(session, case, CaseStatus.CLOSED, actor=ACTOR, action="closed", now=now, reason=RELABELLED)
             counts["closed"] += 1
             continue
-        opened = min(f.post.created_at for f in fact_list)
+        opened = case.created_at if (case.reasons or {}).get("backlog") else min(f.post.created_at for f in fact_list)
         tier, _hours, priority = _price(fact_list, opened, cutoffs, settings, now)
         reasons = dict(case.reasons or {})
         reasons.update(priority.reasons)
@@ -371,19 +393,97 @@ def retriage_cases(
     return dict(counts)
 
 
-def triage(engine: Engine, settings: EngagementSettings, *, now: datetime | None = None) -> dict[str, int]:
+def _candidate_posts(session: Session, settings: EngagementSettings, since: datetime, until: datetime) -> list[int]:
+    """Ids of the posts written in [since, until] that could still open or join a case: not
+    by the brand, not in a case yet, and with a rating or at least one score at the threshold
+    (the newest score decides later)."""
+    already = select(col(CasePost.post_id)).where(col(CasePost.post_id) == col(Post.id)).exists()
+    negative_somewhere = (
+        select(col(Score.id))
+        .where(
+            col(Score.post_id) == col(Post.id),
+            or_(
+                col(Score.p_negative) >= settings.triage.negative_threshold,
+                col(Score.label) == UNSUPPORTED_LANGUAGE,
+            ),
+        )
+        .exists()
+    )
+    return list(
+        session.execute(
+            select(col(Post.id))
+            .where(
+                col(Post.created_at) >= since,
+                col(Post.created_at) <= until,
+                col(Post.is_brand).is_(False),
+                ~already,
+                or_(col(Post.rating).is_not(None), negative_somewhere),
+            )
+            .order_by(col(Post.id))
+        ).scalars()
+    )
+
+
+def _open_backlog(
+    engine: Engine, settings: EngagementSettings, cutoffs: TierCutoffs, before: datetime, now: datetime
+) -> int:
+    """Open the backlog's cases (see the module doc); returns how many were opened."""
+    rules = settings.triage
+    since = now - timedelta(days=rules.backlog_days)
+    if rules.backlog_max <= 0 or since >= before:
+        return 0
+    skipped: dict[str, int] = defaultdict(int)  # why posts were left out: not the window's counts
+    with session_scope(engine, write=True) as session:
+        serialise(session, TRIAGE_LOCK)
+        ids = _candidate_posts(session, settings, since, before - timedelta(microseconds=1))
+        valued: list[PostFacts] = []
+        for chunk in _chunks(ids, max(1, rules.chunk_size)):
+            posts = list(session.execute(select(Post).where(col(Post.id).in_(chunk))).scalars())
+            for fact in gather_facts(session, posts, settings, now=now):
+                if _tier(fact, cutoffs) in rules.backlog_tiers and _is_candidate(fact, settings, skipped, cutoffs):
+                    valued.append(fact)
+        groups: dict[str, list[PostFacts]] = defaultdict(list)
+        for fact in valued:
+            groups[fact.dedupe_key].append(fact)
+
+        def money(group: list[PostFacts]) -> float:
+            customer = group[0].customer
+            return (customer_value(customer.rclv, customer.clv) or 0.0) if customer is not None else 0.0
+
+        ranked = sorted(groups.values(), key=lambda g: (-money(g), g[0].post.id or 0))[: rules.backlog_max]
+        chosen = [fact for group in ranked for fact in group]
+        assigner = Assigner(session, settings.routing.agent_capacity) if settings.routing.auto_assign else None
+        opened = _open_cases(session, settings, chosen, cutoffs, assigner, now, skipped, backlog=True)
+        for case in opened:
+            session.add(CaseTag(case_id=case.id or 0, tag=BACKLOG_TAG))
+            audit(session, case_id=case.id, actor=ACTOR, action="tagged", now=now, tag=BACKLOG_TAG)
+    return len(opened)
+
+
+def _new_install(engine: Engine) -> bool:
+    """No case was ever opened: the first triage of an install, which takes in the backlog."""
+    with session_scope(engine) as session:
+        return session.execute(select(col(Case.id)).limit(1)).first() is None
+
+
+def triage(
+    engine: Engine, settings: EngagementSettings, *, now: datetime | None = None, backlog: bool | None = None
+) -> dict[str, int]:
     """Run triage once: open/merge cases for new posts, then refresh every active case.
 
     Commits per chunk (``settings.triage.chunk_size`` posts or cases). Returns counts:
     in_window (posts of the window), considered (those not in a case yet with a rating or a
     negative score; the rest are passed_over), created, merged, reopened, closed, updated, and
-    why considered posts were left out (not_negative, answered, unsupported_language).
+    why considered posts were left out (not_negative, answered, unsupported_language); and
+    backlog, the cases opened from before the window (``backlog``: True takes it in, False
+    never, None on a new install only; see the module doc).
     """
     now = now or utcnow()
     validate_rules(settings.routing)
     counts: dict[str, int] = defaultdict(int)
     since = now - timedelta(hours=settings.triage.window_hours)
     chunk = max(1, settings.triage.chunk_size)
+    take_backlog = _new_install(engine) if backlog is None else backlog
     with session_scope(engine) as session:
         cutoffs = tier_cutoffs(session=session, fractions=settings.triage.tier_fractions)
         in_window = (
@@ -391,27 +491,7 @@ def triage(engine: Engine, settings: EngagementSettings, *, now: datetime | None
             col(Post.created_at) <= now,
             col(Post.is_brand).is_(False),
         )
-        # Only posts that could still open or join a case: not in a case yet, and with a rating
-        # or at least one score at the threshold (the newest score decides later).
-        already = select(col(CasePost.post_id)).where(col(CasePost.post_id) == col(Post.id)).exists()
-        negative_somewhere = (
-            select(col(Score.id))
-            .where(
-                col(Score.post_id) == col(Post.id),
-                or_(
-                    col(Score.p_negative) >= settings.triage.negative_threshold,
-                    col(Score.label) == UNSUPPORTED_LANGUAGE,
-                ),
-            )
-            .exists()
-        )
-        post_ids = list(
-            session.execute(
-                select(col(Post.id))
-                .where(*in_window, ~already, or_(col(Post.rating).is_not(None), negative_somewhere))
-                .order_by(col(Post.id))
-            ).scalars()
-        )
+        post_ids = _candidate_posts(session, settings, since, now)
         window_total = int(session.execute(select(func.count()).select_from(Post).where(*in_window)).scalar_one())
     counts["in_window"] = window_total
     for ids in _chunks(post_ids, chunk):
@@ -423,6 +503,8 @@ def triage(engine: Engine, settings: EngagementSettings, *, now: datetime | None
             counts["considered"] += len(facts)
             candidates = [f for f in facts if _is_candidate(f, settings, counts, cutoffs)]
             _open_cases(session, settings, candidates, cutoffs, assigner, now, counts)
+    if take_backlog:
+        counts["backlog"] = _open_backlog(engine, settings, cutoffs, since, now)
     with session_scope(engine) as session:
         case_ids = list(
             session.execute(
@@ -434,10 +516,10 @@ def triage(engine: Engine, settings: EngagementSettings, *, now: datetime | None
             serialise(session, TRIAGE_LOCK)
             _refresh_cases(session, settings, ids, cutoffs, now, counts)
     counts["passed_over"] = window_total - counts["considered"]
-    for key in ("considered", "created", "merged", "reopened", "closed", "updated"):
+    for key in ("considered", "created", "merged", "reopened", "closed", "updated", "backlog"):
         counts.setdefault(key, 0)
     log.info("triage: %s", dict(counts), extra={"step": "triage", "counts": dict(counts)})
     return dict(counts)
 
 
-__all__ = ["PostFacts", "dedupe_key_for", "gather_facts", "triage"]
+__all__ = ["BACKLOG_TAG", "PostFacts", "dedupe_key_for", "gather_facts", "triage"]
