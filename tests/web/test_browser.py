@@ -159,7 +159,7 @@ def test_bulk_dismiss_from_the_queue(server: tuple[str, Seed], chromium: Browser
     expect(ana.locator("#bulk-tag")).to_be_hidden()
     ana.fill("#bulk-reason", "duplicate of a handled case")
     ana.click("#bulk-apply")
-    expect(ana.locator(".flash")).to_contain_text("Dismiss: 2 of 2 case(s).")
+    expect(ana.locator(".flash-info")).to_contain_text("Dismiss: 2 of 2 case(s).")
     expect(ana.locator(f'tr[data-case="{low}"]')).to_have_count(0)
     expect(ana.locator(f'tr[data-case="{hostile}"]')).to_have_count(0)
     expect(ana.locator(f'tr[data-case="{top}"]')).to_be_visible()

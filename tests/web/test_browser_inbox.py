@@ -20,6 +20,8 @@ from playwright.sync_api import Browser, Dialog, Page, ViewportSize, expect, syn
 from sqlalchemy import Engine
 from web_factories import PASSWORD, Seed, seed
 
+from engagement.actors import Actor
+from engagement.commands.cases import Dismiss, TakeOver, perform
 from engagement.settings import EngagementSettings, WebSettings
 from engagement.web import create_app
 
@@ -121,7 +123,7 @@ def test_two_people_on_one_case(server: tuple[str, Seed], chromium: Browser) -> 
 
     lea.click("#take-over")
     expect(lea.locator("#holder")).to_contain_text("You hold this case")
-    expect(lea.locator(".flash")).to_contain_text("You took over case")
+    expect(lea.locator(".flash-info")).to_contain_text("You took over case")
     expect(lea.locator("#reply-text")).to_have_value("Lea's note")  # her own draft came back too
 
     # Ana is told without a reload; her text stays and her Send goes off.
@@ -234,3 +236,66 @@ def test_queue_and_case_pages_fit_a_phone(server: tuple[str, Seed], chromium: Br
     page.keyboard.press("?")
     expect(page.locator("#keys-help")).to_be_visible()
     expect(page.locator("#keys-help")).to_contain_text("take over from the holder")
+
+
+def _lead() -> Actor:
+    return Actor(name="Lea", role="lead", team="care", email="lea@example.com")
+
+
+def test_action_bars_follow_a_take_over_without_a_reload(
+    server: tuple[str, Seed], chromium: Browser, sqlite_engine: Engine
+) -> None:
+    """The buttons come from the server on each live change: the lead sees Take over once Ana
+    claims, and after the take-over (from another surface) Ana has no Release or Send while the
+    lead has both; neither page reloads."""
+    base, ids = server
+    low = ids.cases["low"]
+    ana = sign_in(chromium, base, "ana@example.com")
+    ana.goto(f"/cases/{low}")
+    lea = sign_in(chromium, base, "lea@example.com")
+    lea.goto(f"/cases/{low}")
+    expect(lea.locator("#take-over")).to_have_count(0)
+    lea.evaluate("window.__sameLoad = true")
+
+    ana.click("#claim")
+    expect(ana.locator("#release")).to_be_visible()
+    ana.evaluate("window.__sameLoad = true")
+    expect(lea.locator("#case-status")).to_have_text("claimed", timeout=LIVE_WAIT_MS)
+    expect(lea.locator("#take-over")).to_contain_text("Take over from Ana", timeout=LIVE_WAIT_MS)
+    expect(lea.locator("#claim")).to_be_disabled()
+    expect(lea.locator("#send-reply")).to_be_hidden()
+
+    perform(sqlite_engine, _lead(), low, TakeOver(), settings=EngagementSettings())  # e.g. from Slack
+
+    expect(ana.locator("#release")).to_have_count(0, timeout=LIVE_WAIT_MS)
+    expect(ana.locator("#send-reply")).to_be_hidden(timeout=LIVE_WAIT_MS)
+    expect(ana.locator("#take-over")).to_have_count(0)
+    expect(lea.locator("#release")).to_be_visible(timeout=LIVE_WAIT_MS)
+    expect(lea.locator("#send-reply")).to_be_visible(timeout=LIVE_WAIT_MS)
+    lea.fill("#reply-text", "Sorry {first_name}, I am on it.")
+    expect(lea.locator("#send-reply")).to_be_enabled()
+    expect(lea.locator("#take-over")).to_have_count(0)
+    assert ana.evaluate("window.__sameLoad") is True and lea.evaluate("window.__sameLoad") is True
+
+
+def test_bulk_selection_drops_a_row_removed_live_and_keeps_the_filter(
+    server: tuple[str, Seed], chromium: Browser, sqlite_engine: Engine
+) -> None:
+    base, ids = server
+    low, hostile = ids.cases["low"], ids.cases["hostile"]
+    ana = sign_in(chromium, base, "ana@example.com")
+    ana.goto("/queue?assigned=unassigned")
+    ana.check(f'tr[data-case="{low}"] input.pick-case')
+    ana.check(f'tr[data-case="{hostile}"] input.pick-case')
+    expect(ana.locator("#bulk-count")).to_have_text("2 selected")
+
+    perform(sqlite_engine, _lead(), low, Dismiss(reason="handled by phone"), settings=EngagementSettings())
+
+    expect(ana.locator(f'tr[data-case="{low}"]')).to_have_count(0, timeout=LIVE_WAIT_MS)
+    expect(ana.locator("#bulk-count")).to_have_text(f"1 selected; case {low} left the queue")
+    ana.select_option("#bulk-action", "tag")
+    ana.fill("#bulk-tag", "press")
+    ana.click("#bulk-apply")
+    expect(ana.locator(".flash-info")).to_contain_text("Tag: 1 of 1 case(s).")
+    expect(ana).to_have_url(re.compile(r"/queue\?.*assigned=unassigned"))
+    expect(ana.locator("#assigned")).to_have_value("unassigned")

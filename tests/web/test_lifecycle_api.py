@@ -140,3 +140,33 @@ def test_a_case_no_model_could_score_needs_a_person(browser: Login, seeded: Seed
     assert "sentiment unknown: needs a person" not in ana.get(f"/cases/{seeded.cases['low']}").text
     row_html = ana.get("/queue").text.split(f'data-case="{seeded.cases["hostile"]}"')[1].split("</tr>")[0]
     assert "sentiment unknown: needs a person" in row_html
+
+
+def test_the_action_bar_is_rendered_for_whoever_asks_now(browser: Login, seeded: Seed) -> None:
+    """``/cases/{id}/actions`` (fetched on each live change) answers this person's buttons from
+    the server's state, with the status pill swapped out of band."""
+    ana, lea = browser("ana@example.com"), browser("lea@example.com")
+    low = seeded.cases["low"]
+    assert 'id="claim"' in lea.get(f"/cases/{low}/actions").text
+    assert ana.post(f"/cases/{low}/claim", {}).status_code == 303
+    mine = ana.get(f"/cases/{low}/actions").text
+    assert 'id="release"' in mine and 'id="claim"' not in mine and 'data-held-by-other="false"' in mine
+    theirs = lea.get(f"/cases/{low}/actions").text
+    assert 'id="take-over"' in theirs and 'id="release"' not in theirs and 'data-held-by-other="true"' in theirs
+    assert 'id="case-status" hx-swap-oob="true">claimed<' in theirs
+    assert lea.post(f"/cases/{low}/take-over", {}).status_code == 303
+    after = ana.get(f"/cases/{low}/actions").text
+    assert 'id="release"' not in after and 'id="take-over"' not in after and 'data-held-by-other="true"' in after
+
+
+def test_a_bulk_action_goes_back_to_the_same_filters(browser: Login, seeded: Seed) -> None:
+    ana = browser("ana@example.com")
+    page = ana.get("/queue?assigned=unassigned").text
+    assert 'name="next" value="/queue?' in page and "assigned=unassigned" in page
+    low = str(seeded.cases["low"])
+    back = "/queue?assigned=unassigned"
+    done = ana.post("/queue/bulk", {"ids": [low], "action": "tag", "tag": "press", "next": back})
+    assert done.status_code == 303 and done.headers["location"] == "/queue?assigned=unassigned"
+    for elsewhere in ("//evil.example/x", "/\\evil.example", "https://evil.example"):
+        away = ana.post("/queue/bulk", {"ids": [low], "action": "tag", "tag": "x", "next": elsewhere})
+        assert away.headers["location"] == "/queue"

@@ -74,6 +74,14 @@ def _summary(verb: str, outcomes: list[BulkOutcome]) -> tuple[str, str]:
     return message, ("error" if refused and not done else "info")
 
 
+def _local(path: str) -> str:
+    """Where a form goes back to: the page it came from with its filters (``/queue?assigned=…``),
+    never another site (``//host`` and ``/\\host`` are other sites to a browser)."""
+    if path.startswith("/") and not path.startswith(("//", "/\\")):
+        return path
+    return "/queue"
+
+
 # --- pages (forms, post/redirect/get) -----------------------------------------------------
 
 
@@ -121,8 +129,7 @@ async def bulk_form(request: Request, state: State, user: CsrfUser) -> Response:
     outcomes = bulk(state.engine, ids, request_, actor=actor_for(user), settings=state.settings, now=now)
     message, kind = _summary(f"{action.value.capitalize()}:", outcomes)
     flash(request, message, kind)
-    back = str(form.get("next") or "/queue")
-    return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/queue", status_code=303)
+    return RedirectResponse(_local(str(form.get("next") or "")), status_code=303)
 
 
 # --- JSON API ---------------------------------------------------------------------------

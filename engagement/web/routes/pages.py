@@ -10,9 +10,10 @@ from fastapi.responses import Response
 
 from db.models import User
 from db.vocab import SENTIMENT_LABELS
+from engagement import queue
 from engagement.actors import actor_for
 from engagement.errors import BadInput
-from engagement.web import queue_view
+from engagement.web import collisions, queue_view
 from engagement.web.case_view import case_detail, page_extras, sentiment_history
 from engagement.web.deps import CurrentUser, DbSession, State, WebState, csrf_token
 from engagement.web.ids import DbId
@@ -229,3 +230,21 @@ def case_holder(request: Request, state: State, session: DbSession, user: Curren
     extras = page_extras(session, detail, user, state.settings)
     context = {"case": detail.case, "user": user, **extras}
     return state.templates.TemplateResponse(request, "_holder.html", context)
+
+
+@router.get("/cases/{case_id}/actions")
+def case_actions(request: Request, state: State, session: DbSession, user: CurrentUser, case_id: DbId) -> Response:
+    """The status and action bar for this person now, fetched when the live stream says the case
+    changed: the buttons come from the server's state, never from what the page was loaded with."""
+    case = queue.get_case(session, case_id)
+    hold = collisions.current_hold(session, case)
+    context = {
+        "case": case,
+        "user": user,
+        "csrf": csrf_token(request),
+        "hold": hold,
+        "held_by_other": hold is not None and hold.holder != user.name,
+        "is_lead": actor_for(user).is_lead,
+        "refresh": True,
+    }
+    return state.templates.TemplateResponse(request, "_case_actions.html", context)

@@ -38,9 +38,22 @@
   function dirty() { return !!box && box.value !== savedText; }
   function updateSend() {
     if (!send) { return; }
+    send.hidden = heldByOther;  // no Send while someone else holds the case
     send.disabled = heldByOther || !previewOk;
     send.title = heldByOther ? "someone else holds this case" : (previewOk ? "" : (errorLine.textContent || ""));
   }
+  function setHeldByOther(value) {
+    if (heldByOther === value) { return; }
+    heldByOther = value;
+    if (form) { form.setAttribute("data-held-by-other", heldByOther ? "true" : "false"); }
+    updateSend();
+  }
+  // The action bar is re-rendered by the server on every live change (HTMX); it says whether
+  // someone else holds the case now, so Send follows the server's state, not the page's.
+  document.body.addEventListener("htmx:afterSettle", function () {
+    var bar = document.getElementById("case-actions");
+    if (bar) { setHeldByOther(bar.getAttribute("data-held-by-other") === "true"); }
+  });
 
   // --- presence: heartbeats say viewing or replying; the answer says who else is here ---
   function showPresence(info) {
@@ -62,11 +75,7 @@
       notice.textContent = info.taken_over.by + " took this case over at " + hhmm + " UTC. Your draft is kept; Send is off while " + info.taken_over.by + " holds it.";
       notice.hidden = false;
     }
-    if (heldByOther !== info.held_by_other) {
-      heldByOther = info.held_by_other;
-      if (form) { form.setAttribute("data-held-by-other", heldByOther ? "true" : "false"); }
-      updateSend();
-    }
+    setHeldByOther(info.held_by_other);
   }
   function heartbeat() {
     call("POST", "/cases/" + caseId + "/presence", { activity: activity }).then(showPresence).catch(function () {});
