@@ -229,13 +229,16 @@ class DemoUser:
     password: str
 
 
-#: an admin, a lead and two agents (care and billing), so that roles, teams, assignment and
-#: the lead view all have someone in them
+#: an admin, a lead and an agent for every team the demo routes to (care, billing, the
+#: German-reading DACH desk, the app team): a team its rules route to with nobody in it would
+#: leave its cases unclaimable (an agent of another team gets a 403) and unassigned
 DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("admin@skylark.example", "Adam", "admin", DEMO_DEFAULT_TEAM, "skylark-admin"),
     DemoUser(DEMO_USER_EMAIL, DEMO_LEAD_NAME, "lead", DEMO_DEFAULT_TEAM, DEMO_USER_PASSWORD),
     DemoUser("ana@skylark.example", "Ana", "agent", DEMO_DEFAULT_TEAM, "skylark-ana"),
     DemoUser("ben@skylark.example", "Ben", "agent", "billing", "skylark-ben"),
+    DemoUser("jonas@skylark.example", "Jonas", "agent", "dach", "skylark-jonas"),
+    DemoUser("priya@skylark.example", "Priya", "agent", "app", "skylark-priya"),
 )
 
 

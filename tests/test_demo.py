@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from db.models import Author, Case, CaseTag, Customer, Identity, JobRun, Outbox, Post, Score
 from engagebot.config import Settings
-from engagebot.demo import demo_settings, run_demo
+from engagebot.demo import DEMO_DEFAULT_TEAM, DEMO_RULES, DEMO_USERS, demo_settings, run_demo
 from engagement.queue import list_cases
 from engagement.report.weekly import build_weekly_report
 
@@ -67,6 +67,14 @@ def _first_run_respects_attention(messages: list[dict[str, Any]]) -> None:
     amounts = [float(a.replace(",", "")) for a in re.findall(r"\*\$([\d,]+)\*", body)]
     assert amounts[0] > 0 and amounts[1:] == sorted(amounts[1:], reverse=True), "sorted by money at risk"
     assert digest["blocks"][2]["elements"][0]["url"].endswith("/queue?team=all")  # one channel, all teams
+
+
+def test_the_demo_staffs_every_team_it_routes_to() -> None:
+    teams = {rule.team for rule in DEMO_RULES} | {DEMO_DEFAULT_TEAM}
+    agents = {u.team for u in DEMO_USERS if u.role == "agent"}
+    assert teams == {"care", "billing", "dach", "app"} and teams <= agents
+    jonas = next(u for u in DEMO_USERS if u.team == "dach")
+    assert jonas.role == "agent" and jonas.password
 
 
 @pytest.mark.slow
@@ -125,6 +133,10 @@ def test_demo_runs_the_whole_cycle_and_is_idempotent(engine: Engine, tmp_path: P
         assert priorities == sorted(priorities, reverse=True)
         failed = session.exec(select(JobRun).where(JobRun.status == "failed")).all()
         assert not failed, [(f.job, f.error) for f in failed]
+        # every team with open cases has an agent to work them (no "dach 3 open" with nobody)
+        open_teams = set(session.exec(select(Case.team).where(Case.status == "open")).all())
+        staffed = {u.team for u in DEMO_USERS if u.role == "agent"}
+        assert open_teams and open_teams <= staffed, open_teams - staffed
         # day one's backlog: valued customers' complaints from before the 72 h window are queued
         backlog = session.exec(
             select(Case).join(CaseTag, CaseTag.case_id == Case.id).where(CaseTag.tag == "backlog")  # type: ignore[arg-type]
@@ -165,6 +177,8 @@ def test_demo_command_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "engagebot.db").exists()
     assert "Reply queue" in done.stdout and "money at risk" in done.stdout.lower()
+    for person in DEMO_USERS:  # every team's people and their sign-ins
+        assert person.email in done.stdout and person.password in done.stdout
     # the demo's routing stays for what follows it (run, triage, web, rules test)
     assert "wrote engagebot.toml" in " ".join(done.stdout.split())
     rules = subprocess.run(

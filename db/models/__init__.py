@@ -1,6 +1,6 @@
 """All tables, importable from one place: ``from db.models import Post, Case``."""
 
-from db.models.auth import LoginThrottle, WebSession
+from db.models.auth import Invite, LoginThrottle, WebSession
 from db.models.cases import AuditEvent, Case, CaseNote, CasePost, CaseSketch, CaseTag, LabelCorrection, Reply
 from db.models.customers import AuthorMatchCheck, Customer, CustomerMatchCheck, Identity, Transaction
 from db.models.inbox import CasePresence, ReplyDraft, SavedReply
@@ -20,6 +20,7 @@ __all__ = [
     "Customer",
     "CustomerMatchCheck",
     "Identity",
+    "Invite",
     "JobRun",
     "LabelCorrection",
     "LoginThrottle",

@@ -45,3 +45,20 @@ class LoginThrottle(SQLModel, table=True):
     last_failure_at: datetime | None = Field(default=None, sa_column=utc_column())
     retry_at: datetime | None = Field(default=None, sa_column=utc_column(), description="no attempt before this")
     locked_until: datetime | None = Field(default=None, sa_column=utc_column(index=True))
+
+
+class Invite(SQLModel, table=True):
+    """A one-time sign-in link for a person added without a password (``users add`` with no
+    terminal, the admin's People page): the link carries a random token, this row only its
+    SHA-256, so a leaked table cannot be used to sign in. Used once, then dead; dead after
+    ``expires_at`` too."""
+
+    __tablename__ = "invites"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, description="hex SHA-256 of the link's token")
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_by: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+    expires_at: datetime = Field(sa_column=utc_column(nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=utc_column())

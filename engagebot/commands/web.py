@@ -93,14 +93,13 @@ def users_add(
     ),
     role: str = typer.Option("agent", "--role", help="One of: agent, lead, admin."),  # engagement.users.ROLES
     team: str = typer.Option("default", "--team", help="The team whose queue this person works."),
-    password: str = typer.Option(
-        ...,
+    password: str | None = typer.Option(
+        None,
         "--password",
-        prompt=True,
-        hide_input=True,
-        confirmation_prompt=True,
-        help="Password (at least 8 characters); asked for when left out.",
+        help="Password (at least 8 characters). Left out: asked for on a terminal; without one "
+        "(a script), or with --invite, the command prints a one-time sign-in link instead.",
     ),
+    invite: bool = typer.Option(False, "--invite", help="Print a one-time sign-in link instead of setting a password."),
     slack_id: str | None = typer.Option(
         None, "--slack-id", help="Their Slack member id (U…), so Slack buttons act as this user."
     ),
@@ -108,17 +107,42 @@ def users_add(
 ) -> None:
     """Add a user who can sign in to the web app.
 
+    Without --password on a terminal the password is asked for; in a script (no terminal) or
+    with --invite the person gets a one-time sign-in link (valid 72 hours) to choose their own.
+
     Example: engagebot users add ana@example.com --name Ana --role lead --team care --slack-id U024BE7LH
+
+    Example: engagebot users add jonas@example.com --name Jonas --team dach --invite
     """
+    import sys
+
     from db.engine import session_scope
     from engagement.actors import link_slack
-    from engagement.users import create_user
+    from engagement.invites import create_invite, invite_link, unusable_password
+    from engagement.users import create_user, validate_user_fields
 
-    engine = engine_for(load_settings())
+    settings = load_settings()
+    engine = engine_for(settings)
+    link: str | None = None
+    if password is None and not invite:
+        validate_user_fields(email=email, name=name, role=role, team=team, password="x" * 8)
+        try:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        except typer.Abort:
+            if sys.stdin.isatty():
+                raise
+            password = None  # a script with nothing to read: an invite link instead of "Aborted."
     with session_scope(engine) as session:
         user = create_user(
-            session=session, email=email, name=name, password=password, role=role, team=team
+            session=session,
+            email=email,
+            name=name,
+            password=password or unusable_password(),
+            role=role,
+            team=team,
         )
+        if password is None:
+            link = invite_link(settings.engagement.public_url, create_invite(session, user, created_by="cli"))
         if slack_id:
             link_slack(session, user, slack_id)
         out = {
@@ -127,6 +151,7 @@ def users_add(
             "name": user.name,
             "role": user.role,
             "team": user.team,
+            **({"invite_link": link} if link else {}),
         }
     if as_json:
         console.print_json(json.dumps(out))
@@ -135,6 +160,12 @@ def users_add(
             f"added {out['role']} {out['name']} <{out['email']}> in team {out['team']}",
             highlight=False,
         )
+        if link:
+            console.print(
+                f"one-time sign-in link (valid 72 hours; hand it to {out['name']}): {link}",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 @users_app.command("slack")

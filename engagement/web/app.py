@@ -35,6 +35,7 @@ from engagement.web.routes import (
     admin,
     api,
     auth,
+    invite,
     case_commands,
     docs,
     inbox,
@@ -241,6 +242,7 @@ def create_app(
     app.mount(docs.ASSETS_URL, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
     for router in (
         auth.router,
+        invite.router,
         account.router,
         account.api_router,
         pages.router,
