@@ -213,27 +213,38 @@ def tag_command(
 def similar_command(
     case_id: int = typer.Argument(..., min=1, max=MAX_ID, help="The case id."), as_json: bool = JSON
 ) -> None:
-    """Open cases of other authors with near-identical text (act on them with queue bulk).
+    """Open cases with near-identical text: reply to each (queue bulk reply); only the same
+    author's may be dismissed as duplicates.
 
     Example: engagebot queue similar 12
     """
     from db.engine import session_scope
-    from engagement.queue.reads import case_to_dict, get_case, opening_texts, similar_cases
+    from engagement.queue.reads import case_to_dict, get_case, opening_texts, same_author, similar_cases
 
     settings, engine = _engine()
     money = amounts(settings)
     with session_scope(engine) as session:
-        others = similar_cases(session, get_case(session, case_id))
-        texts = opening_texts(session, others)
+        case = get_case(session, case_id)
+        found = similar_cases(session, case)
+        duplicates = same_author(case, found)
+        texts = opening_texts(session, found)
     if as_json:
-        typer.echo(json.dumps([{**case_to_dict(c), "text": texts.get(c.id or 0)} for c in others], indent=2))
+        rows = [{**case_to_dict(c), "text": texts.get(c.id or 0), "same_author": c in duplicates} for c in found]
+        typer.echo(json.dumps(rows, indent=2))
         return
-    for c in others:
-        console.print(f"case {c.id} ({c.status}, {money(c.money_at_risk)} at risk): {texts.get(c.id or 0, '')[:70]}",
+    for c in found:
+        who = "same author" if c in duplicates else "another author"
+        line = f"case {c.id} ({c.status}, {who}, {money(c.money_at_risk)} at risk): {texts.get(c.id or 0, '')[:70]}"
+        console.print(line, highlight=False, markup=False)
+    others = " ".join(str(c.id) for c in found if c not in duplicates)
+    same = " ".join(str(c.id) for c in duplicates)
+    console.print(f"{len(found)} similar case(s)", highlight=False)
+    if others:  # other customers: each is answered, none dismissed
+        console.print(f"reply to each: engagebot queue bulk reply {others} --template NAME (or --text ...)",
                       highlight=False, markup=False)  # fmt: skip
-    ids = " ".join(str(c.id) for c in others)
-    console.print(f"{len(others)} similar case(s)" + (f"; e.g. engagebot queue bulk dismiss {ids} ..." if ids else ""),
-                  highlight=False)  # fmt: skip
+    if same:
+        dismiss = f'engagebot queue bulk dismiss {same} --reason "duplicate of case {case_id}"'
+        console.print(f"same author, duplicates: {dismiss}", highlight=False, markup=False)
 
 
 @friendly_errors
@@ -248,6 +259,7 @@ def bulk_command(
     hours: float | None = typer.Option(None, "--hours", min=0.01, max=2160, help="snooze: for this many hours."),
     tag: str | None = typer.Option(None, "--tag", help="tag: the tag to add."),
     text: str | None = typer.Option(None, "--text", help="reply: the same reply to each case (e.g. similar ones)."),
+    template: str | None = typer.Option(None, "--template", help="reply: a saved reply, filled per author."),
     as_json: bool = JSON,
 ) -> None:
     """One action on many cases, each checked and audited on its own.
@@ -261,7 +273,7 @@ def bulk_command(
     except ValueError as exc:
         raise ValueError(f"unknown action {action!r}: {', '.join(a.value for a in BulkAction)}") from exc
     when = _until(until, hours) if kind is BulkAction.SNOOZE else None
-    request = BulkRequest(kind, reason=reason, to=to, label=label, until=when, tag=tag, text=text)
+    request = BulkRequest(kind, reason=reason, to=to, label=label, until=when, tag=tag, text=text, template=template)
     _run(case_ids, request, agent, as_json)
 
 

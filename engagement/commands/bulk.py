@@ -69,9 +69,12 @@ class BulkRequest:
     until: datetime | None = None  # snooze
     tag: str | None = None  # tag
     text: str | None = None  # reply (to similar cases): the same reply to each
+    template: str | None = None  # reply: a saved reply's name, filled from each case (its author)
 
     def check(self) -> None:
         """Refuse a request missing its argument before touching any case."""
+        if self.action is BulkAction.REPLY and not (self.text or self.template):
+            raise QueueError("bulk reply needs text or a saved reply (template)")
         needed = _NEEDS.get(self.action)
         if needed and not getattr(self, needed):
             raise QueueError(f"bulk {self.action.value} needs {needed}")
@@ -85,7 +88,6 @@ _NEEDS = {
     BulkAction.LABEL: "label",
     BulkAction.SNOOZE: "until",
     BulkAction.TAG: "tag",
-    BulkAction.REPLY: "text",
 }
 
 
@@ -104,7 +106,7 @@ def command_for(request: BulkRequest) -> CaseCommand:
         return Tag(add=[request.tag or ""])
     if action is BulkAction.REOPEN:
         return Reopen()
-    return SendReply(text=request.text or "")
+    return SendReply(text=request.text or "", template=request.template or None)
 
 
 def bulk(

@@ -127,6 +127,15 @@ def similar_cases(session: Session, case: Case) -> list[Case]:
     )
 
 
+def same_author(case: Case, others: Iterable[Case]) -> list[Case]:
+    """Those of ``others`` posted by ``case``'s author: the only ones that may be dismissed as its
+    duplicates. A similar case of another author is another customer's complaint, and gets its
+    own reply (``bulk reply``), never a dismissal by default."""
+    if case.author_id is None:
+        return []
+    return [c for c in others if c.author_id == case.author_id]
+
+
 def opening_texts(session: Session, cases: Iterable[Case]) -> dict[int, str]:
     """Case id -> the text of the post that opened it (title first, for Reddit), one query."""
     by_post = {c.post_id: c.id for c in cases if c.id is not None}

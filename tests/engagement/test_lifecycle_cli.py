@@ -86,3 +86,33 @@ def test_list_shows_text_and_sla_and_lifecycle_commands_work(cli: CliRunner) -> 
     assert _ids(cli, "--tag", "baggage", "--status", "active") == [soaked[2]]
     bad = cli.invoke(app, ["queue", "bulk", "explode", "1", "--agent", "amy"])
     assert bad.exit_code != 0 and "unknown action 'explode'" in bad.output
+
+
+def test_similar_suggests_a_reply_to_each_and_dismisses_only_the_same_author(cli: CliRunner) -> None:
+    """``queue similar`` never proposes dismissing another customer's complaint: other authors get
+    ``bulk reply``; only Ada's own repeat is offered as a duplicate."""
+    import os
+
+    from sqlmodel import select
+
+    from db.models import Author
+
+    engine = make_engine(os.environ["DATABASE_URL"])
+    with session_scope(engine) as session:
+        ada = session.exec(select(Author).where(Author.handle == "ada")).one().id
+    f.post(engine, author_id=ada, text=SOAKED.format("Atlanta again"), conversation_id="ada-2")
+    engine.dispose()
+    _run(cli, "triage", "--now", NOW)
+    listed = json.loads(_run(cli, "queue", "list", "--json"))["cases"]
+    by_text = {c["text"]: c["id"] for c in listed}
+    first, repeat = by_text[SOAKED.format("Atlanta")], by_text[SOAKED.format("Atlanta again")]
+    others = sorted(by_text[SOAKED.format(city)] for city in ("Denver", "Portland"))
+
+    out = _run(cli, "queue", "similar", str(first))
+    assert f"engagebot queue bulk reply {' '.join(map(str, others))} --template NAME" in out
+    assert f'engagebot queue bulk dismiss {repeat} --reason "duplicate of case {first}"' in out
+    assert not any(str(o) in line for line in out.splitlines() if "bulk dismiss" in line for o in others)
+    rows = json.loads(_run(cli, "queue", "similar", str(first), "--json"))
+    assert {r["id"]: r["same_author"] for r in rows} == {repeat: True, **dict.fromkeys(others, False)}
+    out = _run(cli, "queue", "similar", str(others[0]))
+    assert "bulk dismiss" not in out and "bulk reply" in out

@@ -12,7 +12,7 @@ from sqlmodel import col
 from web_factories import Browser, Seed
 
 from db.engine import session_scope
-from db.models import AuditEvent, Case, Outbox, User
+from db.models import AuditEvent, Case, Outbox, Reply, User
 from db.types import utcnow
 
 Login = Callable[[str], Browser]
@@ -78,9 +78,11 @@ def test_reopen_bulk_notes_tags_and_filters(browser: Login, seeded: Seed, sqlite
     assert outcomes[low]["ok"] and outcomes[hostile]["ok"] and not outcomes[top]["ok"]
     assert "Ben" in outcomes[top]["error"]
     with session_scope(sqlite_engine) as session:
-        audited = session.execute(
-            select(col(AuditEvent.case_id)).where(col(AuditEvent.action) == "dismissed")
-        ).scalars().all()
+        audited = (
+            session.execute(select(col(AuditEvent.case_id)).where(col(AuditEvent.action) == "dismissed"))
+            .scalars()
+            .all()
+        )
     assert sorted(audited) == sorted([low, hostile]), "one audit event per case"
     reopened = _api(ana, "POST", f"/api/cases/{low}/reopen", {"reason": "not spam"})
     assert reopened.json()["status"] == "open" and low in _open_ids(ana)
@@ -170,3 +172,56 @@ def test_a_bulk_action_goes_back_to_the_same_filters(browser: Login, seeded: See
     for elsewhere in ("//evil.example/x", "/\\evil.example", "https://evil.example"):
         away = ana.post("/queue/bulk", {"ids": [low], "action": "tag", "tag": "x", "next": elsewhere})
         assert away.headers["location"] == "/queue"
+
+
+def _group_with_a_duplicate(engine: Engine, seeded: Seed) -> int:
+    """Group low, hostile and top as similar, and add a second case by top's author (Zoë)."""
+    from web_factories import _case, _post
+
+    from db.models import Author
+
+    with session_scope(engine) as session:
+        top = session.get(Case, seeded.cases["top"])
+        assert top is not None and top.author_id is not None
+        zoe = session.get(Author, top.author_id)
+        assert zoe is not None
+        again = _case(session, _post(session, zoe, "p-again", "My bag is lost, nobody answers", 1), zoe,
+                      team="care", priority=50.0)  # fmt: skip
+        session.flush()
+        for key in ("top", "hostile", "low"):
+            row = session.get(Case, seeded.cases[key])
+            assert row is not None
+            row.similar_group = seeded.cases["top"]
+        again.similar_group = seeded.cases["top"]
+        return again.id or 0
+
+
+def test_similar_cases_default_to_one_reply_each_and_dismiss_only_the_same_author(
+    browser: Login, seeded: Seed, sqlite_engine: Engine
+) -> None:
+    """Case 7's similar cases of other customers are answered, each in their own name; only the
+    same author's repeat may be dismissed as a duplicate, and it is not pre-ticked."""
+    again = _group_with_a_duplicate(sqlite_engine, seeded)
+    top, low, hostile = seeded.cases["top"], seeded.cases["low"], seeded.cases["hostile"]
+    ana = browser("ana@example.com")
+    card = ana.get(f"/cases/{top}/lifecycle").text
+    reply_form = card[card.index('id="similar-form"') : card.index("</form>", card.index('id="similar-form"'))]
+    dup_form = card[card.index('id="duplicate-form"') : card.index("</form>", card.index('id="duplicate-form"'))]
+    assert f'value="{low}" checked' in reply_form and f'value="{hostile}" checked' in reply_form
+    assert f'value="{again}"' not in reply_form and 'value="dismiss"' not in reply_form
+    assert f'value="{again}">' in dup_form and " checked>" not in dup_form
+    assert f'value="{low}"' not in dup_form and f'value="{hostile}"' not in dup_form
+
+    lea = browser("lea@example.com")
+    sorry = "Sorry {first_name}, we are on it."
+    saved = lea.post("/saved-replies", {"name": "bag-sorry", "text": sorry, "team": "care"})
+    assert saved.status_code == 303, saved.text
+    done = ana.post("/queue/bulk", {"ids": [str(low), str(hostile)], "action": "reply", "template": "bag-sorry",
+                                    "next": f"/cases/{top}"})  # fmt: skip
+    assert done.status_code == 303 and done.headers["location"] == f"/cases/{top}"
+    with session_scope(sqlite_engine) as session:
+        query = select(col(Reply.case_id), col(Reply.text)).where(col(Reply.case_id).in_([low, hostile]))
+        rows = session.execute(query)
+        texts = {case_id: text for case_id, text in rows.all()}
+    assert set(texts) == {low, hostile} and all(t.startswith("Sorry ") for t in texts.values())
+    assert texts[low] != texts[hostile], "each reply is filled for its own author"

@@ -21,8 +21,9 @@ from engagement.actors import actor_for
 from engagement.commands.bulk import MAX_BULK, BulkAction, BulkOutcome, BulkRequest, bulk
 from engagement.errors import BadInput
 from engagement.queue.notes import case_notes
-from engagement.queue.reads import opening_texts, similar_cases
+from engagement.queue.reads import opening_texts, same_author, similar_cases
 from engagement.queue.tags import tags_of
+from engagement.queue.templates import saved_replies
 from engagement.web.deps import CsrfUser, CurrentUser, DbSession, State, csrf_token
 from engagement.web.ids import DbId
 from engagement.web.routes.auth import flash
@@ -90,6 +91,7 @@ def lifecycle_panel(request: Request, state: State, session: DbSession, user: Cu
     """The case page's follow-up card (snooze or reopen, tags, notes, similar cases)."""
     case = queue.get_case(session, case_id)
     similar = similar_cases(session, case)
+    duplicates = same_author(case, similar)
     now = utcnow()
     context = {
         "case": case,
@@ -99,6 +101,9 @@ def lifecycle_panel(request: Request, state: State, session: DbSession, user: Cu
         "tags": tags_of(session, case_id),
         "notes": case_notes(session, case_id),
         "similar": similar,
+        "others": [c for c in similar if c not in duplicates],
+        "duplicates": duplicates,
+        "saved_replies": saved_replies(session, team=case.team, settings=state.settings.replies),
         "texts": opening_texts(session, similar),
     }
     return state.templates.TemplateResponse(request, "_lifecycle.html", context)
@@ -116,7 +121,8 @@ async def bulk_form(request: Request, state: State, user: CsrfUser) -> Response:
         raise BadInput("a case id is out of range")
     action = BulkAction(str(form.get("action") or ""))
     now = utcnow()
-    text = {k: str(form.get(k) or "").strip() for k in ("reason", "to", "label", "until", "hours", "tag", "text")}
+    fields = ("reason", "to", "label", "until", "hours", "tag", "text", "template")
+    text = {k: str(form.get(k) or "").strip() for k in fields}
     for key, value in text.items():
         if len(value) > 10_000:
             raise BadInput(f"{key} is too long")
@@ -125,7 +131,7 @@ async def bulk_form(request: Request, state: State, user: CsrfUser) -> Response:
         until = _check_until(_until(text["until"], _hours(text["hours"]), now), now)
     request_ = BulkRequest(action=action, reason=text["reason"] or None, to=text["to"] or None,
                            label=text["label"] or None, until=until, tag=text["tag"] or None,
-                           text=text["text"] or None)  # fmt: skip
+                           text=text["text"] or None, template=text["template"] or None)  # fmt: skip
     outcomes = bulk(state.engine, ids, request_, actor=actor_for(user), settings=state.settings, now=now)
     message, kind = _summary(f"{action.value.capitalize()}:", outcomes)
     flash(request, message, kind)
@@ -144,6 +150,7 @@ class BulkIn(BaseModel):
     until: AwareDatetime | None = Field(default=None, description="snooze")
     tag: str | None = Field(default=None, max_length=64, description="tag")
     text: str | None = Field(default=None, max_length=10_000, description="reply: the same reply to each case")
+    template: str | None = Field(default=None, max_length=100, description="reply: a saved reply, filled per case")
 
 
 @api.get("/cases/{case_id}/notes")
@@ -174,7 +181,7 @@ def bulk_api(state: State, user: CsrfUser, body: BulkIn) -> dict[str, Any]:
     """One action on many cases, each checked and audited on its own; ``results`` says per case."""
     request_ = BulkRequest(action=body.action, reason=body.reason, to=body.to, label=body.label,
                            until=_check_until(body.until, utcnow()) if body.until else None, tag=body.tag,
-                           text=body.text)  # fmt: skip
+                           text=body.text, template=body.template)  # fmt: skip
     outcomes = bulk(state.engine, body.ids, request_, actor=actor_for(user), settings=state.settings)
     return {
         "done": sum(1 for o in outcomes if o.ok),
