@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
 from db.engine import session_scope
@@ -19,6 +19,7 @@ from db.models import Case, JobRun, Outbox, Post, QuarantinedRecord, SchedulerLe
 from db.types import utcnow
 from db.vocab import ACTIVE_STATUSES, OutboxStatus
 from engagebot.redaction import redact
+from engagement.queue.sla import overdue
 
 
 @dataclass
@@ -87,11 +88,7 @@ def backlog(session: Session, *, now: datetime | None = None) -> Backlog:
             select(col(Case.tier), func.count()).where(col(Case.status).in_(ACTIVE_STATUSES)).group_by(col(Case.tier))
         )
     }
-    breaches = session.execute(
-        select(func.count())
-        .where(and_(col(Case.status).in_(ACTIVE_STATUSES), col(Case.sla_due_at) < now))
-        .select_from(Case)
-    ).scalar_one()
+    breaches = session.execute(select(func.count()).where(overdue(now)).select_from(Case)).scalar_one()
     outbox = {
         str(status): int(n)
         for status, n in session.execute(

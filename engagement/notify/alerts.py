@@ -30,13 +30,15 @@ from sqlmodel import Session, col
 from db.engine import session_scope
 from db.models import AuditEvent, Case, Customer, Outbox, Post, User
 from db.types import utcnow
+from engagement.actors import find_user
 from engagement.links import Links
 from engagement.money import Money
 from engagement.notify import attention, blocks
 from engagement.notify.backfill import backfill_marks, is_history
 from engagement.notify.outbox import enqueue
 from engagement.notify.spikes import Spike, detect_spikes, negative_windows
-from engagement.queue import ACTIVE_STATUSES, CaseStatus, audit
+from engagement.queue import CaseStatus, audit
+from engagement.queue.sla import is_overdue, overdue, overdue_by_team
 from engagement.settings import EngagementSettings, SlackSettings
 from engagement.slack_text import escape
 
@@ -125,7 +127,7 @@ def _by_money(cases: Sequence[Case]) -> list[Case]:
 
 
 def _overdue(cases: Sequence[Case], now: datetime) -> int:
-    return sum(1 for c in cases if attention.is_overdue(c.sla_due_at, now))
+    return sum(1 for c in cases if is_overdue(c.sla_due_at, now))
 
 
 def _queue_link(plan: Plan, teams: set[str]) -> str:
@@ -165,7 +167,7 @@ def _mark_notified(session: Session, cases: Sequence[Case], now: datetime) -> No
 
 def _case_message(session: Session, plan: Plan, case: Case, agents: list[str], item: blocks.Listed) -> None:
     money = plan.money
-    title = "New case (already overdue)" if attention.is_overdue(case.sla_due_at, plan.now) else "New case"
+    title = "New case (already overdue)" if is_overdue(case.sla_due_at, plan.now) else "New case"
     payload: dict[str, Any] = {
         "channel": attention.channel_for(case.team, plan.slack),
         "text": escape(
@@ -259,13 +261,31 @@ def _last_breach_alerts(session: Session, case_ids: Sequence[int]) -> dict[int, 
     return {int(case_id): when for case_id, when in rows if case_id is not None}
 
 
+def routing_lead_mention(session: Session, settings: EngagementSettings) -> tuple[str | None, str | None]:
+    """The routing lead (``routing.lead``, a user's name or email) as a Slack mention, and a note
+    for the alert when it cannot ping them.
+
+    Used when ``slack.lead_mentions`` names nobody for the team: routing already says who
+    breaches go to, so the alert names that person. ``<@U…>`` when the user linked their Slack id;
+    otherwise their name, which Slack shows but does not ping, with how to fix that.
+    """
+    name = settings.routing.lead.strip()
+    if not name:
+        return None, None
+    user = find_user(session, name)
+    if user is not None and user.slack_user_id:
+        return f"<@{user.slack_user_id}>", None
+    shown = user.name if user is not None else name
+    note = (
+        f"{shown} has no Slack id in engagebot, so this names them without a ping: "
+        "link it on their account page or set engagement.slack.lead_mentions."
+    )
+    return escape(f"@{shown}"), escape(note)
+
+
 def _breaches(session: Session, plan: Plan) -> None:
     slack, now = plan.slack, plan.now
-    late = list(
-        session.execute(
-            select(Case).where(col(Case.status).in_(ACTIVE_STATUSES), col(Case.sla_due_at) < now).order_by(col(Case.id))
-        ).scalars()
-    )
+    late = list(session.execute(select(Case).where(overdue(now)).order_by(col(Case.id))).scalars())
     last = _last_breach_alerts(session, [c.id for c in late if c.id is not None])
     history = _history_cases(session, plan, late)
     by_team: dict[str, list[Case]] = defaultdict(list)
@@ -277,16 +297,20 @@ def _breaches(session: Session, plan: Plan) -> None:
         ):
             by_team[case.team].append(case)
     period = attention.bucket(now, slack.breach_interval_minutes)
+    in_team = overdue_by_team(session, now)  # the lead view's count
+    routing_lead, lead_note = routing_lead_mention(session, plan.settings)
     for team, cases in sorted(by_team.items()):
         ranked = _by_money(cases)
         total_money = sum(c.money_at_risk for c in ranked)
-        mention = attention.lead_mention(team, slack)
+        from_settings = attention.lead_mention(team, slack)
+        mention = from_settings or routing_lead
         lead = f"{mention} " if mention else ""
+        in_all = f" ({in_team.get(team, 0)} overdue in the team in all)" if in_team.get(team, 0) > len(ranked) else ""
         payload: dict[str, Any] = {
             "channel": attention.lead_channel(slack),
-            # the mention is ours (validated ids from settings); the rest is escaped
+            # the mention is ours (validated ids from settings, or an escaped name); the rest is escaped
             "text": lead
-            + escape(f"{len(ranked)} case(s) past their SLA in team {team}: {plan.money(total_money)} at risk"),
+            + escape(f"{len(ranked)} case(s) past their SLA in team {team}: {plan.money(total_money)} at risk{in_all}"),
             "blocks": blocks.breach_blocks(
                 team=team,
                 listed=_listed(session, ranked[: slack.digest_top]),
@@ -297,6 +321,8 @@ def _breaches(session: Session, plan: Plan) -> None:
                 links=plan.links,
                 money=plan.money,
                 now=now,
+                overdue_in_team=in_team.get(team, 0),
+                lead_note=None if from_settings else lead_note,
             ),
             "case_ids": [c.id for c in ranked],
             "lead": mention,

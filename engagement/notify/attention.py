@@ -44,11 +44,6 @@ def alerted_recently(last_alert: datetime | None, now: datetime, slack: SlackSet
     return last_alert is not None and now - last_alert < timedelta(hours=slack.breach_repeat_hours)
 
 
-def is_overdue(due: datetime | None, now: datetime) -> bool:
-    """Past its SLA (a case without one never is)."""
-    return due is not None and due <= now
-
-
 def bucket(now: datetime, minutes: float) -> int:
     """The number of the ``minutes``-long interval holding ``now`` (part of dedupe keys)."""
     return math.floor(now.timestamp() / max(60.0, minutes * 60))

@@ -268,11 +268,22 @@ def breach_blocks(
     links: Links,
     money: Money,
     now: datetime,
+    overdue_in_team: int = 0,
+    lead_note: str | None = None,
 ) -> list[dict[str, Any]]:
     """One alert per team and interval: the breached cases worth a lead's attention, the lead
-    mentioned (a Slack user or user group from settings)."""
+    mentioned (a Slack user or user group from settings, else the routing lead).
+
+    Every case is listed or counted ("…and 3 more"), and ``overdue_in_team`` (the lead view's
+    count, ``queue.sla``) is named when it is larger, so the alert and the lead view agree: the
+    rest are below ``breach_min_money`` or were alerted within ``breach_repeat_hours``.
+    """
     who = f"{mention} " if mention else ""
     lines = [_case_line(item, links=links, money=money, now=now) for item in listed]
+    more = total - len(listed)
+    if more > 0:
+        lines.append(f"…and {more} more, highest money at risk first in the queue.")
+    in_all = f" {overdue_in_team} overdue in the team in all." if overdue_in_team > total else ""
     blocks: list[dict[str, Any]] = [
         {
             "type": "section",
@@ -280,7 +291,7 @@ def breach_blocks(
                 "type": "mrkdwn",
                 "text": f":alarm_clock: {who}*{total} case{'s' if total != 1 else ''} past "
                 f"{'their' if total != 1 else 'its'} SLA* in team {escape(team)}: "
-                f"*{money(total_money)}* at risk.\n" + "\n".join(lines),
+                f"*{money(total_money)}* at risk.{in_all}\n" + "\n".join(lines),
             },
         },
         {
@@ -295,15 +306,9 @@ def breach_blocks(
             ],
         },
     ]
-    if mention is None:
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [
-                    {"type": "mrkdwn", "text": "No lead to mention for this team: set engagement.slack.lead_mentions."}
-                ],
-            }
-        )
+    if mention is None or lead_note:
+        note = lead_note or "No lead to mention for this team: set engagement.slack.lead_mentions or routing.lead."
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
     return blocks
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from engagement.links import Links
+from engagement.queue.sla import is_overdue
 from engagement.report.rows import CaseRow, CustomerRow, ReportData, UntriagedRow
 from engagement.report.tables import Column, Table, share
 
@@ -197,7 +198,7 @@ def top_unanswered(data: ReportData, *, high_value_tiers: Sequence[str], links: 
     rows: list[dict[str, Any]] = []
     for case in cases:
         customer = data.customers.get(case.customer_id) if case.customer_id is not None else None
-        overdue = case.sla_due_at is not None and case.sla_due_at <= data.now
+        overdue = is_overdue(case.sla_due_at, data.now)
         rows.append(
             {
                 "case": case.id,

@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 from db.types import utcnow
 from engagement.bidi import reveal_bidi
 from engagement.money import Money
+from engagement.queue import sla
 
 money = Money()  # replaced by the settings' currency and locale in ``install``
 
@@ -35,7 +36,8 @@ def sla_left(due: datetime | None, now: datetime | None = None) -> str:
 
 
 def is_overdue(due: datetime | None, now: datetime | None = None) -> bool:
-    return due is not None and due < (now or utcnow())
+    """The queue's red rows: the same rule as the lead view and the breach alert."""
+    return sla.is_overdue(due, now or utcnow())
 
 
 def ago(when: datetime | None, now: datetime | None = None) -> str:

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from db.models import AuditEvent, Case, JobRun, Post, SourceCursor, User
 from db.types import utcnow
 from db.vocab import AuditVerb
+from engagement.queue.sla import overdue
 from engagement.web.queue_view import ACTIVE_STATUSES, QueueRow, rows_for_cases
 
 
@@ -101,7 +102,7 @@ def lead_view(*, session: Session, days: int = 7, team: str | None = None) -> Le
     now = utcnow()
     since = now - timedelta(days=days)
     active = col(Case.status).in_(ACTIVE_STATUSES)
-    overdue = when((col(Case.sla_due_at) < now, 1), else_=0)
+    overdue_now = when((overdue(now), 1), else_=0)
     team_rows = session.execute(
         sa_select(
             col(Case.team),
@@ -109,7 +110,7 @@ def lead_view(*, session: Session, days: int = 7, team: str | None = None) -> Le
             func.sum(when((col(Case.status) == "claimed", 1), else_=0)),
             func.sum(when((col(Case.status) == "pending_approval", 1), else_=0)),
             func.sum(when((col(Case.status) == "escalated", 1), else_=0)),
-            func.sum(overdue),
+            func.sum(overdue_now),
             func.coalesce(func.sum(Case.money_at_risk), 0.0),
         )
         .where(active)
@@ -132,7 +133,7 @@ def lead_view(*, session: Session, days: int = 7, team: str | None = None) -> Le
     tiers = [TierCount(str(t), int(n), float(m)) for t, n, m in session.exec(tier_q.group_by(tier_or_unlinked)).all()]
     tiers.sort(key=lambda t: -t.money_at_risk)
     agents = agent_throughput(session=session, since=since)
-    breach_q = select(Case).where(active, col(Case.sla_due_at) < now)
+    breach_q = select(Case).where(overdue(now))  # the same rule as the SLA breach alert
     escalated_q = select(Case).where(col(Case.status) == "escalated")
     if team:
         breach_q = breach_q.where(col(Case.team) == team)

@@ -201,3 +201,43 @@ def test_notify_preview_cli(sqlite_engine: Engine, tmp_path: Path, monkeypatch: 
     assert _outbox(sqlite_engine) == [], "--preview sends and queues nothing"
     text = CliRunner().invoke(app, ["notify", "--preview"])
     assert text.exit_code == 0 and "nothing was sent or marked" in text.stdout
+
+
+def test_a_breach_alert_counts_every_case_agrees_with_the_lead_view_and_names_the_routing_lead(
+    engine: Engine,
+) -> None:
+    """Seven cases worth an alert and one worth a few dollars: the alert lists five and says
+    "…and 2 more", names the team's eight overdue (the lead view's count), and with no
+    ``lead_mentions`` mentions the routing lead, by Slack id once she has one."""
+    from db.models import User
+    from engagement.settings import RoutingSettings
+    from engagement.web.ops_view import lead_view
+
+    _cases(engine, [9000, 8000, 7000, 6000, 5000, 4000, 3000, 10])
+    with session_scope(engine) as session:
+        session.add(User(email="lena@example.com", name="Lena", role="lead", team="default", password_hash="x"))
+    slack = SlackSettings(immediate_min_priority=0, breach_min_money={}, breach_default_min_money=100.0, digest_top=5)
+    settings = EngagementSettings(slack=slack, routing=RoutingSettings(lead="Lena"))
+    notify.enqueue_notifications(engine, settings, NOW)
+    late = NOW + timedelta(days=2)
+    assert notify.enqueue_notifications(engine, settings, late)["sla_breach"] == 1
+    [alert] = [r for r in _outbox(engine) if r.kind == "sla_breach"]
+    head = alert.payload["blocks"][0]["text"]["text"]
+    assert alert.payload["text"].startswith("@Lena 7 case(s) past their SLA in team default")
+    assert "(8 overdue in the team in all)" in alert.payload["text"] and "8 overdue in the team in all." in head
+    assert head.count("\n• ") == 5 and "\n…and 2 more" in head, "five listed, two counted"
+    assert "No lead to mention" not in json.dumps(alert.payload)
+    assert "Lena has no Slack id in engagebot" in json.dumps(alert.payload)
+    with session_scope(engine) as session:
+        load = {t.team: t.overdue for t in lead_view(session=session, days=7).teams}
+    # the lead view reads the clock itself: every case is overdue by then too
+    assert load == {"default": 8}
+
+    with session_scope(engine) as session:
+        lena = session.execute(select(User).where(User.name == "Lena")).scalar_one()  # type: ignore[arg-type]
+        lena.slack_user_id = "U0LENA01"
+    later = late + timedelta(days=2)
+    assert notify.enqueue_notifications(engine, settings, later)["sla_breach"] == 1
+    alert = [r for r in _outbox(engine) if r.kind == "sla_breach"][-1]
+    assert alert.payload["text"].startswith("<@U0LENA01> 7 case(s)") and alert.payload["lead"] == "<@U0LENA01>"
+    assert "has no Slack id" not in json.dumps(alert.payload)
