@@ -134,6 +134,17 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
 
 
+class OutboxChannel(StrEnum):
+    """Where a notification goes (``outbox.channel``): Slack, or the web app's next page.
+
+    ``app`` rows are in-app notices (``engagement/notify/notices.py``): the Slack sender never
+    claims them, and one is ``sent`` once its person has seen it.
+    """
+
+    SLACK = "slack"
+    APP = "app"
+
+
 class Role(StrEnum):
     """What a person may do in engagebot (``users.role``): the policy's rows are per role."""
 

@@ -17,7 +17,7 @@ from db.engine import session_scope
 from db.jobs import mark_dead_runs, process_gone
 from db.models import Case, JobRun, Outbox, Post, QuarantinedRecord, SchedulerLease, Score
 from db.types import utcnow
-from db.vocab import ACTIVE_STATUSES, OutboxStatus
+from db.vocab import ACTIVE_STATUSES, OutboxChannel, OutboxStatus
 from engagebot.redaction import redact
 from engagement.queue.sla import overdue
 
@@ -92,7 +92,9 @@ def backlog(session: Session, *, now: datetime | None = None) -> Backlog:
     outbox = {
         str(status): int(n)
         for status, n in session.execute(
-            select(col(Outbox.status), func.count()).where(col(Outbox.status) != "sent").group_by(col(Outbox.status))
+            select(col(Outbox.status), func.count())
+            .where(col(Outbox.status) != "sent", col(Outbox.channel) == OutboxChannel.SLACK)
+            .group_by(col(Outbox.status))
         )
     }
     quarantined = session.execute(select(func.count()).select_from(QuarantinedRecord)).scalar_one()
@@ -155,7 +157,9 @@ def lanes(session: Session, *, now: datetime | None = None) -> list[LaneBacklog]
     scored = select(col(Score.post_id)).where(col(Score.post_id) == col(Post.id)).exists()
     unscored, oldest_post = session.execute(select(func.count(), func.min(col(Post.collected_at))).where(~scored)).one()
     pending, oldest_message = session.execute(
-        select(func.count(), func.min(col(Outbox.created_at))).where(col(Outbox.status) == OutboxStatus.PENDING)
+        select(func.count(), func.min(col(Outbox.created_at))).where(
+            col(Outbox.status) == OutboxStatus.PENDING, col(Outbox.channel) == OutboxChannel.SLACK
+        )
     ).one()
 
     def age(oldest: datetime | None) -> float | None:

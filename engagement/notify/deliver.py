@@ -37,7 +37,7 @@ from db.claims import claim, stop_requested
 from db.engine import session_scope
 from db.models import Outbox
 from db.types import utcnow
-from db.vocab import OutboxStatus
+from db.vocab import OutboxChannel, OutboxStatus
 from engagement.notify.outbox_transitions import move
 from engagement.notify.transport import Delivery, Transport, WebhookTransport, transport_for
 from engagement.settings import SlackSettings
@@ -82,7 +82,11 @@ def sender_token() -> str:
 def _claim_one(engine: Engine, now: datetime, lease: timedelta, token: str, skip: set[int]) -> Claimed | None:
     """Take the oldest due message no other sender holds, for ``lease``; None when none is due."""
     with session_scope(engine, write=True) as session:
-        due = select(Outbox).where(col(Outbox.status) == OutboxStatus.PENDING, col(Outbox.next_attempt_at) <= now)
+        due = select(Outbox).where(
+            col(Outbox.channel) == OutboxChannel.SLACK,  # in-app notices wait for their person, not a sender
+            col(Outbox.status) == OutboxStatus.PENDING,
+            col(Outbox.next_attempt_at) <= now,
+        )
         if skip:
             due = due.where(col(Outbox.id).not_in(skip))
         rows = claim(session, due.order_by(col(Outbox.id)), limit=1)

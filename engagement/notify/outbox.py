@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from db.models import Outbox
-from db.vocab import OutboxStatus
+from db.vocab import OutboxChannel, OutboxStatus
 from engagement.notify import attention
 from engagement.settings import SlackSettings
 
@@ -42,13 +42,12 @@ def enqueue(
     urgent: bool = False,
     send_at: datetime | None = None,
     refresh: bool = False,
+    channel: OutboxChannel = OutboxChannel.SLACK,
 ) -> Outbox | None:
     """Queue one Slack message in the caller's transaction; return it, or None when a message
     with ``key`` is queued already (refreshed first when ``refresh`` and it is still pending)."""
     key = key[:255]
-    existing: Outbox | None = session.execute(
-        select(Outbox).where(col(Outbox.dedupe_key) == key)
-    ).scalar_one_or_none()
+    existing: Outbox | None = session.execute(select(Outbox).where(col(Outbox.dedupe_key) == key)).scalar_one_or_none()
     if existing is not None:
         if refresh and existing.status == OutboxStatus.PENDING:
             existing.payload = payload
@@ -58,7 +57,7 @@ def enqueue(
         return None
     due = send_at or (now if urgent else attention.send_at(str(payload.get("channel", "")), now, slack))
     row = Outbox(
-        channel="slack",
+        channel=channel,
         kind=kind,
         dedupe_key=key,
         case_id=case_id,

@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 
 from db.models import Outbox
 from db.types import utcnow
+from db.vocab import OutboxChannel
 from engagement.notify.alerts import plan_messages
 from engagement.settings import EngagementSettings
 
@@ -35,7 +36,11 @@ def preview_notifications(engine: Engine, settings: EngagementSettings, now: dat
         try:
             due = session.execute(
                 select(Outbox)
-                .where(col(Outbox.status) == "pending", col(Outbox.next_attempt_at) <= now)
+                .where(
+                    col(Outbox.channel) == OutboxChannel.SLACK,
+                    col(Outbox.status) == "pending",
+                    col(Outbox.next_attempt_at) <= now,
+                )
                 .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
             ).scalars()
             shown = [_preview("queued", row) for row in due]

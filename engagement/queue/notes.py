@@ -37,7 +37,7 @@ class NoteAdded:
     mentioned: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     text: str = ""
-    people: list[tuple[str, str | None]] = field(default_factory=list)  # (name, Slack member id)
+    people: list[tuple[int, str, str | None]] = field(default_factory=list)  # (user id, name, Slack member id)
 
 
 def mentions_in(text: str) -> list[str]:
@@ -79,7 +79,7 @@ def add_note(
               mentions=sorted(people))  # fmt: skip
         assert note.id is not None
         return NoteAdded(note_id=note.id, case_id=case_id, mentioned=sorted(people), unknown=unknown, text=text,
-                         people=[(u.name, u.slack_user_id) for u in people.values()])  # fmt: skip
+                         people=[(u.id or 0, u.name, u.slack_user_id) for u in people.values()])  # fmt: skip
 
 
 def case_notes(session: Session, case_id: int) -> list[CaseNote]:

@@ -15,12 +15,14 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import col
 
 from db.engine import session_scope
-from db.models import AuditEvent, Case, CasePost, LabelCorrection, Outbox
+from db.models import AuditEvent, Case, CasePost, LabelCorrection, Outbox, User
+from db.vocab import OutboxChannel
 from engagement import queue
 from engagement.commands import AddNote, perform
 from engagement.commands.bulk import BulkAction, BulkRequest, bulk
 from engagement.commands.relabel import relabel
 from engagement.notify.deliver import deliver_pending
+from engagement.notify.notices import take_unseen
 from engagement.queue.notes import add_note, case_notes, mentions_in
 from engagement.queue.reads import similar_cases
 from engagement.queue.tags import tag_case
@@ -116,9 +118,15 @@ def test_bulk_dismiss_reports_each_case_and_audits_each(engine: Engine) -> None:
     assert not outcomes[2].ok and "ben" in (outcomes[2].error or "")
     assert not outcomes[3].ok and "not found" in (outcomes[3].error or "")
     with session_scope(engine) as session:
-        dismissed = session.execute(
-            select(col(AuditEvent.case_id)).where(col(AuditEvent.action) == "dismissed", col(AuditEvent.actor) == "amy")
-        ).scalars().all()
+        dismissed = (
+            session.execute(
+                select(col(AuditEvent.case_id)).where(
+                    col(AuditEvent.action) == "dismissed", col(AuditEvent.actor) == "amy"
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert sorted(dismissed) == sorted(ids[:2])
     with pytest.raises(queue.QueueError, match="needs reason"):
         bulk(engine, ids, BulkRequest(BulkAction.DISMISS), actor=person("amy"), settings=SETTINGS)
@@ -162,7 +170,8 @@ def test_notes_with_mentions_reach_the_person_at_once(engine: Engine, tmp_path: 
     assert done.mentioned == ("ben", "lena") and done.warnings == ("nobody is called @nobody: not notified",)
     with session_scope(engine) as session:
         notes = case_notes(session, case.id)
-        messages = session.execute(select(Outbox).where(col(Outbox.kind) == "mention")).scalars().all()
+        mentions = select(Outbox).where(col(Outbox.kind) == "mention", col(Outbox.channel) == OutboxChannel.SLACK)
+        messages = session.execute(mentions).scalars().all()
     assert [n.text for n in notes] == ["@lena refund? cc @ben @nobody <b>x</b>"]
     assert len(messages) == 1 and messages[0].payload["channel"] == "U0LENA01"  # Lena's DM; Ben has no Slack id
     assert messages[0].next_attempt_at == NOW  # at once, although #care is in its quiet hours
@@ -175,6 +184,16 @@ def test_notes_with_mentions_reach_the_person_at_once(engine: Engine, tmp_path: 
     sent = deliver_pending(engine, slack.model_copy(update={"sink": str(sink)}), NOW)
     delivered = [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines()]
     assert sent["sent"] == 1 and [m["channel"] for m in delivered] == ["U0LENA01"] and "refund?" in delivered[0]["text"]
+
+    # Both get an in-app notice on their next page (Ben's only way to hear of it), shown once.
+    with session_scope(engine) as session:
+        ids = {u.name: u.id for u in session.execute(select(User)).scalars()}
+    [ben_notice] = take_unseen(engine, ids["ben"], NOW)
+    assert ben_notice.text == f"amy mentioned you on case {case.id}: @lena refund? cc @ben @nobody <b>x</b>"
+    assert ben_notice.case_id == case.id and take_unseen(engine, ids["ben"], NOW) == []
+    assert [n.text[:21] for n in take_unseen(engine, ids["lena"], NOW)] == ["amy mentioned you on "]
+    # the Slack sender never takes a notice
+    assert deliver_pending(engine, slack.model_copy(update={"sink": str(sink)}), NOW)["sent"] == 0
 
 
 def test_tags_add_remove_and_filter(engine: Engine) -> None:
@@ -190,8 +209,10 @@ def test_tags_add_remove_and_filter(engine: Engine) -> None:
 def test_near_identical_texts_of_different_authors_group_as_similar(engine: Engine) -> None:
     template = "@SkylarkAir my bag arrived in {city} soaked and the handle ripped off. Claim denied. Terrible."
     authors = [f.author(engine, handle=h) for h in ("ada", "bob", "cy", "dee")]
-    posts = [f.post(engine, author_id=a, text=template.format(city=c), conversation_id=f"g{i}")
-             for i, (a, c) in enumerate(zip(authors, ("Atlanta", "Denver", "Portland", "Seattle"), strict=True))]
+    posts = [
+        f.post(engine, author_id=a, text=template.format(city=c), conversation_id=f"g{i}")
+        for i, (a, c) in enumerate(zip(authors, ("Atlanta", "Denver", "Portland", "Seattle"), strict=True))
+    ]
     posts.append(f.post(engine, author_id=authors[0], text="Skylark Air my bag arrived in Phoenix soaked and the "
                         "handle ripped off. Claim denied. Terrible.", conversation_id="g9"))  # fmt: skip
     other = f.post(engine, author_id=authors[1], text="The app crashes when I open my booking", conversation_id="g5")
@@ -210,6 +231,7 @@ def test_unscorable_language_opens_a_case_for_valuable_authors_and_low_stars(eng
     f.customer(engine, handle="vip", rclv=9000.0, name="Élodie Martin")
     nobody = f.author(engine, handle="nobody")
     reviewer = f.author(engine, handle="rev", platform="appstore")
+
     def french(author_id: int, text: str, thread: str, *, rating: int | None = None) -> int:
         platform = "x" if rating is None else "appstore"
         return f.post(engine, author_id=author_id, text=text, conversation_id=thread, rating=rating, platform=platform,
@@ -252,6 +274,6 @@ def test_full_text_search_matches_every_word_in_any_order(engine: Engine) -> Non
     assert found("refund") == {ids[0]} and found("REFUNDED") == {ids[2]}, "whole words, any case"
     assert found("BAG soaked") == {ids[1]} and found("soaked bag") == {ids[1]}, "every word, any order"
     assert found("bag flight") == set()
-    assert found("\" OR 1=1 --") == set() and found("refund:* | bag") == set(), "no query syntax gets through"
+    assert found('" OR 1=1 --') == set() and found("refund:* | bag") == set(), "no query syntax gets through"
     assert found("bag soaked", "like") == set(), "the old substring scan needs the exact phrase"
     assert found("😡") == set()

@@ -102,7 +102,9 @@ def test_reopen_bulk_notes_tags_and_filters(browser: Login, seeded: Seed, sqlite
     assert note.json()["mentioned"] == ["Lea"] and note.json()["unknown"] == ["ghost"]
     assert [n["text"] for n in _api(lea, "GET", f"/api/cases/{low}/notes").json()] == ["@Lea is this a refund? @ghost"]
     with session_scope(sqlite_engine) as session:
-        mention = session.execute(select(Outbox).where(col(Outbox.kind) == "mention")).scalar_one()
+        mention = session.execute(
+            select(Outbox).where(col(Outbox.kind) == "mention", col(Outbox.channel) == "slack")
+        ).scalar_one()
     assert "Ana mentioned you" in mention.payload["text"] and mention.payload["channel"] == "U0LEA0001"
 
     tags = _api(ana, "POST", f"/api/cases/{low}/tags", {"add": ["Refund"]})
@@ -225,3 +227,18 @@ def test_similar_cases_default_to_one_reply_each_and_dismiss_only_the_same_autho
         texts = {case_id: text for case_id, text in rows.all()}
     assert set(texts) == {low, hostile} and all(t.startswith("Sorry ") for t in texts.values())
     assert texts[low] != texts[hostile], "each reply is filled for its own author"
+
+
+def test_a_mention_is_a_notice_on_the_next_page_once(browser: Login, seeded: Seed) -> None:
+    """Ben has no Slack id: the note's @mention reaches him as a notice on his next page, which
+    is then seen; the queue's live rows (a partial) never use it up."""
+    ana, ben = browser("ana@example.com"), browser("ben@example.com")
+    low = seeded.cases["low"]
+    note = _api(ana, "POST", f"/api/cases/{low}/notes", {"text": "@Ben can you call <them>?"})
+    assert note.json()["mentioned"] == ["Ben"]
+    assert 'id="notices"' not in ben.get("/queue/rows").text
+    page = ben.get("/account").text
+    assert 'id="notices"' in page and f"Ana mentioned you on case {low}: @Ben can you call &lt;them&gt;?" in page
+    assert f'href="/cases/{low}#notes"' in page
+    assert 'id="notices"' not in ben.get("/queue").text, "seen once, then gone"
+    assert 'id="notices"' not in ana.get("/queue").text, "only for the person mentioned"

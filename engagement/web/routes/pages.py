@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -13,6 +14,7 @@ from db.vocab import SENTIMENT_LABELS
 from engagement import queue
 from engagement.actors import actor_for
 from engagement.errors import BadInput
+from engagement.notify.notices import take_unseen
 from engagement.web import collisions, queue_view
 from engagement.web.case_view import case_detail, page_extras, sentiment_history
 from engagement.web.deps import CurrentUser, DbSession, State, WebState, csrf_token
@@ -72,8 +74,17 @@ def cached_facets(state: WebState, session: Any) -> dict[str, list[str]]:
 
 
 def base_context(request: Request, user: User) -> dict[str, Any]:
+    """What every full page needs. ``take_notices`` is called by ``base.html`` only, so a partial
+    (the queue's live rows) never uses up a notice the person has not seen."""
     flashes = request.session.pop("flash", [])
-    return {"user": user, "csrf": csrf_token(request), "flashes": flashes, "path": request.url.path}
+    engine = request.app.state.web.engine
+    return {
+        "user": user,
+        "csrf": csrf_token(request),
+        "flashes": flashes,
+        "path": request.url.path,
+        "take_notices": partial(take_unseen, engine, user.id),
+    }
 
 
 def _queue_context(
