@@ -20,13 +20,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from db.engine import session_scope
+from db.files.quarantine import quarantine
 from db.jobs import job_run
 from listener.base import MissingCredentials, Source
 from listener.cursors import add_reads, load_position, reads_this_month, save_position
 from listener.ratelimit import RateLimitTooLong, RetryPolicy
 from listener.records import ParsedPage, screen
 from listener.settings import ListenerSettings, SourceSettings
-from listener.store import normalise_brand_handles, quarantine, store_posts
+from listener.store import normalise_brand_handles, store_posts
 
 log = logging.getLogger(__name__)
 SourceFactory = Callable[[SourceSettings, ListenerSettings], Source]

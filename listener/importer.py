@@ -23,14 +23,15 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlmodel import Session
 
 from db.engine import session_scope
+from db.files.quarantine import CSV_HARD_LIMIT, Rejected, quarantine
+from db.files.textfiles import detect, open_text, undecodable
 from db.jobs import job_run
 from db.statistics import GrowthWatch
 from listener.parsers import API_PLATFORMS, PLATFORMS, parse_body
 from listener.parsers.tabular import parse_row, validate_map
-from listener.records import CSV_HARD_LIMIT, ParsedPage, ParsedPost, RecordError, Rejected, reject, screen
+from listener.records import ParsedPage, ParsedPost, RecordError, reject, screen
 from listener.settings import ImportSettings
-from listener.store import StoreCounts, normalise_brand_handles, quarantine, store_posts
-from listener.textfiles import detect, open_text, undecodable
+from listener.store import StoreCounts, normalise_brand_handles, store_posts
 
 log = logging.getLogger(__name__)
 CHUNK_SIZE = 2000
@@ -124,7 +125,7 @@ def _read_json_documents(path: Path, warnings: list[str], *, strict: bool) -> It
     """Yield ``(ref, document)``: the whole file if it is one JSON value, else one per line.
 
     A line that is not JSON yields a ``RecordError`` as its document. The encoding is detected
-    (:mod:`listener.textfiles`); a guess and an empty file are added to ``warnings``.
+    (:mod:`db.files.textfiles`); a guess and an empty file are added to ``warnings``.
     """
     encoding = detect(path)
     if encoding.warning:

@@ -8,13 +8,13 @@ tests can feed them any JSON. Anything a parser cannot turn into a post becomes 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from listener.textfiles import storable, undecodable
+from db.files.quarantine import Rejected, dump_raw
+from db.files.textfiles import storable, undecodable
 
 
 class RecordError(ValueError):
@@ -62,15 +62,6 @@ class ParsedPost:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """A record that could not be parsed: where it was, why, and the raw text to keep."""
-
-    ref: str | None
-    error: str
-    raw: str
-
-
 @dataclass(slots=True)
 class ParsedPage:
     """The result of parsing one payload (an API response page, a file line, a CSV chunk)."""
@@ -93,32 +84,8 @@ MAX_TEXT_CHARS = 40_000
 """Default cap of a post's text (Reddit's own limit for a self post); longer text is cut and the
 post flagged ``text_truncated`` (``listener.imports.max_text_chars``)."""
 
-MAX_CELL_CHARS = 131_072
-"""Default cap of one CSV cell (Python's csv default): a row with a longer cell is quarantined
-(``listener.imports.max_cell_chars``)."""
-
-CSV_HARD_LIMIT = 16 * 1024 * 1024
-"""csv's own cell limit is raised to this (characters) so ``max_cell_chars`` decides per row."""
-
 MAX_COUNT = 2**31 - 1
 """Largest follower / engagement count kept (the database column is a 32-bit integer)."""
-
-
-def dump_raw(value: Any) -> str:
-    """The raw record as text for the quarantine (JSON where possible, repr otherwise).
-
-    Always storable: a lone surrogate (a ``"\\ud800"`` escape or a byte that was not UTF-8)
-    is written as its ``\\u`` escape instead of failing the insert.
-    """
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
-    except (TypeError, ValueError):
-        text = repr(value)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
 
 
 def screen(posts: Sequence[ParsedPost], where: str | None = None) -> tuple[list[ParsedPost], list[Rejected]]:

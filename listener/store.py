@@ -1,19 +1,17 @@
-"""Write parsed posts, their authors and rejected records in bulk, idempotently.
+"""Write parsed posts and their authors in bulk, idempotently.
 
 ``INSERT ... ON CONFLICT DO NOTHING`` on the natural keys (both SQLite and PostgreSQL) makes
 a rerun cost one round trip per chunk and change nothing. Authors are upserted so follower
-counts stay current; quarantined records are keyed by a fingerprint so a rerun does not
-quarantine the same record twice. The caller owns the transaction.
+counts stay current. Rejected records go to ``db.files.quarantine`` (shared with the CRM
+import). The caller owns the transaction.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select, update
@@ -22,15 +20,12 @@ from sqlmodel import Session, SQLModel
 
 import db.models  # noqa: F401  (registers the tables)
 from db.types import utcnow
-from listener.records import MAX_TEXT_CHARS, ParsedAuthor, ParsedPost, Rejected
+from listener.records import MAX_TEXT_CHARS, ParsedAuthor, ParsedPost
 from listener.threads import mark_answered
 
 AUTHORS: Table = SQLModel.metadata.tables["authors"]
 POSTS: Table = SQLModel.metadata.tables["posts"]
-QUARANTINE: Table = SQLModel.metadata.tables["quarantined_records"]
 _SELECT_CHUNK = 500
-MAX_QUARANTINED_RAW = 1_000_000
-"""Characters of a rejected record kept in quarantine (a runaway CSV quote can be megabytes)."""
 
 
 @dataclass(slots=True)
@@ -353,47 +348,3 @@ def _apply_native_answers(session: Session, posts: Iterable[ParsedPost]) -> int:
         .execution_options(preserve_rowcount=True)
     )
     return _rowcount(session.connection().execute(stmt, params))
-
-
-def fingerprint(source: str, platform: str, raw: str) -> str:
-    return hashlib.sha256(f"{source}\x1f{platform}\x1f{raw}".encode("utf-8", "replace")).hexdigest()
-
-
-def _storable(text: str) -> str:
-    """Text any database accepts: a lone surrogate becomes its ``\\u`` escape."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
-
-
-def quarantine(session: Session, *, source: str, platform: str, rejected: Sequence[Rejected]) -> int:
-    """Keep rejected raw records with their error; a rerun does not add them again."""
-    if not rejected:
-        return 0
-    now: datetime = utcnow()
-    rows: dict[str, dict[str, Any]] = {}
-    for item in rejected:
-        raw = _storable(item.raw.replace("\x00", "\\u0000"))
-        if len(raw) > MAX_QUARANTINED_RAW:
-            raw = f"{raw[:MAX_QUARANTINED_RAW]}... [cut: {len(raw):,} characters in all]"
-        key = fingerprint(source, platform, raw)
-        rows.setdefault(
-            key,
-            {
-                "fingerprint": key,
-                "source": source[:128],
-                "platform": platform[:32],
-                "record_ref": _storable(item.ref or "")[:255] or None,
-                "error": _storable(item.error.replace("\x00", "")),
-                "raw": raw,
-                "created_at": now,
-            },
-        )
-    stmt = (
-        _insert(session, QUARANTINE)
-        .on_conflict_do_nothing(index_elements=["fingerprint"])
-        .execution_options(preserve_rowcount=True)
-    )
-    return _rowcount(session.execute(stmt, list(rows.values())))

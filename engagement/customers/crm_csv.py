@@ -15,9 +15,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from db.files.quarantine import CSV_HARD_LIMIT, MAX_CELL_CHARS, dump_raw
+from db.files.textfiles import detect, open_text, undecodable
 from engagement.errors import BadInput
-from listener.records import CSV_HARD_LIMIT, MAX_CELL_CHARS, dump_raw
-from listener.textfiles import detect, open_text, undecodable
 
 
 class RejectedRow(NamedTuple):

@@ -46,6 +46,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from db.engine import is_sqlite, session_scope
+from db.files.quarantine import Rejected, dump_raw, quarantine
 from db.models.customers import Customer, Identity, Transaction
 from db.types import utcnow
 from engagement.customers.crm_columns import guess_mapping
@@ -62,8 +63,6 @@ from engagement.customers.crm_csv import (
     read_purchases,
 )
 from engagement.errors import BadInput
-from listener.records import Rejected, dump_raw
-from listener.store import quarantine
 
 log = logging.getLogger(__name__)
 

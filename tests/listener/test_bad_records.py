@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from db.files.textfiles import detect, undecodable
 from db.models import Post, QuarantinedRecord
 from listener.importer import import_files
 from listener.settings import ImportSettings
-from listener.textfiles import detect, undecodable
 
 GOOD = {"created_at": "2026-01-01T10:00:00Z"}
 
