@@ -95,18 +95,3 @@ def precompiled_charsmap(mapping: Mapping[int, str]) -> bytes:
     units = double_array(keys)
     trie = struct.pack(f"<{len(units)}I", *units)
     return struct.pack("<I", len(trie)) + trie + bytes(blob)
-
-
-def lookup(units: list[int], key: bytes) -> int | None:
-    """The value of exactly ``key`` in ``units`` (darts' exact-match search), for tests."""
-    position = units[0] >> 10
-    unit = units[0]
-    for byte in key:
-        position ^= byte
-        if position >= len(units) or (units[position] & (_LEAF | 0xFF)) != byte:
-            return None
-        unit = units[position]
-        position ^= unit >> 10
-    if not (unit >> 8) & 1:
-        return None
-    return units[position] & (_LEAF - 1)

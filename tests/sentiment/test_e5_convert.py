@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from tokenizers import normalizers
 from transformers import AutoTokenizer, BertConfig, BertModel
 
-from sentiment.charsmap import double_array, lookup, precompiled_charsmap
+from sentiment.charsmap import double_array, precompiled_charsmap
 from sentiment.e5_convert import e5_base_dir
 from sentiment.e5_file import dequantise_q4
 
@@ -29,6 +29,24 @@ TEXTS = [
     "The flight was delayed again and nobody told us anything",
     "Ｆｕｌｌｗｉｄｔｈ  text   and Straße ﬁ …",
 ]
+
+LEAF = 1 << 31  # sentiment.charsmap's leaf bit
+
+
+def lookup(units: list[int], key: bytes) -> int | None:
+    """The value of exactly ``key`` in ``units`` (darts' exact-match search): the test's reader of
+    the trie ``double_array`` builds (the model's tokenizer reads it itself)."""
+    position = units[0] >> 10
+    unit = units[0]
+    for byte in key:
+        position ^= byte
+        if position >= len(units) or (units[position] & (LEAF | 0xFF)) != byte:
+            return None
+        unit = units[position]
+        position ^= unit >> 10
+    if not (unit >> 8) & 1:
+        return None
+    return units[position] & (LEAF - 1)
 
 
 def test_charsmap_trie_finds_every_key_and_nothing_else() -> None:
