@@ -129,7 +129,9 @@ def test_a_spike_says_what_and_shows_three_posts(engine: Engine) -> None:
     settings = EngagementSettings(slack=SlackSettings(spike_keywords=["outage"], spike_min_count=5))
     assert notify.enqueue_notifications(engine, settings, NOW)["spike"] == 2  # the source and the keyword
     keyword = next(r for r in _outbox(engine) if r.dedupe_key.startswith("spike:keyword:outage"))
-    head, examples = (b["text"]["text"] for b in keyword.payload["blocks"])
+    *sections, footer = keyword.payload["blocks"]  # dry run (the default) adds a footer saying so
+    assert footer["type"] == "context" and "dry run" in footer["elements"][0]["text"]
+    head, examples = (b["text"]["text"] for b in sections)
     assert "*Negative spike* in keyword *outage*: 6 negative posts in the last 1 h" in head
     assert examples.count("\n>") == 3 and "outage number" in examples and "— @many" in examples
 

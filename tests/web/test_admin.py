@@ -30,7 +30,7 @@ def test_lead_view_shows_load_breaches_tiers_and_throughput(browser: Login, seed
     with session_scope(sqlite_engine) as session:
         # Two replies by Ana, each writing its submitted + sent rows: "Replied 2", not 4.
         for case in ("low", "hostile"):
-            for action in ("reply_submitted", "reply_dry_run", "claimed"):
+            for action in ("reply_submitted", "reply_sent", "claimed"):
                 session.add(AuditEvent(case_id=seeded.cases[case], actor="Ana", action=action))
         session.add(AuditEvent(case_id=seeded.cases["top"], actor="Ana", action="dismissed"))
         for robot in ("triage", "system"):
