@@ -106,7 +106,7 @@ class SentimentModel:
             self.network,
             self.tokenizer,
             inputs,
-            batch_size=self.settings.batch_size,
+            batch_size=1 if self.precision in BATCH_DEPENDENT else self.settings.batch_size,
             max_length=self.max_length,
         )
         out = torch.zeros(len(inputs), len(LABELS))
@@ -120,6 +120,14 @@ class SentimentModel:
         """Label and probabilities for each text, in input order (batched, length-sorted)."""
         probs = self.probabilities(texts, languages).tolist()
         return [Prediction(LABELS[max(range(3), key=row.__getitem__)], row[0], row[1], row[2]) for row in probs]
+
+
+#: Dynamic int8 quantises activations with one scale per batch (the batch's largest value), so a
+#: text's probabilities would move with its batch-mates and their padding: the same 400 tweets
+#: scored alone and in a reversed mix differed by up to 0.22 in P(negative). At these precisions
+#: each text runs alone, unpadded, with its own scale, so a score depends only on its text (the
+#: cost in speed is measured by benchmarks/sentiment_throughput.py).
+BATCH_DEPENDENT = frozenset({"int8", "onnx-int8"})
 
 
 def _resolve_precision(requested: str, *, validated_int8: bool) -> str:
