@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from engagebot.commands import core, customers, lifecycle, listen, ops, queue, report, score, web
+from engagebot.commands import admin, core, customers, lifecycle, listen, ops, queue, report, score, web
 from engagebot.runtime import configure_logging
 
 app = typer.Typer(
@@ -29,7 +29,7 @@ def main(
     configure_logging(log_level, json_logs=json_logs)
 
 
-for module in (core, listen, score, customers, queue, lifecycle, web, report, ops):
+for module in (core, listen, score, customers, queue, lifecycle, web, report, ops, admin):
     module.register(app)
 
 

@@ -80,6 +80,10 @@ def demo_settings(settings: Settings) -> Settings:
         routing.default_team = DEMO_DEFAULT_TEAM
         routing.lead = DEMO_LEAD_NAME
         routing.auto_assign = True
+    if not demo.engagement.replies.brand_name:  # {brand} in replies: "Skylark Air", not "our team"
+        demo.engagement.replies.brand_name = DEMO_BRAND_NAME
+    for name, text in DEMO_REPLIES.items():  # English and German: a German case is offered German first
+        demo.engagement.replies.templates.setdefault(name, text)
     for platform, handles in BRAND_HANDLES.items():
         known = demo.listener.brand_handles.setdefault(platform, [])
         known.extend(h for h in handles if h not in known)
@@ -119,6 +123,9 @@ def write_demo_config(settings: Settings, path: Path) -> bool:
         lines += ["", "[[engagement.routing.rules]]"]
         for key, value in rule.model_dump(exclude_defaults=True).items():
             lines.append(f"{key} = {json.dumps(value)}")  # JSON strings, numbers and lists are TOML
+    lines += ["", "[engagement.replies]", f"brand_name = {json.dumps(demo.engagement.replies.brand_name)}"]
+    replies = demo.engagement.replies.templates
+    lines += ["", "[engagement.replies.templates]", *(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in replies.items())]
     if demo.engagement.slack.sink:
         lines += ["", "[engagement.slack]", f"sink = {json.dumps(demo.engagement.slack.sink)}"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -213,6 +220,15 @@ def demo_week(now: datetime | None = None) -> str:
     return f"{year}-W{week:02d}"
 
 
+DEMO_BRAND_NAME = "Skylark Air"
+DEMO_REPLIES = {
+    "apology-de": "Hallo {first_name}, das tut uns sehr leid. Bitte schicken Sie uns Ihre Buchungsnummer per DM "
+    "(Fall {case_id}), {brand}.",
+    "refund-en": "Hi {first_name}, {brand} here: we'll look into your refund today. Please DM us your booking "
+    "reference (case {case_id}).",
+    "refund-de": "Hallo {first_name}, hier ist {brand}: Wir kümmern uns heute um Ihre Erstattung. Bitte senden Sie "
+    "uns Ihre Buchungsnummer per DM (Fall {case_id}).",
+}
 DEMO_USER_EMAIL = "demo@skylark.example"
 DEMO_USER_PASSWORD = "skylark-demo"
 DEMO_LEAD_NAME = "Lena"

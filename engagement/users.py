@@ -133,7 +133,7 @@ def end_sessions(
 def authenticate(*, session: Session, email: str, password: str) -> User | None:
     """The user with this email and password, or None (same work either way)."""
     user = get_user_by_email(session=session, email=email)
-    if user is None:
+    if user is None or user.deactivated_at is not None:
         verify_password(_DUMMY_HASH, password)
         return None
     if not verify_password(user.password_hash, password):
@@ -146,3 +146,21 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
 
 def list_users(*, session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(User.team, User.role, User.name)).all())
+
+
+def deactivate_user(*, session: Session, user: User, now: datetime | None = None) -> int:
+    """Take someone off the app: no sign-in, no new cases, every web session ended at once
+    (returns how many). Their name stays on the cases they worked, so the history reads true."""
+    now = now or utcnow()
+    user.deactivated_at = now
+    user.is_away = True
+    session.add(user)
+    assert user.id is not None
+    return end_sessions(session=session, user_id=user.id, reason="deactivated", now=now)
+
+
+def reactivate_user(*, session: Session, user: User) -> None:
+    """Let a deactivated person sign in again (with the password they had, or an invite)."""
+    user.deactivated_at = None
+    user.is_away = False
+    session.add(user)

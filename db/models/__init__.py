@@ -1,5 +1,6 @@
 """All tables, importable from one place: ``from db.models import Post, Case``."""
 
+from db.models.admin import AdminSetting, AdminSettingChange
 from db.models.auth import Invite, LoginThrottle, WebSession
 from db.models.cases import AuditEvent, Case, CaseNote, CasePost, CaseSketch, CaseTag, LabelCorrection, Reply
 from db.models.customers import AuthorMatchCheck, Customer, CustomerMatchCheck, Identity, Transaction
@@ -8,6 +9,8 @@ from db.models.ops import JobRun, Outbox, SchedulerLease, User
 from db.models.posts import Author, Post, QuarantinedRecord, Score, SourceCursor
 
 __all__ = [
+    "AdminSetting",
+    "AdminSettingChange",
     "AuditEvent",
     "Author",
     "AuthorMatchCheck",

@@ -75,6 +75,9 @@ class User(SQLModel, table=True):
         default=None, max_length=32, unique=True, description="the person's Slack member id (U…), for Slack actions"
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+    deactivated_at: datetime | None = Field(
+        default=None, sa_column=utc_column(), description="set when an admin deactivates them: no sign-in, no cases"
+    )
 
 
 class SchedulerLease(SQLModel, table=True):

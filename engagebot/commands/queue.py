@@ -521,16 +521,24 @@ def rules_test_command(
 ) -> None:
     """Show which routing rule a post would match, and why (every rule checked up to the winner).
 
+    The rules are the ones in force: the database's, as edited in the app (else the TOML's).
+
     Example: engagebot rules test "I was charged twice" --platform x --tier top
     """
+    from db.engine import session_scope
     from engagebot.demo import demo_settings
+    from engagement.settings_store import effective
     from engagement.triage.routing import CaseFacts, explain, validate_rules
 
     settings = demo_settings(load_settings()) if demo else load_settings()
-    validate_rules(settings.engagement.routing)
+    with session_scope(engine_for(settings)) as session:  # the rules as edited in the app
+        routing = effective(session, settings.engagement).routing
+    if demo and not routing.rules:
+        routing = settings.engagement.routing
+    validate_rules(routing)
     decision = explain(
         CaseFacts(text=text, platform=platform, lang=lang, segment=segment, tier=tier, rating=rating),
-        settings.engagement.routing,
+        routing,
     )
     if as_json:
         typer.echo(json.dumps(decision.as_dict(), indent=2))

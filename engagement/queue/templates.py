@@ -23,6 +23,7 @@ from db.types import utcnow
 from engagement.errors import NotFound
 from engagement.queue.state import QueueError
 from engagement.settings import ReplySettings
+from engagement.settings_store import BRAND, stored
 
 VARIABLES = ("first_name", "name", "handle", "case_id", "brand", "agent")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -88,8 +89,13 @@ def fill(text: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), text)
 
 
-def brand_name(settings: ReplySettings) -> str:
-    """What ``{brand}`` says: the configured brand, else the X account, else a neutral phrase."""
+def brand_name(settings: ReplySettings, session: Session | None = None) -> str:
+    """What ``{brand}`` says: the brand profile's name (admins edit it in the app), else the
+    configured brand, else the X account, else a neutral phrase."""
+    if session is not None:
+        profile = stored(session, BRAND) or {}
+        if str(profile.get("name") or "").strip():
+            return str(profile["name"]).strip()
     if settings.brand_name.strip():
         return settings.brand_name.strip()
     if settings.x_brand_handle:
@@ -109,13 +115,81 @@ def case_variables(session: Session, case: Case, *, agent: str, settings: ReplyS
         "name": name.strip() or first,
         "handle": f"@{handle}" if handle else "",
         "case_id": str(case.id),
-        "brand": brand_name(settings),
+        "brand": brand_name(settings, session),
         "agent": agent,
     }
 
 
-def saved_replies(session: Session, *, team: str | None, settings: ReplySettings) -> list[SavedReplyView]:
-    """The saved replies a member of ``team`` can use (``team`` None: every row), by name."""
+LANGUAGES = frozenset(
+    {
+        "ar",
+        "cs",
+        "da",
+        "de",
+        "el",
+        "en",
+        "es",
+        "et",
+        "fi",
+        "fr",
+        "he",
+        "hi",
+        "hu",
+        "id",
+        "it",
+        "ja",
+        "ko",
+        "lt",
+        "lv",
+        "nl",
+        "no",
+        "pl",
+        "pt",
+        "ro",
+        "ru",
+        "sk",
+        "sl",
+        "sv",
+        "th",
+        "tr",
+        "uk",
+        "vi",
+        "zh",
+    }
+)
+LANG_SUFFIX = re.compile(r"(?:[-_.]|\s*[\(\[])([a-z]{2})[\)\]]?$", re.IGNORECASE)
+
+
+def reply_lang(name: str) -> str | None:
+    """The language a saved reply is written in, from its name: ``apology-de``, ``apology_de``,
+    ``Apology (de)``; None for one without (taken as the brand's default language).
+
+    Variants are named rather than given a column so that a team's existing replies keep
+    working and a German variant is one more saved reply, not a schema change."""
+    match = LANG_SUFFIX.search(name.strip())
+    code = match.group(1).lower() if match else None
+    return code if code in LANGUAGES else None
+
+
+def for_language(views: list[SavedReplyView], lang: str | None) -> list[SavedReplyView]:
+    """``views`` with the replies in ``lang`` first (then the ones without a language), so a
+    German complaint is offered the German apology before the English one."""
+    if not lang:
+        return views
+    wanted = lang.split("-")[0].lower()
+
+    def rank(view: SavedReplyView) -> int:
+        found = reply_lang(view.name)
+        return 0 if found == wanted else (1 if found is None else 2)
+
+    return sorted(views, key=rank)
+
+
+def saved_replies(
+    session: Session, *, team: str | None, settings: ReplySettings, lang: str | None = None
+) -> list[SavedReplyView]:
+    """The saved replies a member of ``team`` can use (``team`` None: every row), by name;
+    with ``lang`` (the case's language) its variants come first."""
     chosen: dict[str, SavedReplyView] = {
         name: SavedReplyView(name=name, text=text, team=None) for name, text in settings.templates.items()
     }
@@ -126,10 +200,10 @@ def saved_replies(session: Session, *, team: str | None, settings: ReplySettings
     if team is None:
         listed = [SavedReplyView(name=n, text=t, team=None) for n, t in settings.templates.items()]
         overridden = {r.name for r in rows if r.team is None}
-        return [v for v in listed if v.name not in overridden] + [view_of(r) for r in rows]
+        return for_language([v for v in listed if v.name not in overridden] + [view_of(r) for r in rows], lang)
     for row in rows:
         chosen[row.name] = view_of(row)
-    return sorted(chosen.values(), key=lambda v: v.name)
+    return for_language(sorted(chosen.values(), key=lambda v: v.name), lang)
 
 
 class SavedReplyNotFound(NotFound):

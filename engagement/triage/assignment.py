@@ -27,6 +27,7 @@ class Assigner:
                         col(User.team) == team,
                         col(User.role) == "agent",
                         col(User.is_away).is_(False),
+                        col(User.deactivated_at).is_(None),
                     )
                 ).scalars()
             )

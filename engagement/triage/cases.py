@@ -45,6 +45,7 @@ from db.types import utcnow
 from engagement.customers.tiers import TierCutoffs, customer_value, tier_cutoffs, tier_for
 from engagement.queue import ACTIVE_STATUSES, CaseStatus, audit, transition
 from engagement.settings import EngagementSettings
+from engagement.settings_store import effective
 from engagement.triage.assignment import Assigner
 from engagement.triage.facts import PostFacts, dedupe_key_for, gather_facts, value_facts
 from engagement.triage.labels import NEGATIVE, UNSUPPORTED_LANGUAGE
@@ -479,6 +480,8 @@ def triage(
     never, None on a new install only; see the module doc).
     """
     now = now or utcnow()
+    with session_scope(engine) as session:  # the rules admins edit in the app, without a restart
+        settings = effective(session, settings)
     validate_rules(settings.routing)
     counts: dict[str, int] = defaultdict(int)
     since = now - timedelta(hours=settings.triage.window_hours)

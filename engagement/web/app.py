@@ -22,7 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from swagger_ui_bundle import swagger_ui_path
 
 from db.types import utcnow
-from engagement import queue
+from engagement import queue, settings_store
 from engagement.errors import EngagebotError
 from engagement.money import Money
 from engagement.settings import EngagementSettings
@@ -33,12 +33,14 @@ from engagement.web.routes import (
     account,
     actions,
     admin,
+    admin_api,
+    admin_pages,
     api,
     auth,
-    invite,
     case_commands,
     docs,
     inbox,
+    invite,
     lifecycle,
     pages,
     reports,
@@ -191,6 +193,7 @@ def create_app(
     """
     web = settings.web
     secret = resolve_session_secret(web)
+    settings_store.seed(engine, settings)  # first start: the TOML's rules and brand into the database
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     filters.install(templates, amounts=Money.from_settings(settings.money))
     plain.install(templates.env)
@@ -250,6 +253,8 @@ def create_app(
         case_commands.pages,
         case_commands.api,
         admin.router,
+        admin_api.router,
+        admin_pages.router,
         api.router,
         docs.router,
         inbox.router,

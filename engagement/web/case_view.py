@@ -242,7 +242,7 @@ def page_extras(session: Session, detail: CaseDetail, user: User, settings: Enga
         "others": presence.present(session, case_id=case.id, besides=user.name),
         "taken_over": collisions.taken_from(session, case, user.name),
         "draft": draft.text if draft else "",
-        "saved_replies": templates.saved_replies(session, team=case.team, settings=settings.replies),
+        "saved_replies": templates.saved_replies(session, team=case.team, settings=settings.replies, lang=case.lang),
         "variables": templates.VARIABLES,
         "answerable": answerability(case.platform or detail.post.platform, settings.replies),
         "unsent": unsent_replies(detail),

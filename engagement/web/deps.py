@@ -114,7 +114,11 @@ def current_user(request: Request, state: State) -> User:
             if parsed is None:
                 raise NotAuthenticated
             user = session.get(User, parsed[0])
-            if user is None or not state.tokens.stamp_matches(parsed[1], user.password_hash):
+            if (
+                user is None
+                or user.deactivated_at is not None
+                or not state.tokens.stamp_matches(parsed[1], user.password_hash)
+            ):
                 raise NotAuthenticated
             request.state.via_token = True
             request.state.session_row_id = None
@@ -124,7 +128,7 @@ def current_user(request: Request, state: State) -> User:
             raise NotAuthenticated
         row = sessions.resolve(session=session, raw_id=raw_id, now=state.clock(), settings=state.settings.web)
         user = session.get(User, row.user_id) if row is not None else None
-        if row is None or user is None:
+        if row is None or user is None or user.deactivated_at is not None:
             request.session.clear()
             raise NotAuthenticated
         request.state.via_token = False

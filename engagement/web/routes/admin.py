@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from db.engine import session_scope
 from db.models import AuditEvent, User, WebSession
 from db.types import utcnow
-from engagement import csv_safe
+from engagement import csv_safe, settings_store
 from engagement.errors import BadInput, NotFound
 from engagement.users import end_sessions
 from engagement.web import ops_view, queue_view, sessions, throttle
@@ -132,7 +132,7 @@ def settings_page(request: Request, state: State, session: DbSession, user: Admi
         **base_context(request, user),
         "sources": ops_view.source_statuses(session=session, configured=state.sources),
         "runs": ops_view.recent_runs(session=session),
-        "rules": settings.routing.rules,
+        "rules": settings_store.effective(session, settings).routing.rules,  # as edited in the app
         "routing": {k: v for k, v in ops_view.public_settings(settings.routing).items() if k != "rules"},
         "triage": ops_view.public_settings(settings.triage),
         "slack": ops_view.public_settings(settings.slack),
