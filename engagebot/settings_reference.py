@@ -28,6 +28,26 @@ Generated from the settings classes by `python -m engagebot.settings_reference >
 file `ENGAGEBOT_CONFIG` names), then `ENGAGEBOT_*` variables, which win; nested names join with
 `__`. `engagebot.example.toml` is a commented starting point, and each area's page (docs/*.md)
 explains how its settings work together.
+
+## Where settings live, and which wins
+
+`engagebot.toml` and the environment keep infrastructure and secrets: the database, sources and
+their tokens, Slack's token, the session secret, timings. What admins decide while the app runs
+lives in the database, edited in the app (`/admin/...`, `/api/admin/...`) or with the CLI, each
+change kept with who, when, before and after (`admin_setting_changes`):
+
+| what | where it is edited | stored in |
+| --- | --- | --- |
+| people: role, team, Slack id, away, deactivated | `/admin/people`, `engagebot users ...` | `users` |
+| saved replies (per team; `-de`-style names per language) | `/saved-replies` | `saved_replies` |
+| routing rules (`engagement.routing.rules`) | `/admin/routing`, `engagebot rules import/export` | `admin_settings` (`routing_rules`) |
+| brand profile (`engagement.replies.brand_name`, `engagement.money`, `engagement.public_url`) | `/admin/brand`, `engagebot brand set` | `admin_settings` (`brand`) |
+
+On the web app's first start the TOML's routing rules and brand profile seed the database. From
+then on **the database wins** for those keys: triage reads the rules at every run, so a change
+takes effect without a restart; a later edit of those keys in `engagebot.toml` does nothing until
+you import it (`engagebot rules import engagebot.toml`, `engagebot brand set ...`).
+`engagebot rules export` writes the rules in force as TOML (config as code).
 """
 
 

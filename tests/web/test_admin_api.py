@@ -132,3 +132,5 @@ def test_brand_saved_replies_and_sources(
         assert session.execute(select(Post)).scalars().first() is not None
     status, sources = _json(lea, "GET", "/api/admin/sources")
     assert status == 200 and isinstance(sources, list)
+    paths = lea.get("/openapi.json").json()["paths"]  # in /docs
+    assert {"/api/admin/users", "/api/admin/teams", "/api/admin/routing-rules/test", "/api/admin/brand"} <= set(paths)
