@@ -190,8 +190,9 @@ def test_saved_reply_preview_refusal_and_the_x_counter(server: tuple[str, Seed],
     ana.fill("#reply-text", "Thanks {first_name}, a courier brings it today: https://skylark.example/track/" + "x" * 80)
     expect(ana.locator("#reply-counter")).to_have_text(re.compile(r"^6\d / 280$"))  # the URL counts 23
     ana.locator("#reply-text").press("Control+Enter")
-    expect(ana).to_have_url(re.compile(r"/queue$"))
-    expect(ana.locator(".flash")).to_contain_text("dry run")
+    # dry run: nothing was posted, so Ana stays on the case and is told so, with what to do next
+    expect(ana).to_have_url(re.compile(r"/cases/\d+$"))
+    expect(ana.locator(".flash-error")).to_contain_text("was NOT posted: dry_run setting is on")
 
 
 def test_live_events_deliver_a_claim_to_a_second_session(server: tuple[str, Seed], chromium: Browser) -> None:
