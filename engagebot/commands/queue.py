@@ -106,8 +106,10 @@ def _perform(who: str, case_id: int, command: Any, as_json: bool, verb: str) -> 
         )
         if not outcome.ok:
             console.print(outcome.message, highlight=False)
-    else:
+    elif outcome.ok:
         _print_case(outcome.case, False, verb)
+    else:
+        console.print(outcome.message, highlight=False)
     for warning in outcome.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if not outcome.ok:
@@ -413,6 +415,18 @@ def retry_reply_command(
     Example: engagebot queue retry-reply 12 --reply 7 --agent amy
     """
     _perform(agent, case_id, _cmd().RetryReply(reply_id=reply_id), as_json, "retried")
+
+
+@queue_app.command("hide-comment")
+@friendly_errors
+def hide_comment_command(
+    case_id: int = typer.Argument(..., min=1, max=MAX_ID), agent: str = AGENT, as_json: bool = JSON
+) -> None:
+    """Hide the case's Facebook comment on the Page (moderation, audited; a lead or the holder).
+
+    Example: engagebot queue hide-comment 12 --agent lena
+    """
+    _perform(agent, case_id, _cmd().HideComment(), as_json, "hid the comment of")
 
 
 @queue_app.command("dismiss")

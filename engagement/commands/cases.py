@@ -35,7 +35,7 @@ from engagement.commands.links import decide_link
 from engagement.commands.mentions import tell_mentioned
 from engagement.commands.relabel import Relabelled, relabel
 from engagement.errors import BadInput
-from engagement.queue import actions, claims, drafts, notes, replies, tags
+from engagement.queue import actions, claims, drafts, moderation, notes, replies, tags
 from engagement.queue.policy import Action
 from engagement.queue.reads import get_case
 from engagement.queue.state import QueueError
@@ -214,6 +214,14 @@ class RejectReply(CaseCommand):
     reason: str = Field(default="", max_length=500, description="why, for the audit trail")
 
 
+class HideComment(CaseCommand):
+    """Hide the case's Facebook comment on the Page (moderation: abuse, spam, personal data);
+    the case itself stays as it is."""
+
+    name = "hide-comment"
+    spec = CommandSpec(Action.HIDE_COMMENT, "unchanged", AuditVerb.COMMENT_HIDDEN, ())
+
+
 class AddNote(CaseCommand):
     """An internal note on the case; @mentions reach the person named."""
 
@@ -250,6 +258,7 @@ COMMANDS: dict[str, type[CaseCommand]] = {
         DecideLink,
         ApproveReply,
         RejectReply,
+        HideComment,
         AddNote,
         Tag,
     )
@@ -364,6 +373,15 @@ def perform(
                 engine, reply_id, actor=actor, reason=reason or "rejected", now=now, lease_minutes=lease
             )
             return Outcome(_case(engine, case_id), f"Reply {reply_id} sent back to {reply.author}.", reply=reply)
+        case HideComment():
+            hidden = moderation.hide_comment(engine, case_id, actor=actor, settings=settings.replies, now=now)
+            if hidden.hidden:
+                return Outcome(_case(engine, case_id), f"Comment {hidden.comment_id} of case {case_id} is hidden.")
+            return Outcome(
+                _case(engine, case_id),
+                f"Comment {hidden.comment_id} was NOT hidden: {hidden.reason}. Try again, or hide it on Facebook.",
+                ok=False,
+            )
         case AddNote(text=text):
             result = notes.add_note(engine, case_id, actor=actor, text=text, settings=settings, now=now)
             tell_mentioned(engine, result, actor=actor, settings=settings, now=now)

@@ -49,6 +49,7 @@ class Action(StrEnum):
     APPROVE_REPLY = "approve_reply"
     DECIDE_SUGGESTED_LINK = "decide_suggested_link"
     DECIDE_CRM_LINK = "decide_crm_link"
+    HIDE_COMMENT = "hide_comment"
 
 
 class ClaimState(StrEnum):
@@ -88,6 +89,10 @@ def decide(role: str, action: Action, state: ClaimState, *, own_team: bool = Tru
     for agents acting on free or finished cases).
     """
     lead = role in LEAD_ROLES
+    if action is Action.HIDE_COMMENT:
+        # moderation acts on the platform, not on the case's state: a lead may hide any comment
+        # (an abusive one may sit on a closed case); an agent only on the case they hold
+        return Verdict.ALLOW if lead or state is ClaimState.MINE else Verdict.NOT_CLAIMANT
     if action in _ANYONE:
         return Verdict.ALLOW
     if action is Action.DECIDE_SUGGESTED_LINK:  # who a customer is: their team's work, or a lead's
@@ -129,6 +134,7 @@ assert _WORK | {
     Action.TAKE_OVER,
     Action.REOPEN,
     Action.DECIDE_SUGGESTED_LINK,
+    Action.HIDE_COMMENT,
 } | _ANYONE | _LEAD == set(Action)
 
 
@@ -149,6 +155,7 @@ _PHRASES: dict[Action, str] = {
     Action.APPROVE_REPLY: "approve or send back replies",
     Action.DECIDE_SUGGESTED_LINK: "decide suggested customer links",
     Action.DECIDE_CRM_LINK: "change CRM or decided customer links",
+    Action.HIDE_COMMENT: "hide comments",
 }
 assert set(_PHRASES) == set(Action)
 
