@@ -6,6 +6,7 @@ web app) reports the same numbers for the whole deployment.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from db.types import utcnow
 from db.vocab import ACTIVE_STATUSES, OutboxChannel, OutboxStatus
 from engagebot.redaction import redact
 from engagement.queue.sla import overdue
+from listener.credentials import credential_problem, setting_to_fix
 
 
 @dataclass
@@ -184,6 +186,29 @@ def leaders(session: Session, *, now: datetime | None = None) -> list[Leader]:
         for row in rows
         if row.expires_at >= now and not process_gone(row.holder.rpartition(":")[0])
     ]
+
+
+def collect_credentials(session: Session, platform_of: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Per platform, the sources whose newest collect run failed for a missing, expired or
+    refused credential: the setting to fix and the error (``listener.credentials``).
+    A later successful run clears it: only the newest run of each source counts.
+    ``platform_of``: source name -> platform, from the settings (unknown names keep their own)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for run in last_runs(session):
+        if run.job != "collect" or run.status != "failed" or run.source is None:
+            continue
+        platform = platform_of.get(run.source, run.source)
+        problem = credential_problem(run.error)
+        if problem is not None:
+            found.setdefault(platform, []).append(
+                {
+                    "source": run.source,
+                    "setting": setting_to_fix(platform, problem),
+                    "problem": problem,
+                    "since": run.started_at,
+                }
+            )
+    return found
 
 
 def status_report(engine: Engine, *, now: datetime | None = None) -> dict[str, Any]:

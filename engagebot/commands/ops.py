@@ -114,13 +114,18 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
 
     Example: engagebot status --json
     """
-    from engagebot.opsdata import status_report
+    from db.engine import session_scope
+    from engagebot.opsdata import collect_credentials, status_report
     from engagement.queue.answerable import replies_status, replies_status_lines
 
     settings = load_settings()
-    report = status_report(engine_for(settings))
+    engine = engine_for(settings)
+    report = status_report(engine)
     # Whether replies reach the platforms is settings, not database state: added here (issue 25).
     report["replies"] = replies_status(settings.engagement.replies)
+    platform_of = {s.name: (s.file_platform if s.platform == "file" else s.platform) for s in settings.listener.sources}
+    with session_scope(engine) as session:
+        report["credentials"] = collect_credentials(session, platform_of)
     if as_json:
         console.print_json(json.dumps(report, default=str))
         return
@@ -141,7 +146,13 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
         + (f", oldest {_age(lane['oldest_seconds'])}" if lane["oldest_seconds"] is not None else "")
         for lane in report["lanes"]
     )
-    for line in (*lines, f"lanes: {lanes}", *replies_status_lines(report["replies"])):
+    collecting = [
+        # the setting first: a narrow terminal cuts the end of the line, never the fix
+        f"collecting from {platform} fails: set {found['setting']} (source {found['source']}: {found['problem']})"
+        for platform, problems in sorted(report["credentials"].items())
+        for found in problems
+    ]
+    for line in (*lines, f"lanes: {lanes}", *collecting, *replies_status_lines(report["replies"])):
         console.print(_cut(line, width), highlight=False, markup=False)
     table = Table(title="last run of every job", title_justify="left", box=None, pad_edge=False, width=width)
     for column in ("job", "source", "status", "started", "secs"):
