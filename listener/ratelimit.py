@@ -127,3 +127,24 @@ class RetryPolicy:
     def _wait(self, seconds: float) -> None:
         self.waits.append(seconds)
         self.sleep(seconds)
+
+
+#: App Store Connect's limit is per hour and its header gives no reset time: wait the hour.
+APPSTORE_CONNECT_HOUR = 3600.0
+
+
+def appstore_connect_remaining(headers: Mapping[str, str] | None) -> int | None:
+    """Requests left this hour by App Store Connect's ``X-Rate-Limit`` header
+    (``user-hour-lim:3600;user-hour-rem:0;``); ``None`` when absent or unreadable.
+
+    Why read it: Apple answers every call past the hourly limit with 429 until the hour turns,
+    so a run that goes on after ``rem`` reaches 0 only spends attempts; the collector and the
+    reply adapter stop first instead."""
+    if not headers:
+        return None
+    value = next((str(v) for k, v in headers.items() if str(k).lower() == "x-rate-limit"), "")
+    fields = dict(part.strip().split(":", 1) for part in value.split(";") if ":" in part)
+    try:
+        return int(fields["user-hour-rem"].strip())
+    except (KeyError, ValueError):
+        return None

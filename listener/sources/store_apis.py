@@ -20,7 +20,13 @@ import httpx
 
 from listener.base import Page
 from listener.parsers import appstore_connect, googleplay
-from listener.ratelimit import RateLimited, Retriable, retry_after_seconds
+from listener.ratelimit import (
+    APPSTORE_CONNECT_HOUR,
+    RateLimited,
+    Retriable,
+    appstore_connect_remaining,
+    retry_after_seconds,
+)
 from listener.records import ParsedPage, parse_time
 from listener.settings import SourceSettings
 from listener.store_auth import AppStoreConnectKey, GooglePlayToken
@@ -43,12 +49,15 @@ def checked_json(response: httpx.Response, what: str) -> Any:
     return response.json()
 
 
-def _get(http: httpx.Client, url: str, *, auth: str, params: Mapping[str, Any] | None, what: str) -> Any:
+def _send(http: httpx.Client, url: str, *, auth: str, params: Mapping[str, Any] | None, what: str) -> httpx.Response:
     try:
-        response = http.get(url, params=params, headers={"Authorization": auth})
+        return http.get(url, params=params, headers={"Authorization": auth})
     except (httpx.TimeoutException, httpx.TransportError) as exc:
         raise Retriable(f"{what} connection error: {exc}") from exc
-    return checked_json(response, what)
+
+
+def _get(http: httpx.Client, url: str, *, auth: str, params: Mapping[str, Any] | None, what: str) -> Any:
+    return checked_json(_send(http, url, auth=auth, params=params, what=what), what)
 
 
 class AppStoreConnectSource:
@@ -61,16 +70,32 @@ class AppStoreConnectSource:
         self.settings = source
         self.key = key
         self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        self.hour_spent = False  # the last answer said no requests are left this hour
 
     def parse(self, body: Any) -> ParsedPage:
         return appstore_connect.parse_reviews(body)
+
+    def _call(self, url: str, params: Mapping[str, Any] | None) -> Any:
+        """One call, never one past the hourly limit: once ``X-Rate-Limit`` says 0 remain, the
+        next call raises ``RateLimited`` for the hour without being sent, so the retry policy
+        stops the run (the hour is longer than its cap) and the saved cursor resumes next run."""
+        what = "App Store Connect"
+        if self.hour_spent:  # cleared: after the policy's wait (if it waits an hour) the call goes
+            self.hour_spent = False
+            raise RateLimited(f"{what} hourly request limit spent (X-Rate-Limit user-hour-rem:0)",
+                              retry_after=APPSTORE_CONNECT_HOUR)  # fmt: skip
+        response = _send(self.http, url, auth=f"Bearer {self.key.token()}", params=params, what=what)
+        self.hour_spent = appstore_connect_remaining(response.headers) == 0
+        if response.status_code == 429 and self.hour_spent:
+            raise RateLimited(f"{what} hourly request limit spent", retry_after=APPSTORE_CONNECT_HOUR)
+        return checked_json(response, what)
 
     def fetch_page(self, position: Mapping[str, Any], *, max_results: int | None = None) -> Page:
         since = position.get("since")
         url = position.get("next") or f"/v1/apps/{self.settings.app_id}/customerReviews"
         params = None if position.get("next") else {
             "include": "response", "sort": "-createdDate", "limit": max(self.settings.page_size, 1)}  # fmt: skip
-        body = _get(self.http, url, auth=f"Bearer {self.key.token()}", params=params, what="App Store Connect")
+        body = self._call(url, params)
         parsed = appstore_connect.parse_reviews(body)
         newest = position.get("newest") or max((p.created_at.isoformat() for p in parsed.posts), default=since)
         oldest = min((p.created_at for p in parsed.posts), default=None)
