@@ -15,6 +15,7 @@ import uvicorn
 from chromium import CHROMIUM, CHROMIUM_ARGS, free_port
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import Engine, select
+from sqlmodel import col
 from web_factories import PASSWORD, seed
 
 from db.engine import session_scope
@@ -134,7 +135,7 @@ def test_a_new_rule_routes_the_next_post_without_a_restart(
     post = _german_post(sqlite_engine)
     triage(sqlite_engine, SETTINGS)  # the same settings object as before the rule: no restart
     with session_scope(sqlite_engine) as session:
-        case = session.execute(select(Case).where(Case.post_id == post)).scalar_one()
+        case = session.execute(select(Case).where(col(Case.post_id) == post)).scalar_one()
         assert case.team == "dach"
     admin.goto("/admin/teams")
     expect(admin.locator(".team-warning").first).to_contain_text("team dach has no agent")

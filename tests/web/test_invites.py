@@ -95,5 +95,5 @@ def test_expired_replaced_and_guessed_links_do_not_work(sqlite_engine: Engine) -
     short = _accept(client, new, "short")
     assert short.status_code == 400 and "too short" in short.text  # type: ignore[attr-defined]
     with session_scope(sqlite_engine) as session:
-        user = get_user_by_email(session=session, email="a@example.com")
-        assert user is not None and "argon2" in user.password_hash
+        found = get_user_by_email(session=session, email="a@example.com")
+        assert found is not None and "argon2" in found.password_hash
