@@ -108,6 +108,11 @@ def test_a_rule_added_in_the_app_routes_the_next_post_without_a_restart(
     with session_scope(sqlite_engine) as session:
         case = session.execute(select(Case).where(col(Case.post_id) == post)).scalar_one()
         assert (case.team, case.reasons["rule"]) == ("dach", "german")
+    # what would have gone where: the seeded cases (team care) routed by the rules in force
+    replay = _json(lea, "GET", "/api/admin/routing-rules/replay?days=7")[1]
+    assert replay["cases"] >= 2 and replay["by_team"]["dach"] == 1
+    assert all(m["to"] in ("default", "billing", "dach") for m in replay["moved"])
+    assert _json(ana, "GET", "/api/admin/routing-rules/replay")[0] == 403
 
 
 def test_brand_saved_replies_and_sources(

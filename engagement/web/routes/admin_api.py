@@ -9,14 +9,15 @@ next triage run without a restart.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlmodel import select
+from sqlmodel import col, select
 
 from db.engine import session_scope
-from db.models import User
+from db.models import Case, Customer, Post, User
 from engagement.actors import link_slack
 from engagement.errors import NotFound
 from engagement.invites import create_invite, invite_link, unusable_password
@@ -251,6 +252,37 @@ def test_rule(state: State, session: DbSession, user: LeadUser, body: RuleTest) 
         routing,
     )
     return {"team": decision.team, "rule": decision.rule, "why": decision.why}
+
+
+@router.get("/routing-rules/replay")
+def replay_rules(
+    state: State,
+    session: DbSession,
+    user: LeadUser,
+    days: Annotated[int, Query(ge=1, le=90)] = 7,
+) -> dict[str, Any]:
+    """What would have gone where: the cases opened in the last ``days`` routed by the rules in
+    force now, by team, and the ones that would move (before an admin saves a rule change)."""
+    routing = effective(session, state.settings).routing
+    since = state.clock() - timedelta(days=days)
+    rows = session.execute(
+        select(Case, Post, Customer)
+        .join(Post, col(Post.id) == col(Case.post_id))
+        .outerjoin(Customer, col(Customer.id) == col(Case.customer_id))
+        .where(col(Case.created_at) >= since)
+        .order_by(col(Case.id))
+    ).all()
+    by_team: dict[str, int] = {}
+    moved: list[dict[str, Any]] = []
+    for case, post, customer in rows:
+        text = " ".join(x for x in (post.title, post.text) if x)
+        facts = CaseFacts(text=text, platform=post.platform, lang=post.lang, tier=case.tier, rating=post.rating,
+                          segment=customer.segment if customer is not None else None)  # fmt: skip
+        decision = explain(facts, routing)
+        by_team[decision.team] = by_team.get(decision.team, 0) + 1
+        if decision.team != case.team:
+            moved.append({"case_id": case.id, "from": case.team, "to": decision.team, "rule": decision.rule})
+    return {"days": days, "cases": len(rows), "by_team": by_team, "moved": moved}
 
 
 @router.get("/brand")
