@@ -14,8 +14,9 @@ import uvicorn
 from chromium import CHROMIUM, CHROMIUM_ARGS, free_port
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from sqlalchemy import Engine
-from web_factories import HOSTILE, PASSWORD, Seed, seed
+from web_factories import HOSTILE, PASSWORD, Platform, Seed, seed
 
+from engagement.bidi import reveal_bidi
 from engagement.settings import EngagementSettings, WebSettings
 from engagement.web import create_app
 
@@ -66,8 +67,11 @@ def _session(browser: Browser, base: str, email: str) -> tuple[BrowserContext, P
     return context, page
 
 
-def test_take_next_reply_and_the_case_leaves_the_queue(server: tuple[str, Seed], chromium: Browser) -> None:
+def test_take_next_reply_and_the_case_leaves_the_queue(
+    server: tuple[str, Seed], chromium: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
     base, ids = server
+    platform = Platform().install(monkeypatch)  # the reply really goes out
     top = ids.cases["top"]
     _, ana = _session(chromium, base, "ana@example.com")
     _, ben = _session(chromium, base, "ben@example.com")
@@ -90,7 +94,8 @@ def test_take_next_reply_and_the_case_leaves_the_queue(server: tuple[str, Seed],
     ana.fill("#reply-text", "Sorry {first_name}, a courier is bringing your bag today.")
     ana.click("#send-reply")
     expect(ana).to_have_url(re.compile(r"/queue$"))
-    expect(ana.locator(".flash")).to_contain_text("dry run")
+    expect(ana.locator(".flash-info")).to_contain_text(f"Reply to case {top} posted.")
+    assert [text for _, text, _ in platform.posted] == ["Sorry Zoë, a courier is bringing your bag today."]
     expect(ana.locator(top_row)).to_have_count(0)
     expect(ben.locator(top_row)).to_have_count(0, timeout=10_000)  # gone from Ben's screen by polling
     ben_case.reload()
@@ -102,14 +107,14 @@ def test_keyboard_and_hostile_text(server: tuple[str, Seed], chromium: Browser) 
     base, ids = server
     _, page = _session(chromium, base, "ben@example.com")
     hostile_row = page.locator(f'tr[data-case="{ids.cases["hostile"]}"]')
-    expect(hostile_row.locator(".text")).to_have_text(HOSTILE)
+    expect(hostile_row.locator(".text")).to_have_text(reveal_bidi(HOSTILE))  # the overrides shown, not obeyed
     assert page.locator("img[src=x]").count() == 0
     page.keyboard.press("j")
     page.keyboard.press("j")
     expect(hostile_row).to_have_class(re.compile(r"\bselected\b"))
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(rf"/cases/{ids.cases['hostile']}$"))
-    expect(page.locator(".post.in-case .text")).to_have_text(HOSTILE)
+    expect(page.locator(".post.in-case .text")).to_have_text(reveal_bidi(HOSTILE))
     page.keyboard.press("c")
     expect(page.locator("#holder")).to_contain_text("You hold this case")
     page.keyboard.press("Escape")
@@ -129,7 +134,7 @@ def test_relabel_closes_the_case_then_reopen_and_snooze(server: tuple[str, Seed]
     ana.goto(f"/cases/{low}")
     ana.select_option(".label-form select[name=new_label]", "neutral")
     ana.click(".label-form button[type=submit]")
-    expect(ana.locator(".flash")).to_contain_text("The case is closed")
+    expect(ana.locator(".flash-info")).to_contain_text("The case is closed")
     expect(ana.locator("#case-status")).to_have_text("closed")
     ana.goto("/queue")
     expect(ana.locator(f'tr[data-case="{low}"]')).to_have_count(0)
@@ -141,7 +146,7 @@ def test_relabel_closes_the_case_then_reopen_and_snooze(server: tuple[str, Seed]
     ana.select_option("#snooze-hours", "4")
     ana.click("#snooze")
     expect(ana).to_have_url(re.compile(r"/queue$"))
-    expect(ana.locator(".flash")).to_contain_text(f"Case {low} snoozed until")
+    expect(ana.locator(".flash-info")).to_contain_text(f"Case {low} snoozed until")
     expect(ana.locator(f'tr[data-case="{low}"]')).to_have_count(0)
     ana.check("#snoozed-filter")  # the filter bar refreshes the table in place
     expect(ana.locator(f'tr[data-case="{low}"]')).to_be_visible()

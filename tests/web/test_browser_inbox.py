@@ -192,7 +192,8 @@ def test_saved_reply_preview_refusal_and_the_x_counter(server: tuple[str, Seed],
     ana.locator("#reply-text").press("Control+Enter")
     # dry run: nothing was posted, so Ana stays on the case and is told so, with what to do next
     expect(ana).to_have_url(re.compile(r"/cases/\d+$"))
-    expect(ana.locator(".flash-error")).to_contain_text("was NOT posted: dry_run setting is on")
+    expect(ana.locator("div.flash-error")).to_contain_text("was NOT posted: dry_run setting is on")
+    expect(ana.locator("#reply-1-not-sent")).to_have_text("not sent: dry_run setting is on")
 
 
 def test_live_events_deliver_a_claim_to_a_second_session(server: tuple[str, Seed], chromium: Browser) -> None:
