@@ -128,9 +128,17 @@ def print_queue(settings: Any, engine: Any, *, top: int) -> None:
     with session_scope(engine) as session:
         details = [case_detail(session, case.id) for case in list_cases(session, limit=top) if case.id is not None]
     table = Table(title=f"Reply queue: top {len(details)} open cases by money at risk", title_justify="left")
-    for column, justify in (("#", "right"), ("case", "right"), ("platform", "left"), ("who", "left"),
-                            ("tier", "left"), ("at risk", "right"), ("P(neg)", "right"), ("SLA", "left"),
-                            ("post", "left")):
+    for column, justify in (
+        ("#", "right"),
+        ("case", "right"),
+        ("platform", "left"),
+        ("who", "left"),
+        ("tier", "left"),
+        ("at risk", "right"),
+        ("P(neg)", "right"),
+        ("SLA", "left"),
+        ("post", "left"),
+    ):
         table.add_column(column, justify=justify, overflow="ellipsis", no_wrap=column != "post")  # type: ignore[arg-type]
     for rank, case in enumerate(details, 1):
         reasons = case.get("reasons") or {}

@@ -18,9 +18,7 @@ if TYPE_CHECKING:  # the web stack loads when a command runs, not for --help
     from engagebot.config import Settings
 
 log = logging.getLogger("engagebot.web")
-users_app = typer.Typer(
-    help="People who work the queue: add, list, API tokens.", no_args_is_help=True
-)
+users_app = typer.Typer(help="People who work the queue: add, list, API tokens.", no_args_is_help=True)
 
 
 def extra_routers(settings: Settings, engine: Engine) -> list[APIRouter]:
@@ -76,10 +74,7 @@ def web(
     app = build_app(settings, engine)
     with session_scope(engine) as session:
         if not list_users(session=session):
-            console.print(
-                "[yellow]No users yet:[/] add one with "
-                "'engagebot users add EMAIL --name NAME --role admin'"
-            )
+            console.print("[yellow]No users yet:[/] add one with 'engagebot users add EMAIL --name NAME --role admin'")
     console.print(f"engagebot web: http://{host}:{port}/login", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
 
@@ -88,9 +83,7 @@ def web(
 @friendly_errors
 def users_add(
     email: str = typer.Argument(..., help="Sign-in email (unique)."),
-    name: str = typer.Option(
-        ..., "--name", help="Display name; also the agent name on cases (unique)."
-    ),
+    name: str = typer.Option(..., "--name", help="Display name; also the agent name on cases (unique)."),
     role: str = typer.Option("agent", "--role", help="One of: agent, lead, admin."),  # engagement.users.ROLES
     team: str = typer.Option("default", "--team", help="The team whose queue this person works."),
     password: str | None = typer.Option(
@@ -246,9 +239,7 @@ def users_token(email: str = typer.Argument(..., help="Whose token.")) -> None:
     settings = load_settings()
     web_settings = settings.engagement.web
     if web_settings.session_secret is None or not web_settings.session_secret.get_secret_value():
-        raise ValueError(
-            "set ENGAGEBOT_ENGAGEMENT__WEB__SESSION_SECRET first: tokens are signed with it"
-        )
+        raise ValueError("set ENGAGEBOT_ENGAGEMENT__WEB__SESSION_SECRET first: tokens are signed with it")
     engine = engine_for(settings)
     with session_scope(engine) as session:
         user = get_user_by_email(session=session, email=email)

@@ -10,7 +10,8 @@ from sqlalchemy import Engine
 
 from db.engine import session_scope
 from db.models import Author, Case, CasePost, Customer, Identity, Post, Reply
-from engagement.queue.policy import Actor, ClaimState
+from engagement.actors import Actor
+from engagement.queue.policy import ClaimState
 
 NOW_OFFSET = timedelta(minutes=10)
 AGENT = Actor(name="Ana", role="agent", team="care")

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from db.engine import session_scope
 from db.models import Author, Customer, Identity, Post, Score, User
-from engagement.queue.policy import Actor
+from engagement.actors import Actor
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 _ids = itertools.count(1)

@@ -18,7 +18,8 @@ from sqlalchemy import Engine
 
 from db.engine import session_scope
 from engagement import queue
-from engagement.queue.policy import Action, Actor, ClaimState, Verdict, decide
+from engagement.actors import Actor
+from engagement.queue.policy import Action, ClaimState, Verdict, decide
 from engagement.settings import ReplySettings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "queue.md"
