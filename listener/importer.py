@@ -23,7 +23,8 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlmodel import Session
 
 from db.engine import session_scope
-from db.files.quarantine import CSV_HARD_LIMIT, Rejected, quarantine
+from db.files.quarantine import quarantine
+from db.files.raw import CSV_HARD_LIMIT, Rejected
 from db.files.textfiles import detect, open_text, undecodable
 from db.jobs import job_run
 from db.statistics import GrowthWatch

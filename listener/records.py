@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from db.files.quarantine import Rejected, dump_raw
+from db.files.raw import Rejected, dump_raw
 from db.files.textfiles import storable, undecodable
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
-from db.files.quarantine import MAX_CELL_CHARS
+from db.files.raw import MAX_CELL_CHARS
 from listener.records import MAX_TEXT_CHARS
 
 PLATFORMS = ("x", "reddit", "appstore", "googleplay", "facebook", "instagram", "file")

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from db.files.quarantine import CSV_HARD_LIMIT, MAX_CELL_CHARS, dump_raw
+from db.files.raw import CSV_HARD_LIMIT, MAX_CELL_CHARS, dump_raw
 from db.files.textfiles import detect, open_text, undecodable
 from engagement.errors import BadInput
 

@@ -46,7 +46,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from db.engine import is_sqlite, session_scope
-from db.files.quarantine import Rejected, dump_raw, quarantine
+from db.files.quarantine import quarantine
+from db.files.raw import Rejected, dump_raw
 from db.models.customers import Customer, Identity, Transaction
 from db.types import utcnow
 from engagement.customers.crm_columns import guess_mapping
