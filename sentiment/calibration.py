@@ -88,3 +88,45 @@ def fit_bias(
         "guard_before": guard_base if guard else None,
         "guard_after": kept if guard else None,
     }
+
+
+# --- temperature: probabilities that mean the same in every language ------------------------
+
+#: Temperatures tried when fitting (0.5 sharpens, 1 leaves as is, up to 3 softens).
+TEMPERATURE_GRID: tuple[float, ...] = tuple(round(0.5 + 0.02 * step, 2) for step in range(126))
+TEMPERATURE_FILE = Path(__file__).resolve().parent / "weights" / "temperature.json"
+
+
+def apply_temperature(probabilities: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``softmax(log p / T)`` row by row: T > 1 tempers an over-confident model, T < 1 sharpens
+    an under-confident one. The top class never changes, so no label and no ranking within a
+    language moves; only how much each P means."""
+    if temperature == 1.0:
+        return probabilities
+    return torch.softmax(torch.log(probabilities.clamp(min=1e-12)) / temperature, dim=-1)
+
+
+def fit_temperature(
+    gold: Sequence[str], probabilities: torch.Tensor, grid: Sequence[float] = TEMPERATURE_GRID
+) -> float:
+    """The temperature with the lowest negative log-likelihood of ``gold`` on held-out rows
+    (Guo et al. 2017, "On calibration of modern neural networks"): one number per model and
+    language, so a few hundred validation tweets are enough to fit it without overfitting."""
+    target = torch.tensor([LABELS.index(label) for label in gold])
+    logs = torch.log(probabilities.clamp(min=1e-12))
+
+    def nll(temperature: float) -> float:
+        return float(torch.nn.functional.cross_entropy(logs / temperature, target))
+
+    return min(grid, key=nll)
+
+
+def temperatures_for(name: str, weights_hash: str, path: Path = TEMPERATURE_FILE) -> dict[str, float] | None:
+    """Model ``name``'s temperature per language (``*``: any other) if fitted for exactly these
+    weights; None otherwise (a retrained model is never tempered by another model's fit)."""
+    if not path.is_file():
+        return None
+    entry = json.loads(path.read_text(encoding="utf-8")).get(name)
+    if not entry or entry.get("weights_sha256_12") != weights_hash:
+        return None
+    return {str(lang): float(t) for lang, t in entry["temperature"].items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from sentiment.calibration import apply_bias, calibration_for
+from sentiment.calibration import apply_bias, apply_temperature, calibration_for, temperatures_for
 from sentiment.inputs import model_input
 from sentiment.labels import LABELS, label_map
 from sentiment.network import (
@@ -76,6 +76,7 @@ class SentimentModel:
         languages: Sequence[str] | None = None,
         max_length: int | None = None,
         bias: Sequence[float] | None = None,
+        temperatures: Mapping[str, float] | None = None,
     ) -> None:
         self.model_id = model_id
         self.network = network
@@ -87,6 +88,7 @@ class SentimentModel:
         self.languages = tuple(lang.lower() for lang in (settings.languages if languages is None else languages))
         self.max_length = max_length or settings.max_length
         self.bias = None if bias is None else torch.tensor(list(bias), dtype=torch.float32)
+        self.temperatures = dict(temperatures or {})
 
     def covers(self, lang: str) -> bool:
         """Whether texts in language ``lang`` (ISO 639-1, e.g. ``en``) get a real score."""
@@ -114,6 +116,21 @@ class SentimentModel:
             out[:, LABELS.index(label)] += raw[:, column]
         if self.bias is not None:
             out = apply_bias(out, self.bias)
+        return self._tempered(out, languages)
+
+    def _tempered(self, out: torch.Tensor, languages: Sequence[str] | None) -> torch.Tensor:
+        """Each row at its language's fitted temperature (``*`` for the rest; none fitted: as is)."""
+        if not self.temperatures:
+            return out
+        langs = [lang.lower() for lang in languages] if languages is not None else ["*"] * len(out)
+        for temperature in set(self.temperatures.values()):
+            rows = [
+                i
+                for i, lang in enumerate(langs)
+                if self.temperatures.get(lang, self.temperatures.get("*")) == temperature
+            ]
+            if rows:
+                out[rows] = apply_temperature(out[rows], temperature)
         return out
 
     def predict(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> list[Prediction]:
@@ -178,7 +195,7 @@ def load_model(settings: SentimentSettings) -> SentimentModel:
             )
             return english
         multilingual = LazyModel(
-            model_id=f"{MULTILINGUAL_NAME}@{file_hash(weights)}",
+            model_id=multilingual_model_id(settings, weights),
             languages=multilingual_languages(settings, weights),
             load=lambda: load_multilingual(settings),
         )
@@ -201,8 +218,11 @@ def _load_default(settings: SentimentSettings) -> SentimentModel:
     bias = calibration_for("default", file_hash(weights)) if settings.calibrate else None
     if bias is not None:
         model_id += f"+cal{_bias_tag(bias)}"
+    temperatures = _temperatures(settings, DEFAULT_NAME_KEY, weights)
+    model_id += _temperature_tag(temperatures)
     validated_int8 = metadata.get("int8_validated", "false") == "true"
-    return _finish(settings, network, tokenizer, model_id, validated_int8, spell_emoji=True, bias=bias)
+    return _finish(settings, network, tokenizer, model_id, validated_int8, spell_emoji=True, bias=bias,
+                   temperatures=temperatures)  # fmt: skip
 
 
 def load_multilingual(settings: SentimentSettings) -> SentimentModel:
@@ -222,7 +242,7 @@ def load_multilingual(settings: SentimentSettings) -> SentimentModel:
     apply_delta(network, weights)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     languages = multilingual_languages(settings, weights)
-    model_id = f"{MULTILINGUAL_NAME}@{file_hash(weights)}"
+    model_id = multilingual_model_id(settings, weights)
     return _finish(
         settings,
         network,
@@ -233,7 +253,33 @@ def load_multilingual(settings: SentimentSettings) -> SentimentModel:
         languages=languages,
         max_length=settings.multilingual_max_length,
         int8_embeddings=True,
+        temperatures=_temperatures(settings, MULTILINGUAL_KEY, weights),
     )
+
+
+def multilingual_model_id(settings: SentimentSettings, weights: Path) -> str:
+    """The multilingual model's id: its weights and, when fitted, its temperatures (known before
+    it loads, so the routed model's id names it while it is still lazy)."""
+    return f"{MULTILINGUAL_NAME}@{file_hash(weights)}" + _temperature_tag(
+        _temperatures(settings, MULTILINGUAL_KEY, weights)
+    )
+
+
+#: The models' keys in sentiment/weights/temperature.json.
+DEFAULT_NAME_KEY, MULTILINGUAL_KEY = "default", "multilingual"
+
+
+def _temperatures(settings: SentimentSettings, key: str, weights: Path) -> dict[str, float] | None:
+    """The fitted temperatures of these exact weights, when calibration is on."""
+    return temperatures_for(key, file_hash(weights)) if settings.calibrate else None
+
+
+def _temperature_tag(temperatures: Mapping[str, float] | None) -> str:
+    """``+T<hash>`` for fitted temperatures: part of the model id (new calibration, new scores)."""
+    if not temperatures:
+        return ""
+    canon = json.dumps({lang: round(t, 3) for lang, t in sorted(temperatures.items())})
+    return "+T" + hashlib.sha256(canon.encode()).hexdigest()[:6]
 
 
 def multilingual_languages(settings: SentimentSettings, weights: Path) -> list[str]:
@@ -260,6 +306,7 @@ def _finish(
     max_length: int | None = None,
     bias: Sequence[float] | None = None,
     int8_embeddings: bool = False,
+    temperatures: Mapping[str, float] | None = None,
 ) -> SentimentModel:
     """Put a default-family network on the configured precision and wrap it."""
     network.eval()  # type: ignore[no-untyped-call]
@@ -277,6 +324,7 @@ def _finish(
         languages=languages,
         max_length=max_length,
         bias=bias,
+        temperatures=temperatures,
     )
 
 

@@ -96,5 +96,5 @@ class RoutedModel(SentimentModel):
             groups.setdefault(id(model), (model, []))[1].append(i)
         out = torch.zeros(len(texts), len(LABELS))
         for model, indices in groups.values():
-            out[indices] = model.probabilities([texts[i] for i in indices])
+            out[indices] = model.probabilities([texts[i] for i in indices], [languages[i] for i in indices])
         return out
