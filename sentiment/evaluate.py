@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sentiment.data import LabelledText, read_csv, read_tweeteval
-from sentiment.metrics import classification_report
+from sentiment.metrics import classification_report, expected_calibration_error
 from sentiment.model import SentimentModel
 
 
@@ -41,7 +41,11 @@ def evaluate(model: SentimentModel, rows: Sequence[LabelledText], *, language: s
     languages = None if language is None else [language] * len(rows)
     predictions = model.predict([r.text for r in rows], languages)
     seconds = time.perf_counter() - started
-    report = classification_report([r.label for r in rows], [p.label for p in predictions])
+    gold = [r.label for r in rows]
+    report = classification_report(gold, [p.label for p in predictions])
+    # how far the top class's probability is from how often it is right (15 bins): the ranking
+    # multiplies P(negative), so it must mean the same in every language
+    report["ece"] = expected_calibration_error(gold, [[p.p_negative, p.p_neutral, p.p_positive] for p in predictions])
     report["texts_per_second"] = len(rows) / seconds if seconds > 0 else float("inf")
     scorer = model.model_for(language) if language is not None else model
     report["model_id"] = (scorer or model).model_id

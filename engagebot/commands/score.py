@@ -236,6 +236,38 @@ def _calibrate_shipped(data: Path) -> dict[str, Any]:
     return entry
 
 
+def _calibrate_temperatures(data: Path, as_json: bool) -> None:
+    """Fit and store both shipped models' temperatures per language (see ``calibrate``)."""
+    from sentiment.calibrate_temperature import calibrate_english, calibrate_multilingual, write_temperatures
+    from sentiment.model import (
+        DEFAULT_NAME_KEY,
+        DEFAULT_WEIGHTS,
+        MULTILINGUAL_KEY,
+        MULTILINGUAL_WEIGHTS,
+        load_model,
+        load_multilingual,
+    )
+
+    settings = load_settings().sentiment.model_copy(update={"calibrate": False, "multilingual": False})
+    entries = {DEFAULT_NAME_KEY: calibrate_english(load_model(settings), data, settings.weights or DEFAULT_WEIGHTS)}
+    if MULTILINGUAL_WEIGHTS.is_file():
+        weights = settings.multilingual_weights or MULTILINGUAL_WEIGHTS
+        entries[MULTILINGUAL_KEY] = calibrate_multilingual(load_multilingual(settings), data / "umsab", weights)
+    for name, entry in entries.items():
+        write_temperatures(name, entry)
+    if as_json:
+        console.print_json(json.dumps(entries))
+        return
+    for name, entry in entries.items():
+        for code, fit in entry["figures"].items():
+            console.print(
+                f"{name} {code}: T={entry['temperature'][code]} ECE {fit['before']['ece']} -> {fit['after']['ece']}, "
+                f"mean P(negative) of negatives {fit['before']['mean_p_negative_of_negatives']} -> "
+                f"{fit['after']['mean_p_negative_of_negatives']}",
+                highlight=False,
+            )
+
+
 @sentiment_app.command("calibrate")
 @friendly_errors
 def calibrate(
@@ -243,14 +275,26 @@ def calibrate(
         Path("../shared/data"), "--data", help="Folder holding tweet-sentiment-train/, airline-tweets/, tweeteval/."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the chosen bias and figures as JSON."),
+    temperature: bool = typer.Option(
+        False,
+        "--temperature",
+        help="Fit one temperature per model and language instead (held-out data), so P(negative) means "
+        "the same in every language; stored in sentiment/weights/temperature.json.",
+    ),
 ) -> None:
-    """Choose the English model's per-class bias on general tweets it never saw (no retraining).
+    """Choose the English model's per-class bias on general tweets it never saw (no retraining),
+    or with --temperature each model's temperature per language.
 
     The bias corrects the over-calling of "negative" on general tweets, guarded by the airline
     tweets; it is stored for exactly these weights in sentiment/weights/calibration.json.
 
     Example: engagebot sentiment calibrate --data ../shared/data
+
+    Example: engagebot sentiment calibrate --temperature --data ../shared/data
     """
+    if temperature:
+        _calibrate_temperatures(data, as_json)
+        return
     entry = _calibrate_shipped(data)
     if as_json:
         console.print_json(json.dumps(entry))

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import torch
 
-from sentiment.calibration import apply_bias, calibration_for, fit_bias
+from sentiment.calibration import (
+    apply_bias,
+    apply_temperature,
+    calibration_for,
+    fit_bias,
+    fit_temperature,
+    temperatures_for,
+)
+from sentiment.metrics import expected_calibration_error
 
 
 def test_bias_shifts_probabilities_like_a_prior() -> None:
@@ -37,3 +45,48 @@ def test_bias_applies_only_to_the_weights_it_was_chosen_for(tmp_path: Path) -> N
     assert calibration_for("default", "other", path) is None
     assert calibration_for("multilingual", "abc", path) is None
     assert calibration_for("default", "abc", tmp_path / "none.json") is None
+
+
+def _overconfident(n: int, seed: int = 5) -> tuple[list[str], torch.Tensor]:
+    """A model right 70 % of the time that says 0.97 every time: the German complaint case."""
+    generator = torch.Generator().manual_seed(seed)
+    gold, rows = [], []
+    labels = ["negative", "neutral", "positive"]
+    for i in range(n):
+        truth = i % 3
+        right = bool(torch.rand(1, generator=generator) < 0.7)
+        top = truth if right else (truth + 1) % 3
+        row = [0.015, 0.015, 0.015]
+        row[top] = 0.97
+        gold.append(labels[truth])
+        rows.append(row)
+    return gold, torch.tensor(rows)
+
+
+def test_temperature_tempers_an_overconfident_model_and_keeps_its_labels() -> None:
+    gold, probs = _overconfident(600)
+    before = expected_calibration_error(gold, probs.tolist())
+    temperature = fit_temperature(gold, probs)
+    tempered = apply_temperature(probs, temperature)
+    after = expected_calibration_error(gold, tempered.tolist())
+    assert temperature > 1.5  # softened
+    assert before > 0.2 and after < 0.05  # from 0.97-sure-and-70 %-right to about 0.7-sure
+    assert torch.equal(tempered.argmax(-1), probs.argmax(-1))  # no label moves
+    assert torch.allclose(tempered.sum(-1), torch.ones(len(gold)))
+    assert torch.equal(apply_temperature(probs, 1.0), probs)
+
+
+def test_ece_is_zero_for_a_model_as_sure_as_it_is_right() -> None:
+    gold = ["negative"] * 8 + ["neutral"] * 2
+    probs = [[0.8, 0.1, 0.1]] * 10  # 80 % sure, right on 8 of 10
+    assert expected_calibration_error(gold, probs) < 1e-9
+    assert abs(expected_calibration_error(["neutral"] * 10, probs) - 0.8) < 1e-9
+    assert expected_calibration_error([], []) == 0.0
+
+
+def test_temperatures_apply_per_language_only_to_the_weights_they_were_fitted_for(tmp_path: Path) -> None:
+    path = tmp_path / "temperature.json"
+    path.write_text(json.dumps({"multilingual": {"weights_sha256_12": "abc", "temperature": {"de": 0.8, "es": 1.3}}}))
+    assert temperatures_for("multilingual", "abc", path) == {"de": 0.8, "es": 1.3}
+    assert temperatures_for("multilingual", "other", path) is None
+    assert temperatures_for("default", "abc", path) is None
