@@ -180,8 +180,9 @@ def triage_command(
 def list_command(
     team: str | None = typer.Option(None, help="Only this team."),
     status: str = typer.Option(
-        "open",
-        help="open, claimed, escalated, pending_approval, replied, dismissed, closed, active or all.",
+        "active",
+        help="active (open, claimed, escalated and pending_approval: what the web's queue shows), open, claimed, "
+        "escalated, pending_approval, replied, dismissed, closed or all.",
     ),
     platform: str | None = typer.Option(None, help="x, reddit, appstore, ..."),
     tier: str | None = typer.Option(None, help="top, high, standard or unlinked."),
@@ -199,7 +200,9 @@ def list_command(
     offset: int = typer.Option(0, min=0),
     as_json: bool = JSON,
 ) -> None:
-    """Cases by priority (money at risk, aged): the post, its SLA and who holds it.
+    """Cases by priority (money at risk, aged): the post, its SLA, who claimed it and who it is assigned to.
+
+    By default the active cases, claimed ones included, as the web's queue lists them.
 
     Snoozed cases are left out until due (--snoozed lists them). --json adds every field,
     "why" included.
@@ -232,10 +235,14 @@ def list_command(
         return
     # Plain columns that keep their width; the post takes what is left of the terminal.
     table = Table(title=f"{len(cases)} of {total} case(s)", title_justify="left", box=None, pad_edge=False)
+    # Who holds a claim and who a lead assigned the case to are different people at times:
+    # one column each, named for what they are ("assigned to" only when a listed case has one,
+    # so the post keeps its room on a narrow terminal).
+    assigned = any(c.assignee for c in cases)
     cells = [[str(c.id), money(c.money_at_risk), c.tier or "", c.team, c.status, sla_text(c, now),
-              c.claimed_by or c.assignee or ""] for c in cases]  # fmt: skip
+              c.claimed_by or "", *([c.assignee or ""] if assigned else [])] for c in cases]  # fmt: skip
     columns = (("id", "right"), ("at risk", "right"), ("tier", "left"), ("team", "left"), ("status", "left"),
-               ("SLA", "left"), ("holder", "left"))  # fmt: skip
+               ("SLA", "left"), ("claimed by", "left"), *([("assigned to", "left")] if assigned else []))  # fmt: skip
     widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, (name, _) in enumerate(columns)]
     for (name, justify), width in zip(columns, widths, strict=True):
         table.add_column(name, justify=justify, no_wrap=True, width=width)  # type: ignore[arg-type]

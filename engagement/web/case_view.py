@@ -244,6 +244,7 @@ def page_extras(session: Session, detail: CaseDetail, user: User, settings: Enga
         "draft": draft.text if draft else "",
         "saved_replies": templates.saved_replies(session, team=case.team, settings=settings.replies, lang=case.lang),
         "variables": templates.VARIABLES,
+        "lease_minutes": settings.routing.lease_minutes,
         "answerable": answerability(case.platform or detail.post.platform, settings.replies),
         "unsent": unsent_replies(detail),
         "limit": limits.LIMITS.get(case.platform or detail.post.platform),

@@ -145,6 +145,70 @@ def outcome_sentence(
     return ""
 
 
+def model_name(model_id: str | None, lang: str | None = None) -> str:
+    """A sentiment model's id in two words ("English model"): the full id (name, weights hash,
+    calibration tags) is for audits, and on a phone it took three lines on every case. A routed
+    id names both models; the post's language says which of them read it."""
+    if not model_id:
+        return ""
+    english, multilingual = "MiniLM" in model_id, "multilingual" in model_id
+    if english and multilingual:
+        return "English model" if (lang or "en").lower().startswith("en") else "multilingual model"
+    if english:
+        return "English model"
+    if multilingual:
+        return "multilingual model"
+    return model_id.split("@", 1)[0]
+
+
+#: Audit detail keys the history never shows: the status pair is said by the verb, ids are noise.
+_HIDDEN_DETAIL = frozenset({"from", "to", "holder", "reply_id", "note_id", "post_ids", "created_at"})
+
+#: How the history names a detail that has a person's word for it.
+_DETAIL_WORDS = {
+    "lease_until": "claimed until",
+    "expired_claim_of": "after the expired claim of",
+    "until": "until",
+    "reason": "reason:",
+    "previous_status": "was",
+    "old_label": "label was",
+    "new_label": "now",
+    "platform_reply_id": "platform id",
+}
+
+
+def _detail_value(value: Any, *, clock_only: bool = False) -> str:
+    """A detail's value as a person reads it: times to the minute in UTC (the hour alone for a
+    claim, which lasts minutes), lists joined."""
+    if isinstance(value, str) and len(value) > 10 and value[:4].isdigit():
+        text = value
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+    if isinstance(value, datetime):
+        return f"{value:%H:%M} UTC" if clock_only else f"{value:%a %d %b %H:%M} UTC"
+    if isinstance(value, list | tuple | set):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def history_details(detail: Mapping[str, Any] | None) -> list[str]:
+    """An audit event's details as short phrases ("claimed until 14:05 UTC"), never raw keys such
+    as ``lease_until`` with microseconds: the newcomer reading the history is not a database."""
+    phrases = []
+    for key, value in (detail or {}).items():
+        if key in _HIDDEN_DETAIL or value is None or value == "" or value == [] or value == {}:
+            continue
+        words = _DETAIL_WORDS.get(key, key.replace("_", " "))
+        phrases.append(f"{words} {_detail_value(value, clock_only=key == 'lease_until')}")
+    return phrases
+
+
 def install(env: Any) -> None:
     """Register ``why_facts`` as a Jinja filter that formats amounts with the app's ``money``."""
 
@@ -158,3 +222,5 @@ def install(env: Any) -> None:
 
     env.filters["why_facts"] = _why
     env.filters["value_facts"] = _value
+    env.filters["model_name"] = model_name
+    env.filters["history_details"] = history_details

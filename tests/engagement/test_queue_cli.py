@@ -84,3 +84,26 @@ def test_rules_test_and_notify_to_the_sink(cli: CliRunner, tmp_path: Path) -> No
     assert isinstance(sent, dict) and sent["delivered"]["sent"] >= 1
     lines = (tmp_path / "out" / "slack.jsonl").read_text().splitlines()
     assert lines and all(json.loads(line)["channel"] for line in lines)
+
+
+def test_list_shows_claimed_cases_like_the_web_with_labelled_columns(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engagebot.runtime import console
+
+    monkeypatch.setattr(console, "_width", 200)  # a wide terminal: every header whole
+    _json(cli, "triage", "--now", NOW, "--json")
+    case = _json(cli, "queue", "next", "--agent", "amy", "--team", "billing", "--json")
+    assert isinstance(case, dict)
+    listed = _json(cli, "queue", "list", "--json")  # the default: active, claimed cases included
+    assert isinstance(listed, dict) and listed["total"] == 2
+    assert {c["status"] for c in listed["cases"]} == {"open", "claimed"}
+    table = cli.invoke(app, ["queue", "list"])
+    assert table.exit_code == 0, table.output
+    assert "claimed by" in table.output and "holder" not in table.output and "amy" in table.output
+    assert "assigned to" not in table.output  # nobody is assigned a listed case: no empty column
+    only_open = _json(cli, "queue", "list", "--status", "open", "--json")
+    assert isinstance(only_open, dict) and only_open["total"] == 1
+    assert cli.invoke(app, ["queue", "reassign", str(case["id"]), "--agent", "amy", "--to", "ben"]).exit_code == 0
+    table = cli.invoke(app, ["queue", "list"])
+    assert "assigned to" in table.output and "ben" in table.output

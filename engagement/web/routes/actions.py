@@ -39,5 +39,5 @@ def take_next(request: Request, state: State, user: CsrfUser) -> Response:
         flash(request, f"No open cases in team {user.team} right now.")
         return _to_queue()
     assert case.id is not None
-    flash(request, f"Case {case.id} is yours until {case.claim_expires_at:%H:%M} UTC.")
+    # No flash: the case page's holder banner says "You hold this case until …" (one banner).
     return _to_case(case.id)

@@ -127,8 +127,14 @@ def outcome_dict(outcome: Outcome) -> dict[str, Any]:
     }
 
 
+#: Commands whose success the case page's holder banner already says ("You hold this case
+#: until 14:05 UTC"): a flash saying it again was a second banner with the same news.
+_BANNER_SAYS_IT = frozenset({"claim", "take-over"})
+
+
 def _page_answer(request: Request, name: str, case_id: int, outcome: Outcome) -> Response:
-    flash(request, outcome.message + "".join(f" {w}." for w in outcome.warnings), "info" if outcome.ok else "error")
+    if not (outcome.ok and name in _BANNER_SAYS_IT and not outcome.warnings):
+        flash(request, outcome.message + "".join(f" {w}." for w in outcome.warnings), "info" if outcome.ok else "error")
     if outcome.ok and name in _BACK_TO_QUEUE:
         return RedirectResponse("/queue", status_code=303)
     anchor = "#notes" if name == "notes" else ""

@@ -4,6 +4,7 @@ event stream, and the page a refused send answers with (a lead's take-over is in
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -13,7 +14,10 @@ from starlette.concurrency import run_in_threadpool
 
 from db.engine import session_scope
 from db.models import User
+from db.types import utcnow
 from engagement import queue
+from engagement.actors import actor_for
+from engagement.commands import Claim, perform
 from engagement.queue import drafts
 from engagement.web import collisions, live, presence
 from engagement.web.deps import CsrfUser, CurrentUser, DbSession, State, WebState, current_user
@@ -84,13 +88,39 @@ def save_draft_page(state: State, user: CsrfUser, case_id: DbId, body: DraftIn) 
     return _save_draft(state, user, case_id, body.text)
 
 
+#: A claim with less than this left is renewed when its holder's draft is saved: someone still
+#: typing is still working the case, and a 15-minute lease must not lapse under their hands.
+RENEW_WHEN_LEFT = timedelta(minutes=5)
+
+
+def renew_while_writing(state: WebState, user: User, case_id: int, now: datetime | None = None) -> datetime | None:
+    """Renew ``user``'s own claim when it runs out within ``RENEW_WHEN_LEFT`` (the ``Claim``
+    command renews one's own claim, audited as ``renewed``); the new end, or None when nothing
+    was renewed (not theirs, expired already, or time enough left)."""
+    now = now or utcnow()
+    with session_scope(state.engine) as session:
+        case = queue.get_case(session, case_id)
+        if not queue.lease_active(case, now) or case.claimed_by != user.name or case.claim_expires_at is None:
+            return None
+        if case.claim_expires_at - now >= RENEW_WHEN_LEFT:
+            return None
+    outcome = perform(state.engine, actor_for(user), case_id, Claim(), settings=state.settings, now=now)
+    return outcome.case.claim_expires_at
+
+
 def _save_draft(state: WebState, user: User, case_id: int, text: str) -> dict[str, Any]:
     with session_scope(state.engine, write=True) as session:
         queue.get_case(session, case_id)
         kept = drafts.save_draft(session, case_id=case_id, user_name=user.name, text=text)
         row = drafts.load_draft(session, case_id=case_id, user_name=user.name) if kept else None
         saved_at = row.updated_at.isoformat(timespec="seconds") if row is not None else None
-    return {"case_id": case_id, "saved": kept, "saved_at": saved_at}
+    renewed = renew_while_writing(state, user, case_id) if text.strip() else None
+    return {
+        "case_id": case_id,
+        "saved": kept,
+        "saved_at": saved_at,
+        "claim_renewed_until": renewed.isoformat(timespec="seconds") if renewed else None,
+    }
 
 
 @router.post("/cases/{case_id}/preview")

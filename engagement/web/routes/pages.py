@@ -256,6 +256,7 @@ def case_actions(request: Request, state: State, session: DbSession, user: Curre
         "hold": hold,
         "held_by_other": hold is not None and hold.holder != user.name,
         "is_lead": actor_for(user).is_lead,
+        "lease_minutes": state.settings.routing.lease_minutes,
         "refresh": True,
     }
     return state.templates.TemplateResponse(request, "_case_actions.html", context)

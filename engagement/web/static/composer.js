@@ -110,6 +110,10 @@
     call("PUT", "/cases/" + caseId + "/draft", { text: text }).then(function (saved) {
       savedText = text;
       if (!dirty()) { draftStatus.textContent = saved.saved ? "Draft saved" : ""; }
+      // Typing keeps the claim: the server renewed it as it ran short (the holder banner follows live).
+      if (saved.claim_renewed_until) {
+        draftStatus.textContent = "Draft saved; your claim now lasts until " + saved.claim_renewed_until.slice(11, 16) + " UTC";
+      }
     }).catch(function () {
       draftStatus.textContent = "Draft not saved (offline?)";
     }).then(function () {
