@@ -35,6 +35,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -237,8 +238,13 @@ def import_customers(
     progress: Progress | None = None,
     max_clv: float = math.inf,
     column_map: Mapping[str, str] | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Upsert customers (and their CRM identities) by ``crm_id`` from a CSV; see the module doc.
+
+    ``dry_run`` does everything in one transaction it rolls back and quarantines nothing: the
+    report then says what an import *would* change (the web upload's preview), counted by the
+    very code that imports, so the preview and the import can never disagree.
 
     The CRM's own headers are read as fields by ``crm_columns.guess_mapping`` (``Customer ID``,
     ``Kundennummer``, ``E-Mail``, ``Twitter``, ``Lifetime Value``...), ``column_map`` first;
@@ -272,10 +278,11 @@ def import_customers(
             report.raw[line] = row.get(RAW) or dump_raw(row)
             if progress:
                 progress(1)
-    _quarantine(engine, report, "crm:customers")
+    if not dry_run:
+        _quarantine(engine, report, "crm:customers")
     for chunk in _chunks(parsed):
         now = utcnow()
-        with session_scope(engine) as session:
+        with _rolled_back(engine) if dry_run else session_scope(engine) as session:
             ids = [item.values["crm_id"] for item in chunk]
             known = {c.crm_id: c for c in session.exec(select(Customer).where(col(Customer.crm_id).in_(ids))).all()}
             staged: list[tuple[_CustomerRow, Customer, bool]] = []
@@ -308,6 +315,16 @@ def import_customers(
     report.rejected.sort()
     log.info("customers import: %s", report.summary())
     return report
+
+
+@contextmanager
+def _rolled_back(engine: Engine) -> Iterator[Session]:
+    """A session whose changes are never kept: a dry run's."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 def _quarantine(engine: Engine, report: ImportReport, source: str) -> None:

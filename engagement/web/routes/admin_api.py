@@ -1,4 +1,4 @@
-"""``/api/admin/``: people, teams, routing rules, the brand profile, saved replies and sources.
+"""``/api/admin/``: people, teams, routing rules, the brand profile, saved replies, sources, the CRM.
 
 Everything an admin sets up to go live, as JSON, under the same policy as the pages: admins
 change things, leads read what helps them run a team (teams, rules, the rule tester, the
@@ -9,17 +9,19 @@ next triage run without a restart.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from db.engine import session_scope
 from db.models import Case, Customer, Post, User
 from engagement.actors import link_slack
-from engagement.errors import NotFound
+from engagement.customers import crm_upload
+from engagement.errors import BadInput, NotFound
 from engagement.invites import create_invite, invite_link, unusable_password
 from engagement.queue import templates
 from engagement.settings import RoutingRule
@@ -335,6 +337,79 @@ def sources(state: State, session: DbSession, user: LeadUser) -> list[dict[str, 
             }
         )
     return out
+
+
+async def read_upload(file: UploadFile) -> bytes:
+    """The uploaded file, refused past ``crm_upload.MAX_UPLOAD_BYTES`` without reading it all."""
+    data = await file.read(crm_upload.MAX_UPLOAD_BYTES + 1)
+    if len(data) > crm_upload.MAX_UPLOAD_BYTES:
+        raise BadInput(f"the file is over {crm_upload.MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+    return data
+
+
+def parse_mapping(text: str) -> dict[str, str]:
+    """A mapping sent as a form field: a JSON object ``{"column": "field"}`` (empty: none)."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise BadInput('mapping: a JSON object such as {"Kundennr": "crm_id"}') from exc
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise BadInput('mapping: a JSON object such as {"Kundennr": "crm_id"}')
+    return value
+
+
+@router.get("/crm")
+def crm_mapping(state: State, session: DbSession, user: LeadUser) -> dict[str, Any]:
+    """The column mapping confirmed at the last web import (offered for the next file)."""
+    return {
+        "mapping": crm_upload.remembered_map(session),
+        "history": history(session, crm_upload.CRM_COLUMNS, limit=10),
+    }
+
+
+@router.post("/crm/preview")
+async def crm_preview(
+    state: State,
+    user: CsrfAdmin,
+    file: Annotated[UploadFile | None, File(description="the CRM's customers CSV, headers as it comes")] = None,
+    upload: Annotated[str, Form(max_length=64, description="a file uploaded before (its token)")] = "",
+    mapping: Annotated[str, Form(max_length=20_000, description='JSON {"column": "field"} changes')] = "",
+) -> dict[str, Any]:
+    """Upload a customers CSV (or name one uploaded before) and see, without writing anything,
+    its first rows, the column mapping (remembered, your changes, else guessed) and what the
+    import would change: new and updated customers, rejected rows with their reasons."""
+    if file is not None:
+        upload = crm_upload.keep_upload(await read_upload(file))
+    if not upload:
+        raise BadInput("send the CSV as file (or the upload token of an earlier preview)")
+    max_clv = state.settings.clv.max_imported_clv
+    return crm_upload.preview(state.engine, upload, parse_mapping(mapping), max_clv=max_clv).as_dict()
+
+
+class CrmImportIn(BaseModel):
+    """An upload to import (the token from ``/crm/preview``) with the mapping confirmed."""
+
+    upload: str = Field(max_length=64)
+    mapping: dict[str, str] = Field(default_factory=dict, description="column -> field; - ignores a column")
+
+
+@router.post("/crm/import")
+def crm_import(state: State, user: CsrfAdmin, body: CrmImportIn) -> dict[str, Any]:
+    """Import the previewed file with the confirmed mapping, and remember the mapping."""
+    max_clv = state.settings.clv.max_imported_clv
+    report = crm_upload.import_upload(state.engine, body.upload, body.mapping, actor=user.name, max_clv=max_clv)
+    return {
+        "rows": report.rows,
+        "new": report.inserted,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "identities": report.identities,
+        "rejected": [{"line": x.line, "reason": x.reason} for x in report.rejected],
+        "warnings": report.warnings,
+        "mapping": report.mapping,
+    }
 
 
 __all__ = ["router", "user_out"]

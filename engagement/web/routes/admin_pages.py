@@ -1,4 +1,4 @@
-"""The admin pages: People, Teams, Routing, Brand and the go-live checklist.
+"""The admin pages: People, Teams, Routing, Brand, the CRM upload and the go-live checklist.
 
 They render what ``/api/admin/`` answers and act through it (``static/admin.js`` sends each
 form as JSON with the CSRF header), so the pages and the API can never disagree. Leads see
@@ -7,18 +7,21 @@ Teams and Routing read-only (the rule tester works for them); the rest is for ad
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 
 from db.models import User
+from engagement.customers import crm_upload
+from engagement.customers.crm_columns import ALIASES, CANONICAL, IGNORE
+from engagement.errors import EngagebotError
 from engagement.golive import checklist
 from engagement.settings_store import ROUTING_RULES, brand, effective, history
 from engagement.teams import teams
-from engagement.web.deps import AdminUser, DbSession, LeadUser, State
-from engagement.web.routes.admin_api import user_out
+from engagement.web.deps import AdminUser, CsrfUser, DbSession, Forbidden, LeadUser, State
+from engagement.web.routes.admin_api import read_upload, user_out
 from engagement.web.routes.pages import base_context
 
 router = APIRouter(include_in_schema=False)
@@ -82,3 +85,77 @@ def brand_page(request: Request, state: State, session: DbSession, user: AdminUs
 def golive_page(request: Request, state: State, session: DbSession, user: AdminUser) -> Response:
     checks = checklist(session, state.settings, sources=state.sources)
     return _page(request, state, user, "admin_golive.html", checks=checks, done=sum(c.ok for c in checks))
+
+
+#: The fields a column can be read as, in the mapping's drop-downs.
+CRM_FIELDS = (*CANONICAL, *(f for f in ALIASES if f not in CANONICAL), IGNORE)
+
+
+def _crm_page(request: Request, state: State, session: Any, user: User, **context: Any) -> Response:
+    return _page(
+        request,
+        state,
+        user,
+        "admin_crm.html",
+        remembered=crm_upload.remembered_map(session),
+        fields=CRM_FIELDS,
+        **context,
+    )
+
+
+def _admin(user: User) -> User:
+    if user.role != "admin":
+        raise Forbidden("this needs the admin role")
+    return user
+
+
+@router.get("/admin/crm")
+def crm_page(request: Request, state: State, session: DbSession, user: AdminUser) -> Response:
+    return _crm_page(request, state, session, user)
+
+
+@router.post("/admin/crm/preview")
+async def crm_preview_page(
+    request: Request,
+    state: State,
+    session: DbSession,
+    user: CsrfUser,
+    file: Annotated[UploadFile | None, File()] = None,
+    upload: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Upload (or re-map) a CRM file: its first rows, the mapping to confirm, what would change."""
+    _admin(user)
+    form = await request.form()
+    try:
+        if file is not None and file.filename:
+            upload = crm_upload.keep_upload(await read_upload(file))
+        if not upload:
+            raise EngagebotError("choose the CRM's CSV file to upload")
+        header, _ = crm_upload.read_head(crm_upload.upload_path(upload))
+        changes = {h: str(form.get(f"field_{i}") or "") for i, h in enumerate(header)}
+        shown = crm_upload.preview(state.engine, upload, changes, max_clv=state.settings.clv.max_imported_clv)
+    except EngagebotError as exc:
+        return _crm_page(request, state, session, user, error=str(exc), upload=upload)
+    return _crm_page(request, state, session, user, preview=shown)
+
+
+@router.post("/admin/crm/import")
+async def crm_import_page(
+    request: Request,
+    state: State,
+    session: DbSession,
+    user: CsrfUser,
+    upload: Annotated[str, Form(max_length=64)],
+) -> Response:
+    """Import the previewed file with the mapping as confirmed on the page (and remember it)."""
+    _admin(user)
+    form = await request.form()
+    try:
+        header, _ = crm_upload.read_head(crm_upload.upload_path(upload))
+        mapping = {h: str(form.get(f"field_{i}") or IGNORE) for i, h in enumerate(header)}
+        report = crm_upload.import_upload(
+            state.engine, upload, mapping, actor=user.name, max_clv=state.settings.clv.max_imported_clv
+        )
+    except EngagebotError as exc:
+        return _crm_page(request, state, session, user, error=str(exc), upload=upload)
+    return _crm_page(request, state, session, user, imported=report)
