@@ -22,8 +22,11 @@ users_app = typer.Typer(help="People who work the queue: add, list, API tokens."
 
 
 def extra_routers(settings: Settings, engine: Engine) -> list[APIRouter]:
-    """Routers the composition root adds: health and metrics (ops)."""
-    routers: list[APIRouter] = []
+    """Routers the composition root adds: health and metrics (ops), and the Sources page's
+    run now / test connection (they need the listener's settings, which the web does not hold)."""
+    from engagebot.source_actions import sources_router
+
+    routers: list[APIRouter] = [sources_router(settings, engine)]
     try:
         from engagebot.ops.observability import ops_router
 

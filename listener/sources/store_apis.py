@@ -71,6 +71,7 @@ class AppStoreConnectSource:
         self.key = key
         self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
         self.hour_spent = False  # the last answer said no requests are left this hour
+        self.remaining: int | None = None  # requests left this hour, as the last answer said
 
     def parse(self, body: Any) -> ParsedPage:
         return appstore_connect.parse_reviews(body)
@@ -85,7 +86,8 @@ class AppStoreConnectSource:
             raise RateLimited(f"{what} hourly request limit spent (X-Rate-Limit user-hour-rem:0)",
                               retry_after=APPSTORE_CONNECT_HOUR)  # fmt: skip
         response = _send(self.http, url, auth=f"Bearer {self.key.token()}", params=params, what=what)
-        self.hour_spent = appstore_connect_remaining(response.headers) == 0
+        self.remaining = appstore_connect_remaining(response.headers)
+        self.hour_spent = self.remaining == 0
         if response.status_code == 429 and self.hour_spent:
             raise RateLimited(f"{what} hourly request limit spent", retry_after=APPSTORE_CONNECT_HOUR)
         return checked_json(response, what)

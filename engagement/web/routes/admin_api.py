@@ -318,10 +318,13 @@ def saved_replies(
 
 @router.get("/sources")
 def sources(state: State, session: DbSession, user: LeadUser) -> list[dict[str, Any]]:
-    """Each collector: configured or not, last run and its outcome, last error, posts stored."""
+    """Each collector: configured or not, last run and its outcome, next run, last error, posts
+    stored. ``POST sources/{name}/run`` and ``sources/{name}/test`` act on one (admins)."""
     out = []
     for status in ops_view.source_statuses(session=session, configured=state.sources):
         last, error = status.last_run, status.last_error
+        interval = status.config.get("interval_minutes")
+        due = last.started_at + timedelta(minutes=float(interval)) if last and interval else None
         out.append(
             {
                 "name": status.name,
@@ -329,7 +332,9 @@ def sources(state: State, session: DbSession, user: LeadUser) -> list[dict[str, 
                 "platform": status.config.get("platform"),
                 "last_run": last.started_at.isoformat() if last else None,
                 "last_status": last.status if last else None,
-                "items": (last.counts or {}).get("stored") if last else None,
+                "next_run": due.isoformat() if due and status.config.get("enabled", True) else None,
+                # a collect run counts the posts it stored as "added" (listener SourceResult)
+                "items": (last.counts or {}).get("added", (last.counts or {}).get("stored")) if last else None,
                 "last_error": error.error if error else None,
                 "last_error_at": error.started_at.isoformat() if error else None,
                 "failing": bool(last and last.status == "failed"),

@@ -1,4 +1,4 @@
-"""The admin pages: People, Teams, Routing, Brand, the CRM upload and the go-live checklist.
+"""The admin pages: People, Teams, Routing, Brand, Sources, the CRM upload and the go-live checklist.
 
 They render what ``/api/admin/`` answers and act through it (``static/admin.js`` sends each
 form as JSON with the CSRF header), so the pages and the API can never disagree. Leads see
@@ -21,7 +21,7 @@ from engagement.golive import checklist
 from engagement.settings_store import ROUTING_RULES, brand, effective, history
 from engagement.teams import teams
 from engagement.web.deps import AdminUser, CsrfUser, DbSession, Forbidden, LeadUser, State
-from engagement.web.routes.admin_api import read_upload, user_out
+from engagement.web.routes.admin_api import read_upload, sources, user_out
 from engagement.web.routes.pages import base_context
 
 router = APIRouter(include_in_schema=False)
@@ -159,3 +159,9 @@ async def crm_import_page(
     except EngagebotError as exc:
         return _crm_page(request, state, session, user, error=str(exc), upload=upload)
     return _crm_page(request, state, session, user, imported=report)
+
+
+@router.get("/admin/sources")
+def sources_page(request: Request, state: State, session: DbSession, user: LeadUser) -> Response:
+    """Each collector's state; admins get Run now and Test connection (``/api/admin/sources/...``)."""
+    return _page(request, state, user, "admin_sources.html", sources=sources(state, session, user))
