@@ -42,12 +42,16 @@ change kept with who, when, before and after (`admin_setting_changes`):
 | saved replies (per team; `-de`-style names per language) | `/saved-replies` | `saved_replies` |
 | routing rules (`engagement.routing.rules`) | `/admin/routing`, `engagebot rules import/export` | `admin_settings` (`routing_rules`) |
 | brand profile (`engagement.replies.brand_name`, `engagement.money`, `engagement.public_url`) | `/admin/brand`, `engagebot brand set` | `admin_settings` (`brand`) |
+| each team's Slack channel (over `engagement.slack.team_channels`, team by team) | `/admin/slack`, `PUT /api/admin/slack/channels` | `admin_settings` (`slack_team_channels`) |
+| the CRM upload's column mapping (offered for the next file) | `/admin/crm` (kept at each import) | `admin_settings` (`crm_columns`) |
 
 On the web app's first start the TOML's routing rules and brand profile seed the database. From
 then on **the database wins** for those keys: triage reads the rules at every run, so a change
 takes effect without a restart; a later edit of those keys in `engagebot.toml` does nothing until
 you import it (`engagebot rules import engagebot.toml`, `engagebot brand set ...`).
 `engagebot rules export` writes the rules in force as TOML (config as code).
+A team's Slack channel set in the app wins over `team_channels` in the TOML for that team; the
+notify step reads them at every run.
 """
 
 

@@ -26,6 +26,8 @@ from engagement.settings import EngagementSettings, MoneySettings, RoutingRule
 
 ROUTING_RULES = "routing_rules"
 BRAND = "brand"
+TEAM_CHANNELS = "slack_team_channels"
+"""Team -> Slack channel as set on the Slack admin page, laid over ``slack.team_channels``."""
 SEED_ACTOR = "engagebot.toml"
 
 
@@ -143,12 +145,16 @@ def seed(engine: Engine, settings: EngagementSettings, *, now: datetime | None =
 
 
 def effective(session: Session, settings: EngagementSettings) -> EngagementSettings:
-    """``settings`` with what admins edited in the app (routing rules, brand) laid over it."""
+    """``settings`` with what admins edited in the app (routing rules, brand, team channels)
+    laid over it."""
     rules = stored(session, ROUTING_RULES)
     profile = stored(session, BRAND)
-    if rules is None and profile is None:
+    channels = stored(session, TEAM_CHANNELS)
+    if rules is None and profile is None and channels is None:
         return settings
     merged = settings.model_copy(deep=True)
+    if isinstance(channels, dict):
+        merged.slack.team_channels = {**settings.slack.team_channels, **channels}
     if rules is not None:
         merged.routing.rules = parse_rules(rules)
     if profile is not None:

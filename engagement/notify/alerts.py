@@ -40,6 +40,7 @@ from engagement.notify.spikes import Spike, detect_spikes, negative_windows
 from engagement.queue import CaseStatus, audit
 from engagement.queue.sla import is_overdue, overdue, overdue_by_team
 from engagement.settings import EngagementSettings, SlackSettings
+from engagement.settings_store import effective
 from engagement.slack_text import escape
 
 log = logging.getLogger(__name__)
@@ -382,7 +383,8 @@ def enqueue_notifications(engine: Engine, settings: EngagementSettings, now: dat
     """
     now = now or utcnow()
     with session_scope(engine, write=True) as session:
-        plan = plan_messages(session, settings, now)
+        # a team's channel set on the Slack admin page counts from this run on (no restart)
+        plan = plan_messages(session, effective(session, settings), now)
     result = plan.counts()
     log.info(
         "notify: enqueued %s, %d backfilled case(s) left unannounced",

@@ -10,10 +10,12 @@ next triage run without a restart.
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Query, UploadFile
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
@@ -23,11 +25,13 @@ from engagement.actors import link_slack
 from engagement.customers import crm_upload
 from engagement.errors import BadInput, NotFound
 from engagement.invites import create_invite, invite_link, unusable_password
+from engagement.notify import slack_app
 from engagement.queue import templates
 from engagement.settings import RoutingRule
 from engagement.settings_store import (
     BRAND,
     ROUTING_RULES,
+    TEAM_CHANNELS,
     BrandProfile,
     brand,
     effective,
@@ -36,6 +40,7 @@ from engagement.settings_store import (
     parse_rules,
     rules_value,
     save,
+    stored,
 )
 from engagement.teams import teams
 from engagement.triage.routing import CaseFacts, explain, validate_rules
@@ -417,4 +422,88 @@ def crm_import(state: State, user: CsrfAdmin, body: CrmImportIn) -> dict[str, An
     }
 
 
-__all__ = ["router", "user_out"]
+CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{6,20})$")
+
+
+def slack_overview(state: State, session: DbSession) -> dict[str, Any]:
+    """Slack as the app sees it: how messages leave (and whether Slack takes the token), the
+    channels, each team's channel (set here, in the TOML, or the default)."""
+    slack = effective(session, state.settings).slack
+    stored_channels = stored(session, TEAM_CHANNELS) or {}
+    names = sorted({t.name for t in teams(session, effective(session, state.settings).routing)})
+    return {
+        "token": slack_app.token_status(slack).as_dict(),
+        "default_channel": slack.default_channel,
+        "lead_channel": slack.lead_channel or slack.default_channel,
+        "teams": [
+            {
+                "team": name,
+                "channel": slack.team_channels.get(name, slack.default_channel),
+                "set_here": name in stored_channels,
+                "default": name not in slack.team_channels,
+            }
+            for name in names
+        ],
+        "scopes": list(slack_app.SCOPES),
+        "manifest_url": "/api/admin/slack/manifest",
+    }
+
+
+@router.get("/slack")
+def get_slack(state: State, session: DbSession, user: LeadUser) -> dict[str, Any]:
+    """Token status (one ``auth.test`` with a bot token), channels, each team's channel, scopes."""
+    return slack_overview(state, session)
+
+
+@router.get("/slack/manifest", response_class=PlainTextResponse)
+def slack_manifest(state: State, session: DbSession, user: LeadUser) -> PlainTextResponse:
+    """The Slack app manifest (YAML) with every scope the code uses and this app's
+    interactivity URL: paste it at api.slack.com/apps, Create New App, From an app manifest."""
+    text = slack_app.manifest(effective(session, state.settings).public_url)
+    return PlainTextResponse(
+        text,
+        media_type="application/yaml",
+        headers={"Content-Disposition": 'attachment; filename="engagebot-slack-manifest.yaml"'},
+    )
+
+
+@router.put("/slack/channels")
+def put_team_channels(
+    state: State,
+    user: CsrfAdmin,
+    body: Annotated[dict[str, str], Body(description='team -> "#channel" or a channel id; blank: the default')],
+) -> dict[str, Any]:
+    """Each team's Slack channel (stored with its trail; the next notify run uses it)."""
+    channels: dict[str, str] = {}
+    for team, channel in body.items():
+        channel = channel.strip()
+        if not channel:
+            continue
+        if not CHANNEL.match(channel):
+            raise BadInput(f"{team}: {channel!r} is not a channel: write #name (lower case) or its id (C0123ABC)")
+        channels[team.strip()[:64]] = channel
+    with session_scope(state.engine, write=True) as session:
+        save(session, TEAM_CHANNELS, channels, actor=user.name, now=state.clock())
+    return {"team_channels": channels}
+
+
+class SlackTest(BaseModel):
+    """Where to send the test message: a channel, or a team's channel (else the default)."""
+
+    channel: str = Field(default="", max_length=100)
+    team: str = Field(default="", max_length=64)
+
+
+@router.post("/slack/test")
+def slack_test(state: State, user: CsrfAdmin, body: SlackTest) -> dict[str, Any]:
+    """Send a test message through the outbox and deliver it now; says whether it went."""
+    with session_scope(state.engine) as session:
+        slack = effective(session, state.settings).slack
+    channel = body.channel.strip() or slack.team_channels.get(body.team.strip(), slack.default_channel)
+    if not CHANNEL.match(channel):
+        raise BadInput(f"{channel!r} is not a channel: write #name (lower case) or its id (C0123ABC)")
+    return {"channel": channel, **slack_app.send_test_message(state.engine, slack, channel=channel, actor=user.name,
+                                                              now=state.clock())}  # fmt: skip
+
+
+__all__ = ["router", "slack_overview", "user_out"]

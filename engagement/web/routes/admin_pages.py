@@ -1,4 +1,5 @@
-"""The admin pages: People, Teams, Routing, Brand, Sources, the CRM upload and the go-live checklist.
+"""The admin pages: People, Teams, Routing, Brand, Sources, Slack, the CRM upload and the go-live
+checklist.
 
 They render what ``/api/admin/`` answers and act through it (``static/admin.js`` sends each
 form as JSON with the CSRF header), so the pages and the API can never disagree. Leads see
@@ -21,7 +22,7 @@ from engagement.golive import checklist
 from engagement.settings_store import ROUTING_RULES, brand, effective, history
 from engagement.teams import teams
 from engagement.web.deps import AdminUser, CsrfUser, DbSession, Forbidden, LeadUser, State
-from engagement.web.routes.admin_api import read_upload, sources, user_out
+from engagement.web.routes.admin_api import read_upload, slack_overview, sources, user_out
 from engagement.web.routes.pages import base_context
 
 router = APIRouter(include_in_schema=False)
@@ -165,3 +166,9 @@ async def crm_import_page(
 def sources_page(request: Request, state: State, session: DbSession, user: LeadUser) -> Response:
     """Each collector's state; admins get Run now and Test connection (``/api/admin/sources/...``)."""
     return _page(request, state, user, "admin_sources.html", sources=sources(state, session, user))
+
+
+@router.get("/admin/slack")
+def slack_page(request: Request, state: State, session: DbSession, user: AdminUser) -> Response:
+    """The Slack app: manifest to download, token status, a test message, a channel per team."""
+    return _page(request, state, user, "admin_slack.html", slack=slack_overview(state, session))
