@@ -5,13 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint services clean help
+.PHONY: setup demo test test-fast lint services clean help i18n
 
 help:
 	@echo "make demo       set up .venv and run the demo cycle on SQLite (then serve the web app)"
 	@echo "make test       set up .venv and run every test (SQLite, PostgreSQL, browser)"
 	@echo "make test-fast  the quick tests only (no model training, no browser)"
 	@echo "make lint       ruff + mypy + the import layers (lint-imports)"
+	@echo "make i18n       extract the interface strings and update the catalogues (engagement/locale)"
 
 setup: $(STAMP)
 
@@ -43,6 +44,14 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+
+# The catalogues are read as .po at start (engagement/i18n.py): no compile step. Translate the
+# new entries in engagement/locale/de/LC_MESSAGES/messages.po (docs/glossary-de.md), then run
+# the catalogue test (tests/engagement/test_i18n.py).
+i18n: setup
+	$(BIN)/pybabel extract -F babel.cfg -k tr:2 -k ntr:2,3 -k N_ --no-wrap --sort-by-file \
+		--project engagebot --msgid-bugs-address "" -o engagement/locale/messages.pot .
+	$(BIN)/pybabel update -i engagement/locale/messages.pot -d engagement/locale -D messages --no-wrap --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) out engagebot.db engagebot.db-wal engagebot.db-shm

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from db.models import Customer, JobRun
+from engagement.i18n import N_
 from engagement.settings import EngagementSettings
 from engagement.settings_store import brand, effective
 from engagement.teams import teams
@@ -66,9 +67,9 @@ def checklist(
     checks.append(
         Check(
             "brand",
-            "Brand name set",
+            N_("Brand name set"),
             bool(name),
-            f"replies say {name!r} for {{brand}}" if name else "no brand name: {brand} in replies reads 'our team'",
+            f"replies say {name!r} for {{brand}}" if name else N_("no brand name: {brand} in replies reads 'our team'"),
             "/admin/brand",
             'engagebot brand set --name "Your Brand"',
         )
@@ -76,9 +77,11 @@ def checklist(
     checks.append(
         Check(
             "crm",
-            "Customers imported from your CRM",
+            N_("Customers imported from your CRM"),
             (count := int(session.execute(select(func.count()).select_from(Customer)).scalar_one())) > 0,
-            f"{count:,} customers" if count else "no customers yet: nobody's value is known, every case is 'unlinked'",
+            f"{count:,} customers"
+            if count
+            else N_("no customers yet: nobody's value is known, every case is 'unlinked'"),
             None,
             "engagebot customers import crm.csv",
         )
@@ -87,9 +90,9 @@ def checklist(
     checks.append(
         Check(
             "teams",
-            "Every team with rules or open cases has an agent",
+            N_("Every team with rules or open cases has an agent"),
             not warnings,
-            "; ".join(warnings) if warnings else "every team is staffed",
+            "; ".join(warnings) if warnings else N_("every team is staffed"),
             "/admin/teams",
             "engagebot users add EMAIL --name NAME --team TEAM --invite",
         )
@@ -99,11 +102,11 @@ def checklist(
     checks.append(
         Check(
             "sources",
-            "Sources configured and collecting",
+            N_("Sources configured and collecting"),
             bool(configured) and not failing,
             (f"failing: {', '.join(failing)}" if failing else f"{len(configured)} source(s) collecting")
             if configured
-            else "no sources configured: nothing is collected",
+            else N_("no sources configured: nothing is collected"),
             "/settings",
             "engagebot status" if failing else "engagebot collect (see docs/sources.md)",
         )
@@ -113,11 +116,13 @@ def checklist(
     checks.append(
         Check(
             "slack",
-            "Slack connected",
+            N_("Slack connected"),
             live_slack,
-            "Slack messages go to your workspace"
+            N_("Slack messages go to your workspace")
             if live_slack
-            else ("Slack messages go to a local file (slack.sink)" if slack.sink else "no Slack token or webhook"),
+            else (
+                N_("Slack messages go to a local file (slack.sink)") if slack.sink else N_("no Slack token or webhook")
+            ),
             None,
             "ENGAGEBOT_ENGAGEMENT__SLACK__BOT_TOKEN=xoxb-... (scopes in docs/going-live.md)",
         )
@@ -125,11 +130,11 @@ def checklist(
     checks.append(
         Check(
             "dry_run",
-            "Replies are posted (dry run off)",
+            N_("Replies are posted (dry run off)"),
             not current.replies.dry_run,
-            "replies are posted to the platforms"
+            N_("replies are posted to the platforms")
             if not current.replies.dry_run
-            else "dry run is on: replies are logged, not posted",
+            else N_("dry run is on: replies are logged, not posted"),
             None,
             "ENGAGEBOT_ENGAGEMENT__REPLIES__DRY_RUN=false (with each platform's credentials)",
         )

@@ -106,6 +106,10 @@ class SlackSettings(BaseModel):
         "messages wait until the quiet hours end",
     )
     quiet_timezone: str = Field(default="UTC", description="IANA zone of quiet_hours")
+    channel_languages: dict[str, str] = Field(
+        default_factory=dict,
+        description="channel -> language of its messages ('de', 'en'), where it differs from engagement.language",
+    )
     backfill: bool = Field(
         default=False, description="history is being imported: notify sends nothing (as import-posts --backfill)"
     )
@@ -445,6 +449,11 @@ class EngagementSettings(BaseModel):
         default=DEFAULT_PUBLIC_URL,
         description="where people reach the web app; every link (Slack, report, CLI) is built on it (engagement.links)",
     )
+    language: str = Field(
+        default="en",
+        description="the brand's language ('en', 'de'): Slack, the weekly report, and the web app "
+        "for people whose browser asks for none of ours",
+    )
     money: MoneySettings = Field(default_factory=MoneySettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
@@ -490,6 +499,14 @@ class EngagementSettings(BaseModel):
             )
         clv["rclv"] = rclv
         return {**data, "triage": triage, "clv": clv}
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        code = value.replace("-", "_").split("_")[0].lower()
+        if code not in ("en", "de"):
+            raise BadInput(f"unknown language {value!r}: engagebot speaks 'en' and 'de'")
+        return code
 
     @field_validator("public_url")
     @classmethod

@@ -71,6 +71,9 @@ class User(SQLModel, table=True):
     role: str = Field(default="agent", max_length=16, description="agent | lead | admin")
     team: str = Field(default="default", max_length=64)
     is_away: bool = False
+    language: str | None = Field(
+        default=None, max_length=8, description="the interface language they chose ('de'); None: their browser's"
+    )
     slack_user_id: str | None = Field(
         default=None, max_length=32, unique=True, description="the person's Slack member id (U…), for Slack actions"
     )

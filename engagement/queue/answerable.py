@@ -16,10 +16,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 
+from engagement.i18n import N_
 from engagement.queue import platforms
 from engagement.settings import ReplySettings
 
-DRY_RUN_MESSAGE = "Replies are in dry run: nothing will be posted (set replies.dry_run = false)"
+DRY_RUN_MESSAGE = N_("Replies are in dry run: nothing will be posted (set replies.dry_run = false)")
 
 #: What to set for the platforms whose poster only says "no credentials" (the API platforms'
 #: reasons already name their environment variables and settings).

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import emoji
 
+from engagement.i18n import N_
 from engagement.queue.state import QueueError
 
 X_URL_LENGTH = 23
@@ -42,8 +43,9 @@ LIMITS: dict[str, int] = {
     "instagram": 2_200,
     "facebook": 8_000,
 }
-UNITS: dict[str, str] = {"x": "weighted characters (URLs count 23, emoji and CJK 2)"}
-DEFAULT_UNIT = "characters"
+# N_: the case page shows these in the person's language (``|t``).
+UNITS: dict[str, str] = {"x": N_("weighted characters (URLs count 23, emoji and CJK 2)")}
+DEFAULT_UNIT = N_("characters")
 
 # URLs as twitter-text finds them: with a scheme, with www., or a bare domain under a common TLD.
 # Trailing punctuation ends the URL (``see example.com.`` links ``example.com``).

@@ -8,6 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_interval
+
+from engagement import i18n
 from engagement.errors import BadInput
 
 _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
@@ -59,9 +62,12 @@ class Week:
         """The ``weeks`` weeks ending with this one, oldest first."""
         return [self.shift(offset) for offset in range(1 - weeks, 1)]
 
-    def span(self) -> str:
-        """Human dates, e.g. '16-22 Nov 2026'."""
+    def span(self, lang: str | None = None) -> str:
+        """Human dates, e.g. '16-22 Nov 2026'; in another language as its readers write them
+        (``lang="de"``: '16.–22. Nov. 2026', Babel's interval format)."""
         first, last = self.monday, self.sunday
+        if lang is not None and i18n.language_of(lang) not in (i18n.DEFAULT, i18n.PSEUDO):
+            return format_interval(first, last, "yMMMd", locale=i18n.babel_locale(lang))
         if first.month == last.month:
             return f"{first.day}-{last.day} {last:%b %Y}"
         if first.year == last.year:

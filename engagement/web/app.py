@@ -22,11 +22,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from swagger_ui_bundle import swagger_ui_path
 
 from db.types import utcnow
-from engagement import queue, settings_store
+from engagement import i18n, queue, settings_store
 from engagement.errors import EngagebotError
 from engagement.money import Money
 from engagement.settings import EngagementSettings
-from engagement.web import filters, plain, slack_actions
+from engagement.web import filters, locale, plain, slack_actions
 from engagement.web.deps import CsrfFailed, Forbidden, NotAuthenticated, WebState
 from engagement.web.responses import SafeJSONResponse, validation_detail
 from engagement.web.routes import (
@@ -194,7 +194,11 @@ def create_app(
     web = settings.web
     secret = resolve_session_secret(web)
     settings_store.seed(engine, settings)  # first start: the TOML's rules and brand into the database
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates = Jinja2Templates(directory=str(HERE / "templates"), context_processors=[locale.template_context])
+    # gettext in the templates ({% trans %}, _()): the functions read the language the context
+    # processor activated for this request (engagement.i18n); newstyle escapes the variables.
+    templates.env.add_extension("jinja2.ext.i18n")
+    templates.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     filters.install(templates, amounts=Money.from_settings(settings.money))
     plain.install(templates.env)
     templates.env.globals["poll_seconds"] = web.poll_seconds

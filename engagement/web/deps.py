@@ -122,6 +122,7 @@ def current_user(request: Request, state: State) -> User:
                 raise NotAuthenticated
             request.state.via_token = True
             request.state.session_row_id = None
+            request.state.language = user.language  # the pages' language (engagement.web.locale)
             return user
         raw_id = request.session.get(SESSION_ID_KEY)
         if not isinstance(raw_id, str) or not raw_id:
@@ -133,6 +134,7 @@ def current_user(request: Request, state: State) -> User:
             raise NotAuthenticated
         request.state.via_token = False
         request.state.session_row_id = row.id
+        request.state.language = user.language
         return user
 
 

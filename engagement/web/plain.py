@@ -12,14 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engagement.i18n import N_, ngettext
+from engagement.i18n import gettext as _
 from engagement.web.filters import duration, money
 
 Money = Callable[[float | None, str], str]
 
+# Said in the page's language when shown (``_(VALUE_SOURCE[...])``): marked here, translated there.
 VALUE_SOURCE = {
-    "rclv": "what this customer is worth: lifetime value plus the value of their voice",
-    "clv": "this customer's lifetime value (the value of their voice is not known yet)",
-    "reach": "the value of their voice alone (followers and engagement); they are no known customer",
+    "rclv": N_("what this customer is worth: lifetime value plus the value of their voice"),
+    "clv": N_("this customer's lifetime value (the value of their voice is not known yet)"),
+    "reach": N_("the value of their voice alone (followers and engagement); they are no known customer"),
 }
 
 
@@ -35,26 +38,31 @@ def why_facts(reasons: Mapping[str, Any], currency: str = "USD", fmt: Money = mo
     """The money-at-risk reasoning as labelled lines, without formula syntax or field names."""
     facts: list[Fact] = []
     if reasons.get("value") is not None:
-        source = VALUE_SOURCE.get(str(reasons.get("value_source")), "what this author is worth to us")
-        facts.append(Fact("Worth to us", f"{fmt(float(reasons['value']), currency)}: {source}"))
+        source = _(VALUE_SOURCE.get(str(reasons.get("value_source")), N_("what this author is worth to us")))
+        facts.append(Fact(_("Worth to us"), f"{fmt(float(reasons['value']), currency)}: {source}"))
     if reasons.get("p_negative") is not None:
         sure = f"{float(reasons['p_negative']) * 100:.0f}%"
-        text = f"{sure} sure the post is a complaint"
+        text = _("%(sure)s sure the post is a complaint") % {"sure": sure}
         if reasons.get("rating") is not None:
-            text += f" (their rating: {int(reasons['rating'])} of 5 stars)"
-        facts.append(Fact("Unhappy", text))
+            text += _(" (their rating: %(stars)d of 5 stars)") % {"stars": int(reasons["rating"])}
+        facts.append(Fact(_("Unhappy"), text))
     if reasons.get("p_churn") is not None:
-        facts.append(Fact("Left unanswered", f"{float(reasons['p_churn']) * 100:.0f}% of such customers go elsewhere"))
+        share = f"{float(reasons['p_churn']) * 100:.0f}%"
+        facts.append(Fact(_("Left unanswered"), _("%(share)s of such customers go elsewhere") % {"share": share}))
     if reasons.get("money_at_risk") is not None:
-        facts.append(Fact("Money at risk", fmt(float(reasons["money_at_risk"]), currency)))
+        facts.append(Fact(_("Money at risk"), fmt(float(reasons["money_at_risk"]), currency)))
     if reasons.get("age_factor") is not None and reasons.get("sla_hours") is not None:
         hours = float(reasons["sla_hours"])
-        target = f"{hours:g} hour" + ("" if hours == 1 else "s")
         urgency = f"{float(reasons['age_factor']):.1f}x"
-        facts.append(Fact("Waiting", f"{urgency} more urgent for waiting against a {target} answer target"))
+        sentence = ngettext(
+            "%(urgency)s more urgent for waiting against a %(hours)s hour answer target",
+            "%(urgency)s more urgent for waiting against a %(hours)s hours answer target",
+            1 if hours == 1 else 2,
+        )
+        facts.append(Fact(_("Waiting"), sentence % {"urgency": urgency, "hours": f"{hours:g}"}))
     routed = routing_sentence(reasons)
     if routed:
-        facts.append(Fact("Team", routed))
+        facts.append(Fact(_("Team"), routed))
     return facts
 
 
@@ -65,35 +73,33 @@ def routing_sentence(reasons: Mapping[str, Any]) -> str:
         return ""
     rule = reasons.get("rule")
     if rule:
-        return f"{team}, by the routing rule “{rule}”"
-    return f"{team} (no routing rule applies, so the default team has it)"
+        return _("%(team)s, by the routing rule “%(rule)s”") % {"team": team, "rule": rule}
+    return _("%(team)s (no routing rule applies, so the default team has it)") % {"team": team}
 
 
 def customer_value_facts(customer: Any, fmt: Money = money) -> list[Fact]:
     """The customer's worth in plain words: lifetime value, value of their voice, reach."""
     currency = getattr(customer, "currency", None) or "USD"
     parts: Mapping[str, Any] = getattr(customer, "rclv_parts", None) or {}
-    facts = [Fact("Lifetime value", fmt(customer.clv, currency) if customer.clv is not None else "not known")]
+    facts = [Fact(_("Lifetime value"), fmt(customer.clv, currency) if customer.clv is not None else _("not known"))]
     if parts.get("reach_value") is not None:
-        facts.append(Fact("Value of their voice", fmt(float(parts["reach_value"]), currency)))
+        facts.append(Fact(_("Value of their voice"), fmt(float(parts["reach_value"]), currency)))
     if customer.rclv is not None:
-        facts.append(Fact("Worth to us in all", fmt(customer.rclv, currency)))
-    reach = [
-        _count(int(parts[key]), one, many)
-        for key, one, many in (
-            ("followers", "follower", "followers"),
-            ("posts", "post", "posts"),
-            ("engagement", "like or repost", "likes and reposts"),
-        )
-        if parts.get(key)
-    ]
+        facts.append(Fact(_("Worth to us in all"), fmt(customer.rclv, currency)))
+    reach = [_count(int(parts[key]), key) for key in ("followers", "posts", "engagement") if parts.get(key)]
     if reach:
-        facts.append(Fact("Their voice", ", ".join(reach)))
+        facts.append(Fact(_("Their voice"), ", ".join(reach)))
     return facts
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
+def _count(n: int, key: str) -> str:
+    """``1,234 followers`` in the page's language (each kind its own plural forms)."""
+    forms = {
+        "followers": ngettext("%(num)s follower", "%(num)s followers", n),
+        "posts": ngettext("%(num)s post", "%(num)s posts", n),
+        "engagement": ngettext("%(num)s like or repost", "%(num)s likes and reposts", n),
+    }
+    return forms[key] % {"num": f"{n:,}"}
 
 
 def p_alive_text(p_alive: float | None, purchases: int) -> str:
@@ -104,16 +110,16 @@ def p_alive_text(p_alive: float | None, purchases: int) -> str:
     history". With no purchases on record the figure, if any, came with the CRM import.
     """
     if purchases == 1:
-        return "too little history (one purchase)"
+        return _("too little history (one purchase)")
     if p_alive is None:
-        return "too little history (no purchases)" if purchases == 0 else "not fitted yet"
-    return f"{p_alive * 100:.0f}% likely still a customer"
+        return _("too little history (no purchases)") if purchases == 0 else _("not fitted yet")
+    return _("%(share)s likely still a customer") % {"share": f"{p_alive * 100:.0f}%"}
 
 
 def churn_text(churn_risk: float | None, purchases: int) -> str:
     """The churn risk beside ``p_alive_text``: unknown wherever P(alive) is."""
     if purchases == 1 or churn_risk is None:
-        return "unknown"
+        return _("unknown")
     return f"{churn_risk * 100:.0f}%"
 
 
@@ -153,11 +159,11 @@ def model_name(model_id: str | None, lang: str | None = None) -> str:
         return ""
     english, multilingual = "MiniLM" in model_id, "multilingual" in model_id
     if english and multilingual:
-        return "English model" if (lang or "en").lower().startswith("en") else "multilingual model"
+        return _("English model") if (lang or "en").lower().startswith("en") else _("multilingual model")
     if english:
-        return "English model"
+        return _("English model")
     if multilingual:
-        return "multilingual model"
+        return _("multilingual model")
     return model_id.split("@", 1)[0]
 
 
@@ -166,14 +172,14 @@ _HIDDEN_DETAIL = frozenset({"from", "to", "holder", "reply_id", "note_id", "post
 
 #: How the history names a detail that has a person's word for it.
 _DETAIL_WORDS = {
-    "lease_until": "claimed until",
-    "expired_claim_of": "after the expired claim of",
-    "until": "until",
-    "reason": "reason:",
-    "previous_status": "was",
-    "old_label": "label was",
-    "new_label": "now",
-    "platform_reply_id": "platform id",
+    "lease_until": N_("claimed until"),
+    "expired_claim_of": N_("after the expired claim of"),
+    "until": N_("until"),
+    "reason": N_("reason:"),
+    "previous_status": N_("was"),
+    "old_label": N_("label was"),
+    "new_label": N_("now"),
+    "platform_reply_id": N_("platform id"),
 }
 
 
@@ -204,7 +210,7 @@ def history_details(detail: Mapping[str, Any] | None) -> list[str]:
     for key, value in (detail or {}).items():
         if key in _HIDDEN_DETAIL or value is None or value == "" or value == [] or value == {}:
             continue
-        words = _DETAIL_WORDS.get(key, key.replace("_", " "))
+        words = _(_DETAIL_WORDS[key]) if key in _DETAIL_WORDS else key.replace("_", " ")
         phrases.append(f"{words} {_detail_value(value, clock_only=key == 'lease_until')}")
     return phrases
 

@@ -12,9 +12,10 @@ from pydantic import BaseModel
 
 from db.engine import session_scope
 from db.models import User, WebSession
+from engagement import i18n
 from engagement.errors import BadInput, NotFound
 from engagement.users import end_sessions, set_password, verify_password
-from engagement.web import sessions, throttle
+from engagement.web import locale, sessions, throttle
 from engagement.web.deps import CsrfUser, CurrentUser, State
 from engagement.web.ids import DbId
 from engagement.web.routes.auth import flash
@@ -97,7 +98,7 @@ def account_page(request: Request, state: State, user: CurrentUser) -> Response:
 @router.post("/account/sessions/{session_id}/end")
 def end_session(request: Request, state: State, user: CsrfUser, session_id: DbId) -> Response:
     _end_mine(state, user, session_id)
-    flash(request, "That session has ended.")
+    flash(request, locale.tr(request, "That session has ended."))
     return RedirectResponse("/account", status_code=303)
 
 
@@ -108,7 +109,30 @@ def end_other_sessions(request: Request, state: State, user: CsrfUser) -> Respon
         ended = end_sessions(
             session=session, user_id=user.id, reason="user", keep_session_id=_current_row(request), now=state.clock()
         )
-    flash(request, f"Signed out everywhere else ({ended} session{'s' if ended != 1 else ''} ended).")
+    message = locale.ntr(
+        request,
+        "Signed out everywhere else (%(num)d session ended).",
+        "Signed out everywhere else (%(num)d sessions ended).",
+        ended,
+    )
+    flash(request, message % {"num": ended})
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.post("/account/language")
+def set_language(
+    request: Request, state: State, user: CsrfUser, language: Annotated[str, Form(max_length=8)] = ""
+) -> Response:
+    """The language of my pages; empty: follow my browser (then the brand's language)."""
+    if language and language not in i18n.LANGUAGES:
+        raise BadInput(f"unknown language {language!r}: choose one of {', '.join(i18n.LANGUAGES)}")
+    with session_scope(state.engine, write=True) as session:
+        me = session.get(User, user.id)
+        assert me is not None
+        me.language = language or None
+        session.add(me)
+    request.state.language = language or None  # the confirmation below is already in it
+    flash(request, locale.tr(request, "Language saved."))
     return RedirectResponse("/account", status_code=303)
 
 
@@ -142,5 +166,11 @@ def change_password(
         # A too-short password raises UserError, a ValueError: the app answers 400 with its message.
         ended = set_password(session=session, user=me, password=new, keep_session_id=_current_row(request))
     log.info("password changed: %s (%d other sessions ended)", user.name, ended)
-    flash(request, f"Password changed; {ended} other session{'s' if ended != 1 else ''} ended, API tokens revoked.")
+    message = locale.ntr(
+        request,
+        "Password changed; %(num)d other session ended, API tokens revoked.",
+        "Password changed; %(num)d other sessions ended, API tokens revoked.",
+        ended,
+    )
+    flash(request, message % {"num": ended})
     return RedirectResponse("/account", status_code=303)

@@ -11,11 +11,11 @@ from fastapi.responses import Response
 
 from db.models import User
 from db.vocab import SENTIMENT_LABELS
-from engagement import queue
+from engagement import i18n, queue
 from engagement.actors import actor_for
 from engagement.errors import BadInput
 from engagement.notify.notices import take_unseen
-from engagement.web import collisions, queue_view
+from engagement.web import collisions, locale, queue_view
 from engagement.web.case_view import case_detail, page_extras, sentiment_history
 from engagement.web.deps import CurrentUser, DbSession, State, WebState, csrf_token
 from engagement.web.ids import DbId
@@ -78,6 +78,9 @@ def base_context(request: Request, user: User) -> dict[str, Any]:
     (the queue's live rows) never uses up a notice the person has not seen."""
     flashes = request.session.pop("flash", [])
     engine = request.app.state.web.engine
+    # The page's language from here on, for the texts a route words in Python after this call
+    # (the case page's notes on answering and value); the templates activate it again.
+    i18n.activate(locale.request_language(request))
     return {
         "user": user,
         "csrf": csrf_token(request),
