@@ -25,7 +25,7 @@ from db.models import SourceCursor
 from db.types import utcnow
 from engagebot import pipeline
 from engagebot.config import Settings
-from engagement.settings import RoutingRule
+from engagement.settings import EngagementSettings, RoutingRule
 
 log = logging.getLogger("engagebot.demo")
 
@@ -69,11 +69,14 @@ DEMO_RULES: tuple[RoutingRule, ...] = (
 DEMO_DEFAULT_TEAM = "care"
 
 
-def demo_settings(settings: Settings) -> Settings:
+def demo_settings(settings: Settings, *, language: str | None = None) -> Settings:
     """The user's settings with the demo brand's accounts, a local Slack sink and, unless the
     settings have their own, the demo's routing rules (teams billing, dach, app, care), its lead
-    and round-robin assignment to its agents."""
+    and round-robin assignment to its agents. ``language`` (``--language de``) is the brand's
+    language for the demo (``[engagement] language``)."""
     demo = settings.model_copy(deep=True)
+    if language is not None:
+        demo.engagement.language = EngagementSettings.model_validate({"language": language}).language
     routing = demo.engagement.routing
     if not routing.rules:
         routing.rules = [rule.model_copy() for rule in DEMO_RULES]

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import gettext as _gettext
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
@@ -105,6 +107,18 @@ def activate(lang: str | None) -> str:
 
 def current() -> str:
     return _current.get()
+
+
+@contextmanager
+def using(lang: str | None) -> Iterator[str]:
+    """Speak ``lang`` inside the block (a Slack message for one channel, the weekly report),
+    then whatever was active before: messages for channels of different languages are built
+    in one run."""
+    token = _current.set(language_of(lang))
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)
 
 
 def gettext(message: str) -> str:

@@ -13,6 +13,8 @@ from typing import Any
 from babel import Locale
 from babel.numbers import NumberPattern, format_currency, parse_pattern
 
+from engagement.i18n import N_
+from engagement.i18n import gettext as _
 from engagement.settings import MoneySettings
 
 MISSING = "–"
@@ -52,7 +54,7 @@ class Money:
         return format_money(amount, currency=currency or self.currency, locale=self.locale)
 
 
-VALUE_NAMES = {"rclv": "rCLV", "clv": "CLV", "reach": "reach value"}
+VALUE_NAMES = {"rclv": "rCLV", "clv": "CLV", "reach": N_("reach value")}  # in the message's language
 
 
 def explain(reasons: Mapping[str, Any], money: Money, *, who: str, tier: str | None) -> str:
@@ -65,13 +67,22 @@ def explain(reasons: Mapping[str, Any], money: Money, *, who: str, tier: str | N
     """
     if not {"value", "p_negative", "money_at_risk"} <= set(reasons):
         return ""
-    value_name = VALUE_NAMES.get(str(reasons.get("value_source")), "value")
-    line = (
-        f"{who} ({tier or '?'} tier): {value_name} {money(reasons['value'])} "
-        f"× P(negative) {float(reasons['p_negative']):.2f} "
-        f"× P(churn if unanswered) {float(reasons.get('p_churn', 0.5)):.2f} "
-        f"= {money(reasons['money_at_risk'])} at risk"
-    )
+    value_name = _(VALUE_NAMES.get(str(reasons.get("value_source")), N_("value")))
+    line = _(
+        "%(who)s (%(tier)s tier): %(value_name)s %(value)s × P(negative) %(p_negative)s "
+        "× P(churn if unanswered) %(p_churn)s = %(at_risk)s at risk"
+    ) % {
+        "who": who,
+        "tier": _(tier) if tier else "?",
+        "value_name": value_name,
+        "value": money(reasons["value"]),
+        "p_negative": f"{float(reasons['p_negative']):.2f}",
+        "p_churn": f"{float(reasons.get('p_churn', 0.5)):.2f}",
+        "at_risk": money(reasons["money_at_risk"]),
+    }
     if "age_factor" in reasons and "sla_hours" in reasons:
-        line += f"; ×{float(reasons['age_factor']):.2f} for waiting against a {float(reasons['sla_hours']):g} h SLA"
+        line += _("; ×%(factor)s for waiting against a %(hours)s h SLA") % {
+            "factor": f"{float(reasons['age_factor']):.2f}",
+            "hours": f"{float(reasons['sla_hours']):g}",
+        }
     return line

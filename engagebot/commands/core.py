@@ -37,6 +37,12 @@ def demo(
     host: str = typer.Option("127.0.0.1", help="Web app host."),
     port: int = typer.Option(8000, help="Web app port."),
     top: int = typer.Option(10, help="How many cases of the reply queue to print."),
+    language: str | None = typer.Option(
+        None,
+        "--language",
+        help="The brand's language for the demo: 'de' writes Slack and the weekly report in German "
+        "and shows the web app in German unless the browser asks for English.",
+    ),
 ) -> None:
     """Run one full cycle on the bundled Skylark Air demo data (no network, no credentials).
 
@@ -56,7 +62,7 @@ def demo(
             f"wrote {config_file()} with the demo's routing rules, brand handles and Slack sink, "
             "so `engagebot run`, `triage` and `web` keep routing the demo's cases the same way"
         )
-    settings = demo_settings(user_settings)
+    settings = demo_settings(user_settings, language=language)
     engine = engine_for(settings)
     console.print(f"[bold]engagebot demo[/] on {engine.url.render_as_string(hide_password=True)}")
     result = run_demo(settings, engine)

@@ -30,13 +30,16 @@ from sqlmodel import Session, col
 from db.engine import session_scope
 from db.models import AuditEvent, Case, Customer, Outbox, Post, User
 from db.types import utcnow
+from engagement import i18n
 from engagement.actors import find_user
+from engagement.i18n import gettext as _
+from engagement.i18n import ngettext
 from engagement.links import Links
 from engagement.money import Money
 from engagement.notify import attention, blocks
 from engagement.notify.backfill import backfill_marks, is_history
 from engagement.notify.outbox import enqueue
-from engagement.notify.spikes import Spike, detect_spikes, negative_windows
+from engagement.notify.spikes import NegativeWindows, Spike, detect_spikes, negative_windows
 from engagement.queue import CaseStatus, audit
 from engagement.queue.sla import is_overdue, overdue, overdue_by_team
 from engagement.settings import EngagementSettings, SlackSettings
@@ -63,6 +66,10 @@ class Plan:
     @property
     def slack(self) -> SlackSettings:
         return self.settings.slack
+
+    def language(self, channel: str) -> str:
+        """The language of ``channel``'s messages (``attention.channel_language``)."""
+        return attention.channel_language(channel, self.slack, self.settings.language)
 
     def counts(self) -> dict[str, int]:
         found = defaultdict(int, {kind: 0 for kind in KINDS})
@@ -143,7 +150,7 @@ def _digest(session: Session, plan: Plan, *, cases: Sequence[Case], channel: str
     top = _listed(session, ranked[: plan.slack.digest_top])
     payload: dict[str, Any] = {
         "channel": channel,
-        "text": escape(f"{title}: {plan.money(total_money)} at risk"),
+        "text": escape(_("%(title)s: %(amount)s at risk") % {"title": title, "amount": plan.money(total_money)}),
         "blocks": blocks.digest_blocks(
             title=title,
             listed=top,
@@ -167,13 +174,22 @@ def _mark_notified(session: Session, cases: Sequence[Case], now: datetime) -> No
 
 
 def _case_message(session: Session, plan: Plan, case: Case, agents: list[str], item: blocks.Listed) -> None:
+    channel = attention.channel_for(case.team, plan.slack)
+    with i18n.using(plan.language(channel)):
+        _one_case_message(session, plan, case, agents, item, channel)
+
+
+def _one_case_message(
+    session: Session, plan: Plan, case: Case, agents: list[str], item: blocks.Listed, channel: str
+) -> None:
     money = plan.money
-    title = "New case (already overdue)" if is_overdue(case.sla_due_at, plan.now) else "New case"
+    title = _("New case (already overdue)") if is_overdue(case.sla_due_at, plan.now) else _("New case")
     payload: dict[str, Any] = {
-        "channel": attention.channel_for(case.team, plan.slack),
+        "channel": channel,
         "text": escape(
-            f"{title} #{case.id}: {money(case.money_at_risk)} at risk ({case.tier} tier) — "
-            f"{blocks.snippet(item.text, 150)}"
+            _("%(title)s #%(id)s: %(amount)s at risk (%(tier)s tier)")
+            % {"title": title, "id": case.id, "amount": money(case.money_at_risk), "tier": _(case.tier or "unknown")}
+            + f" — {blocks.snippet(item.text, 150)}"
         ),
         "blocks": blocks.case_blocks(
             case,
@@ -227,9 +243,10 @@ def _case_messages(session: Session, plan: Plan) -> None:
             by_channel[attention.channel_for(case.team, slack)].append(case)
         period = attention.bucket(now, slack.digest_minutes)
         for channel, cases in by_channel.items():
-            title = f"{len(cases)} new cases at once"
-            if _digest(session, plan, cases=cases, channel=channel, title=title, key=f"flood:{channel}:{period}"):
-                _mark_notified(session, cases, now)
+            with i18n.using(plan.language(channel)):
+                title = _("%(num)s new cases at once") % {"num": len(cases)}
+                if _digest(session, plan, cases=cases, channel=channel, title=title, key=f"flood:{channel}:{period}"):
+                    _mark_notified(session, cases, now)
         return
     agents: dict[str, list[str]] = {}
     listed = {item.case.id: item for item in _listed(session, immediate)}
@@ -245,10 +262,13 @@ def _case_messages(session: Session, plan: Plan) -> None:
     period = attention.bucket(now, slack.digest_minutes)
     for team, cases in later.items():
         channel = attention.channel_for(team, slack)
-        title = f"Digest for {team}: {len(cases)} new case{'s' if len(cases) != 1 else ''}"
-        # this period's digest went out: these wait for the next one
-        if _digest(session, plan, cases=cases, channel=channel, title=title, key=f"digest:{team}:{period}"):
-            _mark_notified(session, cases, now)
+        with i18n.using(plan.language(channel)):
+            title = ngettext(
+                "Digest for %(team)s: %(num)s new case", "Digest for %(team)s: %(num)s new cases", len(cases)
+            ) % {"team": team, "num": len(cases)}
+            # this period's digest went out: these wait for the next one
+            if _digest(session, plan, cases=cases, channel=channel, title=title, key=f"digest:{team}:{period}"):
+                _mark_notified(session, cases, now)
 
 
 def _last_breach_alerts(session: Session, case_ids: Sequence[int]) -> dict[int, datetime]:
@@ -300,18 +320,40 @@ def _breaches(session: Session, plan: Plan) -> None:
     period = attention.bucket(now, slack.breach_interval_minutes)
     in_team = overdue_by_team(session, now)  # the lead view's count
     routing_lead, lead_note = routing_lead_mention(session, plan.settings)
+    with i18n.using(plan.language(attention.lead_channel(slack))):
+        _breach_alerts(session, plan, by_team, in_team, routing_lead, lead_note, period)
+
+
+def _breach_alerts(
+    session: Session,
+    plan: Plan,
+    by_team: dict[str, list[Case]],
+    in_team: dict[str, int],
+    routing_lead: str | None,
+    lead_note: str | None,
+    period: int,
+) -> None:
+    """One alert per team, in the lead channel's language."""
+    slack, now = plan.slack, plan.now
     for team, cases in sorted(by_team.items()):
         ranked = _by_money(cases)
         total_money = sum(c.money_at_risk for c in ranked)
         from_settings = attention.lead_mention(team, slack)
         mention = from_settings or routing_lead
         lead = f"{mention} " if mention else ""
-        in_all = f" ({in_team.get(team, 0)} overdue in the team in all)" if in_team.get(team, 0) > len(ranked) else ""
+        overdue_here = in_team.get(team, 0)
+        in_all = (
+            _(" (%(num)s overdue in the team in all)") % {"num": overdue_here} if overdue_here > len(ranked) else ""
+        )
         payload: dict[str, Any] = {
             "channel": attention.lead_channel(slack),
             # the mention is ours (validated ids from settings, or an escaped name); the rest is escaped
             "text": lead
-            + escape(f"{len(ranked)} case(s) past their SLA in team {team}: {plan.money(total_money)} at risk{in_all}"),
+            + escape(
+                _("%(num)s case(s) past their SLA in team %(team)s: %(amount)s at risk")
+                % {"num": len(ranked), "team": team, "amount": plan.money(total_money)}
+                + in_all
+            ),
             "blocks": blocks.breach_blocks(
                 team=team,
                 listed=_listed(session, ranked[: slack.digest_top]),
@@ -339,22 +381,38 @@ def _spikes(session: Session, plan: Plan) -> None:
     period = attention.bucket(now, slack.spike_window_hours * 60)
     windows = negative_windows(session, plan.settings, now, history=plan.history)
     for spike in windows.spikes(ratio=slack.spike_ratio, min_count=slack.spike_min_count):
-        payload: dict[str, Any] = {
-            "channel": attention.lead_channel(slack),
-            "text": escape(
-                f"Negative spike in {spike.kind} {spike.name}: {spike.count} negative posts "
-                f"in {slack.spike_window_hours:g} h vs a baseline of {spike.baseline:.1f}"
-            ),
-            "blocks": blocks.spike_blocks(
-                kind=spike.kind,
-                name=spike.name,
-                count=spike.count,
-                baseline=spike.baseline,
-                window_hours=slack.spike_window_hours,
-                examples=windows.examples_for(spike, slack.spike_examples),
-            ),
-        }
-        _queue(session, plan, kind="spike", key=f"spike:{spike.kind}:{spike.name}:{period}", payload=payload)
+        with i18n.using(plan.language(attention.lead_channel(slack))):
+            _spike_alert(session, plan, spike, windows, period)
+
+
+def _spike_alert(session: Session, plan: Plan, spike: Spike, windows: NegativeWindows, period: int) -> None:
+    """One spike's alert, in the language active for the lead channel."""
+    slack = plan.slack
+    payload: dict[str, Any] = {
+        "channel": attention.lead_channel(slack),
+        "text": escape(
+            _(
+                "Negative spike in %(kind)s %(name)s: %(count)s negative posts in %(hours)s h "
+                "vs a baseline of %(baseline)s"
+            )
+            % {
+                "kind": _(spike.kind),
+                "name": spike.name,
+                "count": spike.count,
+                "hours": f"{slack.spike_window_hours:g}",
+                "baseline": f"{spike.baseline:.1f}",
+            }
+        ),
+        "blocks": blocks.spike_blocks(
+            kind=spike.kind,
+            name=spike.name,
+            count=spike.count,
+            baseline=spike.baseline,
+            window_hours=slack.spike_window_hours,
+            examples=windows.examples_for(spike, slack.spike_examples),
+        ),
+    }
+    _queue(session, plan, kind="spike", key=f"spike:{spike.kind}:{spike.name}:{period}", payload=payload)
 
 
 def plan_messages(session: Session, settings: EngagementSettings, now: datetime) -> Plan:

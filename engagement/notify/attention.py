@@ -18,6 +18,12 @@ def channel_for(team: str, slack: SlackSettings) -> str:
     return slack.team_channels.get(team, slack.default_channel)
 
 
+def channel_language(channel: str, slack: SlackSettings, brand_language: str) -> str:
+    """The language of a channel's messages: its own (``channel_languages``), else the brand's
+    (``[engagement] language``): one brand may have a German care channel and an English one."""
+    return slack.channel_languages.get(channel) or brand_language
+
+
 def lead_channel(slack: SlackSettings) -> str:
     """Where breaches and spikes go (``lead_channel``, else ``default_channel``)."""
     return slack.lead_channel or slack.default_channel

@@ -14,13 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from db.models import Case
+from engagement.i18n import N_, ngettext
+from engagement.i18n import gettext as _
 from engagement.links import Links
 from engagement.money import Money, explain
 from engagement.slack_text import escape, link
 
 MAX_TEXT = 600
 SNIPPET = 140
-DRY_RUN_FOOTER = "engagebot is in dry run: replies are not posted"
+DRY_RUN_FOOTER = N_("engagebot is in dry run: replies are not posted")
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,15 @@ def overdue_text(case: Case, now: datetime) -> str:
     if case.sla_due_at is None or case.sla_due_at > now:
         return ""
     minutes = (now - case.sla_due_at).total_seconds() / 60
-    return f"overdue {minutes / 60:.0f} h" if minutes >= 90 else f"overdue {minutes:.0f} min"
+    if minutes >= 90:
+        return _("overdue %(hours)s h") % {"hours": f"{minutes / 60:.0f}"}
+    return _("overdue %(minutes)s min") % {"minutes": f"{minutes:.0f}"}
 
 
 def why_line(reasons: Mapping[str, Any], money: Money, *, customer: str | None, tier: str | None) -> str:
     """Why this case matters, every amount in its currency (``engagement.money.explain``), with
     the customer's name and tier escaped for Slack."""
-    who = escape(customer) if customer else "an unlinked author"
+    who = escape(customer) if customer else _("an unlinked author")
     return explain(reasons, money, who=who, tier=escape(tier or "?"))
 
 
@@ -77,10 +81,10 @@ def with_dry_run_footer(payload: dict[str, Any], *, dry_run: bool) -> dict[str, 
     Messages without blocks (plain text) get the line appended to their text."""
     if not dry_run:
         return payload
-    footer = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"_{DRY_RUN_FOOTER}_"}]}
+    footer = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"_{_(DRY_RUN_FOOTER)}_"}]}
     if "blocks" in payload and isinstance(payload["blocks"], list):
         return {**payload, "blocks": [*payload["blocks"][:49], footer]}  # Slack takes at most 50 blocks
-    return {**payload, "text": f"{payload.get('text', '')}\n_{DRY_RUN_FOOTER}_"}
+    return {**payload, "text": f"{payload.get('text', '')}\n_{_(DRY_RUN_FOOTER)}_"}
 
 
 def case_blocks(
@@ -98,34 +102,52 @@ def case_blocks(
     reasons = case.reasons or {}
     body = escape(text[:MAX_TEXT] + ("…" if len(text) > MAX_TEXT else ""))
     quoted = "\n".join(f">{line}" for line in body.splitlines() or [""])
-    who = escape(customer) if customer else "unlinked author"
+    who = escape(customer) if customer else _("unlinked author")
     late = overdue_text(case, now)
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
             "text": {
                 "type": "plain_text",
-                "text": escape(f"{title} #{case.id}: {money(case.money_at_risk)} at risk", limit=150),
+                "text": escape(
+                    _("%(title)s #%(id)s: %(amount)s at risk")
+                    % {"title": title, "id": case.id, "amount": money(case.money_at_risk)},
+                    limit=150,
+                ),
             },
         },
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*Money at risk*\n{money(case.money_at_risk)}"},
-                {"type": "mrkdwn", "text": f"*Customer*\n{who} ({escape(case.tier or 'unknown')} tier)"},
+                {"type": "mrkdwn", "text": "*" + _("Money at risk") + f"*\n{money(case.money_at_risk)}"},
+                {
+                    "type": "mrkdwn",
+                    "text": "*"
+                    + _("Customer")
+                    + f"*\n{who} "
+                    + _("(%(tier)s tier)") % {"tier": escape(_(case.tier or "unknown"))},
+                },
                 {
                     "type": "mrkdwn",
                     "text": f"*CLV / rCLV*\n{money(reasons.get('clv'))} / {money(reasons.get('rclv'))}",
                 },
                 {
                     "type": "mrkdwn",
-                    "text": f"*Platform*\n{escape(case.platform or '?')} · team {escape(case.team)}",
+                    "text": "*"
+                    + _("Platform")
+                    + f"*\n{escape(case.platform or '?')} · "
+                    + _("team %(team)s") % {"team": escape(case.team)},
                 },
-                {"type": "mrkdwn", "text": f"*SLA due*\n{_date(case.sla_due_at)}" + (f" ({late})" if late else "")},
                 {
                     "type": "mrkdwn",
-                    "text": f"*Priority*\n{case.priority:,.0f} "
-                    f"(x{float(reasons.get('age_factor', 1)):.2f} for waiting)",
+                    "text": "*" + _("SLA due") + f"*\n{_date(case.sla_due_at)}" + (f" ({late})" if late else ""),
+                },
+                {
+                    "type": "mrkdwn",
+                    "text": "*"
+                    + _("Priority")
+                    + f"*\n{case.priority:,.0f} "
+                    + _("(x%(factor)s for waiting)") % {"factor": f"{float(reasons.get('age_factor', 1)):.2f}"},
                 },
             ],
         },
@@ -145,14 +167,14 @@ def actions_block(case: Case, *, links: Links, agents: Sequence[str] = ()) -> di
         {
             "type": "button",
             "action_id": "case_claim",
-            "text": {"type": "plain_text", "text": "Claim"},
+            "text": {"type": "plain_text", "text": _("Claim")},
             "style": "primary",
             "value": value,
         },
         {
             "type": "button",
             "action_id": "case_snooze",
-            "text": {"type": "plain_text", "text": "Snooze"},
+            "text": {"type": "plain_text", "text": _("Snooze")},
             "value": value,
         },
     ]
@@ -161,7 +183,7 @@ def actions_block(case: Case, *, links: Links, agents: Sequence[str] = ()) -> di
             {
                 "type": "static_select",
                 "action_id": "case_assign",
-                "placeholder": {"type": "plain_text", "text": "Assign to…"},
+                "placeholder": {"type": "plain_text", "text": _("Assign to…")},
                 "options": [
                     {
                         "text": {"type": "plain_text", "text": escape(name[:75])},
@@ -175,7 +197,7 @@ def actions_block(case: Case, *, links: Links, agents: Sequence[str] = ()) -> di
         {
             "type": "button",
             "action_id": "case_open",
-            "text": {"type": "plain_text", "text": "Open"},
+            "text": {"type": "plain_text", "text": _("Open")},
             "url": links.case(case.id),
         }
     )
@@ -194,7 +216,7 @@ def _case_line(item: Listed, *, links: Links, money: Money, now: datetime) -> st
     late = overdue_text(case, now)
     parts = [
         f"• {link(links.case(case.id), f'#{case.id}')} *{money(case.money_at_risk)}*",
-        f"{escape(item.customer or 'unlinked author')} ({escape(case.tier or '?')})",
+        f"{escape(item.customer or _('unlinked author'))} ({escape(_(case.tier) if case.tier else '?')})",
         escape(case.platform or "?"),
     ]
     if late:
@@ -219,7 +241,7 @@ def digest_blocks(
 ) -> list[dict[str, Any]]:
     """One message for many cases: the count, the money, the ones worth the most (``listed``,
     already sorted and cut), and a button to the queue filtered to them."""
-    late = f", {overdue} already past their SLA" if overdue else ""
+    late = _(", %(num)s already past their SLA") % {"num": overdue} if overdue else ""
     lines = [_case_line(item, links=links, money=money, now=now) for item in listed]
     more = total - len(listed)
     blocks: list[dict[str, Any]] = [
@@ -228,8 +250,14 @@ def digest_blocks(
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f"*{money(total_money)}* at risk in {total} case{'s' if total != 1 else ''}{late}. "
-                f"Worth the most:\n" + "\n".join(lines),
+                "text": ngettext(
+                    "*%(amount)s* at risk in %(num)s case%(late)s. Worth the most:",
+                    "*%(amount)s* at risk in %(num)s cases%(late)s. Worth the most:",
+                    total,
+                )
+                % {"amount": money(total_money), "num": total, "late": late}
+                + "\n"
+                + "\n".join(lines),
             },
         },
         {
@@ -238,7 +266,7 @@ def digest_blocks(
                 {
                     "type": "button",
                     "action_id": "open_queue",
-                    "text": {"type": "plain_text", "text": "Open the queue"},
+                    "text": {"type": "plain_text", "text": _("Open the queue")},
                     "style": "primary",
                     "url": queue_url,
                 }
@@ -250,7 +278,10 @@ def digest_blocks(
             {
                 "type": "context",
                 "elements": [
-                    {"type": "mrkdwn", "text": f"…and {more} more, highest money at risk first in the queue."}
+                    {
+                        "type": "mrkdwn",
+                        "text": _("…and %(num)s more, highest money at risk first in the queue.") % {"num": more},
+                    }
                 ],
             }
         )
@@ -282,16 +313,22 @@ def breach_blocks(
     lines = [_case_line(item, links=links, money=money, now=now) for item in listed]
     more = total - len(listed)
     if more > 0:
-        lines.append(f"…and {more} more, highest money at risk first in the queue.")
-    in_all = f" {overdue_in_team} overdue in the team in all." if overdue_in_team > total else ""
+        lines.append(_("…and %(num)s more, highest money at risk first in the queue.") % {"num": more})
+    in_all = _(" %(num)s overdue in the team in all.") % {"num": overdue_in_team} if overdue_in_team > total else ""
     blocks: list[dict[str, Any]] = [
         {
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f":alarm_clock: {who}*{total} case{'s' if total != 1 else ''} past "
-                f"{'their' if total != 1 else 'its'} SLA* in team {escape(team)}: "
-                f"*{money(total_money)}* at risk.{in_all}\n" + "\n".join(lines),
+                "text": f":alarm_clock: {who}"
+                + ngettext(
+                    "*%(num)s case past its SLA* in team %(team)s: *%(amount)s* at risk.",
+                    "*%(num)s cases past their SLA* in team %(team)s: *%(amount)s* at risk.",
+                    total,
+                )
+                % {"num": total, "team": escape(team), "amount": money(total_money)}
+                + f"{in_all}\n"
+                + "\n".join(lines),
             },
         },
         {
@@ -300,14 +337,14 @@ def breach_blocks(
                 {
                     "type": "button",
                     "action_id": "open_queue",
-                    "text": {"type": "plain_text", "text": "Open the team's queue"},
+                    "text": {"type": "plain_text", "text": _("Open the team's queue")},
                     "url": queue_url,
                 }
             ],
         },
     ]
     if mention is None or lead_note:
-        note = lead_note or "No lead to mention for this team: set engagement.slack.lead_mentions or routing.lead."
+        note = lead_note or _("No lead to mention for this team: set engagement.slack.lead_mentions or routing.lead.")
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
     return blocks
 
@@ -317,17 +354,25 @@ def spike_blocks(
 ) -> list[dict[str, Any]]:
     """What spiked (a source or a keyword), against what baseline, and a few of the posts."""
     times = f" ({count / baseline:.1f}x)" if baseline > 0 else ""
-    what = "source" if kind == "source" else "keyword"
+    what = _("source") if kind == "source" else _("keyword")
     blocks: list[dict[str, Any]] = [
         {
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": (
-                    f":chart_with_upwards_trend: *Negative spike* in {escape(what)} *{escape(name)}*: "
-                    f"{count} negative posts in the last {window_hours:g} h against a baseline of "
-                    f"{baseline:.1f}{times}."
-                ),
+                "text": ":chart_with_upwards_trend: "
+                + _(
+                    "*Negative spike* in %(what)s *%(name)s*: %(count)s negative posts in the last %(hours)s h "
+                    "against a baseline of %(baseline)s%(times)s."
+                )
+                % {
+                    "what": escape(what),
+                    "name": escape(name),
+                    "count": count,
+                    "hours": f"{window_hours:g}",
+                    "baseline": f"{baseline:.1f}",
+                    "times": times,
+                },
             },
         }
     ]
@@ -336,5 +381,7 @@ def spike_blocks(
         for example in examples:
             by = f" — {escape(example.author)}" if example.author else ""
             lines.append(f">{escape(snippet(example.text))}{by}")
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*For example*\n" + "\n".join(lines)}})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*" + _("For example") + "*\n" + "\n".join(lines)}}
+        )
     return blocks

@@ -11,6 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
+from engagement.i18n import gettext as _
 from engagement.money import Money
 from engagement.report.format import money
 from engagement.report.tables import Table
@@ -76,15 +77,15 @@ def trend_chart(trend: Table) -> Chart | None:
     ax = figure.add_subplot()
     bottom = [0] * len(weeks)
     for key, colour, label in (
-        ("negative", RED, "negative"),
-        ("neutral", GREY, "neutral"),
-        ("positive", GREEN, "positive"),
-        ("other", SAND, "unscored / other language"),
+        ("negative", RED, _("negative")),
+        ("neutral", GREY, _("neutral")),
+        ("positive", GREEN, _("positive")),
+        ("other", SAND, _("unscored / other language")),
     ):
         values = [int(r[key]) for r in trend.rows]
         ax.bar(weeks, values, bottom=bottom, color=colour, label=label, width=0.7)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.set_ylabel("posts", fontsize=8, color=INK)
+    ax.set_ylabel(_("posts"), fontsize=8, color=INK)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     _style(ax)
     share_ax = ax.twinx()
@@ -96,7 +97,7 @@ def trend_chart(trend: Table) -> Chart | None:
         marker="o",
         markersize=3,
         linewidth=1.5,
-        label="negative share",
+        label=_("negative share"),
     )
     share_ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     share_ax.set_ylim(0, max([s for s in shares if s is not None] + [0.1]) * 1.25)
@@ -105,7 +106,7 @@ def trend_chart(trend: Table) -> Chart | None:
     handles = ax.get_legend_handles_labels()[0] + share_ax.get_legend_handles_labels()[0]
     ax.legend(handles=handles, fontsize=7, frameon=False, loc="upper left", ncols=5)
     ax.set_ylim(0, max(bottom) * 1.3)
-    return Chart("trend", "Posts per week by sentiment, and the negative share", _png(figure))
+    return Chart("trend", _("Posts per week by sentiment, and the negative share"), _png(figure))
 
 
 def tier_trend_chart(table: Table, tiers: Sequence[str]) -> Chart | None:
@@ -124,16 +125,16 @@ def tier_trend_chart(table: Table, tiers: Sequence[str]) -> Chart | None:
         if all(v is None for v in values):
             continue
         shares = [v if v is not None else float("nan") for v in values]
-        ax.plot(positions, shares, color=colour, linewidth=1.2, alpha=0.7, label=tier)
+        ax.plot(positions, shares, color=colour, linewidth=1.2, alpha=0.7, label=_(tier))
         # a dot's area shows how many posts the share rests on: 1 post at 100 % is a small dot
         sizes = [8 + 140 * int(r[f"{tier}_posts"]) / largest for r in table.rows]
         ax.scatter(positions, shares, s=sizes, color=colour, zorder=3)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylim(-0.04, 1.06)
-    ax.set_ylabel("negative share", fontsize=8, color=INK)
+    ax.set_ylabel(_("negative share"), fontsize=8, color=INK)
     _style(ax)
     ax.legend(fontsize=7, frameon=False, ncols=len(tiers), loc="lower left", bbox_to_anchor=(0, 1.0))
-    return Chart("tier_trend", "Negative share by value tier, week by week (dot size: posts)", _png(figure))
+    return Chart("tier_trend", _("Negative share by value tier, week by week (dot size: posts)"), _png(figure))
 
 
 def risk_chart(table: Table, currency: Money) -> Chart | None:
@@ -146,10 +147,10 @@ def risk_chart(table: Table, currency: Money) -> Chart | None:
     ax = figure.add_subplot()
     left = [0.0] * len(tiers)
     for key, colour, label in (
-        ("unanswered_triaged_money", RED, "waiting"),
-        ("never_triaged_money", NEVER, "never triaged"),
-        ("answered_money", GREEN, "answered"),
-        ("dismissed_money", GREY, "dismissed"),
+        ("unanswered_triaged_money", RED, _("waiting")),
+        ("never_triaged_money", NEVER, _("never triaged")),
+        ("answered_money", GREEN, _("answered")),
+        ("dismissed_money", GREY, _("dismissed")),
     ):
         values = [float(r[key]) for r in rows][::-1]
         ax.barh(tiers, values, left=left, color=colour, label=label, height=0.6)
@@ -159,7 +160,7 @@ def risk_chart(table: Table, currency: Money) -> Chart | None:
     ax.grid(axis="x", color="#eeeeee")
     ax.grid(axis="y", visible=False)
     ax.legend(fontsize=7, frameon=False, ncols=4, loc="lower right")
-    return Chart("risk", "Money at risk by tier: answered vs unanswered", _png(figure))
+    return Chart("risk", _("Money at risk by tier: answered vs unanswered"), _png(figure))
 
 
 def response_chart(hours_by_tier: dict[str, list[float]], tiers: Sequence[str]) -> Chart | None:
@@ -176,13 +177,13 @@ def response_chart(hours_by_tier: dict[str, list[float]], tiers: Sequence[str]) 
         if not values:
             continue
         counts = [sum(low <= v < high for v in values) for low, high, _label in RESPONSE_BINS]
-        ax.bar(labels, counts, bottom=bottom, color=colour, label=tier, width=0.7)
+        ax.bar(labels, counts, bottom=bottom, color=colour, label=_(tier), width=0.7)
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
-    ax.set_ylabel("cases", fontsize=8, color=INK)
+    ax.set_ylabel(_("cases"), fontsize=8, color=INK)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     _style(ax)
     ax.legend(fontsize=7, frameon=False, ncols=len(names))
-    return Chart("response", "Time to first reply (cases answered this week)", _png(figure))
+    return Chart("response", _("Time to first reply (cases answered this week)"), _png(figure))
 
 
 def platform_chart(table: Table) -> Chart | None:
@@ -196,12 +197,12 @@ def platform_chart(table: Table) -> Chart | None:
     bottom = [0] * len(names)
     for key, colour in (("negative", RED), ("neutral", GREY), ("positive", GREEN), ("other", SAND)):
         values = [int(r[key]) for r in rows]
-        ax.bar(names, values, bottom=bottom, color=colour, label=key, width=0.65)
+        ax.bar(names, values, bottom=bottom, color=colour, label=_(key), width=0.65)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     _style(ax)
     ax.legend(fontsize=7, frameon=False)
-    return Chart("platforms", "Posts by platform and sentiment", _png(figure))
+    return Chart("platforms", _("Posts by platform and sentiment"), _png(figure))
 
 
 def value_chart(table: Table, currency: Money) -> Chart | None:
@@ -217,13 +218,16 @@ def value_chart(table: Table, currency: Money) -> Chart | None:
     bars = ax.bar(names, values, color=[colours.get(n, BLUE) for n in names], width=0.6)
     ax.bar_label(
         bars,
-        labels=[f"{money(v, currency)}\n{r['customers']} cust." for v, r in zip(values, rows, strict=True)],
+        labels=[
+            f"{money(v, currency)}\n" + _("%(num)s cust.") % {"num": r["customers"]}
+            for v, r in zip(values, rows, strict=True)
+        ],
         fontsize=7,
     )
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: money(y, currency)))
     ax.set_ylim(0, max(values) * 1.3 if max(values) > 0 else 1)
     _style(ax)
-    return Chart("value", "Average rCLV by customer sentiment", _png(figure))
+    return Chart("value", _("Average rCLV by customer sentiment"), _png(figure))
 
 
 def risk_trend_chart(table: Table, currency: Money) -> Chart | None:
@@ -236,12 +240,17 @@ def risk_trend_chart(table: Table, currency: Money) -> Chart | None:
     ax = figure.add_subplot()
     bottom = [0.0] * len(weeks)
     stacks = {
-        "waiting": [float(r["unanswered_money"]) - float(r["never_triaged_money"]) for r in table.rows],
-        "never triaged": [float(r["never_triaged_money"]) for r in table.rows],
-        "answered": [float(r["answered_money"]) for r in table.rows],
-        "dismissed": [float(r["dismissed_money"]) for r in table.rows],
+        _("waiting"): [float(r["unanswered_money"]) - float(r["never_triaged_money"]) for r in table.rows],
+        _("never triaged"): [float(r["never_triaged_money"]) for r in table.rows],
+        _("answered"): [float(r["answered_money"]) for r in table.rows],
+        _("dismissed"): [float(r["dismissed_money"]) for r in table.rows],
     }
-    for label, colour in (("waiting", RED), ("never triaged", NEVER), ("answered", GREEN), ("dismissed", GREY)):
+    for label, colour in (
+        (_("waiting"), RED),
+        (_("never triaged"), NEVER),
+        (_("answered"), GREEN),
+        (_("dismissed"), GREY),
+    ):
         values = stacks[label]
         ax.bar(weeks, values, bottom=bottom, color=colour, label=label, width=0.7)
         bottom = [a + b for a, b in zip(bottom, values, strict=True)]
@@ -249,4 +258,4 @@ def risk_trend_chart(table: Table, currency: Money) -> Chart | None:
     _style(ax)
     ax.legend(fontsize=7, frameon=False, ncols=4, loc="upper left")
     ax.set_ylim(0, max(bottom) * 1.25)
-    return Chart("risk_trend", "Money at risk per week: answered vs unanswered", _png(figure))
+    return Chart("risk_trend", _("Money at risk per week: answered vs unanswered"), _png(figure))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from engagement.i18n import gettext as _
 from engagement.report.rows import ReportData
 from engagement.report.tables import Column, Table, share
 
@@ -49,19 +50,19 @@ def coverage_by_source(data: ReportData) -> Table:
             }
         )
     columns = [
-        Column("source", "Source"),
-        Column("platforms", "Platform"),
-        Column("posts", "Posts", "int"),
-        Column("linked_share", "Linked to customers", "share"),
-        Column("scored_share", "Scored", "share"),
-        Column("runs", "Collect runs", "int"),
-        Column("failed_runs", "Failed runs", "int"),
-        Column("quarantined", "Bad records", "int"),
-        Column("last_error", "Last error"),
+        Column("source", _("Source")),
+        Column("platforms", _("Platform")),
+        Column("posts", _("Posts"), "int"),
+        Column("linked_share", _("Linked to customers"), "share"),
+        Column("scored_share", _("Scored"), "share"),
+        Column("runs", _("Collect runs"), "int"),
+        Column("failed_runs", _("Failed runs"), "int"),
+        Column("quarantined", _("Bad records"), "int"),
+        Column("last_error", _("Last error")),
     ]
     return Table(
         "coverage",
-        "Coverage: sources, links and errors",
+        _("Coverage: sources, links and errors"),
         columns,
         rows,
         note="Linked: the author's account is confirmed as a customer's. Scored: the sentiment "
@@ -82,11 +83,11 @@ def step_failures(data: ReportData) -> Table:
     ]
     return Table(
         "step_failures",
-        "Failed steps",
+        _("Failed steps"),
         [
-            Column("job", "Step"),
-            Column("failed_runs", "Failed runs", "int"),
-            Column("last_error", "Last error"),
+            Column("job", _("Step")),
+            Column("failed_runs", _("Failed runs"), "int"),
+            Column("last_error", _("Last error")),
         ],
         rows,
         empty="No step failed this week.",

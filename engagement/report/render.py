@@ -8,6 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from engagement import i18n
 from engagement.money import Money
 from engagement.report import format as fmt
 from engagement.report.charts import Chart
@@ -24,7 +25,10 @@ def _environment(currency: Money) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # the report speaks the language active while it renders (``i18n.using``: the brand's)
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["cell"] = lambda value, kind: fmt.cell(value, kind, currency)
     env.filters["money"] = lambda value: fmt.money(value, currency)
     env.filters["pct"] = fmt.pct
@@ -65,6 +69,7 @@ def render_html(
         tz=tz,
         trend_weeks=trend_weeks,
         csv_names=[f"{key}.csv" for key in tables],
+        lang=i18n.current(),
     )
 
 

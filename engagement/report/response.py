@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from engagement.i18n import gettext as _
 from engagement.report.rows import CaseRow, ReportData
 from engagement.report.tables import Column, Table, median, percentile, share
 
@@ -56,13 +57,13 @@ def _row(group: str, cases: Sequence[CaseRow], now: datetime) -> dict[str, objec
 def _columns(first: str) -> list[Column]:
     return [
         Column("group", first),
-        Column("cases", "Cases", "int"),
-        Column("answered", "Answered", "int"),
-        Column("median_hours", "Median first reply", "hours"),
-        Column("p90_hours", "p90 first reply", "hours"),
-        Column("sla_counted", "SLA counted", "int"),
-        Column("sla_met", "Within SLA", "int"),
-        Column("sla_hit_rate", "SLA hit rate", "share"),
+        Column("cases", _("Cases"), "int"),
+        Column("answered", _("Answered"), "int"),
+        Column("median_hours", _("Median first reply"), "hours"),
+        Column("p90_hours", _("p90 first reply"), "hours"),
+        Column("sla_counted", _("SLA counted"), "int"),
+        Column("sla_met", _("Within SLA"), "int"),
+        Column("sla_hit_rate", _("SLA hit rate"), "share"),
     ]
 
 
@@ -79,7 +80,7 @@ def _grouped(data: ReportData, key: Callable[[CaseRow], str], order: Sequence[st
 def response_by_tier(data: ReportData) -> Table:
     return Table(
         "response_by_tier",
-        "Response performance by tier",
+        _("Response performance by tier"),
         _columns("Tier"),
         _grouped(data, lambda c: c.tier, data.tiers),
         note=RESPONSE_NOTE,
@@ -90,7 +91,7 @@ def response_by_tier(data: ReportData) -> Table:
 def response_by_team(data: ReportData) -> Table:
     return Table(
         "response_by_team",
-        "Response performance by team",
+        _("Response performance by team"),
         _columns("Team"),
         _grouped(data, lambda c: c.team, []),
         note=RESPONSE_NOTE,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engagement.i18n import gettext as _
 from engagement.links import Links
 from engagement.queue.sla import is_overdue
 from engagement.report.rows import CaseRow, CustomerRow, ReportData, UntriagedRow
@@ -122,24 +123,24 @@ def revenue_at_risk(data: ReportData) -> Table:
     rows += [row(tier) for tier in sorted({c.tier for c in cases} - set(data.tiers))]
     rows.append(_risk_row("All", cases, untriaged, data.now))
     columns = [
-        Column("group", "Tier"),
-        Column("money_at_risk", "Money at risk", "money"),
-        Column("cases", "Cases", "int"),
-        Column("triaged_money", "Triaged", "money"),
-        Column("answered_cases", "Answered", "int"),
-        Column("answered_money", "Answered money", "money"),
-        Column("dismissed_cases", "Dismissed", "int"),
-        Column("dismissed_money", "Dismissed money", "money"),
-        Column("unanswered_cases", "Waiting cases", "int"),
-        Column("unanswered_triaged_money", "Waiting money", "money"),
-        Column("never_triaged_posts", "Never triaged", "int"),
-        Column("never_triaged_money", "Never triaged money", "money"),
-        Column("unanswered_money", "Unanswered money", "money"),
-        Column("answered_money_share", "Money answered", "share"),
+        Column("group", _("Tier")),
+        Column("money_at_risk", _("Money at risk"), "money"),
+        Column("cases", _("Cases"), "int"),
+        Column("triaged_money", _("Triaged"), "money"),
+        Column("answered_cases", _("Answered"), "int"),
+        Column("answered_money", _("Answered money"), "money"),
+        Column("dismissed_cases", _("Dismissed"), "int"),
+        Column("dismissed_money", _("Dismissed money"), "money"),
+        Column("unanswered_cases", _("Waiting cases"), "int"),
+        Column("unanswered_triaged_money", _("Waiting money"), "money"),
+        Column("never_triaged_posts", _("Never triaged"), "int"),
+        Column("never_triaged_money", _("Never triaged money"), "money"),
+        Column("unanswered_money", _("Unanswered money"), "money"),
+        Column("answered_money_share", _("Money answered"), "share"),
     ]
     return Table(
         "revenue_at_risk",
-        "Revenue at risk by tier",
+        _("Revenue at risk by tier"),
         columns,
         rows if cases or untriaged else [],
         note=RISK_NOTE,
@@ -167,15 +168,15 @@ def risk_trend(data: ReportData) -> Table:
             }
         )
     columns = [
-        Column("group", "Week"),
-        Column("money_at_risk", "Money at risk", "money"),
-        Column("triaged_money", "Triaged", "money"),
-        Column("answered_money", "Answered", "money"),
-        Column("dismissed_money", "Dismissed", "money"),
-        Column("unanswered_money", "Unanswered", "money"),
-        Column("never_triaged_money", "of which never triaged", "money"),
+        Column("group", _("Week")),
+        Column("money_at_risk", _("Money at risk"), "money"),
+        Column("triaged_money", _("Triaged"), "money"),
+        Column("answered_money", _("Answered"), "money"),
+        Column("dismissed_money", _("Dismissed"), "money"),
+        Column("unanswered_money", _("Unanswered"), "money"),
+        Column("never_triaged_money", _("of which never triaged"), "money"),
     ]
-    return Table("trend_revenue_at_risk", "Money at risk, week by week", columns, rows, note=RISK_NOTE)
+    return Table("trend_revenue_at_risk", _("Money at risk, week by week"), columns, rows, note=RISK_NOTE)
 
 
 def _who(customer: CustomerRow | None, handle: str | None) -> str:
@@ -236,16 +237,16 @@ def top_unanswered(data: ReportData, *, high_value_tiers: Sequence[str], links: 
     rows.sort(key=lambda row: -row["money_at_risk"])
     total = len(rows)
     columns = [
-        Column("case", "Case", "link"),
-        Column("customer", "Customer"),
-        Column("tier", "Tier"),
-        Column("team", "Team"),
-        Column("platform", "Platform"),
-        Column("money_at_risk", "Money at risk", "money"),
-        Column("rclv", "rCLV", "money"),
-        Column("waiting_hours", "Waiting", "hours"),
-        Column("sla", "SLA"),
-        Column("text", "Post"),
+        Column("case", _("Case"), "link"),
+        Column("customer", _("Customer")),
+        Column("tier", _("Tier")),
+        Column("team", _("Team")),
+        Column("platform", _("Platform")),
+        Column("money_at_risk", _("Money at risk"), "money"),
+        Column("rclv", _("rCLV"), "money"),
+        Column("waiting_hours", _("Waiting"), "hours"),
+        Column("sla", _("SLA")),
+        Column("text", _("Post")),
     ]
     note = ""
     if total:

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
+from engagement.i18n import gettext as _
 from engagement.report.rows import ReportData
 from engagement.report.tables import Column, Table, share
 
@@ -134,15 +135,15 @@ def complaint_terms(data: ReportData, *, limit: int, extra_stop_words: Iterable[
         for term in _drop_covered(candidates, now)[:limit]
     ]
     columns = [
-        Column("term", "Term"),
-        Column("posts", "Negative posts", "int"),
-        Column("share", "Of negative posts", "share"),
-        Column("posts_last_week", "Last week", "int"),
-        Column("log_odds", "Rise (log-odds)", "float"),
+        Column("term", _("Term")),
+        Column("posts", _("Negative posts"), "int"),
+        Column("share", _("Of negative posts"), "share"),
+        Column("posts_last_week", _("Last week"), "int"),
+        Column("log_odds", _("Rise (log-odds)"), "float"),
     ]
     return Table(
         "complaint_terms",
-        "What people complain about",
+        _("What people complain about"),
         columns,
         rows,
         note=f"{len(this_week)} negative posts this week, {len(last_week)} last week. Words and two-word "

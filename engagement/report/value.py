@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from engagement.i18n import gettext as _
 from engagement.report.rows import NEGATIVE, NEUTRAL, POSITIVE, CustomerRow, PostRow, ReportData
 from engagement.report.tables import Column, Table, mean, median
 from engagement.report.weeks import Week
@@ -46,16 +47,16 @@ def sentiment_vs_value(data: ReportData) -> Table:
             }
         )
     columns = [
-        Column("group", "Sentiment this week"),
-        Column("customers", "Customers", "int"),
-        Column("avg_clv", "Average CLV", "money"),
-        Column("avg_rclv", "Average rCLV", "money"),
-        Column("median_rclv", "Median rCLV", "money"),
-        Column("avg_p_alive", "Average P(alive)", "share"),
+        Column("group", _("Sentiment this week")),
+        Column("customers", _("Customers"), "int"),
+        Column("avg_clv", _("Average CLV"), "money"),
+        Column("avg_rclv", _("Average rCLV"), "money"),
+        Column("median_rclv", _("Median rCLV"), "money"),
+        Column("avg_p_alive", _("Average P(alive)"), "share"),
     ]
     return Table(
         "sentiment_vs_value",
-        "Sentiment vs value of linked customers",
+        _("Sentiment vs value of linked customers"),
         columns,
         rows if sentiments else [],
         note=VALUE_NOTE,
@@ -111,17 +112,17 @@ def turned_negative(data: ReportData) -> Table:
         )
     rows.sort(key=lambda r: (-(r["rclv"] or 0.0), str(r["crm_id"])))  # type: ignore[operator]
     columns = [
-        Column("customer", "Customer"),
-        Column("tier", "Tier"),
-        Column("clv", "CLV", "money"),
-        Column("rclv", "rCLV", "money"),
-        Column("p_alive", "P(alive)", "share"),
-        Column("before", "Before"),
-        Column("negative_posts", "Negative posts", "int"),
+        Column("customer", _("Customer")),
+        Column("tier", _("Tier")),
+        Column("clv", _("CLV"), "money"),
+        Column("rclv", _("rCLV"), "money"),
+        Column("p_alive", _("P(alive)"), "share"),
+        Column("before", _("Before")),
+        Column("negative_posts", _("Negative posts"), "int"),
     ]
     return Table(
         "turned_negative",
-        "Customers who turned negative this week",
+        _("Customers who turned negative this week"),
         columns,
         rows,
         note="Negative this week after a neutral or positive week (looking back "
@@ -141,12 +142,12 @@ def negative_high_value(data: ReportData, *, high_value_tiers: Sequence[str]) ->
     ]
     rows.sort(key=lambda r: (-(r["rclv"] or 0.0), str(r["crm_id"])))  # type: ignore[operator]
     columns = [
-        Column("customer", "Customer"),
-        Column("tier", "Tier"),
-        Column("clv", "CLV", "money"),
-        Column("rclv", "rCLV", "money"),
-        Column("p_alive", "P(alive)", "share"),
-        Column("negative_posts", "Negative posts", "int"),
+        Column("customer", _("Customer")),
+        Column("tier", _("Tier")),
+        Column("clv", _("CLV"), "money"),
+        Column("rclv", _("rCLV"), "money"),
+        Column("p_alive", _("P(alive)"), "share"),
+        Column("negative_posts", _("Negative posts"), "int"),
     ]
     average = mean(r["p_alive"] for r in rows)  # type: ignore[misc]
     note = "P(alive): the BG/NBD probability that the customer still buys; low and negative: act now."
@@ -154,7 +155,7 @@ def negative_high_value(data: ReportData, *, high_value_tiers: Sequence[str]) ->
         note = f"Average P(alive) {average:.0%}. " + note
     return Table(
         "negative_high_value",
-        "Negative high-value customers and their P(alive)",
+        _("Negative high-value customers and their P(alive)"),
         columns,
         rows,
         note=note,

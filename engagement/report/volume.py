@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from engagement.i18n import gettext as _
 from engagement.report.rows import NEGATIVE, NEUTRAL, POSITIVE, PostRow, ReportData
 from engagement.report.tables import Column, Table, share
 
@@ -64,13 +65,13 @@ def _row(group: str, counts: SentimentCounts) -> dict[str, object]:
 def _columns(first: str) -> list[Column]:
     return [
         Column("group", first),
-        Column("posts", "Posts", "int"),
-        Column("negative", "Negative", "int"),
-        Column("neutral", "Neutral", "int"),
-        Column("positive", "Positive", "int"),
-        Column("other", "Unscored / other language", "int"),
-        Column("negative_share", "Negative share", "share"),
-        Column("positive_share", "Positive share", "share"),
+        Column("posts", _("Posts"), "int"),
+        Column("negative", _("Negative"), "int"),
+        Column("neutral", _("Neutral"), "int"),
+        Column("positive", _("Positive"), "int"),
+        Column("other", _("Unscored / other language"), "int"),
+        Column("negative_share", _("Negative share"), "share"),
+        Column("positive_share", _("Positive share"), "share"),
     ]
 
 
@@ -97,7 +98,7 @@ def volume_by_platform(data: ReportData) -> Table:
     )
     return Table(
         "volume_by_platform",
-        "Volume and sentiment by platform",
+        _("Volume and sentiment by platform"),
         _columns("Platform"),
         _grouped(posts, lambda p: p.platform, platforms, keep_empty=False) if posts else [],
         note=SHARE_NOTE,
@@ -109,7 +110,7 @@ def volume_by_tier(data: ReportData) -> Table:
     posts = data.posts_in(data.week)
     return Table(
         "volume_by_tier",
-        "Volume and sentiment by customer value tier",
+        _("Volume and sentiment by customer value tier"),
         _columns("Tier"),
         _grouped(posts, lambda p: p.tier, data.tiers, keep_empty=True) if posts else [],
         note="Tiers rank linked customers by rCLV today (top 5 %, next 15 %, the rest); "
@@ -129,7 +130,7 @@ def weekly_trend(data: ReportData) -> Table:
         row["linked_share"] = share(sum(p.customer_id is not None for p in posts), len(posts))
         rows.append(row)
     columns = _columns("Week")
-    columns.append(Column("linked_share", "Linked to customers", "share"))
+    columns.append(Column("linked_share", _("Linked to customers"), "share"))
     return Table(
         "trend_weekly",
         f"Weekly trend, last {len(data.trend)} weeks",
@@ -141,7 +142,7 @@ def weekly_trend(data: ReportData) -> Table:
 
 def tier_trend(data: ReportData) -> Table:
     """One row a week: posts and negative share of each value tier."""
-    columns = [Column("group", "Week")]
+    columns = [Column("group", _("Week"))]
     for tier in data.tiers:
         columns += [
             Column(f"{tier}_posts", f"{tier} posts", "int"),
@@ -156,15 +157,15 @@ def tier_trend(data: ReportData) -> Table:
             row[f"{tier}_posts"] = counts.posts
             row[f"{tier}_negative_share"] = counts.negative_share
         rows.append(row)
-    return Table("trend_by_tier", "Negative share by tier, week by week", columns, rows, note=SHARE_NOTE)
+    return Table("trend_by_tier", _("Negative share by tier, week by week"), columns, rows, note=SHARE_NOTE)
 
 
 def platform_trend(data: ReportData) -> Table:
     """One row a week: posts per platform (the platforms seen in the trend window)."""
     platforms = sorted({p.platform for p in data.posts})
-    columns = [Column("group", "Week"), *[Column(name, name, "int") for name in platforms]]
+    columns = [Column("group", _("Week")), *[Column(name, name, "int") for name in platforms]]
     rows: list[dict[str, object]] = []
     for week in data.trend:
         counter = Counter(p.platform for p in data.posts_in(week))
         rows.append({"group": week.label, **{name: counter[name] for name in platforms}})
-    return Table("trend_by_platform", "Posts per platform, week by week", columns, rows)
+    return Table("trend_by_platform", _("Posts per platform, week by week"), columns, rows)

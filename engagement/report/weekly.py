@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -17,8 +17,11 @@ from db.engine import session_scope
 from db.jobs import job_run
 from db.models import Outbox
 from db.types import utcnow
+from engagement import i18n
+from engagement.i18n import gettext as _
 from engagement.links import Links
 from engagement.money import Money
+from engagement.notify.attention import channel_language
 from engagement.notify.outbox import enqueue
 from engagement.report.charts import (
     Chart,
@@ -168,7 +171,6 @@ def build_weekly_report(
     now = now or utcnow()
     settings = engagement.report
     currency = Money.from_settings(engagement.money)
-    links = Links.from_settings(engagement)
     with session_scope(engine) as session:
         target, reason = choose_week(week, session=session, now=now, tz=settings.timezone)
         data = load_report_data(
@@ -180,12 +182,74 @@ def build_weekly_report(
             settings=engagement,
             count_dry_runs=settings.count_dry_run_replies,
         )
+    # The report (tables, charts, HTML, PDF, e-mail) in the brand's language; the Slack summary
+    # in its channel's (``slack.channel_languages``).
+    with i18n.using(engagement.language):
+        written = _write_report(engagement, target, data, folder=out_dir / target.label, now=now)
+    tables, top, charts, link = written.tables, written.headline, written.charts, written.link
+    channel = slack_channel or settings.slack_channel or engagement.slack.default_channel
+    with i18n.using(channel_language(channel, engagement.slack, engagement.language)):
+        text = summary_text(top, currency, link)
+        blocks = summary_blocks(top, tables["top_unanswered"], currency, link)
+    report = WeeklyReport(
+        week=target.label,
+        week_reason=reason,
+        currency=currency.currency,
+        headline=top,
+        tables=tables,
+        html_path=written.html_path,
+        eml_path=written.eml_path,
+        csv_paths=written.csv_paths,
+        pdf_path=written.pdf_path,
+        report_link=link,
+        slack_text=text,
+        slack_blocks=blocks,
+        charts=sorted(charts),
+    )
+    if enqueue_slack:
+        with session_scope(engine) as session:
+            report.outbox_id = enqueue_summary(
+                report, session=session, channel=channel, now=now, slack=engagement.slack
+            )
+    log.info(
+        "weekly report %s: %d posts, %d cases, %d tables, %d charts -> %s",
+        target.label,
+        top.posts,
+        top.cases,
+        len(tables),
+        len(charts),
+        written.html_path,
+        extra={"step": "report", "week": target.label},
+    )
+    return report
+
+
+class _Written(NamedTuple):
+    """What ``_write_report`` computed and wrote, for the summary and ``WeeklyReport``."""
+
+    tables: dict[str, Table]
+    headline: Headline
+    charts: dict[str, Chart]
+    html_path: Path
+    eml_path: Path
+    csv_paths: dict[str, Path]
+    pdf_path: Path | None
+    link: str
+
+
+def _write_report(
+    engagement: EngagementSettings, target: Week, data: ReportData, *, folder: Path, now: datetime
+) -> _Written:
+    """Compute the tables and charts and write the HTML, e-mail, CSVs and PDF in the language
+    active (``build_weekly_report`` makes it the brand's)."""
+    settings = engagement.report
+    currency = Money.from_settings(engagement.money)
+    links = Links.from_settings(engagement)
     tables = compute_tables(data, settings, links)
     top = headline(data, high_value_tiers=settings.high_value_tiers)
     lines = story(top, currency, tables["complaint_terms"])
     charts = draw_charts(data, tables, currency)
 
-    folder = out_dir / target.label
     folder.mkdir(parents=True, exist_ok=True)
     html_path = folder / HTML_NAME
     render = partial(
@@ -205,8 +269,8 @@ def build_weekly_report(
     eml_path = write_eml(
         folder / EML_NAME,
         email_message(
-            subject=f"Weekly sentiment-to-CLV report {target.label}",
-            text="\n".join([*lines, "", f"Full report: {link}"]),
+            subject=_("Weekly sentiment-to-CLV report %(week)s") % {"week": target.label},
+            text="\n".join([*lines, "", _("Full report: %(link)s") % {"link": link}]),
             charts=charts,
             render=lambda sources: render(sources=sources),
         ),
@@ -224,40 +288,7 @@ def build_weekly_report(
         if settings.pdf
         else None
     )
-    text = summary_text(top, currency, link)
-    blocks = summary_blocks(top, tables["top_unanswered"], currency, link)
-    report = WeeklyReport(
-        week=target.label,
-        week_reason=reason,
-        currency=currency.currency,
-        headline=top,
-        tables=tables,
-        html_path=html_path,
-        eml_path=eml_path,
-        csv_paths=csv_paths,
-        pdf_path=pdf_path,
-        report_link=link,
-        slack_text=text,
-        slack_blocks=blocks,
-        charts=sorted(charts),
-    )
-    if enqueue_slack:
-        with session_scope(engine) as session:
-            channel = slack_channel or settings.slack_channel or engagement.slack.default_channel
-            report.outbox_id = enqueue_summary(
-                report, session=session, channel=channel, now=now, slack=engagement.slack
-            )
-    log.info(
-        "weekly report %s: %d posts, %d cases, %d tables, %d charts -> %s",
-        target.label,
-        top.posts,
-        top.cases,
-        len(tables),
-        len(charts),
-        html_path,
-        extra={"step": "report", "week": target.label},
-    )
-    return report
+    return _Written(tables, top, charts, html_path, eml_path, csv_paths, pdf_path, link)
 
 
 def enqueue_summary(
