@@ -51,7 +51,7 @@ lint: setup
 i18n: setup
 	$(BIN)/pybabel extract -F babel.cfg -k tr:2 -k ntr:2,3 -k N_ --no-wrap --sort-by-file \
 		--project engagebot --msgid-bugs-address "" -o engagement/locale/messages.pot .
-	$(BIN)/pybabel update -i engagement/locale/messages.pot -d engagement/locale -D messages --no-wrap --no-fuzzy-matching
+	$(BIN)/pybabel update -i engagement/locale/messages.pot -d engagement/locale -D messages --no-wrap --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) out engagebot.db engagebot.db-wal engagebot.db-shm

@@ -174,6 +174,7 @@ VOCABULARY: tuple[str, ...] = (
     N_("mid"),
     N_("low"),
     N_("unlinked"),
+    N_("standard"),
 )
 
 

@@ -350,7 +350,11 @@ def _breach_alerts(
             # the mention is ours (validated ids from settings, or an escaped name); the rest is escaped
             "text": lead
             + escape(
-                _("%(num)s case(s) past their SLA in team %(team)s: %(amount)s at risk")
+                ngettext(  # English keeps "case(s)" (read by scripts); the catalogue has real plurals
+                    "%(num)s case(s) past their SLA in team %(team)s: %(amount)s at risk",
+                    "%(num)s case(s) past their SLA in team %(team)s: %(amount)s at risk",
+                    len(ranked),
+                )
                 % {"num": len(ranked), "team": team, "amount": plan.money(total_money)}
                 + in_all
             ),

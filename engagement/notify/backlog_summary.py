@@ -17,6 +17,9 @@ from sqlmodel import col
 from db.engine import session_scope
 from db.models import Case, CaseTag, Customer, Post
 from db.types import utcnow
+from engagement import i18n
+from engagement.i18n import gettext as _
+from engagement.i18n import ngettext
 from engagement.links import Links
 from engagement.money import Money
 from engagement.notify import attention, blocks
@@ -66,26 +69,30 @@ def announce_backlog(engine: Engine, settings: EngagementSettings, now: datetime
         links = Links.from_settings(settings)
         total = sum(c.money_at_risk for c in cases)
         days = settings.triage.backlog_days
-        title = (
-            f"Backlog: {len(cases)} unanswered complaint{'s' if len(cases) != 1 else ''} from the last {days:g} days"
-        )
-        payload: dict[str, Any] = {
-            "channel": attention.lead_channel(slack),
-            "text": escape(f"{title}: {money(total)} at risk"),
-            "blocks": blocks.digest_blocks(
-                title=title,
-                listed=listed,
-                total=len(cases),
-                total_money=total,
-                overdue=0,
-                queue_url=f"{links.queue()}?tag={BACKLOG_TAG}",
-                links=links,
-                money=money,
-                now=now,
-            ),
-            "case_ids": [c.id for c in cases],
-        }
-        payload = blocks.with_dry_run_footer(payload, dry_run=settings.replies.dry_run)
+        channel = attention.lead_channel(slack)
+        with i18n.using(attention.channel_language(channel, slack, settings.language)):
+            title = ngettext(
+                "Backlog: %(num)s unanswered complaint from the last %(days)s days",
+                "Backlog: %(num)s unanswered complaints from the last %(days)s days",
+                len(cases),
+            ) % {"num": len(cases), "days": f"{days:g}"}
+            payload: dict[str, Any] = {
+                "channel": channel,
+                "text": escape(_("%(title)s: %(amount)s at risk") % {"title": title, "amount": money(total)}),
+                "blocks": blocks.digest_blocks(
+                    title=title,
+                    listed=listed,
+                    total=len(cases),
+                    total_money=total,
+                    overdue=0,
+                    queue_url=f"{links.queue()}?tag={BACKLOG_TAG}",
+                    links=links,
+                    money=money,
+                    now=now,
+                ),
+                "case_ids": [c.id for c in cases],
+            }
+            payload = blocks.with_dry_run_footer(payload, dry_run=settings.replies.dry_run)
         row = enqueue(
             session, kind=KIND, key=f"backlog:{latest.isoformat()}", payload=payload, now=now, slack=slack, urgent=True
         )
