@@ -175,6 +175,9 @@ VOCABULARY: tuple[str, ...] = (
     N_("low"),
     N_("unlinked"),
     N_("standard"),
+    N_("All"),
+    N_("on time"),
+    N_("overdue"),
 )
 
 

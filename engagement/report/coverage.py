@@ -69,7 +69,7 @@ def coverage_by_source(data: ReportData) -> Table:
         "model has "
         "labelled the post (any label, unsupported language included). Bad records were kept aside "
         "with their error, not dropped.",
-        empty="No source collected anything or ran this week.",
+        empty=_("No source collected anything or ran this week."),
     )
 
 
@@ -90,5 +90,5 @@ def step_failures(data: ReportData) -> Table:
             Column("last_error", _("Last error")),
         ],
         rows,
-        empty="No step failed this week.",
+        empty=_("No step failed this week."),
     )

@@ -32,6 +32,7 @@ def _environment(currency: Money) -> Environment:
     env.filters["cell"] = lambda value, kind: fmt.cell(value, kind, currency)
     env.filters["money"] = lambda value: fmt.money(value, currency)
     env.filters["pct"] = fmt.pct
+    env.filters["t"] = lambda text: i18n.gettext(str(text)) if text else ""  # a word marked N_
     env.filters["pts"] = fmt.signed_pts
     env.filters["hours"] = fmt.hours
     env.filters["int_fmt"] = lambda value: f"{int(value):,}"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from engagement.i18n import N_
 from engagement.i18n import gettext as _
 from engagement.report.rows import CaseRow, ReportData
 from engagement.report.tables import Column, Table, median, percentile, share
 
-RESPONSE_NOTE = (
+RESPONSE_NOTE = N_(  # translated where shown (weekly.html: |t)
     "Time to first reply runs from the customer's post to the first reply we sent (or the first "
     "brand "
     "reply seen in the thread). SLA hit rate: cases answered by their SLA due time, out of those "
@@ -81,10 +82,10 @@ def response_by_tier(data: ReportData) -> Table:
     return Table(
         "response_by_tier",
         _("Response performance by tier"),
-        _columns("Tier"),
+        _columns(_("Tier")),
         _grouped(data, lambda c: c.tier, data.tiers),
         note=RESPONSE_NOTE,
-        empty="No cases were opened by this week's posts.",
+        empty=_("No cases were opened by this week's posts."),
     )
 
 
@@ -92,10 +93,10 @@ def response_by_team(data: ReportData) -> Table:
     return Table(
         "response_by_team",
         _("Response performance by team"),
-        _columns("Team"),
+        _columns(_("Team")),
         _grouped(data, lambda c: c.team, []),
         note=RESPONSE_NOTE,
-        empty="No cases were opened by this week's posts.",
+        empty=_("No cases were opened by this week's posts."),
     )
 
 

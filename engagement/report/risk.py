@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engagement.i18n import N_
 from engagement.i18n import gettext as _
 from engagement.links import Links
 from engagement.queue.sla import is_overdue
@@ -14,7 +15,7 @@ from engagement.report.rows import CaseRow, CustomerRow, ReportData, UntriagedRo
 from engagement.report.tables import Column, Table, share
 
 ANSWERED, UNANSWERED, DISMISSED, NEVER_TRIAGED = "answered", "unanswered", "dismissed", "never_triaged"
-RISK_NOTE = (
+RISK_NOTE = N_(  # translated where shown (weekly.html: |t)
     "Money at risk counts every negative post of the week: value (rCLV, else CLV, else the "
     "author's reach) x P(negative) x P(churn if unanswered), one per author and thread. "
     "Triaged: a case was opened (its money as triage stored it); answered: a reply was sent or a "
@@ -144,7 +145,7 @@ def revenue_at_risk(data: ReportData) -> Table:
         columns,
         rows if cases or untriaged else [],
         note=RISK_NOTE,
-        empty="No negative posts this week.",
+        empty=_("No negative posts this week."),
     )
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from engagement.i18n import N_
 from engagement.i18n import gettext as _
 from engagement.report.rows import NEGATIVE, NEUTRAL, POSITIVE, CustomerRow, PostRow, ReportData
 from engagement.report.tables import Column, Table, mean, median
 from engagement.report.weeks import Week
 
-VALUE_NOTE = (
+VALUE_NOTE = N_(  # translated where shown (weekly.html: |t)
     "A customer's sentiment for a week is the balance of their scored posts that week: more "
     "negative "
     "than positive posts is negative, more positive than negative is positive, else neutral."
@@ -60,7 +61,7 @@ def sentiment_vs_value(data: ReportData) -> Table:
         columns,
         rows if sentiments else [],
         note=VALUE_NOTE,
-        empty="No post this week came from a customer we could link.",
+        empty=_("No post this week came from a customer we could link."),
     )
 
 
@@ -127,7 +128,7 @@ def turned_negative(data: ReportData) -> Table:
         rows,
         note="Negative this week after a neutral or positive week (looking back "
         f"{len(data.trend) - 1} weeks). " + VALUE_NOTE,
-        empty="No customer turned negative this week.",
+        empty=_("No customer turned negative this week."),
     )
 
 
@@ -159,5 +160,5 @@ def negative_high_value(data: ReportData, *, high_value_tiers: Sequence[str]) ->
         columns,
         rows,
         note=note,
-        empty="No high-value customer was negative this week.",
+        empty=_("No high-value customer was negative this week."),
     )

@@ -6,11 +6,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from engagement.i18n import N_
 from engagement.i18n import gettext as _
 from engagement.report.rows import NEGATIVE, NEUTRAL, POSITIVE, PostRow, ReportData
 from engagement.report.tables import Column, Table, share
 
-SHARE_NOTE = (
+SHARE_NOTE = N_(  # translated where shown (weekly.html: |t)
     "Shares are of the posts the model scored as negative, neutral or positive; posts in "
     "unsupported "
     "languages or not scored yet count in the volume only."
@@ -99,10 +100,10 @@ def volume_by_platform(data: ReportData) -> Table:
     return Table(
         "volume_by_platform",
         _("Volume and sentiment by platform"),
-        _columns("Platform"),
+        _columns(_("Platform")),
         _grouped(posts, lambda p: p.platform, platforms, keep_empty=False) if posts else [],
         note=SHARE_NOTE,
-        empty="No posts were collected this week.",
+        empty=_("No posts were collected this week."),
     )
 
 
@@ -111,12 +112,12 @@ def volume_by_tier(data: ReportData) -> Table:
     return Table(
         "volume_by_tier",
         _("Volume and sentiment by customer value tier"),
-        _columns("Tier"),
+        _columns(_("Tier")),
         _grouped(posts, lambda p: p.tier, data.tiers, keep_empty=True) if posts else [],
         note="Tiers rank linked customers by rCLV today (top 5 %, next 15 %, the rest); "
         "'unlinked' authors "
         "are not matched to a customer. " + SHARE_NOTE,
-        empty="No posts were collected this week.",
+        empty=_("No posts were collected this week."),
     )
 
 
@@ -129,7 +130,7 @@ def weekly_trend(data: ReportData) -> Table:
         row = _row(week.label, counts)
         row["linked_share"] = share(sum(p.customer_id is not None for p in posts), len(posts))
         rows.append(row)
-    columns = _columns("Week")
+    columns = _columns(_("Week"))
     columns.append(Column("linked_share", _("Linked to customers"), "share"))
     return Table(
         "trend_weekly",
