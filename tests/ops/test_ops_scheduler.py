@@ -170,7 +170,11 @@ def test_notify_without_slack_is_not_called_back_to_back(sqlite_engine: Engine) 
     from engagebot.ops.workqueue import SharedWork
 
     with session_scope(sqlite_engine, write=True) as session:
-        session.add(Outbox(channel="#care", kind="new_case", dedupe_key="new_case:1", payload={"text": "hi"}))
+        session.add(
+            Outbox(
+                channel="slack", kind="new_case", dedupe_key="new_case:1", payload={"channel": "#care", "text": "hi"}
+            )
+        )
     settings = get_settings()
     assert not settings.engagement.slack.sink and not settings.engagement.slack.bot_token
     shared = SharedWork(JobQueue(settings, sqlite_engine), ["notify"], stop=threading.Event(), idle_seconds=30.0)
