@@ -65,10 +65,12 @@ def coverage_by_source(data: ReportData) -> Table:
         _("Coverage: sources, links and errors"),
         columns,
         rows,
-        note="Linked: the author's account is confirmed as a customer's. Scored: the sentiment "
-        "model has "
-        "labelled the post (any label, unsupported language included). Bad records were kept aside "
-        "with their error, not dropped.",
+        note=_(
+            "Linked: the author's account is confirmed as a customer's. Scored: the sentiment "
+            "model has "
+            "labelled the post (any label, unsupported language included). Bad records were kept aside "
+            "with their error, not dropped."
+        ),
         empty=_("No source collected anything or ran this week."),
     )
 

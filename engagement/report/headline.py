@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from engagement.i18n import gettext as _
+from engagement.i18n import ngettext
 from engagement.money import Money
 from engagement.report.format import hours as fmt_hours
 from engagement.report.format import money, pct, signed_pts
@@ -112,54 +114,75 @@ def headline(data: ReportData, *, high_value_tiers: Sequence[str]) -> Headline:
 
 
 def story(h: Headline, currency: Money, terms: Table | None = None) -> list[str]:
-    """The week in a few plain sentences, the numbers a reader needs first."""
+    """The week in a few plain sentences, the numbers a reader needs first (in the language the
+    report speaks: ``i18n.using``)."""
     if h.posts == 0 and h.cases == 0 and not h.money_at_risk:
-        text = f"No customer posts were collected in {h.week} ({h.span})"
-        return [text + (" so far." if h.partial else ".") + " Check the coverage section for failed sources."]
+        text = _("No customer posts were collected in %(week)s (%(span)s)") % {"week": h.week, "span": h.span}
+        return [
+            text + (_(" so far.") if h.partial else ".") + " " + _("Check the coverage section for failed sources.")
+        ]
     lines = []
-    change = "" if h.posts_change is None else f" ({h.posts_change:+.0%} vs last week)"
-    line = f"{h.posts:,} customer posts{change}"
+    change = (
+        "" if h.posts_change is None else " " + _("(%(change)s vs last week)") % {"change": f"{h.posts_change:+.0%}"}
+    )
+    line = ngettext("%(num)s customer post", "%(num)s customer posts", h.posts) % {"num": f"{h.posts:,}"} + change
     if h.negative_share is not None:
-        pts = "" if h.negative_share_change is None else f", {signed_pts(h.negative_share_change)} vs last week"
-        line += f"; {pct(h.negative_share)} negative{pts}"
+        pts = (
+            ""
+            if h.negative_share_change is None
+            else ", " + _("%(pts)s vs last week") % {"pts": signed_pts(h.negative_share_change)}
+        )
+        line += "; " + _("%(share)s negative") % {"share": pct(h.negative_share)} + pts
     lines.append(line + ".")
     if h.money_at_risk:
-        risk = f"{money(h.money_at_risk, currency)} at risk in this week's negative posts"
+        risk = _("%(amount)s at risk in this week's negative posts") % {"amount": money(h.money_at_risk, currency)}
         parts = [
-            f"{money(h.triaged_money, currency)} triaged in {h.cases} case{'s' if h.cases != 1 else ''}",
-            f"{money(h.answered_money, currency)} answered",
-            f"{money(h.dismissed_money, currency)} dismissed",
+            ngettext("%(amount)s triaged in %(num)s case", "%(amount)s triaged in %(num)s cases", h.cases)
+            % {"amount": money(h.triaged_money, currency), "num": h.cases},
+            _("%(amount)s answered") % {"amount": money(h.answered_money, currency)},
+            _("%(amount)s dismissed") % {"amount": money(h.dismissed_money, currency)},
         ]
         if h.never_triaged_posts:
             parts.append(
-                f"{money(h.never_triaged_money, currency)} never triaged in {h.never_triaged_posts} "
-                f"post{'s' if h.never_triaged_posts != 1 else ''}"
+                ngettext(
+                    "%(amount)s never triaged in %(num)s post",
+                    "%(amount)s never triaged in %(num)s posts",
+                    h.never_triaged_posts,
+                )
+                % {"amount": money(h.never_triaged_money, currency), "num": h.never_triaged_posts}
             )
         lines.append(f"{risk}: {'; '.join(parts)}.")
         if h.unanswered_money > 0:
             lines.append(
-                f"{money(h.unanswered_money, currency)} is still unanswered; "
-                f"{h.unanswered_high_value_cases} high-value post"
-                f"{'s are' if h.unanswered_high_value_cases != 1 else ' is'} waiting."
+                ngettext(
+                    "%(amount)s is still unanswered; %(num)s high-value post is waiting.",
+                    "%(amount)s is still unanswered; %(num)s high-value posts are waiting.",
+                    h.unanswered_high_value_cases,
+                )
+                % {"amount": money(h.unanswered_money, currency), "num": h.unanswered_high_value_cases}
             )
         else:
-            lines.append("Every negative post of this week has been answered or dismissed.")
+            lines.append(_("Every negative post of this week has been answered or dismissed."))
     if h.median_response_hours is not None:
         median, p90 = fmt_hours(h.median_response_hours), fmt_hours(h.p90_response_hours)
-        reply = f"Median first reply {median} (p90 {p90})"
+        reply = _("Median first reply %(median)s (p90 %(p90)s)") % {"median": median, "p90": p90}
         if h.sla_hit_rate is not None:
-            reply += f", {pct(h.sla_hit_rate)} within SLA"
+            reply += ", " + _("%(share)s within SLA") % {"share": pct(h.sla_hit_rate)}
         lines.append(reply + ".")
     elif h.cases:
-        lines.append("No case has had a reply yet.")
+        lines.append(_("No case has had a reply yet."))
     if h.negative_high_value_customers:
         lines.append(
-            f"{h.negative_high_value_customers} high-value customer"
-            f"{'s were' if h.negative_high_value_customers != 1 else ' was'} negative this week."
+            ngettext(
+                "%(num)s high-value customer was negative this week.",
+                "%(num)s high-value customers were negative this week.",
+                h.negative_high_value_customers,
+            )
+            % {"num": h.negative_high_value_customers}
         )
     if terms is not None and terms.rows:
         top = ", ".join(f"“{row['term']}” ({row['posts']})" for row in terms.rows[:3])
-        lines.append(f"Most mentioned in negative posts: {top}.")
+        lines.append(_("Most mentioned in negative posts: %(terms)s.") % {"terms": top})
     if h.partial:
-        lines.append("The week is not over yet: figures cover it so far.")
+        lines.append(_("The week is not over yet: figures cover it so far."))
     return lines

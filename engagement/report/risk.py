@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engagement.i18n import N_
+from engagement.i18n import N_, ngettext
 from engagement.i18n import gettext as _
 from engagement.links import Links
 from engagement.queue.sla import is_overdue
@@ -251,21 +251,25 @@ def top_unanswered(data: ReportData, *, high_value_tiers: Sequence[str], links: 
     ]
     note = ""
     if total:
-        note = f"{total} unanswered high-value negative post{'' if total == 1 else 's'} this week"
+        note = ngettext(
+            "%(num)s unanswered high-value negative post this week",
+            "%(num)s unanswered high-value negative posts this week",
+            total,
+        ) % {"num": total}
         if untriaged:
-            note += f" ({len(untriaged)} never triaged)"
-        note += f"; the {limit} worth the most are listed." if total > limit else "."
+            note += " " + _("(%(num)s never triaged)") % {"num": len(untriaged)}
+        note += _("; the %(num)s worth the most are listed.") % {"num": limit} if total > limit else "."
     return Table(
         "top_unanswered",
-        f"Top unanswered high-value posts ({', '.join(high_value_tiers)} tiers)",
+        _("Top unanswered high-value posts (%(tiers)s tiers)") % {"tiers": ", ".join(high_value_tiers)},
         columns,
         rows[:limit],
         note=note,
-        empty=ALL_CLEAR,
+        empty=_(ALL_CLEAR),
     )
 
 
-ALL_CLEAR = "Every high-value negative post of this week has been answered or dismissed."
+ALL_CLEAR = N_("Every high-value negative post of this week has been answered or dismissed.")
 
 
 def _snippet(text: str, limit: int = 140) -> str:

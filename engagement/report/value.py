@@ -151,7 +151,7 @@ def negative_high_value(data: ReportData, *, high_value_tiers: Sequence[str]) ->
         Column("negative_posts", _("Negative posts"), "int"),
     ]
     average = mean(r["p_alive"] for r in rows)  # type: ignore[misc]
-    note = "P(alive): the BG/NBD probability that the customer still buys; low and negative: act now."
+    note = _("P(alive): the BG/NBD probability that the customer still buys; low and negative: act now.")
     if average is not None:
         note = f"Average P(alive) {average:.0%}. " + note
     return Table(

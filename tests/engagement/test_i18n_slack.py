@@ -104,7 +104,7 @@ def hard_coded(payload: Any, data: tuple[str, ...]) -> list[str]:
         rest = _unwrapped(text)
         for value in data:
             rest = rest.replace(value, " ")
-        rest = re.sub(r"<[^>]*>|:[a-z_]+:|P\([a-z ]+\)|\$[\d,]+", " ", rest)
+        rest = re.sub(r"<[^>]*>|https?://\S+|:[a-z_]+:|P\([a-z ]+\)|\$[\d,]+", " ", rest)
         words = [w for w in re.findall(r"[A-Za-z]{2,}", rest) if w not in ("SLA", "UTC", "CLV", "rCLV")]
         if words:
             missed.append(f"{words} in {text[:100]!r}")
@@ -175,3 +175,65 @@ def test_pseudo_locale_every_slack_message_kind() -> None:
         }
     for kind, payload in messages.items():
         assert hard_coded(payload, data) == [], kind
+
+
+# Report texts still made in English (f-string notes and the story's sentences), named so the
+# pseudo-locale test catches everything else; listed in the issue's report.
+REPORT_NOT_YET = (
+    "negative posts this week",
+    "Tiers rank linked customers",
+    "Negative this week after",
+    "Words and two-word",
+)
+
+
+def test_pseudo_locale_the_weekly_report_and_its_slack_summary(engine: Engine, tmp_path: Path) -> None:
+    """The report rendered in the pseudo-locale: every heading, label, note and the summary wrapped."""
+    from html.parser import HTMLParser
+
+    _cases(engine)
+    settings = EngagementSettings()
+    settings.language = i18n.PSEUDO  # not a choice people have: set past the validator, for this check
+    report = build_weekly_report(engine, settings, week="current", out_dir=tmp_path, now=NOW + timedelta(hours=1))
+    html = _unwrapped(report.html_path.read_text(encoding="utf-8"))
+    texts: list[str] = []
+
+    class Texts(HTMLParser):
+        skip = 0
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.skip += tag in ("style", "script")
+            texts.extend(v for k, v in attrs if k in ("alt", "title") and v)
+
+        def handle_endtag(self, tag: str) -> None:
+            self.skip -= tag in ("style", "script")
+
+        def handle_data(self, data: str) -> None:
+            if not self.skip and data.strip():
+                texts.append(data)
+
+    Texts().feed(html)
+    data = (
+        "Ada Lovelace",
+        "Koffer",
+        "Verspätung",
+        "Ihr habt meinen",
+        "schon wieder",
+        "verloren",
+        "x-search",
+        "default",
+    )
+    missed = []
+    for text in texts:
+        if any(known in text for known in REPORT_NOT_YET):
+            continue
+        rest = text
+        for value in data:
+            rest = rest.replace(value, " ")
+        rest = re.sub(r"\d{4}-W\d{2}|[\w.-]+\.csv|https?://\S+|UTC|\$[\d,]+|P\([a-z ]+\)", " ", rest)
+        words = [w for w in re.findall(r"[A-Za-z]{2,}", rest) if w not in ("SLA", "CLV", "rCLV", "UTC", "Nov")]
+        if words:
+            missed.append(f"{words} in {text.strip()[:100]!r}")
+    assert missed == [], "\n".join(missed)
+    summary = hard_coded({"text": report.slack_text, "blocks": report.slack_blocks}, ("Ada Lovelace", "reports"))
+    assert summary == []
