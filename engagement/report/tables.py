@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engagement import csv_safe
+from engagement import csv_safe, i18n
+from engagement.i18n import gettext as _
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,17 @@ class Table:
         """Write the raw values (shares as fractions, hours as numbers); None becomes empty.
 
         A table with amounts gets a last ``currency`` column (``USD``, ``EUR``): a CSV is read
-        by spreadsheets and scripts that never see the report's settings.
+        by spreadsheets and scripts that never see the report's settings. The header row is the
+        columns' keys in English (what scripts written against it read) and their headings in
+        any other language the report speaks (``i18n.using``), for the team opening it.
         """
         path.parent.mkdir(parents=True, exist_ok=True)
         with_currency = currency is not None and any(column.kind == "money" for column in self.columns)
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv_safe.writer(handle)  # names and post text are strangers' words
-            writer.writerow([column.key for column in self.columns] + (["currency"] if with_currency else []))
+            english = i18n.current() == i18n.DEFAULT
+            header = [column.key if english else column.label for column in self.columns]
+            writer.writerow(header + ([_("currency")] if with_currency else []))
             for row in self.rows:
                 values = [_csv_value(row.get(column.key)) for column in self.columns]
                 writer.writerow(values + ([currency] if with_currency else []))

@@ -71,6 +71,8 @@ def test_the_weekly_report_in_german(engine: Engine, tmp_path: Path) -> None:
     assert "Weekly sentiment-to-CLV report" not in html
     summary = report.slack_text + json.dumps(report.slack_blocks, ensure_ascii=False)
     assert "Wochenreport" in summary and "Weekly report" not in summary and "at risk" not in summary
+    header = report.csv_paths["revenue_at_risk"].read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("Stufe,") and header.endswith(",Währung")  # CSV headings in German too
 
 
 def _texts(payload: Any) -> list[str]:
