@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from sentiment.data import read_airline_tweets, read_tweeteval
 from sentiment.metrics import classification_report
@@ -125,3 +127,24 @@ def test_int8_scores_do_not_depend_on_the_batch(shared: Path, tmp_path: Path) ->
     for one, two, three in zip(alone, mixed, shuffled, strict=True):
         assert one.label == two.label == three.label
         assert abs(one.p_negative - two.p_negative) <= 0.01 and abs(one.p_negative - three.p_negative) <= 0.01
+
+
+@pytest.mark.slow
+def test_each_language_is_scored_at_its_fitted_temperature(tmp_path: Path) -> None:
+    """The shipped temperatures are applied per language, named in the model id, and change no
+    label: German at the German temperature, English at the English one."""
+    from sentiment.calibration import TEMPERATURE_FILE, apply_temperature
+
+    fitted = json.loads(TEMPERATURE_FILE.read_text(encoding="utf-8"))
+    texts = ["Seit zwei Stunden warten wir, niemand informiert uns. Schlechtester Service!", "Danke, alles gut."]
+    english = ["@united two hours on the tarmac and nobody tells us anything", "thanks, all good"]
+    base = SentimentSettings(precision="onnx-int8", threads=1, onnx_cache=tmp_path)
+    raw = load_model(base.model_copy(update={"calibrate": False}))
+    calibrated = load_model(base)
+    assert "+T" in calibrated.model_id and "+T" not in raw.model_id
+    for batch, lang, key in ((texts, "de", "multilingual"), (english, "en", "default")):
+        temperature = fitted[key]["temperature"].get(lang, fitted[key]["temperature"].get("*"))
+        before = raw.probabilities(batch, [lang] * len(batch))
+        after = calibrated.probabilities(batch, [lang] * len(batch))
+        assert torch.allclose(after, apply_temperature(before, temperature), atol=1e-5)
+        assert torch.equal(after.argmax(-1), before.argmax(-1))
