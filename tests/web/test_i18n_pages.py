@@ -152,6 +152,7 @@ def test_the_persons_choice_on_account_wins_over_the_browser(browser: Login) -> 
     assert '<html lang="de">' in queue.text
     assert "Warteschlange" in queue.text and "Nächsten Fall nehmen" in queue.text and "Fälle" in queue.text
     assert "Take next case" not in queue.text
+    assert r'"%(num)s selected": "%(num)s ausgew\u00e4hlt"' in queue.text  # the page scripts' words
     back = ana.client.post("/account/language", data={"language": "", "csrf_token": ana.csrf})
     assert back.status_code == 200
     assert "Take next case" in ana.client.get("/queue", headers={"Accept-Language": "en-US"}).text

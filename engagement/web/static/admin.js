@@ -68,12 +68,12 @@
     call(form.getAttribute("data-method"), form.getAttribute("data-url"), fields(form)).then(function (data) {
       var template = result && result.getAttribute("data-template");
       if (template) {
-        show(result, template.replace(/\{(\w+)\}/g, function (_, k) { return data[k] === null ? "none" : data[k]; }));
+        show(result, template.replace(/\{(\w+)\}/g, function (_, k) { return data[k] === null ? window.engagebotText("none") : data[k]; }));
       } else if (data.invite_link) {
-        show(result, "Added " + data.name + ". Copy this one-time sign-in link to them:");
+        show(result, window.engagebotText("Added %(name)s. Copy this one-time sign-in link to them:", { name: data.name }));
         showLink(data.invite_link);
       } else {
-        show(result, "Saved.");
+        show(result, window.engagebotText("Saved."));
         if (!form.hasAttribute("data-keep")) { setTimeout(function () { window.location.reload(); }, 300); }
       }
     }).catch(function (error) { show(result, error.message, true); });

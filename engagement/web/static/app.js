@@ -2,6 +2,16 @@
 (function () {
   "use strict";
 
+  // The page scripts' words in the page's language (base.html's #ui-texts, from the catalogue):
+  // engagebotText("%(num)s selected", {num: 3}); an unknown text comes back as it is.
+  var texts = {};
+  try { texts = JSON.parse((document.getElementById("ui-texts") || {}).textContent || "{}"); } catch (e) { texts = {}; }
+  window.engagebotText = function (text, values) {
+    var said = texts[text] || text;
+    return said.replace(/%\((\w+)\)s/g, function (_, key) { return values && key in values ? values[key] : ""; });
+  };
+  var t = window.engagebotText;
+
   function typing(event) {
     var t = event.target;
     return t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
@@ -103,7 +113,7 @@
       if (hasDraft()) {
         // Esc never leaves a case with text in the reply box: the draft stays, and so do we.
         var status = document.getElementById("draft-status");
-        if (status) { status.textContent = "You have a draft here: send it, or clear it before leaving with Esc."; }
+        if (status) { status.textContent = t("You have a draft here: send it, or clear it before leaving with Esc."); }
         document.getElementById("reply-text").focus();
         return true;
       }
@@ -160,12 +170,12 @@
     toggle.type = "button";
     toggle.className = "filters-toggle";
     toggle.id = "filters-toggle";
-    toggle.textContent = "More filters";
+    toggle.textContent = t("More filters");
     toggle.setAttribute("aria-expanded", "false");
     toggle.addEventListener("click", function () {
       var open = !form.classList.toggle("collapsed");
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
-      toggle.textContent = open ? "Fewer filters" : "More filters";
+      toggle.textContent = open ? t("Fewer filters") : t("More filters");
     });
     form.appendChild(toggle);
   }

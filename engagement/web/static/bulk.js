@@ -28,7 +28,7 @@
     boxes().forEach(function (box) { box.checked = picked.has(box.value); });
     const all = document.getElementById("select-all");
     if (all) all.checked = boxes().length > 0 && boxes().every(function (b) { return b.checked; });
-    count.textContent = picked.size + " selected" + (gone.length ? "; " + gone.join(", ") : "");
+    count.textContent = window.engagebotText("%(num)s selected", { num: picked.size }) + (gone.length ? "; " + gone.join(", ") : "");
     apply.disabled = picked.size === 0;
     form.classList.toggle("active", picked.size > 0);
   }

@@ -109,13 +109,13 @@
     var text = box.value;
     call("PUT", "/cases/" + caseId + "/draft", { text: text }).then(function (saved) {
       savedText = text;
-      if (!dirty()) { draftStatus.textContent = saved.saved ? "Draft saved" : ""; }
+      if (!dirty()) { draftStatus.textContent = saved.saved ? window.engagebotText("Draft saved") : ""; }
       // Typing keeps the claim: the server renewed it as it ran short (the holder banner follows live).
       if (saved.claim_renewed_until) {
-        draftStatus.textContent = "Draft saved; your claim now lasts until " + saved.claim_renewed_until.slice(11, 16) + " UTC";
+        draftStatus.textContent = window.engagebotText("Draft saved; your claim now lasts until %(time)s UTC", { time: saved.claim_renewed_until.slice(11, 16) });
       }
     }).catch(function () {
-      draftStatus.textContent = "Draft not saved (offline?)";
+      draftStatus.textContent = window.engagebotText("Draft not saved (offline?)");
     }).then(function () {
       saving = false;
       if (saveAgain) { saveAgain = false; saveNow(); }
@@ -152,7 +152,7 @@
   function typed() {
     var now = box.value.trim() ? "replying" : "viewing";
     if (now !== activity) { activity = now; heartbeat(); }
-    draftStatus.textContent = dirty() ? "Saving draft…" : draftStatus.textContent;
+    draftStatus.textContent = dirty() ? window.engagebotText("Saving draft…") : draftStatus.textContent;
     saveDraft();
     preview();
   }

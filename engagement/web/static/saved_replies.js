@@ -33,7 +33,7 @@
       team.value = edit.getAttribute("data-team");
     }
     text.value = edit.getAttribute("data-text");
-    document.getElementById("saved-title").textContent = id.value ? "Edit a saved reply" : "Override a default";
+    document.getElementById("saved-title").textContent = id.value ? window.engagebotText("Edit a saved reply") : window.engagebotText("Override a default");
     text.focus();
     preview();
   });
