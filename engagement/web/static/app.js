@@ -45,9 +45,9 @@
   function fmt(seconds) {
     seconds = Math.abs(Math.floor(seconds));
     var d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600), m = Math.floor((seconds % 3600) / 60);
-    if (d) { return d + "d " + h + "h"; }
-    if (h) { return h + "h " + String(m).padStart(2, "0") + "m"; }
-    return m + "m";
+    if (d) { return t("%(days)sd %(hours)sh", { days: d, hours: h }); }
+    if (h) { return t("%(hours)sh %(minutes)sm", { hours: h, minutes: String(m).padStart(2, "0") }); }
+    return t("%(minutes)sm", { minutes: m });
   }
   function tick() {
     var now = Date.now();
@@ -55,7 +55,7 @@
       var due = Date.parse(el.getAttribute("data-due"));
       if (isNaN(due)) { return; }
       var left = (due - now) / 1000;
-      el.textContent = left < 0 ? "overdue " + fmt(left) : "due in " + fmt(left);
+      el.textContent = left < 0 ? t("overdue %(duration)s", { duration: fmt(left) }) : t("due in %(duration)s", { duration: fmt(left) });
       el.classList.toggle("overdue", left < 0);
     });
   }
