@@ -16,16 +16,15 @@ Posts are upserted on their ids, so re-reading a post's newest comments stores n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from db.types import utcnow
 from listener.base import MissingCredentials, Page
 from listener.parsers import facebook as fb_parser
 from listener.records import ParsedPage, parse_time
-from listener.settings import ListenerSettings, SourceSettings
-from listener.sources.graph import GraphClient, next_params
+from listener.settings import ListenerSettings
+from listener.sources.graph import GraphClient, GraphSource, next_params
 
 FEED_FIELDS = "id,message,created_time,updated_time,permalink_url,from,status_type,shares"
 COMMENT_FIELDS = "id,message,created_time,from,parent{id},permalink_url,like_count,comment_count"
@@ -51,24 +50,16 @@ def _after(value: Any, mark: datetime | None) -> bool:
     return mark is None or (value is not None and parse_time(value) > mark)
 
 
-class FacebookSource:
+class FacebookSource(GraphSource):
     """One configured Facebook Page."""
 
     platform = "facebook"
-
-    def __init__(self, source: SourceSettings, client: GraphClient, *, now: Callable[[], datetime] = utcnow) -> None:
-        self.name = source.name
-        self.settings = source
-        self.client = client
-        self.now = now  # the pass's start (and so its lookback) comes from here; tests fix it
 
     def parse(self, body: Any) -> ParsedPage:
         return fb_parser.parse_response(body)
 
     def fetch_page(self, position: Mapping[str, Any], *, max_results: int | None = None) -> Page:
-        state = dict(position)
-        state.setdefault("pass_start", self.now().isoformat())
-        state.setdefault("queue", [])
+        state = self._pass_state(position)
         mark = parse_time(state["watermark"]) if state.get("watermark") else None
         if not state.get("post") and state["queue"]:
             state["post"], state["queue"] = state["queue"][0], state["queue"][1:]

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
 
+from db.types import utcnow
 from listener.ratelimit import RateLimited, Retriable
+from listener.settings import SourceSettings
 
 log = logging.getLogger(__name__)
 
@@ -155,3 +158,23 @@ def next_params(body: Any) -> dict[str, str] | None:
     query = httpx.URL(str(paging["next"])).params
     kept = {k: query[k] for k in ("after", "until", "since", "__paging_token") if query.get(k)}
     return kept or None
+
+
+class GraphSource:
+    """What a Facebook Page and an Instagram account source share: their settings, the client,
+    the clock, and the state a pass starts from (its start time and the queue of objects whose
+    comments it still has to read)."""
+
+    platform = "graph"
+
+    def __init__(self, source: SourceSettings, client: GraphClient, *, now: Callable[[], datetime] = utcnow) -> None:
+        self.name = source.name
+        self.settings = source
+        self.client = client
+        self.now = now  # the pass's start (and so its lookback) comes from here; tests fix it
+
+    def _pass_state(self, position: Mapping[str, Any]) -> dict[str, Any]:
+        state = dict(position)
+        state.setdefault("pass_start", self.now().isoformat())
+        state.setdefault("queue", [])
+        return state

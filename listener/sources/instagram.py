@@ -21,16 +21,15 @@ counts (and the watermark) move only when a pass finishes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
-from db.types import utcnow
 from listener.base import MissingCredentials, Page
 from listener.parsers import instagram as ig_parser
 from listener.records import ParsedPage, parse_time
-from listener.settings import ListenerSettings, SourceSettings
-from listener.sources.graph import GraphClient, next_params
+from listener.settings import ListenerSettings
+from listener.sources.graph import GraphClient, GraphSource, next_params
 
 MEDIA_FIELDS = "id,caption,timestamp,username,permalink,comments_count,like_count,media_type"
 REPLY_FIELDS = "id,text,timestamp,username,from,like_count,parent_id"
@@ -54,24 +53,16 @@ def make_client(settings: ListenerSettings, env: Mapping[str, str]) -> GraphClie
     )
 
 
-class InstagramSource:
+class InstagramSource(GraphSource):
     """One configured Instagram business account."""
 
     platform = "instagram"
-
-    def __init__(self, source: SourceSettings, client: GraphClient, *, now: Callable[[], datetime] = utcnow) -> None:
-        self.name = source.name
-        self.settings = source
-        self.client = client
-        self.now = now  # the pass's start (and so its lookback) comes from here; tests fix it
 
     def parse(self, body: Any) -> ParsedPage:
         return ig_parser.parse_response(body)
 
     def fetch_page(self, position: Mapping[str, Any], *, max_results: int | None = None) -> Page:
-        state = dict(position)
-        state.setdefault("pass_start", self.now().isoformat())
-        state.setdefault("queue", [])
+        state = self._pass_state(position)
         state.setdefault("seen_counts", {})
         if self.settings.kind == "mentions":
             return self._tags(state)
