@@ -13,12 +13,9 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-import uvicorn
-from chromium import CHROMIUM, CHROMIUM_ARGS, free_port
+from chromium import CHROMIUM, CHROMIUM_ARGS, serve
 from playwright.sync_api import expect, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,13 +42,7 @@ def main() -> None:
     run_demo(settings, engine)
     admin = next(u for u in DEMO_USERS if u.role == "admin")
     app = build_app(settings, engine)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
+    base = serve(app)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1360, "height": 900}, device_scale_factor=1)
@@ -77,8 +68,6 @@ def main() -> None:
         expect(page.locator("#rule-test-result")).to_contain_text("team dach")
         page.screenshot(path=str(out / "admin-routing.png"), full_page=True)
         browser.close()
-    server.should_exit = True
-    thread.join(timeout=10)
     print("wrote " + ", ".join(str(out / n) for n in ("admin-golive.png", "admin-people.png", "admin-routing.png")))
 
 

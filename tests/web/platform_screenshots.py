@@ -14,12 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-import uvicorn
-from chromium import CHROMIUM, CHROMIUM_ARGS, free_port
+from chromium import CHROMIUM, CHROMIUM_ARGS, serve
 from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine, select
 from sqlmodel import col
@@ -73,13 +70,7 @@ def main() -> None:
         "case-appstore.png": case_with_longest_thread(engine, "appstore"),
     }
     app = build_app(settings, engine)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
+    base = serve(app)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1360, "height": 900}, device_scale_factor=1)
@@ -94,8 +85,6 @@ def main() -> None:
             page.screenshot(path=str(out / name), full_page=True)
             print(f"wrote {out / name} (case {case_id})")
         browser.close()
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,9 @@ import argparse
 import json
 import os
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-import uvicorn
-from chromium import CHROMIUM, CHROMIUM_ARGS, free_port
+from chromium import CHROMIUM, CHROMIUM_ARGS, serve
 from playwright.sync_api import Page, expect, sync_playwright
 from slack_render import page as slack_page
 
@@ -60,13 +57,7 @@ def main() -> None:
     digest = next(m for m in messages if m["kind"] == "digest")
 
     app = build_app(settings, engine)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
+    base = serve(app)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         slack = browser.new_page(viewport={"width": 900, "height": 600}, device_scale_factor=1)
@@ -86,8 +77,6 @@ def main() -> None:
         expect(page.frame_locator("#report-frame").locator("h1")).to_be_visible()
         page.screenshot(path=str(out / "report-week.png"), full_page=False)
         browser.close()
-    server.should_exit = True
-    thread.join(timeout=10)
     names = ("slack-digest.png", "slack-first-run.png", "reports.png", "report-week.png")
     print(f"{len(messages)} Slack message(s) on the first run; wrote " + ", ".join(str(out / n) for n in names))
 

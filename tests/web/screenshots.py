@@ -13,12 +13,9 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-import uvicorn
-from chromium import CHROMIUM, CHROMIUM_ARGS, free_port
+from chromium import CHROMIUM, CHROMIUM_ARGS, serve
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,13 +54,7 @@ def main() -> None:
     agent = next(u for u in DEMO_USERS if u.role == "agent" and u.team == DEMO_DEFAULT_TEAM)
     app = build_app(settings, engine)
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
+    base = serve(app)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1360, "height": 900}, device_scale_factor=1)
@@ -111,8 +102,6 @@ def main() -> None:
         expect(page.locator("#saved-error")).to_contain_text("{firstname}")
         page.screenshot(path=str(out / "saved-replies.png"), full_page=False)
         browser.close()
-    server.should_exit = True
-    thread.join(timeout=10)
     names = ("queue.png", "case.png", "queue-phone.png", "case-presence.png", "saved-replies.png")
     print("wrote " + ", ".join(str(out / name) for name in names))
 

@@ -13,12 +13,9 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-import uvicorn
-from chromium import CHROMIUM, CHROMIUM_ARGS, free_port
+from chromium import CHROMIUM, CHROMIUM_ARGS, serve
 from playwright.sync_api import sync_playwright
 from screenshots import sign_in
 
@@ -48,13 +45,7 @@ def main() -> None:
     email, password = ensure_demo_user(engine)
     app = build_app(settings, engine)
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
+    base = serve(app)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         desk = sign_in(browser, base, email, password, viewport={"width": 1360, "height": 900}, locale="de-DE")
@@ -73,8 +64,6 @@ def main() -> None:
             fits = "fits" if width <= PHONE["width"] else "too wide"
             print(f"{name}: page {width} px wide on a {PHONE['width']} px phone ({fits})")
         browser.close()
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 if __name__ == "__main__":
