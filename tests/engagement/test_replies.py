@@ -21,6 +21,7 @@ from vcr.serialize import deserialize
 from db.engine import session_scope
 from engagement import queue
 from engagement.queue import replies
+from engagement.queue.platforms import PermanentPostError
 from engagement.settings import EngagementSettings, ReplySettings
 from engagement.triage.cases import triage
 
@@ -267,3 +268,40 @@ def test_forbidden_is_permanent(engine: Engine, fake_x: FakeX) -> None:
     assert reply.status == "failed" and "refused" in (reply.error or "")
     assert replies.retry_replies(engine, settings=LIVE_X, now=NOW + timedelta(minutes=5)) == {"considered": 0}
     assert fake_x.posts == 1
+
+
+class _Refusing:
+    """The platform's answer to a reply it refuses (a deleted post, a revoked permission)."""
+
+    dry_run = False
+
+    def __init__(self, platform: str) -> None:
+        self.platform = platform
+
+    def post_reply(self, target: Any, text: str) -> str:
+        raise PermanentPostError(f"{self.platform}: the post was deleted")
+
+    def find_existing(self, target: Any, text: str) -> str | None:
+        return None
+
+
+@pytest.mark.parametrize("platform", ["x", "reddit", "facebook", "instagram", "appstore", "googleplay"])
+def test_nothing_posted_never_reads_replied_on_any_platform(sqlite_engine: Engine, platform: str) -> None:
+    """Dry run, missing credentials, a refusal: the reply is not sent, the case stays open with the
+    reason, and only an explicit "answered elsewhere" closes it."""
+    engine = sqlite_engine
+    case_id = _claimed_case(engine, platform=platform, external_id=f"{platform}-1")
+    amy = f.person("amy")
+    dry = queue.reply(engine, case_id, actor=amy, text="Sorry!", settings=ReplySettings(), now=NOW)
+    assert dry.status == "not_sent" and dry.error == "dry_run setting is on"
+    live_without_keys = queue.reply(engine, case_id, actor=amy, text="Sorry!", settings=ReplySettings(dry_run=False),
+                                    now=NOW)  # fmt: skip
+    assert live_without_keys.status == "not_sent" and live_without_keys.error
+    refused = queue.reply(engine, case_id, actor=amy, text="Sorry!", settings=ReplySettings(dry_run=False), now=NOW,
+                          poster_factory=lambda p, s: _Refusing(p))  # fmt: skip
+    assert refused.status == "failed" and "deleted" in (refused.error or "")
+    with session_scope(engine) as session:
+        case = queue.get_case(session, case_id)
+        assert case.status == "claimed" and case.last_error is not None and "not sent" in case.last_error
+    closed = replies.answered_elsewhere(engine, case_id, actor=amy, url="", note="phoned her", now=NOW)
+    assert closed.status == "replied" and closed.close_reason == "answered elsewhere"
