@@ -35,6 +35,8 @@ from engagement.commands.links import decide_link
 from engagement.commands.mentions import tell_mentioned
 from engagement.commands.relabel import Relabelled, relabel
 from engagement.errors import BadInput
+from engagement.i18n import N_
+from engagement.i18n import gettext as _
 from engagement.queue import actions, claims, drafts, moderation, notes, replies, tags
 from engagement.queue.policy import Action
 from engagement.queue.reads import get_case
@@ -302,14 +304,23 @@ def perform(
     match command:
         case Claim():
             case = claims.claim(engine, case_id, actor=actor, now=now, lease_minutes=lease)
-            return Outcome(case, f"Case {case_id} is yours until {case.claim_expires_at:%H:%M} UTC.")
+            return Outcome(
+                case,
+                _("Case %(case)s is yours until %(time)s UTC.")
+                % {"case": case_id, "time": f"{case.claim_expires_at:%H:%M}"},
+            )
         case Release():
             return Outcome(
-                claims.release(engine, case_id, actor=actor, now=now), f"Case {case_id} is back in the queue."
+                claims.release(engine, case_id, actor=actor, now=now),
+                _("Case %(case)s is back in the queue.") % {"case": case_id},
             )
         case TakeOver():
             case = actions.take_over(engine, case_id, actor=actor, now=now, lease_minutes=lease)
-            return Outcome(case, f"You took over case {case_id}; it is yours until {case.claim_expires_at:%H:%M} UTC.")
+            return Outcome(
+                case,
+                _("You took over case %(case)s; it is yours until %(time)s UTC.")
+                % {"case": case_id, "time": f"{case.claim_expires_at:%H:%M}"},
+            )
         case SendReply(text=text, template=template):
             reply = replies.submit_reply(
                 engine,
@@ -328,39 +339,64 @@ def perform(
             return _replied(engine, actor, case_id, reply)
         case AnsweredElsewhere(url=url, note=note):
             case = replies.answered_elsewhere(engine, case_id, actor=actor, url=url, note=note, now=now)
-            return Outcome(case, f"Case {case_id} closed as answered elsewhere.")
+            return Outcome(case, _("Case %(case)s closed as answered elsewhere.") % {"case": case_id})
         case Dismiss(reason=reason):
             return Outcome(
-                actions.dismiss(engine, case_id, actor=actor, reason=reason, now=now), f"Case {case_id} dismissed."
+                actions.dismiss(engine, case_id, actor=actor, reason=reason, now=now),
+                _("Case %(case)s dismissed.") % {"case": case_id},
             )
         case Escalate(reason=reason):
             # to the routing's lead where one is named, on every surface
             lead = settings.routing.lead or None
             case = actions.escalate(engine, case_id, actor=actor, reason=reason or None, to=lead, now=now)
-            return Outcome(case, f"Case {case_id} escalated to the lead.")
+            return Outcome(case, _("Case %(case)s escalated to the lead.") % {"case": case_id})
         case Reassign(to=to, team=team):
             with session_scope(engine) as session:
                 target = resolve_actor(session, to)
             case = actions.reassign(engine, case_id, actor=actor, to=target, team=team or None, now=now)
-            return Outcome(case, f"Case {case_id} assigned to {target.name} ({case.team}).")
+            return Outcome(
+                case,
+                _("Case %(case)s assigned to %(name)s (%(team)s).")
+                % {"case": case_id, "name": target.name, "team": case.team},
+            )
         case Snooze(until=until, minutes=minutes):
             case = actions.snooze(engine, case_id, actor=actor, until=until, minutes=minutes, now=now)
-            return Outcome(case, f"Case {case_id} snoozed until {case.snoozed_until:%Y-%m-%d %H:%M} UTC.")
+            return Outcome(
+                case,
+                _("Case %(case)s snoozed until %(time)s UTC.")
+                % {"case": case_id, "time": f"{case.snoozed_until:%Y-%m-%d %H:%M}"},
+            )
         case Reopen(reason=reason):
             case = actions.reopen(engine, case_id, actor=actor, reason=reason or None, now=now)
-            return Outcome(case, f"Case {case_id} is open again.")
+            return Outcome(case, _("Case %(case)s is open again.") % {"case": case_id})
         case Relabel(post_id=post_id, label=label):
             done = relabel(engine, case_id, post_id=post_id, label=label, actor=actor, settings=settings, now=now)
-            after = {"closed": " The case is closed: no post of it is negative now (reopen it any time)."}
+            labels = {"old": done.old_label or _("unscored"), "new": done.new_label, "post": post_id}
             message = (
-                f"{'Post ' + str(post_id) if post_id else 'Every post'} relabelled "
-                f"{done.old_label or 'unscored'} → {done.new_label}."
-                + after.get(done.status, f" The case is {done.status}.")
+                (
+                    _("Post %(post)s relabelled %(old)s → %(new)s.") % labels
+                    if post_id
+                    else _("Every post relabelled %(old)s → %(new)s.") % labels
+                )
+                + " "
+                + (
+                    _("The case is closed: no post of it is negative now (reopen it any time).")
+                    if done.status == "closed"
+                    else _("The case is %(status)s.") % {"status": done.status}
+                )
             )
             return Outcome(_case(engine, case_id), message, relabelled=done)
         case DecideLink(identity_id=identity_id, decision=decision):
             decide_link(engine, actor, identity_id, decision, settings=settings, case_id=case_id, now=now)
-            return Outcome(_case(engine, case_id), f"Link {identity_id} {decision}ed; the case is re-priced.")
+            return Outcome(
+                _case(engine, case_id),
+                (
+                    _("Link %(link)s confirmed; the case is re-priced.")
+                    if decision == "confirm"
+                    else _("Link %(link)s rejected; the case is re-priced.")
+                )
+                % {"link": identity_id},
+            )
         case ApproveReply(reply_id=reply_id):
             _check_reply_of(engine, reply_id, case_id)
             reply = replies.approve(
@@ -372,7 +408,11 @@ def perform(
             reply = replies.reject(
                 engine, reply_id, actor=actor, reason=reason or "rejected", now=now, lease_minutes=lease
             )
-            return Outcome(_case(engine, case_id), f"Reply {reply_id} sent back to {reply.author}.", reply=reply)
+            return Outcome(
+                _case(engine, case_id),
+                _("Reply %(reply)s sent back to %(name)s.") % {"reply": reply_id, "name": reply.author},
+                reply=reply,
+            )
         case HideComment():
             hidden = moderation.hide_comment(engine, case_id, actor=actor, settings=settings.replies, now=now)
             if hidden.hidden:
@@ -387,22 +427,32 @@ def perform(
             tell_mentioned(engine, result, actor=actor, settings=settings, now=now)
             return Outcome(
                 _case(engine, case_id),
-                f"Note added to case {case_id}."
-                + (f" {', '.join(result.mentioned)} will hear of it." if result.mentioned else ""),
+                _("Note added to case %(case)s.") % {"case": case_id}
+                + (
+                    " " + _("%(names)s will hear of it.") % {"names": ", ".join(result.mentioned)}
+                    if result.mentioned
+                    else ""
+                ),
                 mentioned=tuple(result.mentioned),
                 unknown=tuple(result.unknown),
-                warnings=tuple(f"nobody is called @{name}: not notified" for name in result.unknown),
+                warnings=tuple(
+                    _("nobody is called @%(name)s: not notified") % {"name": name} for name in result.unknown
+                ),
             )
         case Tag(add=add, remove=remove):
             kept = tags.tag_case(engine, case_id, actor=actor, add=add, remove=remove, now=now)
-            return Outcome(_case(engine, case_id), f"Case {case_id} tags: {', '.join(kept) or 'none'}.", tags=kept)
+            return Outcome(
+                _case(engine, case_id),
+                _("Case %(case)s tags: %(tags)s.") % {"case": case_id, "tags": ", ".join(kept) or _("none")},
+                tags=kept,
+            )
     raise QueueError(f"unknown case command {type(command).__name__}")
 
 
 _REPLY_MESSAGES = {
-    ReplyStatus.SENT: "Reply to case {case_id} posted.",
-    ReplyStatus.PENDING_APPROVAL: "Reply to case {case_id} waits for a lead's approval.",
-    ReplyStatus.SENDING: "Reply to case {case_id}: the platform did not confirm it; it is checked before any retry.",
+    ReplyStatus.SENT: N_("Reply to case %(case)s posted."),
+    ReplyStatus.PENDING_APPROVAL: N_("Reply to case %(case)s waits for a lead's approval."),
+    ReplyStatus.SENDING: N_("Reply to case %(case)s: the platform did not confirm it; it is checked before any retry."),
 }
 
 
@@ -413,14 +463,17 @@ def _replied(engine: Engine, actor: Actor, case_id: int, reply: Reply, *, approv
     if status in _REPLY_MESSAGES:
         with session_scope(engine, write=True) as session:
             drafts.discard_draft(session, case_id=case_id, user_name=reply.author)
-        message = _REPLY_MESSAGES[status].format(case_id=case_id)
+        message = _(_REPLY_MESSAGES[status]) % {"case": case_id}
         if approved:
-            message = f"Reply {reply.id} approved. " + message
+            message = _("Reply %(reply)s approved.") % {"reply": reply.id} + " " + message
         return Outcome(_case(engine, case_id), message, reply=reply)
     return Outcome(
         _case(engine, case_id),
-        f"Reply to case {case_id} was NOT posted: {reply.error}. The case stays open; "
-        "retry it, or close it as answered elsewhere.",
+        _(
+            "Reply to case %(case)s was NOT posted: %(error)s. The case stays open; "
+            "retry it, or close it as answered elsewhere."
+        )
+        % {"case": case_id, "error": reply.error},
         ok=False,
         reply=reply,
     )

@@ -212,3 +212,27 @@ def test_pseudo_locale_the_sign_in_page(app: Any, sqlite_engine: Engine) -> None
     page = Browser(app).client.get("/login", headers={"Accept-Language": "de"})
     german_ids = {m.id for m in i18n.read_catalog("de") if m.id and isinstance(m.id, str)}
     assert "Anmelden" in page.text and "Sign in" in german_ids
+
+
+def test_what_a_case_command_says_follows_the_person_and_the_cli_stays_english(
+    browser: Login, seeded: Any, sqlite_engine: Engine
+) -> None:
+    """The sentence a case command answers with (engagement.commands) is in the person's
+    language on the web and the API, and in English on the CLI and in the logs."""
+    from engagement.actors import Actor
+    from engagement.commands import Dismiss, perform
+
+    _speaks(sqlite_engine, "ana@example.com", "de")
+    ana = browser("ana@example.com")
+    low, hostile = seeded.cases["low"], seeded.cases["hostile"]
+    assert ana.post(f"/cases/{low}/dismiss", {"reason": "Spam"}).status_code == 303
+    assert f"Fall {low} verworfen." in ana.get("/queue").text
+    answer = ana.client.post(
+        f"/api/cases/{hostile}/escalate", json={"reason": "Rechtsfrage"}, headers={"X-CSRF-Token": ana.csrf}
+    )
+    assert answer.json()["message"] == f"Fall {hostile} an den Teamlead eskaliert."
+    from engagement.settings import EngagementSettings
+
+    done = perform(sqlite_engine, Actor("Ana", "agent", "care"), hostile, Dismiss(reason="spam"),
+                   settings=EngagementSettings())  # fmt: skip
+    assert done.message == f"Case {hostile} dismissed."  # outside a request: the operators' English

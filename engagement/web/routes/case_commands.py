@@ -20,7 +20,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from engagement import errors, queue
+from db.models import User
+from engagement import errors, i18n, queue
 from engagement.actors import actor_for
 from engagement.commands import (
     COMMANDS,
@@ -32,7 +33,8 @@ from engagement.commands import (
     perform,
 )
 from engagement.queue.replies import reply_to_dict
-from engagement.web.deps import CsrfUser, State
+from engagement.web import locale
+from engagement.web.deps import CsrfUser, State, WebState
 from engagement.web.ids import DbId
 from engagement.web.routes.auth import flash
 
@@ -141,13 +143,20 @@ def _page_answer(request: Request, name: str, case_id: int, outcome: Outcome) ->
     return RedirectResponse(f"/cases/{case_id}{anchor}", status_code=303)
 
 
+def _perform(request: Request, state: WebState, user: User, case_id: int, command: CaseCommand) -> Outcome:
+    """``perform`` as the signed-in person, its sentences in the person's language (the CLI and
+    Slack keep English)."""
+    with i18n.using(locale.request_language(request)):
+        return perform(state.engine, actor_for(user), case_id, command, settings=state.settings)
+
+
 def _register(name: str, cls: type[CaseCommand]) -> None:
     async def form_handler(request: Request, state: State, user: CsrfUser, case_id: DbId) -> Response:
         command = command_from_form(name, await request.form())
-        outcome = perform(state.engine, actor_for(user), case_id, command, settings=state.settings)
-        return _page_answer(request, name, case_id, outcome)
+        return _page_answer(request, name, case_id, _perform(request, state, user, case_id, command))
 
     def api_handler(
+        request: Request,
         state: State,
         user: CsrfUser,
         case_id: DbId,
@@ -155,7 +164,7 @@ def _register(name: str, cls: type[CaseCommand]) -> None:
     ) -> dict[str, Any]:
         command = body if body is not None else _empty(cls)  # a command without fields needs no body
         _check_snooze(command)
-        return outcome_dict(perform(state.engine, actor_for(user), case_id, command, settings=state.settings))
+        return outcome_dict(_perform(request, state, user, case_id, command))
 
     api_handler.__doc__ = cls.__doc__
     pages.add_api_route(f"/cases/{{case_id}}/{name}", form_handler, methods=["POST"], name=f"form_{name}")
@@ -183,18 +192,22 @@ async def reply_decision_form(
     form = await request.form()
     case_id = case_of_reply(state.engine, reply_id)
     command = _reply_decision(decision, reply_id, str(form.get("reason") or ""))
-    return _page_answer(request, decision, case_id, perform(state.engine, actor_for(user), case_id, command,
-                                                            settings=state.settings))  # fmt: skip
+    return _page_answer(request, decision, case_id, _perform(request, state, user, case_id, command))
 
 
 @api.post("/replies/{reply_id}/{decision}", summary="approve or reject a reply waiting for a lead")
 def reply_decision_api(
-    state: State, user: CsrfUser, reply_id: DbId, decision: str, body: Annotated[dict[str, Any] | None, Body()] = None
+    request: Request,
+    state: State,
+    user: CsrfUser,
+    reply_id: DbId,
+    decision: str,
+    body: Annotated[dict[str, Any] | None, Body()] = None,
 ) -> dict[str, Any]:
     """``decision``: ``approve`` (posted at once) or ``reject`` (back to its writer; ``reason``)."""
     case_id = case_of_reply(state.engine, reply_id)
     command = _reply_decision(decision, reply_id, str((body or {}).get("reason") or ""))
-    return outcome_dict(perform(state.engine, actor_for(user), case_id, command, settings=state.settings))
+    return outcome_dict(_perform(request, state, user, case_id, command))
 
 
 def _reply_decision(decision: str, reply_id: int, reason: str) -> CaseCommand:
