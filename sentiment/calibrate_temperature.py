@@ -143,7 +143,8 @@ def card_section(entry: dict[str, Any]) -> str:
         "\"cross-fitted\" fits on half the rows and measures on the other half (the honest figure on",
         "sets this small). Temperature changes no label: macro recall is the same before and after.",
         "",
-        "| language | n | T | ECE before | ECE after | ECE after, cross-fitted | mean P(neg) of negatives before | after | macro recall |",
+        "| language | n | T | ECE before | ECE after | ECE after, cross-fitted "
+        "| mean P(neg) of negatives before | after | macro recall |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for code, fit in entry["figures"].items():
