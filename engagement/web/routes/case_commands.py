@@ -33,15 +33,13 @@ from engagement.commands import (
     perform,
 )
 from engagement.queue.replies import reply_to_dict
-from engagement.web import locale
+from engagement.web import locale, snooze_input
 from engagement.web.deps import CsrfUser, State, WebState
 from engagement.web.ids import DbId
 from engagement.web.routes.auth import flash
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["case commands"])
-
-MAX_SNOOZE = timedelta(days=90)
 
 
 class BadInput(errors.BadInput):
@@ -52,20 +50,12 @@ class BadInput(errors.BadInput):
 
 
 def _snooze_form(form: Mapping[str, str]) -> dict[str, Any]:
-    """The snooze form: a "for N hours" choice, or a ``datetime-local`` time in UTC."""
-    hours, until = form.get("hours", "").strip(), form.get("until", "").strip()
-    if hours:
-        try:
-            return {"minutes": float(hours) * 60}
-        except ValueError as exc:
-            raise BadInput(f"snooze for {hours!r} hours: not a number") from exc
-    if not until:
-        raise BadInput("pick how long to snooze, or a time to snooze until")
+    """The snooze form: a "for N hours" choice, or a ``datetime-local`` time in UTC (read as the
+    bulk bar reads it), as an absolute time."""
     try:
-        parsed = datetime.fromisoformat(until)
-    except ValueError as exc:
-        raise BadInput(f"snooze until {until!r}: not a date and time (YYYY-MM-DDTHH:MM, UTC)") from exc
-    return {"until": parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)}
+        return {"until": snooze_input.from_form(form.get("until", ""), form.get("hours", ""), datetime.now(UTC))}
+    except errors.BadInput as exc:
+        raise BadInput(str(exc)) from exc
 
 
 #: Forms that name a field differently from the command (older pages, select widgets).
@@ -83,10 +73,16 @@ _BACK_TO_QUEUE = frozenset({"release", "reply", "answered-elsewhere", "dismiss",
 
 
 def _check_snooze(command: CaseCommand) -> None:
+    """The pages' ceiling (``snooze_input.MAX_SNOOZE``) for a snooze sent as JSON too."""
     until = getattr(command, "until", None)
     minutes = getattr(command, "minutes", None)
-    if (until is not None and until - datetime.now(UTC) > MAX_SNOOZE) or (minutes and minutes > MAX_SNOOZE.days * 1440):
-        raise BadInput(f"snooze at most {MAX_SNOOZE.days} days ahead")
+    if minutes:
+        until = datetime.now(UTC) + timedelta(minutes=minutes)
+    if until is not None:
+        try:
+            snooze_input.check_until(until, datetime.now(UTC))
+        except errors.BadInput as exc:
+            raise BadInput(str(exc)) from exc
 
 
 def command_from_form(name: str, form: FormData) -> CaseCommand:

@@ -8,7 +8,6 @@ function (``engagement.queue``: ``snooze``, ``reopen``, ``notes.add_note``, ``ta
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,46 +23,13 @@ from engagement.queue.notes import case_notes
 from engagement.queue.reads import opening_texts, same_author, similar_cases
 from engagement.queue.tags import tags_of
 from engagement.queue.templates import saved_replies
+from engagement.web import snooze_input
 from engagement.web.deps import CsrfUser, CurrentUser, DbSession, State, csrf_token
 from engagement.web.ids import DbId
 from engagement.web.routes.auth import flash
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["case lifecycle"])
-
-MAX_SNOOZE = timedelta(days=90)
-
-
-def _until(raw: str, hours: float | None, now: datetime) -> datetime:
-    """A snooze time from the form: ``hours`` from now, or a ``datetime-local`` value in UTC."""
-    if hours is not None:
-        return now + timedelta(hours=hours)
-    if not raw.strip():
-        raise BadInput("pick how long to snooze, or a time to snooze until")
-    try:
-        parsed = datetime.fromisoformat(raw.strip())
-    except ValueError as exc:
-        raise BadInput(f"snooze until {raw!r}: not a date and time (YYYY-MM-DDTHH:MM, UTC)") from exc
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def _hours(raw: str) -> float | None:
-    """The form's "snooze for" choice: hours, or empty for "until…"."""
-    if not raw.strip():
-        return None
-    try:
-        hours = float(raw)
-    except ValueError as exc:
-        raise BadInput(f"snooze for {raw!r} hours: not a number") from exc
-    if not 0 < hours <= MAX_SNOOZE.days * 24:
-        raise BadInput(f"snooze for more than 0 and at most {MAX_SNOOZE.days * 24} hours")
-    return hours
-
-
-def _check_until(until: datetime, now: datetime) -> datetime:
-    if until - now > MAX_SNOOZE:
-        raise BadInput(f"snooze at most {MAX_SNOOZE.days} days ahead")
-    return until
 
 
 def _summary(verb: str, outcomes: list[BulkOutcome]) -> tuple[str, str]:
@@ -128,7 +94,7 @@ async def bulk_form(request: Request, state: State, user: CsrfUser) -> Response:
             raise BadInput(f"{key} is too long")
     until = None
     if action is BulkAction.SNOOZE:
-        until = _check_until(_until(text["until"], _hours(text["hours"]), now), now)
+        until = snooze_input.from_form(text["until"], text["hours"], now)
     request_ = BulkRequest(action=action, reason=text["reason"] or None, to=text["to"] or None,
                            label=text["label"] or None, until=until, tag=text["tag"] or None,
                            text=text["text"] or None, template=text["template"] or None)  # fmt: skip
@@ -180,7 +146,7 @@ def similar_api(session: DbSession, user: CurrentUser, case_id: DbId) -> list[di
 def bulk_api(state: State, user: CsrfUser, body: BulkIn) -> dict[str, Any]:
     """One action on many cases, each checked and audited on its own; ``results`` says per case."""
     request_ = BulkRequest(action=body.action, reason=body.reason, to=body.to, label=body.label,
-                           until=_check_until(body.until, utcnow()) if body.until else None, tag=body.tag,
+                           until=snooze_input.check_until(body.until, utcnow()) if body.until else None, tag=body.tag,
                            text=body.text, template=body.template)  # fmt: skip
     outcomes = bulk(state.engine, body.ids, request_, actor=actor_for(user), settings=state.settings)
     return {
