@@ -335,10 +335,14 @@ def perform(
             )
             return _replied(engine, actor, case_id, reply)
         case RetryReply(reply_id=reply_id):
-            reply = replies.retry(engine, reply_id, case_id=case_id, actor=actor, settings=settings.replies, now=now)
+            reply = replies.retry(
+                engine, reply_id, case_id=case_id, actor=actor, settings=settings.replies, now=now, lease_minutes=lease
+            )
             return _replied(engine, actor, case_id, reply)
         case AnsweredElsewhere(url=url, note=note):
-            case = replies.answered_elsewhere(engine, case_id, actor=actor, url=url, note=note, now=now)
+            case = replies.answered_elsewhere(
+                engine, case_id, actor=actor, url=url, note=note, now=now, lease_minutes=lease
+            )
             return Outcome(case, _("Case %(case)s closed as answered elsewhere.") % {"case": case_id})
         case Dismiss(reason=reason):
             return Outcome(

@@ -102,17 +102,7 @@ def submit_reply(
     now = now or utcnow()
     with session_scope(engine, write=True) as session:
         case = lock_case(session, case_id)
-        if authorize(actor, Action.REPLY, case, now) is Verdict.ALLOW_FREE:
-            transition(
-                session,
-                case,
-                CaseStatus.CLAIMED,
-                actor=actor.name,
-                action="claimed",
-                now=now,
-                lease_minutes=lease_minutes,
-                by_reply=True,
-            )
+        _authorize_answer(session, case, actor, now, lease_minutes, by_reply=True)
         # One path for web, API and CLI: saved reply or text, variables filled (unknown ones
         # refused by name), and the platform's length limit enforced before anything is sent.
         body = templates.compose(session, case, text=text, template=template, agent=actor.name, settings=settings)
@@ -154,6 +144,16 @@ def submit_reply(
     if needs_approval:
         return reply
     return deliver_reply(engine, reply_id, settings=settings, now=now, poster_factory=poster_factory)
+
+
+def _authorize_answer(
+    session: Session, case: Case, actor: Actor, now: datetime, lease_minutes: float, **detail: Any
+) -> None:
+    """The policy for answering a case (a reply, its retry, "answered elsewhere"): the actor
+    needs its claim, and a free case is claimed first, audited."""
+    if authorize(actor, Action.REPLY, case, now) is Verdict.ALLOW_FREE:
+        transition(session, case, CaseStatus.CLAIMED, actor=actor.name, action=AuditVerb.CLAIMED, now=now,
+                   lease_minutes=lease_minutes, **detail)  # fmt: skip
 
 
 def _lock_reply(session: Session, reply_id: int) -> Reply:
@@ -358,6 +358,7 @@ def retry(
     actor: Actor,
     settings: ReplySettings,
     now: datetime | None = None,
+    lease_minutes: float = DEFAULT_LEASE_MINUTES,
     poster_factory: PosterFactory | None = None,
 ) -> Reply:
     """A person tries a reply that was not sent (or was refused) again, after fixing the cause
@@ -368,9 +369,7 @@ def retry(
         if reply.case_id != case_id:
             raise ReplyNotFound(reply_id)
         case = lock_case(session, case_id)
-        if authorize(actor, Action.REPLY, case, now) is Verdict.ALLOW_FREE:
-            transition(session, case, CaseStatus.CLAIMED, actor=actor.name, action=AuditVerb.CLAIMED, now=now,
-                       lease_minutes=DEFAULT_LEASE_MINUTES, by_reply=True)  # fmt: skip
+        _authorize_answer(session, case, actor, now, lease_minutes, by_reply=True)
         if reply.status not in RETRYABLE:
             raise InvalidTransition(f"reply {reply_id} is {reply.status}; only a reply that was not sent is retried")
         reply_transition(reply, ReplyStatus.DRAFT)
@@ -379,16 +378,21 @@ def retry(
 
 
 def answered_elsewhere(
-    engine: Engine, case_id: int, *, actor: Actor, url: str, note: str, now: datetime | None = None
+    engine: Engine,
+    case_id: int,
+    *,
+    actor: Actor,
+    url: str,
+    note: str,
+    now: datetime | None = None,
+    lease_minutes: float = DEFAULT_LEASE_MINUTES,
 ) -> Case:
     """Close a case a person answered outside engagebot, with where (audited): the honest
     alternative to a reply engagebot could not post."""
     now = now or utcnow()
     with session_scope(engine, write=True) as session:
         case = lock_case(session, case_id)
-        if authorize(actor, Action.REPLY, case, now) is Verdict.ALLOW_FREE:
-            transition(session, case, CaseStatus.CLAIMED, actor=actor.name, action=AuditVerb.CLAIMED, now=now,
-                       lease_minutes=DEFAULT_LEASE_MINUTES)  # fmt: skip
+        _authorize_answer(session, case, actor, now, lease_minutes)
         return transition(session, case, CaseStatus.REPLIED, actor=actor.name, action=AuditVerb.ANSWERED_ELSEWHERE,
                           now=now, reason="answered elsewhere", url=url or None, note=note or None)  # fmt: skip
 
