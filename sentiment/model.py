@@ -26,7 +26,7 @@ from sentiment.network import (
     file_hash,
     quantise_encoder,
 )
-from sentiment.onnx_backend import OnnxClassifier, load_int8, onnxruntime_available
+from sentiment.onnx_backend import OnnxClassifier, build_int8, load_int8, onnxruntime_available
 from sentiment.settings import SentimentSettings
 
 log = logging.getLogger(__name__)
@@ -203,25 +203,40 @@ def load_model(settings: SentimentSettings) -> SentimentModel:
     return _load_hub(settings)
 
 
+def shipped_network(kind: str, weights: Path) -> MeanPoolClassifier:
+    """A shipped model's torch network: its base encoder plus the committed delta ``weights``.
+
+    ``kind`` is ``default`` (all-MiniLM-L6-v2 from pip) or ``multilingual`` (the converted
+    multilingual-e5-small). Needed to train, to run fp32/bf16/int8, and once per model to build
+    the ONNX graph (``sentiment.onnx_build``); scoring from a built graph never loads it.
+    """
+    if kind == DEFAULT_NAME_KEY:
+        base = base_encoder_dir()
+    elif kind == MULTILINGUAL_KEY:
+        from sentiment.e5_convert import e5_base_dir
+
+        base = e5_base_dir()
+    else:
+        raise ValueError(f"unknown shipped model {kind!r} (default or multilingual)")
+    network = build_classifier(base, pool_layers=json.loads(delta_metadata(weights).get("pool_layers", "null")))
+    apply_delta(network, weights)
+    return network
+
+
 def _load_default(settings: SentimentSettings) -> SentimentModel:
     from transformers import AutoTokenizer
 
     weights = settings.weights or DEFAULT_WEIGHTS
     if not weights.is_file():
         raise FileNotFoundError(f"default model weights not found at {weights} (run engagebot sentiment train)")
-    base = base_encoder_dir()
-    pool_layers = json.loads(delta_metadata(weights).get("pool_layers", "null"))
-    network = build_classifier(base, pool_layers=pool_layers)
-    metadata = apply_delta(network, weights)
-    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    tokenizer = AutoTokenizer.from_pretrained(str(base_encoder_dir()))
     model_id = f"{DEFAULT_NAME}@{file_hash(weights)}"
     bias = calibration_for("default", file_hash(weights)) if settings.calibrate else None
     if bias is not None:
         model_id += f"+cal{_bias_tag(bias)}"
     temperatures = _temperatures(settings, DEFAULT_NAME_KEY, weights)
     model_id += _temperature_tag(temperatures)
-    validated_int8 = metadata.get("int8_validated", "false") == "true"
-    return _finish(settings, network, tokenizer, model_id, validated_int8, spell_emoji=True, bias=bias,
+    return _finish(settings, DEFAULT_NAME_KEY, weights, tokenizer, model_id, spell_emoji=True, bias=bias,
                    temperatures=temperatures)  # fmt: skip
 
 
@@ -236,23 +251,16 @@ def load_multilingual(settings: SentimentSettings) -> SentimentModel:
     from sentiment.e5_convert import e5_base_dir
 
     weights = settings.multilingual_weights or MULTILINGUAL_WEIGHTS
-    base = e5_base_dir()
-    metadata = delta_metadata(weights)
-    network = build_classifier(base, pool_layers=json.loads(metadata.get("pool_layers", "null")))
-    apply_delta(network, weights)
-    tokenizer = AutoTokenizer.from_pretrained(str(base))
-    languages = multilingual_languages(settings, weights)
-    model_id = multilingual_model_id(settings, weights)
+    tokenizer = AutoTokenizer.from_pretrained(str(e5_base_dir()))
     return _finish(
         settings,
-        network,
+        MULTILINGUAL_KEY,
+        weights,
         tokenizer,
-        model_id,
-        metadata.get("int8_validated", "false") == "true",
+        multilingual_model_id(settings, weights),
         spell_emoji=False,
-        languages=languages,
+        languages=multilingual_languages(settings, weights),
         max_length=settings.multilingual_max_length,
-        int8_embeddings=True,
         temperatures=_temperatures(settings, MULTILINGUAL_KEY, weights),
     )
 
@@ -296,22 +304,37 @@ def _bias_tag(bias: Sequence[float]) -> str:
 
 def _finish(
     settings: SentimentSettings,
-    network: MeanPoolClassifier,
+    kind: str,
+    weights: Path,
     tokenizer: Any,
     model_id: str,
-    validated_int8: bool,
     *,
     spell_emoji: bool,
     languages: Sequence[str] | None = None,
     max_length: int | None = None,
     bias: Sequence[float] | None = None,
-    int8_embeddings: bool = False,
     temperatures: Mapping[str, float] | None = None,
 ) -> SentimentModel:
-    """Put a default-family network on the configured precision and wrap it."""
-    network.eval()  # type: ignore[no-untyped-call]
-    precision = _resolve_precision(settings.precision, validated_int8=validated_int8)
-    runner = _runner(network, model_id, precision, settings, embeddings=int8_embeddings)
+    """Put a shipped model on the configured precision and wrap it.
+
+    At ``onnx-int8`` (what ``auto`` picks for validated weights) the network is the cached ONNX
+    graph alone: built once, in a child process, so the scoring process never holds the torch
+    weights (both models then fit in well under a gigabyte).
+    """
+    validated = delta_metadata(weights).get("int8_validated", "false") == "true"
+    precision = _resolve_precision(settings.precision, validated_int8=validated)
+    runner: nn.Module | OnnxClassifier
+    if precision == "onnx-int8":
+        from sentiment import onnx_build
+
+        def build(path: Path) -> None:
+            onnx_build.build_in_child(kind, weights, path)
+
+        runner = load_int8(model_id, settings.onnx_cache, torch.get_num_threads(), build=build)
+    else:
+        network = shipped_network(kind, weights)
+        network.eval()  # type: ignore[no-untyped-call]
+        runner = _runner(network, model_id, precision, settings)
     log.info("sentiment model %s loaded (%s, %d threads)", model_id, precision, torch.get_num_threads())
     return SentimentModel(
         model_id=model_id,
@@ -329,11 +352,16 @@ def _finish(
 
 
 def _runner(
-    network: nn.Module, model_id: str, precision: str, settings: SentimentSettings, *, embeddings: bool = False
+    network: nn.Module, model_id: str, precision: str, settings: SentimentSettings
 ) -> nn.Module | OnnxClassifier:
-    """The network as ``precision`` runs it (``embeddings``: int8 embedding rows in ONNX too)."""
+    """A loaded torch network as ``precision`` runs it."""
     if precision == "onnx-int8":
-        return load_int8(network, model_id, settings.onnx_cache, torch.get_num_threads(), embeddings=embeddings)
+        return load_int8(
+            model_id,
+            settings.onnx_cache,
+            torch.get_num_threads(),
+            build=lambda path: build_int8(network, path, embeddings=False),
+        )
     if precision == "int8":
         if not hasattr(network, "bert"):
             raise ValueError("precision int8 is implemented for BERT-style encoders; use fp32 or bf16")

@@ -17,6 +17,7 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -136,13 +137,23 @@ class OnnxClassifier:
         return SequenceClassifierOutput(logits=torch.from_numpy(logits))
 
 
-def load_int8(
-    network: nn.Module, model_id: str, cache_dir: Path | None, threads: int, *, embeddings: bool = False
-) -> OnnxClassifier:
-    """The cached int8 graph of ``model_id`` (built from ``network`` the first time)."""
+#: Part of every cached graph's file name: a new way of quantising builds new graphs rather
+#: than reusing ones made the old way.
+INT8_FORMAT = "int8"
+
+
+def int8_path(model_id: str, cache_dir: Path | None) -> Path:
+    """Where the int8 graph of ``model_id`` is cached."""
     safe = "".join(c if c.isalnum() or c in "-_.@+" else "_" for c in model_id)
-    path = (cache_dir or default_cache_dir()) / f"{safe}.int8.onnx"
+    return (cache_dir or default_cache_dir()) / f"{safe}.{INT8_FORMAT}.onnx"
+
+
+def load_int8(
+    model_id: str, cache_dir: Path | None, threads: int, *, build: Callable[[Path], object]
+) -> OnnxClassifier:
+    """The cached int8 graph of ``model_id``; ``build(path)`` writes it the first time."""
+    path = int8_path(model_id, cache_dir)
     if not path.is_file():
         log.info("building the int8 ONNX graph of %s at %s (once per model)", model_id, path)
-        build_int8(network, path, embeddings=embeddings)
+        build(path)
     return OnnxClassifier(path, threads)

@@ -160,8 +160,13 @@ def _fit(
     on_step: Callable[[int, int, float], None] | None,
     lengths: Sequence[int] | None,
     sources: Sequence[str],
+    on_epoch: Callable[[int], None] | None = None,
 ) -> None:
-    """The shared loop: seeded shuffles, AdamW, linear warm-up and decay, clipped gradients."""
+    """The shared loop: seeded shuffles, AdamW, linear warm-up and decay, clipped gradients.
+
+    ``on_epoch(epoch)`` runs after each full pass (the model in eval mode meanwhile): the
+    research sweep measures validation there, so one run shows every epoch's figures.
+    """
     device = torch.device(config.device)
     weights = None
     if config.class_balance:
@@ -191,7 +196,7 @@ def _fit(
     generator = torch.Generator().manual_seed(config.seed)
     params = [p for _, p in named]
     model.train()
-    step = 0
+    step = epoch = 0
     while step < total:
         for batch in batch_order(pool, config.batch_size, generator, lengths):
             if step >= total:
@@ -210,6 +215,11 @@ def _fit(
             step += 1
             if on_step is not None:
                 on_step(step, total, float(loss.detach()))
+        epoch += 1
+        if on_epoch is not None:
+            model.eval()  # type: ignore[no-untyped-call]
+            on_epoch(epoch)
+            model.train()
     model.eval()  # type: ignore[no-untyped-call]
 
 
@@ -219,11 +229,13 @@ def train_classifier(
     config: TrainConfig,
     *,
     on_step: Callable[[int, int, float], None] | None = None,
+    on_epoch: Callable[[int, MeanPoolClassifier], None] | None = None,
 ) -> tuple[MeanPoolClassifier, set[str]]:
     """Fine-tune the base encoder + head on tokenised ``examples`` (any variant; GPU-sized work).
 
     Seeded (Python and torch RNGs, shuffle order, head initialisation); on CUDA it trains under
-    bf16 autocast, on CPU in fp32. ``on_step(step, total, loss)`` drives a progress bar.
+    bf16 autocast, on CPU in fp32. ``on_step(step, total, loss)`` drives a progress bar;
+    ``on_epoch(epoch, model)`` sees the model after each pass (validation, checkpoints).
     """
     if not examples:
         raise ValueError("no training examples")
@@ -250,7 +262,8 @@ def train_classifier(
 
     lengths = [len(ids) for ids in encoded]
     sources = [ex.source for ex in examples]
-    _fit(model, expand(examples, config), label_ids, forward, config, on_step, lengths, sources)
+    epoch_hook = None if on_epoch is None else (lambda epoch: on_epoch(epoch, model))
+    _fit(model, expand(examples, config), label_ids, forward, config, on_step, lengths, sources, epoch_hook)
     return model, trained
 
 

@@ -253,8 +253,13 @@ def _calibrate_temperatures(data: Path, as_json: bool) -> None:
     if MULTILINGUAL_WEIGHTS.is_file():
         weights = settings.multilingual_weights or MULTILINGUAL_WEIGHTS
         entries[MULTILINGUAL_KEY] = calibrate_multilingual(load_multilingual(settings), data / "umsab", weights)
+    from sentiment.card import refresh_card_sections
+
+    cards = {DEFAULT_NAME_KEY: DEFAULT_WEIGHTS.with_name("MODEL_CARD.md"),
+             MULTILINGUAL_KEY: MULTILINGUAL_WEIGHTS.with_name("MULTILINGUAL_MODEL_CARD.md")}  # fmt: skip
     for name, entry in entries.items():
         write_temperatures(name, entry)
+        refresh_card_sections(cards[name], name, entry["weights_sha256_12"])
     if as_json:
         console.print_json(json.dumps(entries))
         return
