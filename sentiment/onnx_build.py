@@ -8,9 +8,12 @@ process's memory to the graphs alone, on the first run as on every later one:
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def build_in_child(kind: str, weights: Path, target: Path) -> None:
@@ -18,8 +21,9 @@ def build_in_child(kind: str, weights: Path, target: Path) -> None:
     command = [sys.executable, "-m", "sentiment.onnx_build", kind, str(weights), str(target)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not target.is_file():
-        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
-        raise RuntimeError(f"building the int8 graph of the {kind} model failed (exit {done.returncode}): {tail}")
+        lines = (done.stderr or done.stdout or "no output").strip().splitlines()
+        log.debug("the int8 graph build said:\n%s", "\n".join(lines))
+        raise RuntimeError(f"building the int8 graph of the {kind} model failed (exit {done.returncode}): {lines[-1]}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,9 +27,9 @@ class SentimentSettings(BaseModel):
     precision: Precision = Field(
         default="auto",
         description=(
-            "auto: onnx-int8 (ONNX Runtime, int8 weights) for a model whose int8 cost was validated"
-            " (the default), else bf16 where the CPU has avx512_bf16/amx, else fp32;"
-            " int8 is PyTorch's dynamic int8"
+            "auto: onnx-int8 (ONNX Runtime, int8 weights, one scale per token: a post scores the same in"
+            " any batch) for a model whose int8 cost was validated (the default), else bf16 where the CPU"
+            " has avx512_bf16/amx, else fp32; int8 is PyTorch's dynamic int8 (one text at a time)"
         ),
     )
     onnx_cache: Path | None = Field(

@@ -15,7 +15,7 @@ from sentiment.calibration import (
     fit_temperature,
     temperatures_for,
 )
-from sentiment.metrics import expected_calibration_error
+from sentiment.metrics import ece_sampling_floor, expected_calibration_error
 
 
 def test_bias_shifts_probabilities_like_a_prior() -> None:
@@ -90,3 +90,39 @@ def test_temperatures_apply_per_language_only_to_the_weights_they_were_fitted_fo
     assert temperatures_for("multilingual", "abc", path) == {"de": 0.8, "es": 1.3}
     assert temperatures_for("multilingual", "other", path) is None
     assert temperatures_for("default", "abc", path) is None
+
+
+def test_ece_floor_is_what_sampling_alone_gives_and_shrinks_with_more_rows() -> None:
+    """A model whose probabilities are exactly right still measures an ECE on a small set; the
+    floor the cards print beside each ECE is that figure, and it falls as the set grows."""
+    import random
+
+    rng = random.Random(3)
+    rows = [[p, (1 - p) / 2, (1 - p) / 2] for p in (rng.uniform(0.4, 0.95) for _ in range(1300))]
+    small, large = ece_sampling_floor(rows[:324]), ece_sampling_floor(rows)
+    assert 0.02 < small < 0.09
+    assert large < small * 0.7
+    assert ece_sampling_floor([[1.0, 0.0, 0.0]] * 50) < 1e-9  # certain and always right: nothing to sample
+
+
+def test_the_shipped_cards_state_the_stored_temperatures_and_speed() -> None:
+    """Each model card's calibration and speed sections are the ones rendered from
+    temperature.json and performance.json for exactly the shipped weights."""
+    from sentiment.calibrate_temperature import card_section
+    from sentiment.calibration import TEMPERATURE_FILE
+    from sentiment.card import PERFORMANCE_FILE
+    from sentiment.model import DEFAULT_WEIGHTS, MULTILINGUAL_WEIGHTS
+    from sentiment.network import file_hash
+
+    fitted = json.loads(TEMPERATURE_FILE.read_text(encoding="utf-8"))
+    measured = json.loads(PERFORMANCE_FILE.read_text(encoding="utf-8"))
+    for key, weights, card in (
+        ("default", DEFAULT_WEIGHTS, "MODEL_CARD.md"),
+        ("multilingual", MULTILINGUAL_WEIGHTS, "MULTILINGUAL_MODEL_CARD.md"),
+    ):
+        text = weights.with_name(card).read_text(encoding="utf-8")
+        assert fitted[key]["weights_sha256_12"] == file_hash(weights)
+        assert card_section(fitted[key]) in text
+        assert f"on {measured[key]['cpu']}" in text
+        for name, run in measured[key]["runs"].items():
+            assert f"| {name} | {run['precision']} | {run['texts_per_second']:.1f} | {run['speedup']:.2f} |" in text

@@ -10,7 +10,8 @@ import torch
 
 from sentiment.data import read_airline_tweets, read_tweeteval
 from sentiment.metrics import classification_report
-from sentiment.model import DEFAULT_WEIGHTS, MULTILINGUAL_WEIGHTS, SentimentModel, load_model
+from sentiment.model import DEFAULT_NAME, DEFAULT_WEIGHTS, MULTILINGUAL_WEIGHTS, SentimentModel, load_model
+from sentiment.network import file_hash
 from sentiment.onnx_backend import int8_path
 from sentiment.settings import SentimentSettings
 
@@ -82,7 +83,9 @@ def test_onnx_int8_agrees_with_fp32_on_real_tweets(shared: Path, tmp_path: Path)
     fp32 = load_model(SentimentSettings(precision="fp32", threads=1, multilingual=False))
     fast = load_model(SentimentSettings(precision="onnx-int8", threads=1, onnx_cache=tmp_path, multilingual=False))
     assert fast.model_id == fp32.model_id
-    assert [p.name for p in tmp_path.glob("*.onnx")] == [int8_path(fp32.model_id, tmp_path).name]
+    # one graph per network: named by its weights, not by the temperatures applied after it
+    graph_id = f"{DEFAULT_NAME}@{file_hash(DEFAULT_WEIGHTS)}"
+    assert [p.name for p in tmp_path.glob("*.onnx")] == [int8_path(graph_id, tmp_path).name]
     slow_probs, fast_probs = fp32.probabilities(texts), fast.probabilities(texts)
     agreement = (slow_probs.argmax(-1) == fast_probs.argmax(-1)).float().mean().item()
     assert agreement > 0.95
