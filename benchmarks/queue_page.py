@@ -134,7 +134,10 @@ def build(engine: Engine, n_cases: int, extra_posts: int = 0) -> None:
         session.commit()
         for name in ("customers", "authors", "posts", "cases", "scores"):
             session.execute(
-                text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))")
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                    f"(SELECT max(id) FROM {name}))"
+                )
             )
         session.commit()
     # Steady state: autovacuum would have set the visibility map and statistics by now.
@@ -191,9 +194,15 @@ def main() -> None:
         "--extra-posts", type=int, default=0, help="posts that are in no case (the post index grows, cases do not)"
     )
     parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--url", default=PG_URL, help="PostgreSQL URL; a fresh schema is made and dropped")
-    parser.add_argument("--keep", action="store_true", help="keep the schema afterwards (to re-run with --schema)")
-    parser.add_argument("--schema", help="re-use a schema kept by an earlier --keep run instead of building one")
+    parser.add_argument(
+        "--url", default=PG_URL, help="PostgreSQL URL; a fresh schema is made and dropped"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the schema afterwards (to re-run with --schema)"
+    )
+    parser.add_argument(
+        "--schema", help="re-use a schema kept by an earlier --keep run instead of building one"
+    )
     parser.add_argument(
         "--active-index",
         action="store_true",
@@ -251,7 +260,9 @@ def main() -> None:
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"server time, {args.repeat} requests each (in-process, after one warm-up)")
         print(f"load average {load} on {os.cpu_count()} CPUs (a busy machine inflates every figure)")
-        baseline = report("baseline: queue SQL alone (list + count)", timed(query_only, args.repeat))
+        baseline = report(
+            "baseline: queue SQL alone (list + count)", timed(query_only, args.repeat)
+        )
         main_p50 = report("GET /queue (my team, 50 rows)", timed(page("/queue"), args.repeat))
         search_p50 = search_report(engine, args.repeat)
         report("GET /queue?team=all", timed(page("/queue?team=all"), args.repeat))
@@ -259,15 +270,22 @@ def main() -> None:
             "GET /queue?team=all&platform=reddit&tier=top",
             timed(page("/queue?team=all&platform=reddit&tier=top"), args.repeat),
         )
-        report("GET /queue?q=refund (search post text)", timed(page("/queue?q=refund"), args.repeat))
+        report(
+            "GET /queue?q=refund (search post text)", timed(page("/queue?q=refund"), args.repeat)
+        )
         report("GET /queue/rows (HTMX poll)", timed(page("/queue/rows"), args.repeat))
-        report("GET /queue?offset=10000 (deep page)", timed(page("/queue?offset=10000"), args.repeat))
+        report(
+            "GET /queue?offset=10000 (deep page)", timed(page("/queue?offset=10000"), args.repeat)
+        )
         report("GET /api/cases", timed(page("/api/cases"), args.repeat))
         report("GET /cases/1 (case page)", timed(page("/cases/1"), args.repeat))
         print(f"queue page / queue SQL alone: {main_p50 / baseline:.2f}x")
         print(f"search page p50 {search_p50:.1f} ms (full-text index)")
         verdict = "meets" if main_p50 < 200 else "MISSES"
-        print(f"queue page p50 {main_p50:.1f} ms at {args.cases:,} open cases: {verdict} the 200 ms target")
+        print(
+            f"queue page p50 {main_p50:.1f} ms at {args.cases:,} open cases: "
+            f"{verdict} the 200 ms target"
+        )
     finally:
         engine.dispose()
         if not args.keep:

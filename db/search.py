@@ -133,9 +133,7 @@ def case_matches(query: str, *, dialect: str, method: SearchMethod = "fulltext")
         return and_(
             text(f"{document} @@ to_tsquery('simple'::regconfig, :tsquery)").bindparams(tsquery=_tsquery(terms))
         )
-    matching = (
-        select(text("rowid"))
-        .select_from(text(FTS_TABLE))
-        .where(text(f"{FTS_TABLE} MATCH :fts5").bindparams(fts5=_fts5_query(terms)))
+    matching = select(text("rowid")).select_from(text(FTS_TABLE)).where(
+        text(f"{FTS_TABLE} MATCH :fts5").bindparams(fts5=_fts5_query(terms))
     )
     return col(Case.id).in_(matching)

@@ -16,10 +16,8 @@ PLATFORMS = API_PLATFORMS + TABULAR_PLATFORMS
 
 def _googleplay_file(body: Any) -> ParsedPage:
     """google-play-scraper dicts, or an Android Publisher ``reviews.list`` body."""
-    if (
-        isinstance(body, dict)
-        and isinstance(body.get("reviews"), list)
-        and any(isinstance(r, dict) and "comments" in r for r in body["reviews"])
+    if isinstance(body, dict) and isinstance(body.get("reviews"), list) and any(
+        isinstance(r, dict) and "comments" in r for r in body["reviews"]
     ):
         return googleplay.parse_api_reviews(body)
     return googleplay.parse_reviews(body, naive_tz=UTC)

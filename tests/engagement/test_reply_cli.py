@@ -41,5 +41,7 @@ def test_queue_reply_refuses_unknown_variables_and_long_x_replies(
     with session_scope(engine) as session:
         assert session.query(Reply).count() == 0  # nothing was written, let alone sent
     done = runner.invoke(app, ["queue", "reply", case_id, "--agent", "amy", "--text", "Hi {first_name}", "--json"])
-    assert done.exit_code == 1 and json.loads(done.stdout)["reply"]["text"] == "Hi Ada"
+    assert (
+        done.exit_code == 1 and json.loads(done.stdout)["reply"]["text"] == "Hi Ada"
+    )
     engine.dispose()

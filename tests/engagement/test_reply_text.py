@@ -71,11 +71,7 @@ def _case(session: object, *, team: str = "care", platform: str = "x") -> Case:
     session.add(post)
     session.flush()
     case = Case(
-        dedupe_key="k1",
-        post_id=post.id or 0,
-        author_id=author.id,
-        customer_id=customer.id,
-        team=team,
+        dedupe_key="k1", post_id=post.id or 0, author_id=author.id, customer_id=customer.id, team=team,
         platform=platform,
     )
     session.add(case)
@@ -89,12 +85,8 @@ def test_case_variables_saved_replies_per_team_and_compose(sqlite_engine: Engine
         case = _case(session)
         values = templates.case_variables(session, case, agent="Ana", settings=settings)
         assert values == {
-            "first_name": "Zoë",
-            "name": "Zoë Martin",
-            "handle": "@zoe",
-            "case_id": str(case.id),
-            "brand": "Skylark Air",
-            "agent": "Ana",
+            "first_name": "Zoë", "name": "Zoë Martin", "handle": "@zoe", "case_id": str(case.id),
+            "brand": "Skylark Air", "agent": "Ana",
         }
         templates.save_reply(session, name="apology", text="Dear {name}, we are on it.", team="care", by="Lea")
         templates.save_reply(session, name="thanks", text="Thanks from {brand}!", team=None, by="Adam")

@@ -235,7 +235,10 @@ def test_slack_summary_says_the_key_figures(report: WeeklyReport) -> None:
     assert "$1,400 of $4,960" in fields and "median 6.0 h, p90 25.2 h" in fields
     cases = report.slack_blocks[2]["text"]["text"]
     assert f"<{BASE_URL}/cases/" in cases and "Customer 3 (high)" in cases
-    assert report.slack_blocks[-1]["elements"][0]["text"] == f"<{BASE_URL}/reports/2026-W47|Open the full report>"
+    assert (
+        report.slack_blocks[-1]["elements"][0]["text"]
+        == f"<{BASE_URL}/reports/2026-W47|Open the full report>"
+    )
 
 
 def test_the_notifier_delivers_the_summary(sqlite_engine: Engine, tmp_path: Path) -> None:

@@ -232,7 +232,9 @@ def test_cli_import_posts(tmp_path: Path, shared: Path, monkeypatch) -> None:  #
 def _last_analyzed(engine: Engine, table: str) -> object:
     with engine.connect() as connection:
         return connection.execute(
-            text("select last_analyze from pg_stat_user_tables where schemaname = current_schema() and relname = :t"),
+            text(
+                "select last_analyze from pg_stat_user_tables where schemaname = current_schema() and relname = :t"
+            ),
             {"t": table},
         ).scalar_one()
 

@@ -211,7 +211,9 @@ def test_live_events_deliver_a_claim_to_a_second_session(server: tuple[str, Seed
     expect(row.locator(".holder")).to_have_text("Ana", timeout=LIVE_WAIT_MS)  # no reload on Ben's side
 
 
-def test_without_event_source_pages_fall_back_to_polling(polling_server: tuple[str, Seed], chromium: Browser) -> None:
+def test_without_event_source_pages_fall_back_to_polling(
+    polling_server: tuple[str, Seed], chromium: Browser
+) -> None:
     base, ids = polling_server
     low = ids.cases["low"]
     ben = sign_in(chromium, base, "ben@example.com", init_script="delete window.EventSource;")

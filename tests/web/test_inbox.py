@@ -55,12 +55,7 @@ def test_a_300_character_x_reply_is_refused_before_anything_is_written(
     assert preview.json()["ok"] is False and preview.json()["length"] == 300
     emoji = api(ana, "POST", f"/api/cases/{top}/preview", {"text": "Hi {first_name} 😀"})
     assert emoji.json() == {
-        "text": "Hi Zoë 😀",
-        "length": 9,
-        "limit": 280,
-        "unit": emoji.json()["unit"],
-        "ok": True,
-        "error": None,
+        "text": "Hi Zoë 😀", "length": 9, "limit": 280, "unit": emoji.json()["unit"], "ok": True, "error": None,
         "variable": None,
     }
     reddit = api(ana, "POST", f"/api/cases/{seeded.cases['billing']}/preview", {"text": "a" * 300})
@@ -255,7 +250,9 @@ def test_heartbeats_and_drafts_upsert_on_both_databases(engine: Engine) -> None:
         assert drafts.load_draft(session, case_id=top, user_name="Ana") is None
 
 
-def test_every_key_listed_on_question_mark_is_wired_and_every_case_action_has_one(browser: Login, seeded: Any) -> None:
+def test_every_key_listed_on_question_mark_is_wired_and_every_case_action_has_one(
+    browser: Login, seeded: Any
+) -> None:
     static = Path(engagement.web.__file__).parent / "static"
     script = (static / "app.js").read_text() + (static / "composer.js").read_text()
     lea = browser("lea@example.com")
@@ -265,7 +262,7 @@ def test_every_key_listed_on_question_mark_is_wired_and_every_case_action_has_on
     assert {"j", "k", "n", "/", "c", "u", "t", "r", "p", "x", "e", "a", "l", "i", "y", "b", "?"} <= listed
     for key in listed:
         assert f'"{key}": ' in script, f"key {key!r} is listed on ? but not handled"
-    assert "(event.ctrlKey || event.metaKey)" in script  # Ctrl/Cmd+Enter sends
+    assert '(event.ctrlKey || event.metaKey)' in script  # Ctrl/Cmd+Enter sends
     # Each button of the case page names its key.
     for button_id in ("claim", "escalate", "dismiss", "reassign", "send-reply"):
         button = re.search(rf'id="{button_id}"[^>]*>.*?</button>', page, re.S)
