@@ -320,7 +320,7 @@ def _finish(
 
     At ``onnx-int8`` (what ``auto`` picks for validated weights) the network is the cached ONNX
     graph alone: built once, in a child process, so the scoring process never holds the torch
-    weights (both models then fit in well under a gigabyte).
+    weights (both models loaded: about 1.0 GB peak instead of 1.45 GB).
     """
     validated = delta_metadata(weights).get("int8_validated", "false") == "true"
     precision = _resolve_precision(settings.precision, validated_int8=validated)
