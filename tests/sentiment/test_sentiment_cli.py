@@ -139,3 +139,27 @@ def test_train_smoke_on_a_few_dozen_examples(tmp_path: Path, shared: Path) -> No
     model = load_model(SentimentSettings(weights=out, precision="fp32", threads=1, multilingual=False))
     assert model.model_id.endswith(info["weights_sha256_12"])
     assert len(model.predict(["@united thanks!", "@united lost my bag"])) == 2
+
+
+@pytest.mark.slow
+def test_multilingual_train_smoke_writes_a_loadable_full_delta(tmp_path: Path, shared: Path) -> None:
+    """The shipped multilingual recipe (every layer, all eight UMSAB languages) runs end to end
+    on a few dozen tweets and writes a delta the loader reads, for the five shipped languages."""
+    out = tmp_path / "ml.safetensors"
+    command = ["sentiment", "train", "--model", "multilingual", "--data", str(shared / "data"), "--limit", "48"]
+    result = runner.invoke(app, [*command, "--epochs", "1", "--out", str(out), "--no-corrections", "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info["config"]["variant"] == "full"
+    assert set(info["examples"]) == {"de", "fr", "es", "it", "pt", "en", "ar", "hi"}
+    keys = set(load_file(str(out)))
+    assert "delta::bert.encoder.layer.0.attention.self.query.weight" in keys
+    assert "delta::bert.encoder.layer.11.output.dense.weight" in keys
+    assert not any("word_embeddings" in key for key in keys)
+    from sentiment.model import load_multilingual
+    from sentiment.settings import SentimentSettings
+
+    model = load_multilingual(SentimentSettings(multilingual_weights=out, precision="fp32", threads=1))
+    assert model.languages == ("de", "fr", "es", "it", "pt")
+    assert info["weights_sha256_12"] in model.model_id
+    assert len(model.predict(["Seit zwei Stunden warten wir."], ["de"])) == 1
