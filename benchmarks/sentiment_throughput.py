@@ -166,9 +166,7 @@ def main() -> None:
 def record(model: str, results: dict[str, Any], threads: int, texts: int) -> None:
     """Keep this run's figures for the model card (which states speed and peak memory)."""
     sys.path.insert(0, str(REPO))
-    from sentiment.card import PERFORMANCE_FILE, refresh_card_sections
-    from sentiment.model import DEFAULT_WEIGHTS, MULTILINGUAL_WEIGHTS
-    from sentiment.network import file_hash
+    from sentiment.card import PERFORMANCE_FILE, refresh_shipped_card
 
     data = json.loads(PERFORMANCE_FILE.read_text(encoding="utf-8")) if PERFORMANCE_FILE.is_file() else {}
     data[model] = {
@@ -182,9 +180,7 @@ def record(model: str, results: dict[str, Any], threads: int, texts: int) -> Non
         },
     }
     PERFORMANCE_FILE.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    weights = DEFAULT_WEIGHTS if model == "default" else MULTILINGUAL_WEIGHTS
-    card = "MODEL_CARD.md" if model == "default" else "MULTILINGUAL_MODEL_CARD.md"
-    refresh_card_sections(weights.with_name(card), model, file_hash(weights))
+    refresh_shipped_card(model)
 
 
 if __name__ == "__main__":

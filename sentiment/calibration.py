@@ -121,12 +121,19 @@ def fit_temperature(
     return min(grid, key=nll)
 
 
-def temperatures_for(name: str, weights_hash: str, path: Path = TEMPERATURE_FILE) -> dict[str, float] | None:
-    """Model ``name``'s temperature per language (``*``: any other) if fitted for exactly these
-    weights; None otherwise (a retrained model is never tempered by another model's fit)."""
+def temperature_entry(name: str, weights_hash: str | None, path: Path = TEMPERATURE_FILE) -> dict[str, Any] | None:
+    """Model ``name``'s stored fit (temperatures and figures) if it was made for exactly these
+    weights; None otherwise (a retrained model is never tempered, or described, by another's)."""
     if not path.is_file():
         return None
-    entry = json.loads(path.read_text(encoding="utf-8")).get(name)
+    entry: dict[str, Any] | None = json.loads(path.read_text(encoding="utf-8")).get(name)
     if not entry or entry.get("weights_sha256_12") != weights_hash:
         return None
-    return {str(lang): float(t) for lang, t in entry["temperature"].items()}
+    return entry
+
+
+def temperatures_for(name: str, weights_hash: str, path: Path = TEMPERATURE_FILE) -> dict[str, float] | None:
+    """Model ``name``'s temperature per language (``*``: any other) if fitted for exactly these
+    weights; None otherwise."""
+    entry = temperature_entry(name, weights_hash, path)
+    return None if entry is None else {str(lang): float(t) for lang, t in entry["temperature"].items()}

@@ -68,14 +68,10 @@ PERFORMANCE_FILE = VALIDATION_FILE.with_name("performance.json")
 def _temperature_lines(key: str, weights_hash: str | None) -> list[str]:
     """The per-language temperatures fitted for exactly these weights (``temperature.json``)."""
     from sentiment.calibrate_temperature import card_section
-    from sentiment.calibration import TEMPERATURE_FILE
+    from sentiment.calibration import temperature_entry
 
-    if not TEMPERATURE_FILE.is_file():
-        return []
-    entry = json.loads(TEMPERATURE_FILE.read_text(encoding="utf-8")).get(key)
-    if not entry or entry.get("weights_sha256_12") != weights_hash:
-        return []
-    return [card_section(entry)]
+    entry = temperature_entry(key, weights_hash)
+    return [] if entry is None else [card_section(entry)]
 
 
 def _performance_lines(key: str) -> list[str]:
@@ -101,6 +97,20 @@ def _performance_lines(key: str) -> list[str]:
             f"| {run['peak_rss_mb']:.0f} |"
         )
     return [*lines, ""]
+
+
+#: Each shipped model's card, beside its weights.
+CARD_NAMES = {"default": "MODEL_CARD.md", "multilingual": "MULTILINGUAL_MODEL_CARD.md"}
+
+
+def refresh_shipped_card(key: str) -> None:
+    """Re-render the shipped model ``key``'s temperature and speed sections for the committed
+    weights (a fit stored for other weights leaves the card without one)."""
+    from sentiment.model import DEFAULT_WEIGHTS, MULTILINGUAL_WEIGHTS
+    from sentiment.network import file_hash
+
+    weights = {"default": DEFAULT_WEIGHTS, "multilingual": MULTILINGUAL_WEIGHTS}[key]
+    refresh_card_sections(weights.with_name(CARD_NAMES[key]), key, file_hash(weights))
 
 
 def refresh_card_sections(card: Path, key: str, weights_hash: str) -> None:

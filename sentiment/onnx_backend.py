@@ -20,10 +20,14 @@ import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
+
+if TYPE_CHECKING:
+    import onnx
 
 log = logging.getLogger(__name__)
 
@@ -71,27 +75,23 @@ def _export(network: nn.Module, path: Path) -> None:
         )
 
 
-def _weight_matmuls(path: Path, *, embeddings: bool = False) -> list[str]:
-    """Encoder MatMul nodes whose second input is a stored weight (the Linear layers).
+def _weight_nodes(graph: onnx.GraphProto) -> tuple[list[str], list[str]]:
+    """The names of the MatMuls whose second input is a stored weight (the encoder's Linear
+    layers) and of the Gathers whose first input is one (the word-embedding look-up).
 
-    With ``embeddings``, also the Gather that reads the word-embedding matrix (its first input
-    is a stored weight): in multilingual-e5-small that matrix is 96M of the 118M parameters,
-    so int8 rows shrink the graph from ~470 MB to ~120 MB and the memory it takes with it.
+    The embedding matrix of multilingual-e5-small is 96M of its 118M parameters, so int8 rows
+    shrink its graph from ~470 MB to ~120 MB and the memory it takes with it.
     """
-    import onnx
-
-    graph = onnx.load(str(path), load_external_data=False).graph
     weights = {init.name for init in graph.initializer}
-    nodes = [node.name for node in graph.node if node.op_type == "MatMul" and node.input[1] in weights]
-    if embeddings:
-        nodes += [node.name for node in graph.node if node.op_type == "Gather" and node.input[0] in weights]
-    return nodes
+    matmuls = [node.name for node in graph.node if node.op_type == "MatMul" and node.input[1] in weights]
+    gathers = [node.name for node in graph.node if node.op_type == "Gather" and node.input[0] in weights]
+    return matmuls, gathers
 
 
 def build_int8(network: nn.Module, target: Path, *, embeddings: bool = False) -> Path:
     """Export ``network`` to ONNX and write its row-wise int8 graph to ``target`` (atomic).
 
-    ``embeddings``: the word-embedding rows are int8 too (see ``_weight_matmuls``).
+    ``embeddings``: the word-embedding rows are int8 too (see ``_weight_nodes``).
     """
     import onnx
 
@@ -101,11 +101,10 @@ def build_int8(network: nn.Module, target: Path, *, embeddings: bool = False) ->
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         fp32 = Path(scratch) / "fp32.onnx"
         _export(network, fp32)
-        graph = onnx.load(str(fp32))
-        matmuls = _weight_matmuls(fp32)
-        gathers = [name for name in _weight_matmuls(fp32, embeddings=True) if name not in matmuls] if embeddings else []
+        model = onnx.load(str(fp32))
+        matmuls, gathers = _weight_nodes(model.graph)
         int8 = Path(scratch) / "int8.onnx"
-        onnx.save(quantise_rowwise(graph, matmuls, gathers), str(int8))
+        onnx.save(quantise_rowwise(model, matmuls, gathers if embeddings else []), str(int8))
         int8.replace(target)
     return target
 

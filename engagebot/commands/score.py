@@ -122,7 +122,7 @@ def train(
         return
     if model != "default":
         raise ValueError(f"--model must be default or multilingual, not {model!r}")
-    from sentiment.card import write_card
+    from sentiment.card import CARD_NAMES, write_card
     from sentiment.model import DEFAULT_WEIGHTS
     from sentiment.recipe import DEFAULT_RECIPE, read_training_data, train_default
     from sentiment.train import TrainConfig
@@ -156,7 +156,7 @@ def train(
             progress.update(step_task, completed=step, total=total, description=f"training (loss {loss:.3f})")
 
         info = train_default(general, airline, fixes, config, target, on_encode=on_encode, on_step=on_step)
-    card = write_card(info, target.with_name("MODEL_CARD.md") if out is None else target.with_suffix(".md"))
+    card = write_card(info, target.with_name(CARD_NAMES["default"]) if out is None else target.with_suffix(".md"))
     if out is None:
         info["calibration"] = _calibrate_shipped(data)
     if as_json:
@@ -181,7 +181,7 @@ def _train_multilingual(
     as_json: bool,
 ) -> None:
     """``sentiment train --model multilingual``: UMSAB train splits (+ corrections in its languages)."""
-    from sentiment.card import write_multilingual_card
+    from sentiment.card import CARD_NAMES, write_multilingual_card
     from sentiment.e5_convert import e5_base_dir
     from sentiment.model import MULTILINGUAL_WEIGHTS
     from sentiment.multilingual import COVERED, MULTILINGUAL_RECIPE, TRAIN_LANGUAGES, read_umsab, train_multilingual
@@ -214,7 +214,7 @@ def _train_multilingual(
             tweets, fixes, TrainConfig(**recipe), target, e5_base_dir(), on_encode=on_encode, on_step=on_step
         )
     card = write_multilingual_card(
-        info, target.with_name("MULTILINGUAL_MODEL_CARD.md") if out is None else target.with_suffix(".md")
+        info, target.with_name(CARD_NAMES["multilingual"]) if out is None else target.with_suffix(".md")
     )
     if as_json:
         console.print_json(json.dumps({**info, "card": str(card)}))
@@ -253,13 +253,11 @@ def _calibrate_temperatures(data: Path, as_json: bool) -> None:
     if MULTILINGUAL_WEIGHTS.is_file():
         weights = settings.multilingual_weights or MULTILINGUAL_WEIGHTS
         entries[MULTILINGUAL_KEY] = calibrate_multilingual(load_multilingual(settings), data / "umsab", weights)
-    from sentiment.card import refresh_card_sections
+    from sentiment.card import refresh_shipped_card
 
-    cards = {DEFAULT_NAME_KEY: DEFAULT_WEIGHTS.with_name("MODEL_CARD.md"),
-             MULTILINGUAL_KEY: MULTILINGUAL_WEIGHTS.with_name("MULTILINGUAL_MODEL_CARD.md")}  # fmt: skip
     for name, entry in entries.items():
         write_temperatures(name, entry)
-        refresh_card_sections(cards[name], name, entry["weights_sha256_12"])
+        refresh_shipped_card(name)
     if as_json:
         console.print_json(json.dumps(entries))
         return
