@@ -4,7 +4,8 @@ Naive baseline: ``transformers.pipeline("text-classification")`` over the same f
 called one text at a time (how most examples call it). Ours: ``SentimentModel.predict`` with
 each precision (``auto``: what the score step uses; ``onnx-int8``: ONNX Runtime with int8
 weights; ``int8``: PyTorch dynamic int8), length-sorted batches under ``inference_mode``.
-Each method runs in its own process so its peak memory (max RSS) is its own.
+Each method runs in its own process so its peak memory (max RSS) is its own; the ONNX
+methods never import torch, as in the score step.
 
 ``--model multilingual``: the same comparison for the multilingual model (UMSAB validation
 tweets in de/fr/es/it/pt by default), plus ``both``: the routed model with both networks
@@ -59,16 +60,19 @@ def _load(model: str, precision: str, threads: int) -> Any:
 def _measure(
     method: str, texts: list[str], langs: list[str], threads: int, precision: str, model_name: str
 ) -> dict[str, object]:
-    import torch
-
-    torch.set_num_threads(threads)
     sys.path.insert(0, str(REPO))
 
     if method == "naive":
-        from transformers import pipeline
+        import torch
+        from transformers import AutoTokenizer, pipeline
 
+        from sentiment.model import DEFAULT_NAME_KEY, MULTILINGUAL_KEY, shipped_base_dir
+
+        torch.set_num_threads(threads)
         model = _load(model_name, "fp32", threads)
-        classify = pipeline("text-classification", model=model.network, tokenizer=model.tokenizer, device="cpu")
+        kind = MULTILINGUAL_KEY if model_name == "multilingual" else DEFAULT_NAME_KEY
+        tokenizer = AutoTokenizer.from_pretrained(str(shipped_base_dir(kind)))
+        classify = pipeline("text-classification", model=model.network, tokenizer=tokenizer, device="cpu")
         classify(texts[0])
         started = time.perf_counter()
         for text in texts:

@@ -17,9 +17,10 @@ from typing import Any
 
 import torch
 
+from sentiment.files import base_encoder_dir
 from sentiment.labels import LABELS
 from sentiment.metrics import classification_report
-from sentiment.network import base_encoder_dir, batched_probabilities, merge_lora, quantise_encoder, save_delta
+from sentiment.network import batched_probabilities, merge_lora, quantise_encoder, save_delta
 from sentiment.recipe import DEFAULT_RECIPE, general_subset
 from sentiment.train import Example, TrainConfig, train_classifier
 

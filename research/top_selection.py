@@ -21,10 +21,11 @@ import torch
 from transformers import AutoTokenizer
 
 from sentiment.data import read_airline_tweets, read_tweeteval
+from sentiment.files import base_encoder_dir
 from sentiment.inputs import model_input
 from sentiment.labels import LABELS
 from sentiment.metrics import classification_report
-from sentiment.network import base_encoder_dir, build_classifier
+from sentiment.network import build_classifier
 from sentiment.train import Example, TrainConfig, expand, train_top_cached
 from sentiment.upper import encode_lower, upper_probabilities
 

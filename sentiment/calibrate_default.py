@@ -14,10 +14,10 @@ from typing import Any
 
 from sentiment.calibration import CALIBRATION_FILE, apply_bias, fit_bias
 from sentiment.data import LabelledText, read_airline_tweets, read_tweeteval
+from sentiment.files import file_hash
 from sentiment.labels import LABELS
 from sentiment.metrics import classification_report
 from sentiment.model import DEFAULT_WEIGHTS, SentimentModel
-from sentiment.network import file_hash
 from sentiment.recipe import DEFAULT_RECIPE, general_split
 
 # The most the bias may cost on the airline tweets (macro recall): they were seen in training,
@@ -26,9 +26,7 @@ AIRLINE_GUARD = 0.01
 
 
 def _report(model_rows: list[LabelledText], probabilities: Any, bias: list[float] | None) -> dict[str, Any]:
-    import torch
-
-    probs = probabilities if bias is None else apply_bias(probabilities, torch.tensor(bias))
+    probs = probabilities if bias is None else apply_bias(probabilities, bias)
     predicted = [LABELS[i] for i in probs.argmax(-1).tolist()]
     report = classification_report([r.label for r in model_rows], predicted)
     return {

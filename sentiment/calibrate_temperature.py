@@ -23,15 +23,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
+import numpy as np
 
+from sentiment.batching import Probabilities
 from sentiment.calibration import TEMPERATURE_FILE, apply_temperature, fit_temperature
 from sentiment.data import LabelledText, read_tweeteval
+from sentiment.files import file_hash
 from sentiment.labels import LABELS
 from sentiment.metrics import classification_report, ece_sampling_floor, expected_calibration_error
 from sentiment.model import DEFAULT_NAME_KEY, MULTILINGUAL_KEY, SentimentModel
 from sentiment.multilingual import COVERED, UMSAB_LANGUAGES
-from sentiment.network import file_hash
 from sentiment.recipe import DEFAULT_RECIPE, general_split
 
 #: Held-out general tweets the English temperature is fitted on (a seeded sample: enough for one
@@ -39,7 +40,7 @@ from sentiment.recipe import DEFAULT_RECIPE, general_split
 ENGLISH_SAMPLE = 3000
 
 
-def figures(gold: Sequence[str], probabilities: torch.Tensor) -> dict[str, Any]:
+def figures(gold: Sequence[str], probabilities: Probabilities) -> dict[str, Any]:
     """ECE, macro recall and mean P(negative) of the gold-negative rows."""
     predicted = [LABELS[i] for i in probabilities.argmax(-1).tolist()]
     negatives = [row[0] for label, row in zip(gold, probabilities.tolist(), strict=True) if label == "negative"]
@@ -52,7 +53,7 @@ def figures(gold: Sequence[str], probabilities: torch.Tensor) -> dict[str, Any]:
     }
 
 
-def fit_language(gold: Sequence[str], probabilities: torch.Tensor) -> dict[str, Any]:
+def fit_language(gold: Sequence[str], probabilities: Probabilities) -> dict[str, Any]:
     """The temperature for one language, with the figures before and after it."""
     temperature = fit_temperature(gold, probabilities)
     return {
@@ -63,12 +64,12 @@ def fit_language(gold: Sequence[str], probabilities: torch.Tensor) -> dict[str, 
     }
 
 
-def cross_fitted(gold: Sequence[str], probabilities: torch.Tensor) -> dict[str, Any]:
+def cross_fitted(gold: Sequence[str], probabilities: Probabilities) -> dict[str, Any]:
     """ECE after calibration measured on rows the temperature was not fitted on: fit on the even
     rows and measure on the odd ones, and the other way round (the honest figure: "after" above
     is measured on the rows it was fitted on)."""
     halves = [list(range(0, len(gold), 2)), list(range(1, len(gold), 2))]
-    tempered = torch.empty_like(probabilities)
+    tempered = np.empty_like(probabilities)
     for fit_rows, test_rows in (halves, halves[::-1]):
         temperature = fit_temperature([gold[i] for i in fit_rows], probabilities[fit_rows])
         tempered[test_rows] = apply_temperature(probabilities[test_rows], temperature)

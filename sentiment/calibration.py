@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
+import numpy as np
 
+from sentiment.batching import Probabilities, softmax
 from sentiment.labels import LABELS
 from sentiment.metrics import classification_report
 
@@ -27,9 +28,14 @@ GRID: tuple[float, ...] = tuple(round(-1.5 + 0.1 * step, 1) for step in range(31
 CALIBRATION_FILE = Path(__file__).resolve().parent / "weights" / "calibration.json"
 
 
-def apply_bias(probabilities: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+def _log(probabilities: Probabilities) -> Probabilities:
+    """``log p``, with p floored at 1e-12 so a zero probability stays finite."""
+    return np.log(np.maximum(np.asarray(probabilities, dtype=np.float32), np.float32(1e-12)))
+
+
+def apply_bias(probabilities: Probabilities, bias: Sequence[float] | np.ndarray) -> Probabilities:
     """``softmax(log p + bias)`` row by row (probabilities in ``LABELS`` order)."""
-    return torch.softmax(torch.log(probabilities.clamp(min=1e-12)) + bias, dim=-1)
+    return softmax(_log(probabilities) + np.asarray(bias, dtype=np.float32))
 
 
 def calibration_for(name: str, weights_hash: str, path: Path = CALIBRATION_FILE) -> list[float] | None:
@@ -42,16 +48,16 @@ def calibration_for(name: str, weights_hash: str, path: Path = CALIBRATION_FILE)
     return [float(b) for b in entry["bias"]]
 
 
-def _macro_recall(gold: Sequence[str], probabilities: torch.Tensor, bias: torch.Tensor) -> float:
+def _macro_recall(gold: Sequence[str], probabilities: Probabilities, bias: Sequence[float]) -> float:
     predicted = [LABELS[i] for i in apply_bias(probabilities, bias).argmax(-1).tolist()]
     return float(classification_report(gold, predicted)["macro_recall"])
 
 
 def fit_bias(
     gold: Sequence[str],
-    probabilities: torch.Tensor,
+    probabilities: Probabilities,
     *,
-    guard: tuple[Sequence[str], torch.Tensor, float] | None = None,
+    guard: tuple[Sequence[str], Probabilities, float] | None = None,
     steps: Sequence[float] = GRID,
     min_gain: float = 0.005,
 ) -> dict[str, Any]:
@@ -63,12 +69,12 @@ def fit_bias(
     A best bias that gains less than ``min_gain`` is noise on a held-out set this size: then
     the bias stays zero (``best_bias`` keeps what the grid found).
     """
-    none = torch.zeros(len(LABELS))
+    none = [0.0] * len(LABELS)
     base = _macro_recall(gold, probabilities, none)
     guard_base = _macro_recall(guard[0], guard[1], none) if guard else 0.0
     results = []
     for neg, neu in itertools.product(steps, steps):
-        shift = torch.tensor([neg, neu, 0.0])
+        shift = [neg, neu, 0.0]
         score = _macro_recall(gold, probabilities, shift)
         kept = _macro_recall(guard[0], guard[1], shift) if guard else 0.0
         if guard and kept < guard_base - guard[2]:
@@ -97,26 +103,29 @@ TEMPERATURE_GRID: tuple[float, ...] = tuple(round(0.5 + 0.02 * step, 2) for step
 TEMPERATURE_FILE = Path(__file__).resolve().parent / "weights" / "temperature.json"
 
 
-def apply_temperature(probabilities: torch.Tensor, temperature: float) -> torch.Tensor:
+def apply_temperature(probabilities: Probabilities, temperature: float) -> Probabilities:
     """``softmax(log p / T)`` row by row: T > 1 tempers an over-confident model, T < 1 sharpens
     an under-confident one. The top class never changes, so no label and no ranking within a
     language moves; only how much each P means."""
     if temperature == 1.0:
         return probabilities
-    return torch.softmax(torch.log(probabilities.clamp(min=1e-12)) / temperature, dim=-1)
+    return softmax(_log(probabilities) / np.float32(temperature))
 
 
 def fit_temperature(
-    gold: Sequence[str], probabilities: torch.Tensor, grid: Sequence[float] = TEMPERATURE_GRID
+    gold: Sequence[str], probabilities: Probabilities, grid: Sequence[float] = TEMPERATURE_GRID
 ) -> float:
     """The temperature with the lowest negative log-likelihood of ``gold`` on held-out rows
     (Guo et al. 2017, "On calibration of modern neural networks"): one number per model and
     language, so a few hundred validation tweets are enough to fit it without overfitting."""
-    target = torch.tensor([LABELS.index(label) for label in gold])
-    logs = torch.log(probabilities.clamp(min=1e-12))
+    target = np.asarray([LABELS.index(label) for label in gold])
+    logs = _log(probabilities).astype(np.float64)
 
     def nll(temperature: float) -> float:
-        return float(torch.nn.functional.cross_entropy(logs / temperature, target))
+        scaled = logs / temperature
+        scaled = scaled - scaled.max(axis=-1, keepdims=True)
+        log_softmax = scaled - np.log(np.exp(scaled).sum(axis=-1, keepdims=True))
+        return float(-log_softmax[np.arange(len(target)), target].mean())
 
     return min(grid, key=nll)
 

@@ -106,8 +106,8 @@ CARD_NAMES = {"default": "MODEL_CARD.md", "multilingual": "MULTILINGUAL_MODEL_CA
 def refresh_shipped_card(key: str) -> None:
     """Re-render the shipped model ``key``'s temperature and speed sections for the committed
     weights (a fit stored for other weights leaves the card without one)."""
+    from sentiment.files import file_hash
     from sentiment.model import DEFAULT_WEIGHTS, MULTILINGUAL_WEIGHTS
-    from sentiment.network import file_hash
 
     weights = {"default": DEFAULT_WEIGHTS, "multilingual": MULTILINGUAL_WEIGHTS}[key]
     refresh_card_sections(weights.with_name(CARD_NAMES[key]), key, file_hash(weights))

@@ -25,8 +25,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
-from safetensors.torch import save_file
+from numpy.typing import NDArray
+from safetensors.numpy import save_file
 
 from sentiment.charsmap import precompiled_charsmap
 from sentiment.e5_file import E5File, read_e5_file
@@ -80,7 +80,7 @@ def _short_hash(path: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def state_dict(e5: E5File) -> dict[str, torch.Tensor]:
+def state_dict(e5: E5File) -> dict[str, NDArray[np.float32]]:
     """``BertModel`` (no pooler) weights from the file's tensors, every key with its shape."""
     h = e5.header
     t = e5.tensors
@@ -101,7 +101,7 @@ def state_dict(e5: E5File) -> dict[str, torch.Tensor]:
             elif short.endswith(".w") and "ln" not in short:
                 value = value.reshape(h.hidden, h.hidden)
             state[f"encoder.layer.{layer}.{key}"] = value
-    return {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in state.items()}
+    return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in state.items()}
 
 
 def bert_config(e5: E5File) -> dict[str, object]:

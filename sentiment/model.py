@@ -5,29 +5,29 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
+import numpy as np
 
+from sentiment.batching import LogitsFn, Probabilities, batched_probabilities
 from sentiment.calibration import apply_bias, apply_temperature, calibration_for, temperatures_for
+from sentiment.files import base_encoder_dir, delta_metadata, file_hash
 from sentiment.inputs import model_input
 from sentiment.labels import LABELS, label_map
-from sentiment.network import (
-    MeanPoolClassifier,
-    apply_delta,
-    base_encoder_dir,
-    batched_probabilities,
-    build_classifier,
-    delta_metadata,
-    file_hash,
-    quantise_encoder,
-)
-from sentiment.onnx_backend import OnnxClassifier, build_int8, load_int8, onnxruntime_available
+from sentiment.onnx_backend import OnnxClassifier, load_int8, onnxruntime_available
 from sentiment.settings import SentimentSettings
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from sentiment.network import MeanPoolClassifier
+
+# Torch is imported only where a torch network runs (training, fp32, bf16, PyTorch int8, hub
+# models): scoring from a shipped model's built ONNX graph never imports it (~220 MB less).
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,11 @@ def cpu_supports_bf16() -> bool:
 
 
 class SentimentModel:
-    """A loaded model: ``predict`` texts, identified by ``model_id`` (name + weights hash)."""
+    """A loaded model: ``predict`` texts, identified by ``model_id`` (name + weights hash).
+
+    ``network`` is an ``OnnxClassifier`` (the int8 graph) or a torch module; either runs
+    through the same numpy batching (``sentiment.batching``).
+    """
 
     def __init__(
         self,
@@ -87,8 +91,9 @@ class SentimentModel:
         self.spell_emoji = spell_emoji
         self.languages = tuple(lang.lower() for lang in (settings.languages if languages is None else languages))
         self.max_length = max_length or settings.max_length
-        self.bias = None if bias is None else torch.tensor(list(bias), dtype=torch.float32)
+        self.bias = None if bias is None else np.asarray(list(bias), dtype=np.float32)
         self.temperatures = dict(temperatures or {})
+        self._logits = _logits_of(network)
 
     def covers(self, lang: str) -> bool:
         """Whether texts in language ``lang`` (ISO 639-1, e.g. ``en``) get a real score."""
@@ -98,27 +103,28 @@ class SentimentModel:
         """The model that scores language ``lang`` (this one, if it covers it)."""
         return self if self.covers(lang) else None
 
-    def probabilities(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> torch.Tensor:
+    def probabilities(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> Probabilities:
         """``[len(texts), 3]`` probabilities in negative / neutral / positive order.
 
         ``languages`` (one per text) matters only to a routed model; one network scores all here.
         """
         inputs = [model_input(t, spell_emoji=self.spell_emoji) for t in texts]
         raw = batched_probabilities(
-            self.network,
+            self._logits,
             self.tokenizer,
             inputs,
             batch_size=1 if self.precision in BATCH_DEPENDENT else self.settings.batch_size,
             max_length=self.max_length,
+            classes=max(self.columns, default=len(LABELS) - 1) + 1,
         )
-        out = torch.zeros(len(inputs), len(LABELS))
+        out = np.zeros((len(inputs), len(LABELS)), dtype=np.float32)
         for column, label in self.columns.items():
             out[:, LABELS.index(label)] += raw[:, column]
         if self.bias is not None:
             out = apply_bias(out, self.bias)
         return self._tempered(out, languages)
 
-    def _tempered(self, out: torch.Tensor, languages: Sequence[str] | None) -> torch.Tensor:
+    def _tempered(self, out: Probabilities, languages: Sequence[str] | None) -> Probabilities:
         """Each row at its language's fitted temperature (``*`` for the rest; none fitted: as is)."""
         if not self.temperatures:
             return out
@@ -137,6 +143,21 @@ class SentimentModel:
         """Label and probabilities for each text, in input order (batched, length-sorted)."""
         probs = self.probabilities(texts, languages).tolist()
         return [Prediction(LABELS[max(range(3), key=row.__getitem__)], row[0], row[1], row[2]) for row in probs]
+
+
+def _logits_of(network: nn.Module | OnnxClassifier) -> LogitsFn:
+    """How ``sentiment.batching`` runs ``network``: the ONNX graph directly, a torch module
+    through ``torch_logits`` (imported here, so only torch networks import torch)."""
+    if isinstance(network, OnnxClassifier):
+        return network.logits
+    from sentiment.network import torch_logits
+
+    return torch_logits(network)
+
+
+def default_threads() -> int:
+    """The CPUs this process may use: what torch would take and what ONNX Runtime is given."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 #: PyTorch's dynamic int8 quantises activations with one scale per batch (the batch's largest
@@ -176,8 +197,6 @@ def load_model(settings: SentimentSettings) -> SentimentModel:
     default) it comes with the multilingual model for the languages that model's card covers,
     as one ``RoutedModel`` whose id names both.
     """
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
     if settings.model == "default":
         english = _load_default(settings)
         if not settings.multilingual:
@@ -210,33 +229,37 @@ def shipped_network(kind: str, weights: Path) -> MeanPoolClassifier:
     multilingual-e5-small). Needed to train, to run fp32/bf16/int8, and once per model to build
     the ONNX graph (``sentiment.onnx_build``); scoring from a built graph never loads it.
     """
-    if kind == DEFAULT_NAME_KEY:
-        base = base_encoder_dir()
-    elif kind == MULTILINGUAL_KEY:
-        from sentiment.e5_convert import e5_base_dir
+    from sentiment.network import apply_delta, build_classifier
 
-        base = e5_base_dir()
-    else:
-        raise ValueError(f"unknown shipped model {kind!r} (default or multilingual)")
-    network = build_classifier(base, pool_layers=json.loads(delta_metadata(weights).get("pool_layers", "null")))
+    network = build_classifier(
+        shipped_base_dir(kind), pool_layers=json.loads(delta_metadata(weights).get("pool_layers", "null"))
+    )
     apply_delta(network, weights)
     return network
 
 
-def _load_default(settings: SentimentSettings) -> SentimentModel:
-    from transformers import AutoTokenizer
+def shipped_base_dir(kind: str) -> Path:
+    """The folder of a shipped model's base encoder (weights, config, ``tokenizer.json``)."""
+    if kind == DEFAULT_NAME_KEY:
+        return base_encoder_dir()
+    if kind == MULTILINGUAL_KEY:
+        from sentiment.e5_convert import e5_base_dir
 
+        return e5_base_dir()
+    raise ValueError(f"unknown shipped model {kind!r} (default or multilingual)")
+
+
+def _load_default(settings: SentimentSettings) -> SentimentModel:
     weights = settings.weights or DEFAULT_WEIGHTS
     if not weights.is_file():
         raise FileNotFoundError(f"default model weights not found at {weights} (run engagebot sentiment train)")
-    tokenizer = AutoTokenizer.from_pretrained(str(base_encoder_dir()))
     model_id = f"{DEFAULT_NAME}@{file_hash(weights)}"
     bias = calibration_for("default", file_hash(weights)) if settings.calibrate else None
     if bias is not None:
         model_id += f"+cal{_bias_tag(bias)}"
     temperatures = _temperatures(settings, DEFAULT_NAME_KEY, weights)
     model_id += _temperature_tag(temperatures)
-    return _finish(settings, DEFAULT_NAME_KEY, weights, tokenizer, model_id, spell_emoji=True, bias=bias,
+    return _finish(settings, DEFAULT_NAME_KEY, weights, model_id, spell_emoji=True, bias=bias,
                    temperatures=temperatures)  # fmt: skip
 
 
@@ -246,17 +269,11 @@ def load_multilingual(settings: SentimentSettings) -> SentimentModel:
     Its languages are those the delta's card validates (``languages`` in its metadata),
     narrowed by ``multilingual_languages`` when that is set.
     """
-    from transformers import AutoTokenizer
-
-    from sentiment.e5_convert import e5_base_dir
-
     weights = settings.multilingual_weights or MULTILINGUAL_WEIGHTS
-    tokenizer = AutoTokenizer.from_pretrained(str(e5_base_dir()))
     return _finish(
         settings,
         MULTILINGUAL_KEY,
         weights,
-        tokenizer,
         multilingual_model_id(settings, weights),
         spell_emoji=False,
         languages=multilingual_languages(settings, weights),
@@ -307,7 +324,6 @@ def _finish(
     settings: SentimentSettings,
     kind: str,
     weights: Path,
-    tokenizer: Any,
     model_id: str,
     *,
     spell_emoji: bool,
@@ -320,10 +336,14 @@ def _finish(
 
     At ``onnx-int8`` (what ``auto`` picks for validated weights) the network is the cached ONNX
     graph alone: built once, in a child process, so the scoring process never holds the torch
-    weights (both models loaded: about 1.0 GB peak instead of 1.45 GB).
+    weights nor imports torch. The tokenizer is the base's ``tokenizer.json`` read without
+    transformers (``sentiment.tokenizer``), at every precision.
     """
+    from sentiment.tokenizer import FileTokenizer
+
     validated = delta_metadata(weights).get("int8_validated", "false") == "true"
     precision = _resolve_precision(settings.precision, validated_int8=validated)
+    threads = settings.threads or default_threads()
     runner: nn.Module | OnnxClassifier
     if precision == "onnx-int8":
         from sentiment import onnx_build
@@ -333,16 +353,16 @@ def _finish(
 
         # one graph per network: temperatures and biases apply after it, so they share it
         graph_id = f"{SHIPPED_NAMES[kind]}@{file_hash(weights)}"
-        runner = load_int8(graph_id, settings.onnx_cache, torch.get_num_threads(), build=build)
+        runner = load_int8(graph_id, settings.onnx_cache, threads, build=build)
     else:
         network = shipped_network(kind, weights)
         network.eval()  # type: ignore[no-untyped-call]
         runner = _runner(network, model_id, precision, settings)
-    log.info("sentiment model %s loaded (%s, %d threads)", model_id, precision, torch.get_num_threads())
+    log.info("sentiment model %s loaded (%s, %d threads)", model_id, precision, threads)
     return SentimentModel(
         model_id=model_id,
         network=runner,
-        tokenizer=tokenizer,
+        tokenizer=FileTokenizer(shipped_base_dir(kind)),
         columns=dict(enumerate(LABELS)),
         settings=settings,
         precision=precision,
@@ -357,15 +377,23 @@ def _finish(
 def _runner(
     network: nn.Module, model_id: str, precision: str, settings: SentimentSettings
 ) -> nn.Module | OnnxClassifier:
-    """A loaded torch network as ``precision`` runs it."""
+    """A loaded torch network as ``precision`` runs it (torch's threads set here)."""
+    import torch
+
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
     if precision == "onnx-int8":
+        from sentiment.onnx_export import build_int8
+
         return load_int8(
             model_id,
             settings.onnx_cache,
-            torch.get_num_threads(),
+            settings.threads or default_threads(),
             build=lambda path: build_int8(network, path, embeddings=False),
         )
     if precision == "int8":
+        from sentiment.network import quantise_encoder
+
         if not hasattr(network, "bert"):
             raise ValueError("precision int8 is implemented for BERT-style encoders; use fp32 or bf16")
         return quantise_encoder(network)  # type: ignore[arg-type]
@@ -390,7 +418,7 @@ def _load_hub(settings: SentimentSettings) -> SentimentModel:
     network.eval()
     precision = _resolve_precision(settings.precision, validated_int8=False)
     runner = _runner(network, model_id, precision, settings)
-    log.info("sentiment model %s loaded (%s, %d threads)", model_id, precision, torch.get_num_threads())
+    log.info("sentiment model %s loaded (%s, %d threads)", model_id, precision, settings.threads or default_threads())
     return SentimentModel(
         model_id=model_id,
         network=runner,

@@ -17,8 +17,9 @@ from typing import Any
 import torch
 
 from sentiment.data import LabelledText, read_tweeteval
+from sentiment.files import file_hash
 from sentiment.inputs import model_input
-from sentiment.network import MeanPoolClassifier, file_hash, save_delta
+from sentiment.network import MeanPoolClassifier, save_delta
 from sentiment.train import Example, TrainConfig, train_classifier, train_top
 
 # UMSAB folder -> ISO 639-1 code.

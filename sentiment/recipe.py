@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 import torch
 
 from sentiment.data import LabelledText, read_airline_tweets, read_tweeteval
+from sentiment.files import base_encoder_dir, file_hash
 from sentiment.inputs import model_input
-from sentiment.network import base_encoder_dir, file_hash, save_delta
+from sentiment.network import save_delta
 from sentiment.train import Example, TrainConfig, train_classifier, train_head, train_top
 
 Row = TypeVar("Row")

@@ -12,8 +12,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
-import torch
+import numpy as np
 
+from sentiment.batching import Probabilities
 from sentiment.labels import LABELS
 from sentiment.model import SentimentModel
 
@@ -80,7 +81,7 @@ class RoutedModel(SentimentModel):
         routed = self.routes.get(lang.lower())
         return None if routed is None else routed.get()
 
-    def probabilities(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> torch.Tensor:
+    def probabilities(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> Probabilities:
         """Each text scored by its language's model (the primary one when no languages are given).
 
         A text whose language no model covers gets the primary model's output; the score step
@@ -94,7 +95,7 @@ class RoutedModel(SentimentModel):
         for i, lang in enumerate(languages):
             model = self.model_for(lang) or self.primary
             groups.setdefault(id(model), (model, []))[1].append(i)
-        out = torch.zeros(len(texts), len(LABELS))
+        out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
         for model, indices in groups.values():
             out[indices] = model.probabilities([texts[i] for i in indices], [languages[i] for i in indices])
         return out

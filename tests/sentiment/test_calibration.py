@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
+import numpy as np
 
 from sentiment.calibration import (
     apply_bias,
@@ -19,21 +19,21 @@ from sentiment.metrics import ece_sampling_floor, expected_calibration_error
 
 
 def test_bias_shifts_probabilities_like_a_prior() -> None:
-    p = torch.tensor([[0.5, 0.3, 0.2]])
-    assert torch.allclose(apply_bias(p, torch.zeros(3)), p)
-    shifted = apply_bias(p, torch.tensor([-1.0, 0.0, 0.0]))
+    p = np.array([[0.5, 0.3, 0.2]], dtype=np.float32)
+    assert np.allclose(apply_bias(p, [0.0, 0.0, 0.0]), p)
+    shifted = apply_bias(p, [-1.0, 0.0, 0.0])
     assert shifted[0, 0] < 0.5 and abs(float(shifted.sum()) - 1.0) < 1e-6
-    assert torch.allclose(shifted[0, 1] / shifted[0, 2], torch.tensor(1.5))
+    assert np.isclose(shifted[0, 1] / shifted[0, 2], 1.5)
 
 
 def test_fit_bias_undoes_negative_overcalling() -> None:
     gold = ["negative"] * 20 + ["neutral"] * 40 + ["positive"] * 40
-    probs = torch.tensor([[0.7, 0.2, 0.1]] * 20 + [[0.5, 0.4, 0.1]] * 40 + [[0.1, 0.2, 0.7]] * 40)
+    probs = np.array([[0.7, 0.2, 0.1]] * 20 + [[0.5, 0.4, 0.1]] * 40 + [[0.1, 0.2, 0.7]] * 40, dtype=np.float32)
     fit = fit_bias(gold, probs)
     assert fit["macro_recall_before"] < 0.7 and fit["macro_recall_after"] == 1.0
     assert fit["bias"][0] < fit["bias"][1]
     guard_gold = ["negative"] * 10
-    guard_probs = torch.tensor([[0.45, 0.55, 0.0]] * 10)  # any shift towards neutral loses these
+    guard_probs = np.array([[0.45, 0.55, 0.0]] * 10, dtype=np.float32)  # any shift towards neutral loses these
     guarded = fit_bias(gold, probs, guard=(guard_gold, guard_probs, 0.0), steps=(-0.2, 0.0, 0.2))
     assert guarded["guard_after"] == guarded["guard_before"]
 
@@ -47,20 +47,20 @@ def test_bias_applies_only_to_the_weights_it_was_chosen_for(tmp_path: Path) -> N
     assert calibration_for("default", "abc", tmp_path / "none.json") is None
 
 
-def _overconfident(n: int, seed: int = 5) -> tuple[list[str], torch.Tensor]:
+def _overconfident(n: int, seed: int = 5) -> tuple[list[str], np.ndarray]:
     """A model right 70 % of the time that says 0.97 every time: the German complaint case."""
-    generator = torch.Generator().manual_seed(seed)
+    generator = np.random.default_rng(seed)
     gold, rows = [], []
     labels = ["negative", "neutral", "positive"]
     for i in range(n):
         truth = i % 3
-        right = bool(torch.rand(1, generator=generator) < 0.7)
+        right = bool(generator.random() < 0.7)
         top = truth if right else (truth + 1) % 3
         row = [0.015, 0.015, 0.015]
         row[top] = 0.97
         gold.append(labels[truth])
         rows.append(row)
-    return gold, torch.tensor(rows)
+    return gold, np.array(rows, dtype=np.float32)
 
 
 def test_temperature_tempers_an_overconfident_model_and_keeps_its_labels() -> None:
@@ -71,9 +71,9 @@ def test_temperature_tempers_an_overconfident_model_and_keeps_its_labels() -> No
     after = expected_calibration_error(gold, tempered.tolist())
     assert temperature > 1.5  # softened
     assert before > 0.2 and after < 0.05  # from 0.97-sure-and-70 %-right to about 0.7-sure
-    assert torch.equal(tempered.argmax(-1), probs.argmax(-1))  # no label moves
-    assert torch.allclose(tempered.sum(-1), torch.ones(len(gold)))
-    assert torch.equal(apply_temperature(probs, 1.0), probs)
+    assert np.array_equal(tempered.argmax(-1), probs.argmax(-1))  # no label moves
+    assert np.allclose(tempered.sum(-1), np.ones(len(gold)))
+    assert np.array_equal(apply_temperature(probs, 1.0), probs)
 
 
 def test_ece_is_zero_for_a_model_as_sure_as_it_is_right() -> None:
@@ -111,8 +111,8 @@ def test_the_shipped_cards_state_the_stored_temperatures_and_speed() -> None:
     from sentiment.calibrate_temperature import card_section
     from sentiment.calibration import TEMPERATURE_FILE
     from sentiment.card import PERFORMANCE_FILE
+    from sentiment.files import file_hash
     from sentiment.model import DEFAULT_WEIGHTS, MULTILINGUAL_WEIGHTS
-    from sentiment.network import file_hash
 
     fitted = json.loads(TEMPERATURE_FILE.read_text(encoding="utf-8"))
     measured = json.loads(PERFORMANCE_FILE.read_text(encoding="utf-8"))

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
-import torch
 
 from sentiment.data import read_airline_tweets, read_tweeteval
+from sentiment.files import file_hash
 from sentiment.metrics import classification_report
 from sentiment.model import DEFAULT_NAME, DEFAULT_WEIGHTS, MULTILINGUAL_WEIGHTS, SentimentModel, load_model
-from sentiment.network import file_hash
 from sentiment.onnx_backend import int8_path
 from sentiment.settings import SentimentSettings
+
+REPO = Path(__file__).resolve().parents[2]
 
 NEGATIVE = [
     "@united you lost my luggage and nobody at the desk cares. Never flying with you again",
@@ -65,8 +69,8 @@ def test_int8_option_agrees_on_clear_cases() -> None:
 
 
 def test_auto_precision_takes_validated_int8_only(default_model: SentimentModel) -> None:
+    from sentiment.files import delta_metadata
     from sentiment.model import _resolve_precision, cpu_supports_bf16
-    from sentiment.network import delta_metadata
 
     validated = delta_metadata(DEFAULT_WEIGHTS).get("int8_validated") == "true"
     # the committed weights say whether int8 cost under a point of macro recall (model card)
@@ -87,7 +91,7 @@ def test_onnx_int8_agrees_with_fp32_on_real_tweets(shared: Path, tmp_path: Path)
     graph_id = f"{DEFAULT_NAME}@{file_hash(DEFAULT_WEIGHTS)}"
     assert [p.name for p in tmp_path.glob("*.onnx")] == [int8_path(graph_id, tmp_path).name]
     slow_probs, fast_probs = fp32.probabilities(texts), fast.probabilities(texts)
-    agreement = (slow_probs.argmax(-1) == fast_probs.argmax(-1)).float().mean().item()
+    agreement = float((slow_probs.argmax(-1) == fast_probs.argmax(-1)).mean())
     assert agreement > 0.95
     assert (slow_probs - fast_probs).abs().mean().item() < 0.03
     gold = [r.label for r in rows]
@@ -116,6 +120,38 @@ def test_onnx_graph_is_built_once_per_model_and_scoring_never_loads_torch_weight
     again = load_model(SentimentSettings(precision="onnx-int8", threads=1, onnx_cache=cache))
     predictions = again.predict([*NEGATIVE[:1], "Seit zwei Stunden warten wir, niemand informiert uns."], ["en", "de"])
     assert [p.label for p in predictions] == ["negative", "negative"]
+
+
+def test_scoring_from_built_graphs_never_imports_torch(default_model: SentimentModel, cache_home: Path) -> None:
+    """A fresh process that scores English and German from the built graphs imports neither
+    torch nor transformers (torch alone is ~220 MB of issue 27's 0.9 GB), and its
+    probabilities are this process's, to the last float."""
+    texts, languages = (
+        [NEGATIVE[0], POSITIVE[0], "Seit zwei Stunden warten wir, niemand informiert uns."],
+        ["en", "en", "de"],
+    )
+    here = default_model.probabilities(texts, languages)
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from sentiment.model import load_model\n"
+        "from sentiment.settings import SentimentSettings\n"
+        "model = load_model(SentimentSettings(threads=1, onnx_cache=Path(sys.argv[1])))\n"
+        f"probabilities = model.probabilities({texts!r}, {languages!r}).tolist()\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'transformers': 'transformers' in sys.modules,"
+        " 'probabilities': probabilities}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(cache_home / "engagebot" / "onnx")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    child = json.loads(done.stdout.strip().splitlines()[-1])
+    assert child["torch"] is False and child["transformers"] is False
+    assert child["probabilities"] == here.tolist()
+    assert [max(range(3), key=row.__getitem__) for row in child["probabilities"]] == [0, 2, 0]
 
 
 def test_a_failed_graph_build_says_why(tmp_path: Path) -> None:
@@ -172,5 +208,5 @@ def test_each_language_is_scored_at_its_fitted_temperature(tmp_path: Path) -> No
         temperature = fitted[key]["temperature"].get(lang, fitted[key]["temperature"].get("*"))
         before = raw.probabilities(batch, [lang] * len(batch))
         after = calibrated.probabilities(batch, [lang] * len(batch))
-        assert torch.allclose(after, apply_temperature(before, temperature), atol=1e-5)
-        assert torch.equal(after.argmax(-1), before.argmax(-1))
+        assert np.allclose(after, apply_temperature(before, temperature), atol=1e-5)
+        assert np.array_equal(after.argmax(-1), before.argmax(-1))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+import numpy as np
 import torch
 from sqlalchemy import Engine, select
 
@@ -38,9 +39,9 @@ class FixedModel(SentimentModel):
         self.label = label
         self.seen: list[str] = []
 
-    def probabilities(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> torch.Tensor:
+    def probabilities(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> np.ndarray:
         self.seen += list(texts)
-        out = torch.zeros(len(texts), 3)
+        out = np.zeros((len(texts), 3), dtype=np.float32)
         out[:, LABELS.index(self.label)] = 1.0
         return out
 
