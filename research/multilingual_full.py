@@ -21,12 +21,15 @@ from typing import Any
 import torch
 from transformers import AutoTokenizer
 
+from sentiment.data import read_tweeteval
 from sentiment.e5_convert import e5_base_dir
+from sentiment.inputs import model_input
 from sentiment.labels import LABELS
 from sentiment.metrics import classification_report
 from sentiment.multilingual import COVERED, MULTILINGUAL_RECIPE, UMSAB_LANGUAGES, read_umsab, training_examples
 from sentiment.network import MeanPoolClassifier, batched_probabilities, save_delta
-from sentiment.train import TrainConfig, train_classifier
+from sentiment.recipe import general_subset
+from sentiment.train import Example, TrainConfig, train_classifier
 
 
 def validate(model: MeanPoolClassifier, tokenizer: Any, umsab: Path, max_length: int) -> dict[str, float]:
@@ -50,6 +53,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--head-lr", type=float, default=1e-3)
+    parser.add_argument(
+        "--english-general",
+        type=int,
+        default=0,
+        help="Also train on this many general English tweets (TweetEval train, seeded sample) as their own source.",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -65,6 +74,10 @@ def main() -> None:
     )
     languages = args.languages.split(",")
     examples = training_examples(read_umsab(umsab, "train", languages), [])
+    if args.english_general:
+        general = read_tweeteval(args.shared / "data" / "tweet-sentiment-train", "train")
+        sample = general_subset(general, args.english_general, config.seed)
+        examples += [Example(model_input(r.text, spell_emoji=False), r.label, "en-general") for r in sample]
     base = e5_base_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     started = time.perf_counter()
@@ -82,6 +95,7 @@ def main() -> None:
         checkpoint = args.out / f"{args.name}-epoch{epoch}.safetensors"
         save_delta(model, base, checkpoint, trained=trained, metadata=metadata, dtype=torch.float16)
         row = {"name": args.name, "epoch": epoch, "config": config.as_dict(), "languages": languages,
+               "english_general": args.english_general,
                "seconds": round(trained_for), "val_fp32": figures, "checkpoint": str(checkpoint)}  # fmt: skip
         with log.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")

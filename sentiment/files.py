@@ -5,6 +5,7 @@ Torch-free on purpose: scoring from a built ONNX graph needs these and nothing o
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -20,9 +21,20 @@ def base_encoder_dir() -> Path:
 
 
 def file_hash(path: Path) -> str:
-    """Short sha256 of a file: part of the model id, so a new artifact means new scores."""
+    """Short sha256 of a file: part of the model id, so a new artifact means new scores.
+
+    Remembered per path, size and modification time: loading a model asks for its weights'
+    hash several times (model id, calibration, graph id), and a rewritten file is hashed anew.
+    """
+    stat = path.stat()
+    return _hash_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _hash_of(path: str, size: int, mtime_ns: int) -> str:
+    """``file_hash`` of ``path`` as it is at ``size`` and ``mtime_ns`` (the cache key)."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:12]

@@ -20,6 +20,7 @@ from sentiment.inputs import model_input
 from sentiment.labels import LABELS, label_map
 from sentiment.onnx_backend import OnnxClassifier, load_int8, onnxruntime_available
 from sentiment.settings import SentimentSettings
+from sentiment.tokenizer import FileTokenizer
 
 if TYPE_CHECKING:
     from torch import nn
@@ -339,8 +340,6 @@ def _finish(
     weights nor imports torch. The tokenizer is the base's ``tokenizer.json`` read without
     transformers (``sentiment.tokenizer``), at every precision.
     """
-    from sentiment.tokenizer import FileTokenizer
-
     validated = delta_metadata(weights).get("int8_validated", "false") == "true"
     precision = _resolve_precision(settings.precision, validated_int8=validated)
     threads = settings.threads or default_threads()

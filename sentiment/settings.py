@@ -23,7 +23,10 @@ class SentimentSettings(BaseModel):
         default=32, ge=1, description="texts per model call (32 measured fastest on a CPU, fp32 and int8)"
     )
     max_length: int = Field(default=128, ge=8, description="tokens per text; longer posts are truncated")
-    threads: int | None = Field(default=None, description="CPU threads for scoring (ONNX Runtime or torch); default: all cores this process may use")
+    threads: int | None = Field(
+        default=None,
+        description="CPU threads for scoring (ONNX Runtime or torch); default: the cores this process may use",
+    )
     precision: Precision = Field(
         default="auto",
         description=(
