@@ -8,7 +8,7 @@ run through the same batching with a ``logits`` function that converts at the ed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,27 @@ def softmax(logits: NDArray[np.floating[Any]]) -> Probabilities:
     return np.asarray(exp / exp.sum(axis=-1, keepdims=True), dtype=np.float32)
 
 
+def padded_batches(
+    ids: Sequence[Sequence[int]], batch_size: int, pad: int
+) -> Iterator[tuple[list[int], NDArray[np.int64], NDArray[np.int64]]]:
+    """``(rows, input_ids, attention_mask)`` per batch of ``ids``, shortest texts first.
+
+    ``rows`` are the batch's indices into ``ids``; each batch pads to its own longest text, so
+    sorting by length leaves almost no padding. Every batched pass over texts (scoring,
+    training features, cached lower layers) goes through here.
+    """
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        width = len(ids[rows[-1]])
+        input_ids = np.full((len(rows), width), pad, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for row, i in enumerate(rows):
+            input_ids[row, : len(ids[i])] = ids[i]
+            mask[row, : len(ids[i])] = 1
+        yield rows, input_ids, mask
+
+
 def batched_probabilities(
     logits: LogitsFn,
     tokenizer: Any,
@@ -40,27 +61,17 @@ def batched_probabilities(
 ) -> Probabilities:
     """Class probabilities for ``texts`` (in input order), computed in length-sorted batches.
 
-    Sorting by token length makes each batch pad to almost nothing. ``tokenizer`` is called
-    like a transformers tokenizer (``sentiment.tokenizer.FileTokenizer`` or ``AutoTokenizer``).
+    ``tokenizer`` is called like a transformers tokenizer (``sentiment.tokenizer.FileTokenizer``
+    or ``AutoTokenizer``).
     """
     if not texts:
         return np.empty((0, classes), dtype=np.float32)
     encoded = tokenizer(list(texts), truncation=True, max_length=max_length, add_special_tokens=True)
-    ids: list[list[int]] = encoded["input_ids"]
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    pad = int(tokenizer.pad_token_id or 0)
     out: Probabilities | None = None
-    for start in range(0, len(order), batch_size):
-        batch = order[start : start + batch_size]
-        width = len(ids[batch[-1]])
-        input_ids = np.full((len(batch), width), pad, dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for row, i in enumerate(batch):
-            input_ids[row, : len(ids[i])] = ids[i]
-            mask[row, : len(ids[i])] = 1
+    for rows, input_ids, mask in padded_batches(encoded["input_ids"], batch_size, int(tokenizer.pad_token_id or 0)):
         probs = softmax(logits(input_ids, mask))
-        if out is None:
-            out = np.empty((len(ids), probs.shape[1]), dtype=np.float32)
-        out[batch] = probs
-    assert out is not None
+        if out is None:  # as many columns as the network has classes
+            out = np.empty((len(texts), probs.shape[1]), dtype=np.float32)
+        out[rows] = probs
+    assert out is not None  # texts is not empty, so one batch ran
     return out

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from transformers import AutoTokenizer
 
+from sentiment.batching import padded_batches
 from sentiment.labels import LABELS
 from sentiment.network import MeanPoolClassifier, add_lora, build_classifier
 from sentiment.upper import encode_lower, freeze_all_but_top, upper_logits
@@ -332,20 +333,11 @@ def pooled_features(
 ) -> torch.Tensor:
     """The frozen encoder's pooled features (the head's input) for each text, in input order."""
     encoded = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     features = torch.empty(len(encoded), model.classifier.in_features)
-    pad = int(tokenizer.pad_token_id or 0)
     model.eval()  # type: ignore[no-untyped-call]
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            width = len(encoded[batch[-1]])
-            ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, i in enumerate(batch):
-                ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
-                mask[row, : len(encoded[i])] = 1
-            features[batch] = model.pooled(ids, mask)
+        for batch, ids, mask in padded_batches(encoded, batch_size, int(tokenizer.pad_token_id or 0)):
+            features[batch] = model.pooled(torch.from_numpy(ids), torch.from_numpy(mask))
             if on_batch is not None:
                 on_batch(len(batch))
     return features

@@ -13,6 +13,7 @@ from typing import Any, cast
 import torch
 from torch import nn
 
+from sentiment.batching import padded_batches
 from sentiment.network import MeanPoolClassifier
 
 
@@ -39,22 +40,15 @@ def encode_lower(
 ) -> list[torch.Tensor]:
     """States after the first ``layers`` encoder layers: one fp16 ``[tokens, hidden]`` per text."""
     encoded = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     result: list[torch.Tensor] = [torch.empty(0)] * len(encoded)
     full_stack = model.bert.encoder.layer
     model.bert.encoder.layer = full_stack[:layers]
-    pad = int(tokenizer.pad_token_id or 0)
     try:
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                batch = order[start : start + batch_size]
-                width = len(encoded[batch[-1]])
-                ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, i in enumerate(batch):
-                    ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
-                    mask[row, : len(encoded[i])] = 1
-                hidden = model.bert(input_ids=ids, attention_mask=mask).last_hidden_state
+            for batch, ids, mask in padded_batches(encoded, batch_size, int(tokenizer.pad_token_id or 0)):
+                hidden = model.bert(
+                    input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
+                ).last_hidden_state
                 for row, i in enumerate(batch):
                     result[i] = hidden[row, : len(encoded[i])].to(torch.float16).clone()
                 if on_batch is not None:

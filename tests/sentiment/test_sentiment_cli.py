@@ -142,6 +142,27 @@ def test_train_smoke_on_a_few_dozen_examples(tmp_path: Path, shared: Path) -> No
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("variant", ["head", "top"])
+def test_cached_feature_variants_train_on_a_few_dozen_examples(tmp_path: Path, shared: Path, variant: str) -> None:
+    """``head`` (pooled features encoded once) and ``top`` (lower layers' states cached) batch
+    their texts through the same length-sorted batches as scoring, and write a delta that loads."""
+    out = tmp_path / f"{variant}.safetensors"
+    arguments = ["sentiment", "train", "--data", str(shared / "data"), "--limit", "24", "--epochs", "1"]
+    arguments += ["--variant", variant, "--out", str(out), "--no-corrections", "--json"]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["config"]["variant"] == variant
+    keys = set(load_file(str(out)))
+    assert "new::classifier.weight" in keys
+    from sentiment.model import load_model
+    from sentiment.settings import SentimentSettings
+
+    model = load_model(SentimentSettings(weights=out, precision="fp32", threads=1, multilingual=False))
+    predictions = model.predict(["@united thanks!", "@united lost my bag", "ok"])
+    assert len(predictions) == 3 and all(abs(p.p_negative + p.p_neutral + p.p_positive - 1) < 1e-5 for p in predictions)
+
+
+@pytest.mark.slow
 def test_multilingual_train_smoke_writes_a_loadable_full_delta(tmp_path: Path, shared: Path) -> None:
     """The shipped multilingual recipe (every layer, all eight UMSAB languages) runs end to end
     on a few dozen tweets and writes a delta the loader reads, for the five shipped languages."""
