@@ -2,8 +2,8 @@
 
 Loading the same file through transformers' ``AutoTokenizer`` imports torch (about 220 MB of a
 scoring process that otherwise needs only ONNX Runtime), and gives the same ids: the shipped
-models' tokenizers are the Rust ones either way (checked on every UMSAB and TweetEval tweet in
-``tests/sentiment/test_tokenizer.py``).
+models' tokenizers are the Rust ones either way (checked on every UMSAB train and validation
+tweet, TweetEval's validation tweets and the airline tweets in ``tests/sentiment/test_tokenizer.py``).
 """
 
 from __future__ import annotations
