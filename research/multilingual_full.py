@@ -21,15 +21,14 @@ from typing import Any
 import torch
 from transformers import AutoTokenizer
 
-from sentiment.data import read_tweeteval
+from sentiment.data import LabelledText, read_tweeteval
 from sentiment.e5_convert import e5_base_dir
-from sentiment.inputs import model_input
 from sentiment.labels import LABELS
 from sentiment.metrics import classification_report
 from sentiment.multilingual import COVERED, MULTILINGUAL_RECIPE, UMSAB_LANGUAGES, read_umsab, training_examples
 from sentiment.network import MeanPoolClassifier, batched_probabilities, save_delta
 from sentiment.recipe import general_subset
-from sentiment.train import Example, TrainConfig, train_classifier
+from sentiment.train import TrainConfig, train_classifier
 
 
 def validate(model: MeanPoolClassifier, tokenizer: Any, umsab: Path, max_length: int) -> dict[str, float]:
@@ -77,7 +76,7 @@ def main() -> None:
     if args.english_general:
         general = read_tweeteval(args.shared / "data" / "tweet-sentiment-train", "train")
         sample = general_subset(general, args.english_general, config.seed)
-        examples += [Example(model_input(r.text, spell_emoji=False), r.label, "en-general") for r in sample]
+        examples += training_examples([LabelledText(r.text, r.label, "en-general") for r in sample], [])
     base = e5_base_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     started = time.perf_counter()

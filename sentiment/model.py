@@ -109,6 +109,9 @@ class SentimentModel:
 
         ``languages`` (one per text) matters only to a routed model; one network scores all here.
         """
+        out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        if not texts:
+            return out
         inputs = [model_input(t, spell_emoji=self.spell_emoji) for t in texts]
         raw = batched_probabilities(
             self._logits,
@@ -116,9 +119,7 @@ class SentimentModel:
             inputs,
             batch_size=1 if self.precision in BATCH_DEPENDENT else self.settings.batch_size,
             max_length=self.max_length,
-            classes=max(self.columns, default=len(LABELS) - 1) + 1,
         )
-        out = np.zeros((len(inputs), len(LABELS)), dtype=np.float32)
         for column, label in self.columns.items():
             out[:, LABELS.index(label)] += raw[:, column]
         if self.bias is not None:
@@ -356,7 +357,7 @@ def _finish(
     else:
         network = shipped_network(kind, weights)
         network.eval()  # type: ignore[no-untyped-call]
-        runner = _runner(network, model_id, precision, settings)
+        runner = _runner(network, model_id, precision, settings, threads)
     log.info("sentiment model %s loaded (%s, %d threads)", model_id, precision, threads)
     return SentimentModel(
         model_id=model_id,
@@ -374,9 +375,10 @@ def _finish(
 
 
 def _runner(
-    network: nn.Module, model_id: str, precision: str, settings: SentimentSettings
+    network: nn.Module, model_id: str, precision: str, settings: SentimentSettings, threads: int
 ) -> nn.Module | OnnxClassifier:
-    """A loaded torch network as ``precision`` runs it (torch's threads set here)."""
+    """A loaded torch network as ``precision`` runs it on ``threads`` (torch's set here when
+    configured)."""
     import torch
 
     if settings.threads:
@@ -387,7 +389,7 @@ def _runner(
         return load_int8(
             model_id,
             settings.onnx_cache,
-            settings.threads or default_threads(),
+            threads,
             build=lambda path: build_int8(network, path, embeddings=False),
         )
     if precision == "int8":
@@ -416,8 +418,9 @@ def _load_hub(settings: SentimentSettings) -> SentimentModel:
     spell_emoji = unk is not None and tokenizer.convert_tokens_to_ids("😀") == unk
     network.eval()
     precision = _resolve_precision(settings.precision, validated_int8=False)
-    runner = _runner(network, model_id, precision, settings)
-    log.info("sentiment model %s loaded (%s, %d threads)", model_id, precision, settings.threads or default_threads())
+    threads = settings.threads or default_threads()
+    runner = _runner(network, model_id, precision, settings, threads)
+    log.info("sentiment model %s loaded (%s, %d threads)", model_id, precision, threads)
     return SentimentModel(
         model_id=model_id,
         network=runner,
