@@ -21,7 +21,7 @@ from sentiment.files import base_encoder_dir
 from sentiment.labels import LABELS
 from sentiment.metrics import classification_report
 from sentiment.network import batched_probabilities, merge_lora, quantise_encoder, save_delta
-from sentiment.recipe import DEFAULT_RECIPE, general_subset
+from sentiment.recipe import DEFAULT_RECIPE, general_split
 from sentiment.train import Example, TrainConfig, train_classifier
 
 AIRLINES = ("United", "US Airways", "American", "Southwest")
@@ -93,9 +93,21 @@ def prepare(shared: Path, out: Path) -> None:
     out.write_text(json.dumps(payload), encoding="utf-8")
 
 
-def _evaluate(model: torch.nn.Module, tokenizer: Any, rows: list[list[str]], device: str, **kw: Any) -> dict[str, Any]:
+def _evaluate(
+    model: torch.nn.Module,
+    tokenizer: Any,
+    rows: list[list[str]],
+    device: str,
+    kept: dict[str, Any] | None = None,
+    name: str = "",
+    **kw: Any,
+) -> dict[str, Any]:
+    """Macro recall and accuracy of ``model`` on ``rows``; the probabilities go into ``kept[name]``
+    when ``kept`` is given (for analyses that need them, such as calibration or blends)."""
     texts = [r[0] for r in rows]
     probs = batched_probabilities(model, tokenizer, texts, batch_size=128, max_length=128, device=device, **kw)
+    if kept is not None:
+        kept[name] = probs.numpy()
     predicted = [LABELS[i] for i in probs.argmax(-1).tolist()]
     report = classification_report([r[1] for r in rows], predicted)
     return {
@@ -106,15 +118,25 @@ def _evaluate(model: torch.nn.Module, tokenizer: Any, rows: list[list[str]], dev
 
 
 def run_job(
-    name: str, fold: str, data: dict[str, Any], base: Path, out: Path, device: str, int8: bool
+    name: str,
+    fold: str,
+    data: dict[str, Any],
+    base: Path,
+    out: Path,
+    device: str,
+    int8: bool,
+    probabilities: bool = False,
 ) -> dict[str, Any]:
+    """Train ``name`` without the airlines of ``fold`` and score the validation sets. With
+    ``probabilities``, the fp32 probabilities of every set, including the general tweets the
+    recipe did not sample (``unsampled``), are kept in ``OUT/NAME.FOLD.probabilities.npz``."""
     from transformers import AutoTokenizer
 
     config = TrainConfig(**{**CONFIGS[name], "device": device, "batch_size": 32})
     held_out = set(fold.split("+"))
     train_air = [r for r in data["airline"] if r[2] not in held_out]
     held = {airline: [r for r in data["airline"] if r[2] == airline] for airline in sorted(held_out)}
-    general = general_subset(data["general"], config.general_sample, config.seed)
+    general, unsampled = general_split(data["general"], config.general_sample, config.seed)
     examples = [Example(t, lab, "general") for t, lab in general]
     examples += [Example(t, lab, "airline") for t, lab, _ in train_air]
     started = time.time()
@@ -141,7 +163,14 @@ def run_job(
         model.to(device)  # type: ignore[arg-type]
     merge_lora(model)
     sets = {"val": data["val"], **{f"held:{airline}": rows for airline, rows in held.items() if rows}}
-    result["fp32"] = {k: _evaluate(model, tokenizer, v, device) for k, v in sets.items()}
+    kept: dict[str, Any] | None = {} if probabilities else None
+    if probabilities and unsampled:
+        sets["unsampled"] = unsampled
+    result["fp32"] = {k: _evaluate(model, tokenizer, v, device, kept, k) for k, v in sets.items()}
+    if kept is not None:
+        import numpy as np
+
+        np.savez(out / f"{name}.{fold}.probabilities.npz", **kept)
     if int8:
         cpu_model = model.cpu().float()  # type: ignore[no-untyped-call]
         torch.set_num_threads(2)
@@ -174,6 +203,11 @@ def main() -> None:
     r.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     r.add_argument("--no-int8", action="store_true")
     r.add_argument("--threads", type=int, default=2, help="CPU threads per job")
+    r.add_argument(
+        "--probabilities",
+        action="store_true",
+        help="keep each set's fp32 probabilities (OUT/NAME.FOLD.probabilities.npz)",
+    )
     r.add_argument("--limit", type=int, default=0, help="subsample each data set (smoke test)")
     args = parser.parse_args()
     if args.command == "prepare":
@@ -196,6 +230,7 @@ def main() -> None:
             args.out,
             args.device,
             int8=not args.no_int8 and CONFIGS[name]["variant"] != "head",
+            probabilities=args.probabilities,
         )
         with (args.out / "results.jsonl").open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(result) + "\n")
