@@ -44,7 +44,7 @@ def test_rowwise_int8_is_close_to_fp32_and_rows_do_not_move_each_other(tmp_path:
     ids[0, 0] = 3
     exact = _run(_graph(weight, table), tmp_path / "fp32.onnx", ids)
     quantised = quantise_rowwise(_graph(weight, table), ["dense"], ["embed"])
-    assert {n.op_type for n in quantised.graph.node} >= {"MatMulInteger", "ReduceMax"}
+    assert {n.op_type for n in quantised.graph.node} >= {"MatMulIntegerToFloat", "QuantizeLinear"}
     assert "weight" not in {i.name for i in quantised.graph.initializer}
     batched = _run(quantised, tmp_path / "int8.onnx", ids)
     scale = np.abs(exact).max(axis=-1, keepdims=True)
@@ -55,3 +55,34 @@ def test_rowwise_int8_is_close_to_fp32_and_rows_do_not_move_each_other(tmp_path:
         assert np.array_equal(alone[0], batched[row])
     without_outlier = _run(quantised, tmp_path / "int8.onnx", ids[1:])
     assert np.array_equal(without_outlier, batched[1:])
+
+
+def test_matmuls_reading_one_activation_share_its_quantisation(tmp_path: Path) -> None:
+    """Attention's query, key and value read the same activation: it is quantised once, and each
+    product is still close to fp32 with its own weight."""
+    rng = np.random.default_rng(11)
+    weights = [rng.normal(0, 0.05, size=(48, width)).astype(np.float32) for width in (16, 24, 16)]
+    nodes = [helper.make_node("MatMul", ["x", f"w{i}"], [f"y{i}"], name=f"dense{i}") for i in range(3)]
+    graph = helper.make_graph(
+        nodes,
+        "shared",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "tokens", 48])],
+        [helper.make_tensor_value_info(f"y{i}", TensorProto.FLOAT, None) for i in range(3)],
+        [numpy_helper.from_array(w, f"w{i}") for i, w in enumerate(weights)],
+    )
+    model = quantise_rowwise(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), ["dense0", "dense1", "dense2"]
+    )
+    assert [n.op_type for n in model.graph.node].count("QuantizeLinear") == 1
+    assert [n.op_type for n in model.graph.node].count("MatMulIntegerToFloat") == 3
+    path = tmp_path / "shared.onnx"
+    onnx.save(model, str(path))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = rng.normal(0, 1, size=(3, 5, 48)).astype(np.float32)
+    outputs = session.run([f"y{i}" for i in range(3)], {"x": x})
+    for weight, out in zip(weights, outputs, strict=True):
+        exact = x @ weight
+        assert out.shape == exact.shape
+        error = np.abs(out - exact)
+        assert error.max() <= 0.03 * np.abs(exact).max()
+        assert error.mean() <= 0.02 * np.abs(exact).mean()
