@@ -56,7 +56,8 @@ def _multilingual_english(cache: Path, texts: dict[str, list[str]]) -> dict[str,
         from sentiment.settings import SentimentSettings
 
         model = load_multilingual(SentimentSettings(calibrate=False))
-        np.savez(cache, **{name: model.probabilities(rows, ["en"] * len(rows)) for name, rows in texts.items()})
+        scored: dict[str, Any] = {name: model.probabilities(rows, ["en"] * len(rows)) for name, rows in texts.items()}
+        np.savez(cache, **scored)
     stored = np.load(cache)
     return {name: stored[name] for name in texts}
 

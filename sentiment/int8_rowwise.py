@@ -163,7 +163,7 @@ def quantise_rowwise(model: onnx.ModelProto, matmuls: Iterable[str], gathers: It
         prefix = f"rowwise{index}"
         if node.name in matmuls:
             weight = numpy_helper.to_array(weights[node.input[1]])
-            new_nodes = []
+            new_nodes: list[onnx.NodeProto] = []
             if node.input[0] not in inputs:
                 inputs[node.input[0]], new_nodes, new_weights = _quantise_input(node.input[0], weight.shape[0], prefix)
                 added += new_weights
