@@ -82,7 +82,7 @@ def report(folds_dir: Path, shared: Path) -> dict[str, Any]:
     )
     t_multilingual = fit_temperature([gold_unsampled[i] for i in fit_rows], multilingual["unsampled"][fit_rows])
     result: dict[str, Any] = {"multilingual_english_temperature": t_multilingual, "general_test_rows": len(test_rows)}
-    english_general, held, raw_held = [], {}, {}
+    english_general, held = [], {}
     for path in sorted(folds_dir.glob("default.*.probabilities.npz")):
         fold = path.name.split(".")[1]
         stored = np.load(path)
@@ -92,20 +92,21 @@ def report(folds_dir: Path, shared: Path) -> dict[str, Any]:
         for name in fold.split("+"):
             rows = [i for i, r in enumerate(airline) if r.group == name]
             gold = [airline[i].label for i in rows]
-            raw = raw_held[name] = stored[f"held:{name}"]
+            raw = stored[f"held:{name}"]
             result[fold][name] = {
                 "before": figures(gold, raw),
                 "after": figures(gold, apply_temperature(raw, temperature)),
             }
             held[name] = (
+                raw,
                 apply_temperature(raw, temperature),
                 apply_temperature(multilingual["airline"][rows], t_multilingual),
                 gold,
             )
-    pooled_gold = [label for _, _, gold in held.values() for label in gold]
+    pooled_gold = [label for *_, gold in held.values() for label in gold]
     result["pooled_unseen_airlines"] = {
-        "before": figures(pooled_gold, np.concatenate([raw_held[name] for name in held])),
-        "after": figures(pooled_gold, np.concatenate([english for english, _, _ in held.values()])),
+        "before": figures(pooled_gold, np.concatenate([raw for raw, *_ in held.values()])),
+        "after": figures(pooled_gold, np.concatenate([english for _, english, _, _ in held.values()])),
     }
     other_general = apply_temperature(multilingual["unsampled"][test_rows], t_multilingual)
     gold_general = [gold_unsampled[i] for i in test_rows]
@@ -114,30 +115,23 @@ def report(folds_dir: Path, shared: Path) -> dict[str, Any]:
         for weight in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5):
             airlines = {
                 name: _macro_recall(gold, _second_opinion(en, ml, weight, gate))
-                for name, (en, ml, gold) in held.items()
+                for name, (_, en, ml, gold) in held.items()
             }
-            mixed = np.concatenate([_second_opinion(en, ml, weight, gate) for en, ml, _ in held.values()])
+            mixed = np.concatenate([_second_opinion(en, ml, weight, gate) for _, en, ml, _ in held.values()])
+            general_recall = [
+                _macro_recall(gold_general, _second_opinion(english, other_general, weight, gate))
+                for english in english_general
+            ]
+            unsure_share = [(english.max(axis=1) < gate).mean() for english in english_general]
             blends.append(
                 {
                     "gate": gate,
                     "weight": weight,
-                    "general": round(
-                        float(
-                            np.mean(
-                                [
-                                    _macro_recall(gold_general, _second_opinion(e, other_general, weight, gate))
-                                    for e in english_general
-                                ]
-                            )
-                        ),
-                        4,
-                    ),
+                    "general": round(float(np.mean(general_recall)), 4),
                     "airline_mean": round(float(np.mean(list(airlines.values()))), 4),
                     "airline_min": min(airlines.values()),
                     "airline_ece": round(expected_calibration_error(pooled_gold, mixed.tolist()), 4),
-                    "share_second_opinion_general": round(
-                        float(np.mean([(e.max(1) < gate).mean() for e in english_general])), 3
-                    ),
+                    "share_second_opinion_general": round(float(np.mean(unsure_share)), 3),
                 }
             )
     result["second_opinion"] = blends

@@ -61,7 +61,7 @@ class _QuantisedInput(NamedTuple):
 
     codes: str  # [rows, K] uint8, zero point 128
     row_scale: str  # [rows, 1] float
-    shape: str  # x's shape, to restore the leading dimensions of each product
+    leading: str  # x's dimensions but the last, to restore each product's shape
 
 
 def _quantise_input(
@@ -71,10 +71,11 @@ def _quantise_input(
     codes ``round(x / scale) + 128`` by one per-row ``QuantizeLinear`` (axis 0 of the flattened
     rows), so the rounding, shift, clip and cast are one pass instead of five."""
     p = prefix
-    quantised = _QuantisedInput(f"{p}_uint8", f"{p}_scale_column", f"{p}_shape")
+    quantised = _QuantisedInput(f"{p}_uint8", f"{p}_scale_column", f"{p}_leading")
     initializers = [numpy_helper.from_array(np.array([-1, width], dtype=np.int64), f"{p}_rows_shape")]
     nodes = [
-        helper.make_node("Shape", [x], [quantised.shape]),
+        helper.make_node("Shape", [x], [f"{p}_shape"]),
+        helper.make_node("Slice", [f"{p}_shape", "rowwise_axis_0", "rowwise_axis_last"], [quantised.leading]),
         helper.make_node("Reshape", [x, f"{p}_rows_shape"], [f"{p}_rows"]),
         helper.make_node("Abs", [f"{p}_rows"], [f"{p}_abs"]),
         helper.make_node("ReduceMax", [f"{p}_abs"], [f"{p}_amax"], axes=[1], keepdims=0),
@@ -109,8 +110,7 @@ def _rowwise_matmul(
             domain=MICROSOFT,
         ),
         helper.make_node("Mul", [f"{p}_column_scaled", x.row_scale], [f"{p}_rows_out"]),
-        helper.make_node("Slice", [x.shape, "rowwise_axis_0", "rowwise_axis_last"], [f"{p}_leading"]),
-        helper.make_node("Concat", [f"{p}_leading", f"{p}_width"], [f"{p}_out_shape"], axis=0),
+        helper.make_node("Concat", [x.leading, f"{p}_width"], [f"{p}_out_shape"], axis=0),
         helper.make_node("Reshape", [f"{p}_rows_out", f"{p}_out_shape"], [node.output[0]]),
     ]
     return nodes, initializers
