@@ -14,6 +14,9 @@ probabilities). This script reports, on data neither fold model saw:
    each held-out airline. TweetEval val is not used: most of it is UMSAB English.
 
     python -m research.heldout_second_opinion --folds OUT --shared ../shared --out report.json
+
+With ``--shipped`` it measures the shipped default instead, alone and with its second opinion, as
+the score step runs it (onnx-int8, calibrated) on the same held-out general tweets.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import numpy as np
 
 from sentiment.calibrate_temperature import ENGLISH_SAMPLE, figures
 from sentiment.calibration import apply_temperature, fit_temperature
-from sentiment.data import read_airline_tweets, read_tweeteval
+from sentiment.data import LabelledText, read_airline_tweets, read_tweeteval
 from sentiment.labels import LABELS
 from sentiment.metrics import classification_report, expected_calibration_error
 from sentiment.recipe import DEFAULT_RECIPE, general_split
@@ -62,11 +65,12 @@ def _multilingual_english(cache: Path, texts: dict[str, list[str]]) -> dict[str,
     return {name: stored[name] for name in texts}
 
 
-def report(folds_dir: Path, shared: Path) -> dict[str, Any]:
-    data = shared / "data"
+def _general_rows(data: Path) -> tuple[list[LabelledText], list[int], list[int]]:
+    """The general tweets the English recipe did not sample; the rows both temperatures are
+    fitted on (``sentiment.calibrate_temperature.english_held_out``); the rest, less the tweets
+    in UMSAB English (the multilingual model trained on them): the test rows."""
     general = read_tweeteval(data / "tweet-sentiment-train", "train")
     _, unsampled = general_split(general, DEFAULT_RECIPE["general_sample"], DEFAULT_RECIPE["seed"])
-    airline = read_airline_tweets(data / "airline-tweets/tweets.csv")
     fit_rows = sorted(random.Random(DEFAULT_RECIPE["seed"]).sample(range(len(unsampled)), ENGLISH_SAMPLE))
     umsab_english = {
         line
@@ -75,6 +79,47 @@ def report(folds_dir: Path, shared: Path) -> dict[str, Any]:
     }
     chosen = set(fit_rows)
     test_rows = [i for i, r in enumerate(unsampled) if i not in chosen and r.text.strip() not in umsab_english]
+    return unsampled, fit_rows, test_rows
+
+
+def shipped(shared: Path) -> dict[str, Any]:
+    """The shipped default as it scores English (onnx-int8, both models calibrated), alone and
+    with its second opinion: the held-out general test rows, and for reference TweetEval val
+    (mostly UMSAB English, seen by the multilingual model) and the airline tweets (seen by the
+    English model)."""
+    from sentiment.model import load_model
+    from sentiment.settings import SentimentSettings
+
+    data = shared / "data"
+    unsampled, _, test_rows = _general_rows(data)
+    seconded = load_model(SentimentSettings())
+    alone = load_model(SentimentSettings(second_opinion_weight=0.0))
+    sets = {
+        "held_out_general": [unsampled[i] for i in test_rows],
+        "tweeteval_val_mostly_seen_by_multilingual": read_tweeteval(data / "tweeteval/sentiment", "val"),
+        "airline_seen_by_english": read_airline_tweets(data / "airline-tweets/tweets.csv"),
+    }
+    result: dict[str, Any] = {"model_id": seconded.model_id}
+    for name, rows in sets.items():
+        texts, gold = [r.text for r in rows], [r.label for r in rows]
+        english = alone.probabilities(texts, ["en"] * len(texts))
+        both = seconded.probabilities(texts, ["en"] * len(texts))
+        result[name] = {
+            "n": len(rows),
+            "english_alone": {"macro_recall": _macro_recall(gold, english),
+                              "ece": round(expected_calibration_error(gold, english.tolist()), 4)},
+            "with_second_opinion": {"macro_recall": _macro_recall(gold, both),
+                                    "ece": round(expected_calibration_error(gold, both.tolist()), 4)},
+            "share_seconded": round(float((english.max(axis=1) < seconded.settings.second_opinion_gate).mean()), 3),
+            "labels_changed": int((english.argmax(-1) != both.argmax(-1)).sum()),
+        }  # fmt: skip
+    return result
+
+
+def report(folds_dir: Path, shared: Path) -> dict[str, Any]:
+    data = shared / "data"
+    unsampled, fit_rows, test_rows = _general_rows(data)
+    airline = read_airline_tweets(data / "airline-tweets/tweets.csv")
     gold_unsampled = [r.label for r in unsampled]
     multilingual = _multilingual_english(
         folds_dir / "multilingual_english.npz",
@@ -140,10 +185,17 @@ def report(folds_dir: Path, shared: Path) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--folds", type=Path, required=True, help="research.selection's --out folder")
+    parser.add_argument("--folds", type=Path, help="research.selection's --out folder")
+    parser.add_argument("--shipped", action="store_true", help="measure the shipped default instead")
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    if args.shipped:
+        args.out.write_text(json.dumps(shipped(args.shared), indent=1) + "\n", encoding="utf-8")
+        print(args.out.read_text(encoding="utf-8"))
+        return
+    if args.folds is None:
+        parser.error("--folds or --shipped")
     result = report(args.folds, args.shared)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     for row in result["second_opinion"]:

@@ -9,7 +9,9 @@ tweets, minimising their negative log-likelihood; it changes no label, only how 
 Held-out data, never a benchmark's test split:
 - the multilingual model: each language's UMSAB *validation* split;
 - the English model: the general tweets its recipe did not sample (the same held-out set the
-  class bias is chosen on), a seeded sample of them.
+  class bias is chosen on), a seeded sample of them;
+- the multilingual model's English, which seconds the English model where it is unsure
+  (``sentiment.routing.SecondOpinion``): the same seeded sample, so the two average like with like.
 
 Each entry stores the fitted temperature per language with ECE (15 bins), macro recall and the
 mean P(negative) over gold-negative tweets, before and after, for the model cards.
@@ -76,32 +78,44 @@ def cross_fitted(gold: Sequence[str], probabilities: Probabilities) -> dict[str,
     return figures(gold, tempered)
 
 
-def calibrate_multilingual(model: SentimentModel, umsab: Path, weights: Path) -> dict[str, Any]:
+def calibrate_multilingual(model: SentimentModel, data: Path, weights: Path) -> dict[str, Any]:
     """Fit the multilingual model (loaded with ``calibrate = false``) on each covered language's
-    UMSAB validation split."""
+    UMSAB validation split, and its English (the second opinion) on the English model's
+    held-out general tweets."""
     languages: dict[str, Any] = {}
     for name, code in UMSAB_LANGUAGES.items():
         if code not in COVERED:
             continue
-        rows = read_tweeteval(umsab / name, "val")
+        rows = read_tweeteval(data / "umsab" / name, "val")
         probabilities = model.probabilities([r.text for r in rows], [code] * len(rows))
         languages[code] = fit_language([r.label for r in rows], probabilities)
-    return _entry(weights, languages, f"UMSAB validation splits ({', '.join(languages)}), {model.precision}")
-
-
-def calibrate_english(model: SentimentModel, shared: Path, weights: Path) -> dict[str, Any]:
-    """Fit the English model (``calibrate = false``) on held-out general tweets."""
-    general = read_tweeteval(shared / "tweet-sentiment-train", "train")
-    _, held_out = general_split(general, DEFAULT_RECIPE["general_sample"], DEFAULT_RECIPE["seed"])
-    rows: list[LabelledText] = random.Random(DEFAULT_RECIPE["seed"]).sample(
-        held_out, min(ENGLISH_SAMPLE, len(held_out))
+    english = english_held_out(data)
+    languages["en"] = fit_language(
+        [r.label for r in english], model.probabilities([r.text for r in english], ["en"] * len(english))
     )
+    covered = ", ".join(code for code in languages if code != "en")
+    chosen_on = (
+        f"UMSAB validation splits ({covered}); en (the second opinion for the English model):"
+        f" the English model's {len(english)} held-out general tweets; {model.precision}"
+    )
+    return _entry(weights, languages, chosen_on)
+
+
+def english_held_out(data: Path) -> list[LabelledText]:
+    """The seeded sample of general tweets the default recipe did not sample (``ENGLISH_SAMPLE``)."""
+    general = read_tweeteval(data / "tweet-sentiment-train", "train")
+    _, held_out = general_split(general, DEFAULT_RECIPE["general_sample"], DEFAULT_RECIPE["seed"])
+    return random.Random(DEFAULT_RECIPE["seed"]).sample(held_out, min(ENGLISH_SAMPLE, len(held_out)))
+
+
+def calibrate_english(model: SentimentModel, data: Path, weights: Path) -> dict[str, Any]:
+    """Fit the English model (``calibrate = false``) on held-out general tweets."""
+    rows = english_held_out(data)
     probabilities = model.probabilities([r.text for r in rows], ["en"] * len(rows))
     fit = fit_language([r.label for r in rows], probabilities)
-    entry = _entry(
+    return _entry(
         weights, {"*": fit}, f"{len(rows)} general tweets the default recipe did not sample, {model.precision}"
     )
-    return entry
 
 
 def _entry(weights: Path, languages: dict[str, Any], chosen_on: str) -> dict[str, Any]:
@@ -117,8 +131,12 @@ def _entry(weights: Path, languages: dict[str, Any], chosen_on: str) -> dict[str
 
 
 def write_temperatures(name: str, entry: dict[str, Any], path: Path = TEMPERATURE_FILE) -> Path:
-    """Store ``entry`` under ``name`` (``default`` / ``multilingual``), keeping the other's."""
+    """Store ``entry`` under ``name`` (``default`` / ``multilingual``), keeping the other's, and
+    the note of the same weights (held-out figures measured outside this command)."""
     data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    previous = data.get(name, {})
+    if previous.get("note") and previous.get("weights_sha256_12") == entry["weights_sha256_12"]:
+        entry = {**entry, "note": previous["note"]}
     data[name] = entry
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path

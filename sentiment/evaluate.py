@@ -48,7 +48,7 @@ def evaluate(model: SentimentModel, rows: Sequence[LabelledText], *, language: s
     report["ece"] = expected_calibration_error(gold, [[p.p_negative, p.p_neutral, p.p_positive] for p in predictions])
     report["texts_per_second"] = len(rows) / seconds if seconds > 0 else float("inf")
     scorer = model.model_for(language) if language is not None else model
-    report["model_id"] = (scorer or model).model_id
+    report["model_id"] = model.scorer_id(language)
     report["precision"] = (scorer or model).precision
     if language is not None:
         report["language"] = language

@@ -104,6 +104,11 @@ class SentimentModel:
         """The model that scores language ``lang`` (this one, if it covers it)."""
         return self if self.covers(lang) else None
 
+    def scorer_id(self, lang: str | None) -> str:
+        """The id of what scores texts in ``lang``: this one model here (a routed model names the
+        model, or models, its language goes to)."""
+        return self.model_id
+
     def probabilities(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> Probabilities:
         """``[len(texts), 3]`` probabilities in negative / neutral / positive order.
 
@@ -197,13 +202,15 @@ def load_model(settings: SentimentSettings) -> SentimentModel:
     project's fine-tuned delta (``sentiment/weights``); its id changes when the delta does, so
     ``engagebot score`` re-scores with a new model automatically. With ``multilingual`` on (the
     default) it comes with the multilingual model for the languages that model's card covers,
-    as one ``RoutedModel`` whose id names both.
+    as one ``RoutedModel`` whose id names both; the multilingual model's English is then the
+    second opinion where the English model is unsure (``second_opinion_weight``), when both
+    models' English temperatures are fitted.
     """
     if settings.model == "default":
         english = _load_default(settings)
         if not settings.multilingual:
             return english
-        from sentiment.routing import LazyModel, RoutedModel
+        from sentiment.routing import LazyModel, RoutedModel, SecondOpinion
 
         weights = settings.multilingual_weights or MULTILINGUAL_WEIGHTS
         if not weights.is_file():
@@ -220,8 +227,30 @@ def load_model(settings: SentimentSettings) -> SentimentModel:
             languages=multilingual_languages(settings, weights),
             load=lambda: load_multilingual(settings),
         )
-        return RoutedModel(english, [multilingual])
+        opinion = None
+        languages = _second_opinion_languages(settings, english, weights)
+        if languages:
+            opinion = SecondOpinion(
+                multilingual, languages, weight=settings.second_opinion_weight, gate=settings.second_opinion_gate
+            )
+        return RoutedModel(english, [multilingual], second_opinion=opinion)
     return _load_hub(settings)
+
+
+#: The languages the multilingual model may give the English model a second opinion on.
+SECOND_OPINION_LANGUAGES = ("en",)
+
+
+def _second_opinion_languages(settings: SentimentSettings, english: SentimentModel, weights: Path) -> tuple[str, ...]:
+    """The English model's languages the multilingual model seconds: those both have a fitted
+    temperature for (an uncalibrated average would weigh the more confident model more)."""
+    if settings.second_opinion_weight <= 0 or not english.temperatures:
+        return ()
+    fitted = _temperatures(settings, MULTILINGUAL_KEY, weights) or {}
+    languages = tuple(lang for lang in SECOND_OPINION_LANGUAGES if lang in fitted and english.covers(lang))
+    if not languages:
+        log.info("no English temperature for the multilingual model's weights: no second opinion for English")
+    return languages
 
 
 def shipped_network(kind: str, weights: Path) -> MeanPoolClassifier:

@@ -58,6 +58,22 @@ class SentimentSettings(BaseModel):
         default=None,
         description="languages routed to the multilingual model (default: those its model card validates)",
     )
+    second_opinion_weight: float = Field(
+        default=0.4,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "with the default model: the multilingual model's calibrated English averaged in at this"
+            " weight where the English model is unsure (below second_opinion_gate); chosen on held-out"
+            " general and unseen-airline tweets (the English card); 0: the English model alone"
+        ),
+    )
+    second_opinion_gate: float = Field(
+        default=0.6,
+        gt=0.0,
+        le=1.0,
+        description="the English model's top probability below which the second opinion is asked",
+    )
     multilingual_max_length: int = Field(
         default=96, ge=8, description="tokens per text for the multilingual model (XLM-R pieces)"
     )

@@ -252,7 +252,7 @@ def _calibrate_temperatures(data: Path, as_json: bool) -> None:
     entries = {DEFAULT_NAME_KEY: calibrate_english(load_model(settings), data, settings.weights or DEFAULT_WEIGHTS)}
     if MULTILINGUAL_WEIGHTS.is_file():
         weights = settings.multilingual_weights or MULTILINGUAL_WEIGHTS
-        entries[MULTILINGUAL_KEY] = calibrate_multilingual(load_multilingual(settings), data / "umsab", weights)
+        entries[MULTILINGUAL_KEY] = calibrate_multilingual(load_multilingual(settings), data, weights)
     from sentiment.card import refresh_shipped_card
 
     for name, entry in entries.items():

@@ -200,7 +200,8 @@ def test_each_language_is_scored_at_its_fitted_temperature(tmp_path: Path) -> No
     fitted = json.loads(TEMPERATURE_FILE.read_text(encoding="utf-8"))
     texts = ["Seit zwei Stunden warten wir, niemand informiert uns. Schlechtester Service!", "Danke, alles gut."]
     english = ["@united two hours on the tarmac and nobody tells us anything", "thanks, all good"]
-    base = SentimentSettings(precision="onnx-int8", threads=1, onnx_cache=tmp_path)
+    # the English model alone here: its second opinion is tested below
+    base = SentimentSettings(precision="onnx-int8", threads=1, onnx_cache=tmp_path, second_opinion_weight=0.0)
     raw = load_model(base.model_copy(update={"calibrate": False}))
     calibrated = load_model(base)
     assert "+T" in calibrated.model_id and "+T" not in raw.model_id
@@ -210,3 +211,28 @@ def test_each_language_is_scored_at_its_fitted_temperature(tmp_path: Path) -> No
         after = calibrated.probabilities(batch, [lang] * len(batch))
         assert np.allclose(after, apply_temperature(before, temperature), atol=1e-5)
         assert np.array_equal(after.argmax(-1), before.argmax(-1))
+
+
+@pytest.mark.slow
+def test_unsure_english_is_seconded_by_the_calibrated_multilingual_model(tmp_path: Path) -> None:
+    """The shipped default: where the calibrated English model's top probability is below the
+    gate, the multilingual model's calibrated English is averaged in at the weight; elsewhere the
+    English model scores alone. Named in the model id, so stored scores follow it."""
+    from sentiment.routing import RoutedModel
+
+    shared = REPO.parent / "shared" / "data" / "tweeteval" / "sentiment"
+    texts = [r.text for r in read_tweeteval(shared, "val")[:80]]
+    base = SentimentSettings(precision="onnx-int8", threads=1, onnx_cache=tmp_path)
+    seconded = load_model(base)
+    alone = load_model(base.model_copy(update={"second_opinion_weight": 0.0}))
+    assert isinstance(seconded, RoutedModel) and isinstance(alone, RoutedModel)
+    assert seconded.second_opinion is not None and alone.second_opinion is None
+    assert seconded.model_id == f"{alone.model_id}+2nd-w0.4-g0.6"
+    english = alone.probabilities(texts, ["en"] * len(texts))
+    other = seconded.second_opinion.model.get().probabilities(texts, ["en"] * len(texts))
+    assert seconded.second_opinion.model.get().temperatures["en"] > 1.0  # calibrated, not raw
+    unsure = english.max(axis=1) < 0.6
+    assert 0 < unsure.sum() < len(texts)
+    expected = np.where(unsure[:, None], 0.6 * english + 0.4 * other, english)
+    assert np.allclose(seconded.probabilities(texts, ["en"] * len(texts)), expected, atol=1e-6)
+    assert np.allclose(seconded.probabilities(texts), expected, atol=1e-6)  # no languages: English
