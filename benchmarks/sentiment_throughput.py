@@ -9,7 +9,10 @@ methods never import torch, as in the score step.
 
 For the English model, ``seconded`` is the score step's English as shipped: the English model
 with the multilingual model's second opinion where it is unsure (``sentiment.routing``), both
-networks loaded; its ratio is against the naive English pipeline.
+networks loaded. Its ratio is against the naive English pipeline, and ``same_work_speedup``
+against the naive way to compute the same scores: the naive English pipeline on every text plus
+the naive multilingual pipeline (``naive-second``, on the same English texts) on the share of
+texts the second opinion was asked for.
 
 ``--model multilingual``: the same comparison for the multilingual model (UMSAB validation
 tweets in de/fr/es/it/pt by default), plus ``both``: the routed model with both networks
@@ -66,13 +69,16 @@ def _measure(
 ) -> dict[str, object]:
     sys.path.insert(0, str(REPO))
 
-    if method == "naive":
+    extra: dict[str, object] = {}
+    if method in ("naive", "naive-second"):
         import torch
         from transformers import AutoTokenizer, pipeline
 
         from sentiment.model import DEFAULT_NAME_KEY, MULTILINGUAL_KEY, shipped_base_dir
 
         torch.set_num_threads(threads)
+        if method == "naive-second":  # the multilingual network, on the (English) texts given
+            model_name = "multilingual"
         model = _load(model_name, "fp32", threads)
         kind = MULTILINGUAL_KEY if model_name == "multilingual" else DEFAULT_NAME_KEY
         tokenizer = AutoTokenizer.from_pretrained(str(shipped_base_dir(kind)))
@@ -85,6 +91,7 @@ def _measure(
         precision_used = "fp32"
     elif method == "seconded":  # English as the score step scores it: the second opinion included
         from sentiment.model import load_model
+        from sentiment.routing import RoutedModel
         from sentiment.settings import SentimentSettings
 
         model = load_model(SentimentSettings(precision=precision, threads=threads))  # type: ignore[arg-type,unused-ignore]
@@ -94,6 +101,9 @@ def _measure(
         model.predict(texts, english_langs)
         seconds = time.perf_counter() - started
         precision_used = model.precision
+        if isinstance(model, RoutedModel) and model.second_opinion is not None:  # how often (not timed)
+            alone = model.primary.probabilities(texts, english_langs)
+            extra["seconded_share"] = float((alone.max(axis=1) < model.second_opinion.gate).mean())
     elif method == "both":  # the routed model: English and the other languages, both networks loaded
         model = _load("both", precision, threads)
         english = _texts(None, len(texts), "default")[0]
@@ -120,7 +130,20 @@ def _measure(
         "texts_per_second": len(texts) / seconds,
         "peak_rss_mb": peak_mb,
         "threads": threads,
+        **extra,
     }
+
+
+def same_work_speedup(results: dict[str, Any]) -> float | None:
+    """``seconded`` against the naive way to the same scores: naive English on every text, naive
+    multilingual on the seconded share (None without those runs)."""
+    seconded, naive, second = (results.get(k) for k in ("seconded:auto", "naive:fp32", "naive-second:fp32"))
+    if not (seconded and naive and second) or "seconded_share" not in seconded:
+        return None
+    per_text = 1 / float(naive["texts_per_second"]) + float(seconded["seconded_share"]) / float(
+        second["texts_per_second"]
+    )
+    return float(seconded["texts_per_second"]) * per_text
 
 
 def cpu_summary() -> str:
@@ -151,7 +174,8 @@ def main() -> None:
         action="store_true",
         help="store the figures in sentiment/weights/performance.json and the model card's speed section",
     )
-    parser.add_argument("--method", choices=["naive", "ours", "both", "seconded"], help=argparse.SUPPRESS)
+    methods = ["naive", "naive-second", "ours", "both", "seconded"]
+    parser.add_argument("--method", choices=methods, help=argparse.SUPPRESS)
     args = parser.parse_args()
     texts, langs = _texts(args.data, args.texts, args.model)
     if args.method:
@@ -159,7 +183,7 @@ def main() -> None:
         return
     results: dict[str, Any] = {}
     runs = [("naive", "fp32")] + [("ours", p) for p in args.precision.split(",")]
-    runs.append(("both", "auto") if args.model == "multilingual" else ("seconded", "auto"))
+    runs += [("both", "auto")] if args.model == "multilingual" else [("seconded", "auto"), ("naive-second", "fp32")]
     for method, precision in runs:
         command = [sys.executable, __file__, "--method", method, "--model", args.model]
         command += ["--data", str(args.data)] if args.data else []
@@ -169,12 +193,20 @@ def main() -> None:
         results[f"{method}:{precision}"] = json.loads(output.strip().splitlines()[-1])
     naive = float(results["naive:fp32"]["texts_per_second"])
     print(f"CPU: {cpu_summary()}")
+    same_work = same_work_speedup(results)
+    if same_work is not None:
+        results["seconded:auto"]["same_work_speedup"] = same_work
     for r in results.values():
         r["speedup"] = float(r["texts_per_second"]) / naive
         print(
             f"{r['method']:>6} ({r['precision']}): {r['texts_per_second']:8.1f} texts/s  "
             f"x{r['speedup']:.2f}  peak RSS {r['peak_rss_mb']:.0f} MB  "
             f"({r['texts']} texts, {r['threads']} threads)"
+        )
+    if same_work is not None:
+        print(
+            f"seconded: x{same_work:.2f} the naive way to the same scores (naive English on every text, naive "
+            f"multilingual on the {results['seconded:auto']['seconded_share']:.0%} seconded)"
         )
     print(json.dumps(results))
     if args.record:

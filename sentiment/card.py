@@ -96,6 +96,15 @@ def _performance_lines(key: str) -> list[str]:
             f"| {name} | {run['precision']} | {run['texts_per_second']:.1f} | {run['speedup']:.2f} "
             f"| {run['peak_rss_mb']:.0f} |"
         )
+    seconded = entry["runs"].get("seconded:auto", {})
+    if "same_work_speedup" in seconded:
+        lines += [
+            "",
+            "`seconded` is English as the score step scores it: the second opinion was asked for "
+            f"{seconded['seconded_share']:.0%} of these texts. Against the naive way to the same scores (the naive "
+            "English pipeline on every text, the naive multilingual one, `naive-second`, on those) it is "
+            f"{seconded['same_work_speedup']:.2f}x.",
+        ]
     return [*lines, ""]
 
 
@@ -114,24 +123,70 @@ def refresh_shipped_card(key: str) -> None:
 
 
 def refresh_card_sections(card: Path, key: str, weights_hash: str) -> None:
-    """Re-render a card's temperature and speed sections in place (after ``calibrate
-    --temperature`` or a recorded benchmark), leaving the rest of the card as trained."""
+    """Re-render a card's measured sections in place (after ``calibrate --temperature``, a
+    recorded benchmark or a recorded validation), leaving the rest of the card as trained: the
+    temperature and speed sections, and for the English model its validation (``validation.json``)
+    and class-bias sections too."""
     if not card.is_file():
         return
     text = card.read_text(encoding="utf-8")
     head, sep, tail = text.partition("\n## Limits")
     if not sep:
         return
-    for heading in ("## Temperature calibration", "## Speed and memory"):
+    headings: tuple[str, ...] = ("## Temperature calibration", "## Speed and memory")
+    if key == "default":
+        headings = ("## Validation", "## Second opinion", "## Calibration", *headings)
+    for heading in headings:
         if heading in head:
             head = head[: head.index(heading)].rstrip("\n") + "\n"
     extra = _temperature_lines(key, weights_hash) + _performance_lines(key)
+    if key == "default":
+        extra = [*_validation_lines(), *_calibration_lines({"weights_sha256_12": weights_hash}), *extra]
     card.write_text(head.rstrip("\n") + "\n\n" + "\n".join(extra) + sep + tail, encoding="utf-8")
+
+
+def _validation_lines() -> list[str]:
+    """The English model's recorded validation (``validation.json``) and its second opinion."""
+    if not VALIDATION_FILE.is_file():
+        return []
+    validation = json.loads(VALIDATION_FILE.read_text(encoding="utf-8"))
+    lines = [
+        "## Validation (model selection; never TweetEval test)",
+        "",
+        validation.get("summary", ""),
+        "",
+        "```json",
+        json.dumps(validation, indent=2, sort_keys=True),
+        "```",
+        "",
+    ]
+    return lines + _second_opinion_lines(validation.get("second_opinions", {}).get("shipped"))
+
+
+def _second_opinion_lines(shipped: dict[str, Any] | None) -> list[str]:
+    """How the multilingual model's English seconds this model (``research.heldout_second_opinion
+    --shipped``, and the fold models' held-out airlines)."""
+    if not shipped:
+        return []
+    lines = [
+        "## Second opinion for English (`[sentiment] second_opinion_weight`, `second_opinion_gate`)",
+        "",
+        shipped["decision"],
+        "",
+        "| set | n | macro recall alone | with the second opinion | ECE alone | ECE with | seconded | labels changed |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in shipped["sets"].items():
+        alone, both = row["english_alone"], row["with_second_opinion"]
+        lines.append(
+            f"| {name.replace('_', ' ')} | {row['n']} | {alone['macro_recall']} | {both['macro_recall']} | "
+            f"{alone['ece']} | {both['ece']} | {row.get('share_seconded', '')} | {row.get('labels_changed', '')} |"
+        )
+    return [*lines, ""]
 
 
 def write_card(info: dict[str, Any], path: Path) -> Path:
     """Render the model card for a training run (plus the recorded validation, if any)."""
-    validation = json.loads(VALIDATION_FILE.read_text(encoding="utf-8")) if VALIDATION_FILE.is_file() else None
     config = info["config"]
     trained = {
         "top": f"its top {config.get('top_layers')} encoder layers fine-tuned",
@@ -157,14 +212,7 @@ def write_card(info: dict[str, Any], path: Path) -> Path:
         "```",
         "",
     ]
-    if validation:
-        lines += [
-            "## Validation (model selection; never TweetEval test)",
-            "",
-            validation.get("summary", ""),
-            "",
-        ]
-        lines += ["```json", json.dumps(validation, indent=2, sort_keys=True), "```", ""]
+    lines += _validation_lines()
     lines += _calibration_lines(info)
     lines += _temperature_lines("default", info.get("weights_sha256_12"))
     lines += _performance_lines("default")
@@ -180,7 +228,8 @@ _MULTILINGUAL_LIMITS = """\
 ## Limits
 - Shipped for German, French, Spanish, Italian and Portuguese: the score step routes only these
   to it (English stays with the English model, which is better on English; see the validation);
-  posts in any other language stay `unsupported_language`.
+  posts in any other language stay `unsupported_language`. Its calibrated English is a second
+  opinion where the English model is unsure (the English card).
 - Trained on 1,839 tweets in each of eight languages (UMSAB: the five above plus English,
   Arabic and Hindi), general topics (politics, TV, sport), not customer-to-brand posts:
   complaints to brands in these languages are outside its training domain, and agents'

@@ -75,8 +75,8 @@ class SecondOpinion:
     def blend(self, first: Probabilities, texts: Sequence[str], languages: Sequence[str]) -> Probabilities:
         """``first`` with the rows whose top probability is below ``gate`` averaged with the
         second model's (asked for those rows only: it is the slower model)."""
-        unsure = np.flatnonzero(first.max(axis=1) < self.gate)
-        if unsure.size == 0:
+        unsure = np.flatnonzero(first.max(axis=1) < self.gate).tolist()
+        if not unsure:
             return first
         other = self.model.get().probabilities([texts[i] for i in unsure], [languages[i] for i in unsure])
         out = first.copy()

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sentiment.calibration import (
     apply_bias,
@@ -126,3 +127,38 @@ def test_the_shipped_cards_state_the_stored_temperatures_and_speed() -> None:
         assert f"on {measured[key]['cpu']}" in text
         for name, run in measured[key]["runs"].items():
             assert f"| {name} | {run['precision']} | {run['texts_per_second']:.1f} | {run['speedup']:.2f} |" in text
+
+
+def test_the_english_card_states_its_validation_and_second_opinion_as_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The English card's validation and second-opinion sections are rendered from
+    validation.json (re-rendering the committed card changes nothing), and a card re-rendered
+    after a new validation states the new figures."""
+    from sentiment.card import VALIDATION_FILE, refresh_card_sections
+    from sentiment.files import file_hash
+    from sentiment.model import DEFAULT_WEIGHTS
+
+    shipped = DEFAULT_WEIGHTS.with_name("MODEL_CARD.md").read_text(encoding="utf-8")
+    validation = json.loads(VALIDATION_FILE.read_text(encoding="utf-8"))
+    general = validation["second_opinions"]["shipped"]["sets"]["held-out general tweets"]
+    row = (
+        f"| held-out general tweets | {general['n']} | {general['english_alone']['macro_recall']} | "
+        f"{general['with_second_opinion']['macro_recall']} |"
+    )
+    assert row in shipped and validation["summary"] in shipped
+    card = tmp_path / "MODEL_CARD.md"
+    card.write_text(shipped, encoding="utf-8")
+    refresh_card_sections(card, "default", file_hash(DEFAULT_WEIGHTS))
+    assert card.read_text(encoding="utf-8") == shipped
+    assert shipped.count("## Second opinion for English") == 1 and shipped.count("## Speed and memory") == 1
+    validation["summary"] = "Re-measured: held-out general 0.7401."
+    general["with_second_opinion"]["macro_recall"] = 0.7401
+    recorded = tmp_path / "validation.json"
+    recorded.write_text(json.dumps(validation), encoding="utf-8")
+    monkeypatch.setattr("sentiment.card.VALIDATION_FILE", recorded)
+    refresh_card_sections(card, "default", file_hash(DEFAULT_WEIGHTS))
+    text = card.read_text(encoding="utf-8")
+    assert "Re-measured: held-out general 0.7401." in text and row not in text
+    assert f"| {general['english_alone']['macro_recall']} | 0.7401 |" in text
+    assert text.split("## Limits")[1] == shipped.split("## Limits")[1]  # the rest as trained
