@@ -233,6 +233,12 @@ def load_model(settings: SentimentSettings) -> SentimentModel:
             opinion = SecondOpinion(
                 multilingual, languages, weight=settings.second_opinion_weight, gate=settings.second_opinion_gate
             )
+            log.info(
+                "%s: the multilingual model's second opinion at weight %g where the English model is below %g",
+                ", ".join(languages),
+                opinion.weight,
+                opinion.gate,
+            )
         return RoutedModel(english, [multilingual], second_opinion=opinion)
     return _load_hub(settings)
 
