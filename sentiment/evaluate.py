@@ -52,7 +52,27 @@ def evaluate(model: SentimentModel, rows: Sequence[LabelledText], *, language: s
     report["precision"] = (scorer or model).precision
     if language is not None:
         report["language"] = language
+    note = second_opinion_note(model, language)
+    if note:
+        report["note"] = note
     return report
+
+
+def second_opinion_note(model: SentimentModel, language: str | None) -> str | None:
+    """A warning where ``language`` is scored with the multilingual model's second opinion: that
+    model trained on UMSAB English, whose tweets are TweetEval's train and validation tweets, so
+    a figure on those sets is too high (held-out figures: the English model card)."""
+    from sentiment.routing import RoutedModel
+
+    if not isinstance(model, RoutedModel) or model.second_opinion is None:
+        return None
+    if (language or model.primary.languages[0]).lower() not in model.second_opinion.languages:
+        return None
+    return (
+        "English here includes the multilingual model's second opinion, which trained on UMSAB English"
+        " (tweets of TweetEval train and val): on those tweets this figure is too high."
+        " ENGAGEBOT_SENTIMENT__SECOND_OPINION_WEIGHT=0 measures the English model alone."
+    )
 
 
 def language_folders(path: Path) -> dict[str, Path]:

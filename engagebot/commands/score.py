@@ -367,6 +367,8 @@ def evaluate(
         f"macro recall {report['macro_recall']:.4f}  accuracy {report['accuracy']:.4f}  "
         f"{report['texts_per_second']:.0f} texts/s"
     )
+    if report.get("note"):
+        console.print(f"note: {report['note']}", highlight=False)
     table = Table("class", "recall", "precision", "support")
     for label, m in report["per_class"].items():
         table.add_row(label, f"{m['recall']:.4f}", f"{m['precision']:.4f}", str(m["support"]))
@@ -394,6 +396,9 @@ def _eval_languages(model: Any, data: Path, split: str, as_json: bool) -> None:
         table.add_row(code, str(r["n"]), f"{r['macro_recall']:.4f}", f"{r['accuracy']:.4f}", recalls, r["model_id"])
     console.print(f"{model.model_id} on {data} ({split})")
     console.print(table)
+    for code, r in summary["languages"].items():
+        if r.get("note"):
+            console.print(f"note ({code}): {r['note']}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -176,7 +176,9 @@ def test_the_second_opinion_is_named_in_the_id_of_every_score_it_shapes(sqlite_e
     rows = [LabelledText(UNSURE, "neutral"), LabelledText(SURE, "negative")]
     report = evaluate(routed, rows, language="en")
     assert report["model_id"] == routed.scorer_id("en") and report["macro_recall"] > 0
-    assert evaluate(routed, [LabelledText("Der Flug war spät", "negative")], language="de")["model_id"] == "multi@2"
+    assert "too high" in report["note"]  # the multilingual model trained on TweetEval's tweets
+    german = evaluate(routed, [LabelledText("Der Flug war spät", "negative")], language="de")
+    assert german["model_id"] == "multi@2" and "note" not in german
     # the score step stores the blended probabilities under the blended id
     with session_scope(sqlite_engine) as session:
         session.add(Post(platform="x", external_id="u1", source="t", text=UNSURE, lang="en", created_at=utcnow()))
