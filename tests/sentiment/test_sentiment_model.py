@@ -227,6 +227,8 @@ def test_unsure_english_is_seconded_by_the_calibrated_multilingual_model(tmp_pat
     alone = load_model(base.model_copy(update={"second_opinion_weight": 0.0}))
     assert isinstance(seconded, RoutedModel) and isinstance(alone, RoutedModel)
     assert seconded.second_opinion is not None and alone.second_opinion is None
+    raw = load_model(base.model_copy(update={"calibrate": False}))  # uncalibrated: no average
+    assert isinstance(raw, RoutedModel) and raw.second_opinion is None and "+2nd" not in raw.model_id
     assert seconded.model_id == f"{alone.model_id}+2nd-w0.4-g0.6"
     english = alone.probabilities(texts, ["en"] * len(texts))
     other = seconded.second_opinion.model.get().probabilities(texts, ["en"] * len(texts))
