@@ -150,17 +150,14 @@ def _validation_lines() -> list[str]:
     if not VALIDATION_FILE.is_file():
         return []
     validation = json.loads(VALIDATION_FILE.read_text(encoding="utf-8"))
-    lines = [
-        "## Validation (model selection; never TweetEval test)",
-        "",
-        validation.get("summary", ""),
-        "",
-        "```json",
-        json.dumps(validation, indent=2, sort_keys=True),
-        "```",
-        "",
-    ]
+    lines = _validation_section("## Validation (model selection; never TweetEval test)", validation)
     return lines + _second_opinion_lines(validation.get("second_opinions", {}).get("shipped"))
+
+
+def _validation_section(heading: str, validation: dict[str, Any]) -> list[str]:
+    """A card's validation section: the recorded summary, then every recorded figure."""
+    summary = validation.get("summary", "")
+    return [heading, "", summary, "", "```json", json.dumps(validation, indent=2, sort_keys=True), "```", ""]
 
 
 def _second_opinion_lines(shipped: dict[str, Any] | None) -> list[str]:
@@ -281,16 +278,9 @@ def write_multilingual_card(info: dict[str, Any], path: Path) -> Path:
         "",
     ]
     if validation:
-        lines += [
-            "## Validation (each language's UMSAB validation split, never its test split)",
-            "",
-            validation.get("summary", ""),
-            "",
-            "```json",
-            json.dumps(validation, indent=2, sort_keys=True),
-            "```",
-            "",
-        ]
+        lines += _validation_section(
+            "## Validation (each language's UMSAB validation split, never its test split)", validation
+        )
     lines += _temperature_lines("multilingual", info.get("weights_sha256_12"))
     lines += _performance_lines("multilingual")
     lines += [_MULTILINGUAL_LIMITS, _MULTILINGUAL_LICENCES]
