@@ -30,6 +30,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "default": DEFAULT_RECIPE,
     "general10k": {**DEFAULT_RECIPE, "general_sample": 10_000},
     "general20k": {**DEFAULT_RECIPE, "general_sample": 20_000},
+    "general40k": {**DEFAULT_RECIPE, "general_sample": 40_000},
     "lora_a": {"variant": "lora", "lr": 5e-4, "epochs": 2},
     "lora_air2": {
         "variant": "lora",
