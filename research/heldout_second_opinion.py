@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from research.selection import CONFIGS
 from sentiment.calibrate_temperature import ENGLISH_SAMPLE, figures
 from sentiment.calibration import apply_temperature, fit_temperature
 from sentiment.data import LabelledText, read_airline_tweets, read_tweeteval
@@ -65,12 +66,14 @@ def _multilingual_english(cache: Path, texts: dict[str, list[str]]) -> dict[str,
     return {name: stored[name] for name in texts}
 
 
-def _general_rows(data: Path) -> tuple[list[LabelledText], list[int], list[int]]:
+def _general_rows(
+    data: Path, general_sample: int = DEFAULT_RECIPE["general_sample"]
+) -> tuple[list[LabelledText], list[int], list[int]]:
     """The general tweets the English recipe did not sample; the rows both temperatures are
     fitted on (``sentiment.calibrate_temperature.english_held_out``); the rest, less the tweets
     in UMSAB English (the multilingual model trained on them): the test rows."""
     general = read_tweeteval(data / "tweet-sentiment-train", "train")
-    _, unsampled = general_split(general, DEFAULT_RECIPE["general_sample"], DEFAULT_RECIPE["seed"])
+    _, unsampled = general_split(general, general_sample, DEFAULT_RECIPE["seed"])
     fit_rows = sorted(random.Random(DEFAULT_RECIPE["seed"]).sample(range(len(unsampled)), ENGLISH_SAMPLE))
     umsab_english = {
         line
@@ -116,9 +119,9 @@ def shipped(shared: Path) -> dict[str, Any]:
     return result
 
 
-def report(folds_dir: Path, shared: Path) -> dict[str, Any]:
+def report(folds_dir: Path, shared: Path, config: str = "default") -> dict[str, Any]:
     data = shared / "data"
-    unsampled, fit_rows, test_rows = _general_rows(data)
+    unsampled, fit_rows, test_rows = _general_rows(data, CONFIGS[config]["general_sample"])
     airline = read_airline_tweets(data / "airline-tweets/tweets.csv")
     gold_unsampled = [r.label for r in unsampled]
     multilingual = _multilingual_english(
@@ -128,7 +131,7 @@ def report(folds_dir: Path, shared: Path) -> dict[str, Any]:
     t_multilingual = fit_temperature([gold_unsampled[i] for i in fit_rows], multilingual["unsampled"][fit_rows])
     result: dict[str, Any] = {"multilingual_english_temperature": t_multilingual, "general_test_rows": len(test_rows)}
     english_general, held = [], {}
-    for path in sorted(folds_dir.glob("default.*.probabilities.npz")):
+    for path in sorted(folds_dir.glob(f"{config}.*.probabilities.npz")):
         fold = path.name.split(".")[1]
         stored = np.load(path)
         temperature = fit_temperature([gold_unsampled[i] for i in fit_rows], stored["unsampled"][fit_rows])
@@ -186,6 +189,7 @@ def report(folds_dir: Path, shared: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folds", type=Path, help="research.selection's --out folder")
+    parser.add_argument("--config", default="default", help="the research.selection config of the fold models")
     parser.add_argument("--shipped", action="store_true", help="measure the shipped default instead")
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
     parser.add_argument("--out", type=Path, required=True)
@@ -196,7 +200,7 @@ def main() -> None:
         return
     if args.folds is None:
         parser.error("--folds or --shipped")
-    result = report(args.folds, args.shared)
+    result = report(args.folds, args.shared, args.config)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     for row in result["second_opinion"]:
         print(json.dumps(row))
