@@ -91,7 +91,7 @@ def _measure(
         precision_used = "fp32"
     elif method == "seconded":  # English as the score step scores it: the second opinion included
         from sentiment.model import load_model
-        from sentiment.routing import RoutedModel
+        from sentiment.routing import RoutedModel, unsure_rows
         from sentiment.settings import SentimentSettings
 
         model = load_model(SentimentSettings(precision=precision, threads=threads))  # type: ignore[arg-type,unused-ignore]
@@ -103,7 +103,7 @@ def _measure(
         precision_used = model.precision
         if isinstance(model, RoutedModel) and model.second_opinion is not None:  # how often (not timed)
             alone = model.primary.probabilities(texts, english_langs)
-            extra["seconded_share"] = float((alone.max(axis=1) < model.second_opinion.gate).mean())
+            extra["seconded_share"] = float(unsure_rows(alone, model.second_opinion.gate).mean())
     elif method == "both":  # the routed model: English and the other languages, both networks loaded
         model = _load("both", precision, threads)
         english = _texts(None, len(texts), "default")[0]

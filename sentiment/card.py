@@ -35,14 +35,14 @@ _LIMITS = """\
 """
 
 
-def _calibration_lines(info: dict[str, Any]) -> list[str]:
+def _calibration_lines(weights_hash: str | None) -> list[str]:
     """The class-bias calibration of these weights (``calibration.json``), if one was chosen."""
     from sentiment.calibration import CALIBRATION_FILE
 
     if not CALIBRATION_FILE.is_file():
         return []
     entry = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")).get("default")
-    if not entry or entry.get("weights_sha256_12") != info.get("weights_sha256_12"):
+    if not entry or entry.get("weights_sha256_12") != weights_hash:
         return []
     figures = {k: v for k, v in entry.items() if isinstance(v, dict)}
     summary = "; ".join(
@@ -141,7 +141,7 @@ def refresh_card_sections(card: Path, key: str, weights_hash: str) -> None:
             head = head[: head.index(heading)].rstrip("\n") + "\n"
     extra = _temperature_lines(key, weights_hash) + _performance_lines(key)
     if key == "default":
-        extra = [*_validation_lines(), *_calibration_lines({"weights_sha256_12": weights_hash}), *extra]
+        extra = [*_validation_lines(), *_calibration_lines(weights_hash), *extra]
     card.write_text(head.rstrip("\n") + "\n\n" + "\n".join(extra) + sep + tail, encoding="utf-8")
 
 
@@ -176,7 +176,7 @@ def _second_opinion_lines(shipped: dict[str, Any] | None) -> list[str]:
     for name, row in shipped["sets"].items():
         alone, both = row["english_alone"], row["with_second_opinion"]
         lines.append(
-            f"| {name.replace('_', ' ')} | {row['n']} | {alone['macro_recall']} | {both['macro_recall']} | "
+            f"| {name} | {row['n']} | {alone['macro_recall']} | {both['macro_recall']} | "
             f"{alone['ece']} | {both['ece']} | {row.get('share_seconded', '')} | {row.get('labels_changed', '')} |"
         )
     return [*lines, ""]
@@ -210,7 +210,7 @@ def write_card(info: dict[str, Any], path: Path) -> Path:
         "",
     ]
     lines += _validation_lines()
-    lines += _calibration_lines(info)
+    lines += _calibration_lines(info.get("weights_sha256_12"))
     lines += _temperature_lines("default", info.get("weights_sha256_12"))
     lines += _performance_lines("default")
     lines += [_LIMITS, _LICENCES]

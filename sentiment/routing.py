@@ -54,6 +54,12 @@ class LazyModel:
         return self._model is not None
 
 
+def unsure_rows(first: Probabilities, gate: float) -> np.ndarray:
+    """Which rows the first model is less than ``gate`` sure of (its top probability): the rows
+    a second opinion is asked for."""
+    return np.asarray(first.max(axis=1) < gate)
+
+
 @dataclass(frozen=True)
 class SecondOpinion:
     """A second model's calibrated probabilities, averaged in where the first model is unsure.
@@ -75,7 +81,7 @@ class SecondOpinion:
     def blend(self, first: Probabilities, texts: Sequence[str], languages: Sequence[str]) -> Probabilities:
         """``first`` with the rows whose top probability is below ``gate`` averaged with the
         second model's (asked for those rows only: it is the slower model)."""
-        unsure = np.flatnonzero(first.max(axis=1) < self.gate).tolist()
+        unsure = np.flatnonzero(unsure_rows(first, self.gate)).tolist()
         if not unsure:
             return first
         other = self.model.get().probabilities([texts[i] for i in unsure], [languages[i] for i in unsure])
